@@ -1,0 +1,214 @@
+using System.Xml;
+using System.Xml.Linq;
+
+namespace XmppTransfer.Core.Xml;
+
+/// <summary>
+/// Reads one XML stream (RFC 6120 §4): the opening tag, then each top-level child as an
+/// <see cref="XElement"/>. DTDs, entities, comments and processing instructions are refused;
+/// stanza size and depth are bounded. A new instance is made after every stream restart
+/// (TLS, SASL), because the peer starts a new XML document then.
+/// </summary>
+internal sealed class XmppXmlReader : IDisposable
+{
+    private const string XmlnsNamespace = "http://www.w3.org/2000/xmlns/";
+    private readonly CountingReadStream _input;
+    private readonly XmlReader _reader;
+    private readonly XmlLimits _limits;
+    private string _contentNamespace = Namespaces.Client;
+
+    public XmppXmlReader(Stream transport, XmlLimits limits)
+    {
+        _limits = limits;
+        _input = new CountingReadStream(transport, limits.MaxStanzaBytes);
+        var settings = new XmlReaderSettings
+        {
+            Async = true,
+            DtdProcessing = DtdProcessing.Prohibit,
+            XmlResolver = null,
+            IgnoreComments = false,
+            IgnoreProcessingInstructions = false,
+            IgnoreWhitespace = false,
+            CheckCharacters = true,
+            CloseInput = false,
+            MaxCharactersFromEntities = 1024,
+            ConformanceLevel = ConformanceLevel.Document,
+        };
+        _reader = XmlReader.Create(_input, settings);
+    }
+
+    /// <summary>Reads up to and including the peer's <c>&lt;stream:stream&gt;</c> tag.</summary>
+    public async Task<StreamHeader> ReadHeaderAsync(CancellationToken cancellationToken)
+    {
+        _input.ReadToken = cancellationToken;
+        try
+        {
+            while (await _reader.ReadAsync().ConfigureAwait(false))
+            {
+                switch (_reader.NodeType)
+                {
+                    case XmlNodeType.XmlDeclaration:
+                    case XmlNodeType.Whitespace:
+                        continue;
+                    case XmlNodeType.Element when _reader.LocalName == "stream" && _reader.NamespaceURI == Namespaces.Streams:
+                        _contentNamespace = _reader.LookupNamespace(string.Empty) ?? Namespaces.Client;
+                        var header = new StreamHeader(
+                            _contentNamespace,
+                            _reader.GetAttribute("id"),
+                            _reader.GetAttribute("from"),
+                            _reader.GetAttribute("to"),
+                            _reader.GetAttribute("version"),
+                            _reader.GetAttribute("xml:lang"));
+                        if (_reader.IsEmptyElement)
+                        {
+                            throw Violation("bad-format", "The stream header was an empty element.");
+                        }
+
+                        _input.Mark();
+                        return header;
+                    case XmlNodeType.Element:
+                        throw Violation("invalid-namespace", $"Expected <stream:stream>, got <{_reader.Name}>.");
+                    default:
+                        throw Violation("restricted-xml", $"Unexpected {_reader.NodeType} before the stream header.");
+                }
+            }
+
+            throw new XmppConnectionException(XmppErrorKind.Closed, "The peer closed the connection before opening its stream.");
+        }
+        catch (XmlException ex)
+        {
+            throw Violation("not-well-formed", "The peer sent malformed XML: " + ex.Message, ex);
+        }
+    }
+
+    /// <summary>
+    /// Reads the next top-level element; null when the peer closed its stream. Elements in the stream's
+    /// content namespace (for example <c>jabber:component:accept</c>) are reported as <c>jabber:client</c>
+    /// so that stanza handling is the same on every kind of stream.
+    /// </summary>
+    public async Task<XElement?> ReadElementAsync(CancellationToken cancellationToken)
+    {
+        _input.ReadToken = cancellationToken;
+        try
+        {
+            while (await _reader.ReadAsync().ConfigureAwait(false))
+            {
+                switch (_reader.NodeType)
+                {
+                    case XmlNodeType.Element:
+                        var element = await ReadTreeAsync().ConfigureAwait(false);
+                        _input.Mark();
+                        return element;
+                    case XmlNodeType.EndElement:
+                        return null;
+                    case XmlNodeType.Whitespace:
+                    case XmlNodeType.SignificantWhitespace:
+                        // Whitespace keepalives between stanzas: legal, and a stanza boundary for the size count.
+                        _input.Mark();
+                        continue;
+                    case XmlNodeType.Text:
+                    case XmlNodeType.CDATA:
+                        throw Violation("not-well-formed", "The peer sent text between stanzas.");
+                    default:
+                        throw Violation("restricted-xml", $"The peer sent a {_reader.NodeType}, which XMPP forbids.");
+                }
+            }
+
+            return null;
+        }
+        catch (XmlException ex)
+        {
+            throw Violation("not-well-formed", "The peer sent malformed XML: " + ex.Message, ex);
+        }
+        catch (XmlLimitExceededException ex)
+        {
+            throw Violation("policy-violation", ex.Message, ex);
+        }
+    }
+
+    public void Dispose() => _reader.Dispose();
+
+    private async Task<XElement> ReadTreeAsync()
+    {
+        var baseDepth = _reader.Depth;
+        var root = StartElement();
+        if (_reader.IsEmptyElement)
+        {
+            return root;
+        }
+
+        var current = root;
+        while (await _reader.ReadAsync().ConfigureAwait(false))
+        {
+            switch (_reader.NodeType)
+            {
+                case XmlNodeType.Element:
+                    if (_reader.Depth - baseDepth >= _limits.MaxDepth)
+                    {
+                        throw Violation("policy-violation", $"A stanza nested deeper than {_limits.MaxDepth} elements.");
+                    }
+
+                    var child = StartElement();
+                    current.Add(child);
+                    if (!_reader.IsEmptyElement)
+                    {
+                        current = child;
+                    }
+
+                    break;
+                case XmlNodeType.EndElement:
+                    if (current == root)
+                    {
+                        return root;
+                    }
+
+                    current = current.Parent!;
+                    break;
+                case XmlNodeType.Text:
+                case XmlNodeType.CDATA:
+                case XmlNodeType.Whitespace:
+                case XmlNodeType.SignificantWhitespace:
+                    current.Add(new XText(_reader.Value));
+                    break;
+                default:
+                    throw Violation("restricted-xml", $"The peer sent a {_reader.NodeType}, which XMPP forbids.");
+            }
+        }
+
+        throw new XmppConnectionException(XmppErrorKind.Closed, "The connection closed in the middle of a stanza.");
+    }
+
+    private XElement StartElement()
+    {
+        var ns = _reader.NamespaceURI;
+        if (ns == _contentNamespace)
+        {
+            ns = Namespaces.Client;
+        }
+
+        var element = new XElement(XName.Get(_reader.LocalName, ns));
+        if (_reader.MoveToFirstAttribute())
+        {
+            do
+            {
+                if (_reader.NamespaceURI == XmlnsNamespace)
+                {
+                    continue;
+                }
+
+                element.SetAttributeValue(XName.Get(_reader.LocalName, _reader.NamespaceURI), _reader.Value);
+            }
+            while (_reader.MoveToNextAttribute());
+
+            _reader.MoveToElement();
+        }
+
+        return element;
+    }
+
+    private static XmppStreamErrorException Violation(string condition, string text, Exception? inner = null)
+    {
+        _ = inner;
+        return new XmppStreamErrorException(condition, text, sentByUs: true);
+    }
+}

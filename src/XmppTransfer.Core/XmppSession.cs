@@ -1,0 +1,507 @@
+using System.Collections.Concurrent;
+using System.Xml.Linq;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using XmppTransfer.Core.Disco;
+using XmppTransfer.Core.Stanzas;
+using XmppTransfer.Core.Transport;
+
+namespace XmppTransfer.Core;
+
+/// <summary>
+/// What a client stream and a component stream share once negotiated: sending stanzas, IQ
+/// request/response tracking with timeouts, IQ handlers keyed by payload and type, message and
+/// presence listeners, and the service-discovery responder. Extensions plug in here.
+/// </summary>
+public abstract partial class XmppSession : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, PendingIq> _pending = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(XName Payload, IqType Type), IqHandler> _handlers = new();
+    private readonly List<IXmppExtension> _extensions = [];
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private XmppTransport? _transport;
+    private Task? _readLoop;
+    private int _disposed;
+
+    protected XmppSession(ILoggerFactory? loggerFactory, TimeSpan defaultIqTimeout)
+    {
+        if (defaultIqTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(defaultIqTimeout), "The IQ timeout must be positive.");
+        }
+
+        LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        Logger = LoggerFactory.CreateLogger(GetType());
+        DefaultIqTimeout = defaultIqTimeout;
+        Disco = new ServiceDiscoveryManager(this);
+    }
+
+    /// <summary>Our own address on this stream: the bound full JID of a client, the domain of a component.</summary>
+    public Jid? LocalJid { get; protected set; }
+
+    /// <summary>The logger factory extensions should use.</summary>
+    public ILoggerFactory LoggerFactory { get; }
+
+    /// <summary>How long <see cref="SendIqAsync"/> waits for an answer unless told otherwise.</summary>
+    public TimeSpan DefaultIqTimeout { get; }
+
+    /// <summary>Service discovery: our identities and features, and queries to others.</summary>
+    public ServiceDiscoveryManager Disco { get; }
+
+    /// <summary>True while the stream is up.</summary>
+    public bool IsConnected => _transport is not null && !_completion.Task.IsCompleted;
+
+    /// <summary>Completes when the stream ends; faulted with the reason when it did not end at our request.</summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>A token cancelled when the session ends; handlers and extensions tie their work to it.</summary>
+    public CancellationToken SessionToken => _shutdown.Token;
+
+    /// <summary>Raised for every incoming message, in order, on the read loop (keep handlers short).</summary>
+    public event Action<XElement>? MessageReceived;
+
+    /// <summary>Raised for every incoming presence, in order, on the read loop.</summary>
+    public event Action<XElement>? PresenceReceived;
+
+    protected ILogger Logger { get; }
+
+    /// <summary>The namespace of our stream content (<c>jabber:client</c> or <c>jabber:component:accept</c>).</summary>
+    protected abstract string StreamNamespace { get; }
+
+    /// <summary>Plugs in a feature: it registers handlers and disco features.</summary>
+    public void AddExtension(IXmppExtension extension)
+    {
+        ArgumentNullException.ThrowIfNull(extension);
+        lock (_extensions)
+        {
+            if (_extensions.Contains(extension))
+            {
+                return;
+            }
+
+            _extensions.Add(extension);
+        }
+
+        extension.Attach(this);
+    }
+
+    /// <summary>The first attached extension of a type, if any.</summary>
+    public T? GetExtension<T>()
+        where T : class, IXmppExtension
+    {
+        lock (_extensions)
+        {
+            return _extensions.OfType<T>().FirstOrDefault();
+        }
+    }
+
+    /// <summary>
+    /// Handles IQs of <paramref name="type"/> whose payload is <paramref name="payload"/>. Registering the
+    /// same key again replaces the handler (registration is idempotent across reconnects).
+    /// </summary>
+    public void RegisterIqHandler(XName payload, IqType type, IqHandler handler)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        ArgumentNullException.ThrowIfNull(handler);
+        if (type is not (IqType.Get or IqType.Set))
+        {
+            throw new ArgumentOutOfRangeException(nameof(type), "Only get and set requests have handlers.");
+        }
+
+        _handlers[(payload, type)] = handler;
+    }
+
+    /// <summary>Removes a handler registered with <see cref="RegisterIqHandler"/>.</summary>
+    public void UnregisterIqHandler(XName payload, IqType type) => _handlers.TryRemove((payload, type), out _);
+
+    /// <summary>Sends a stanza. Completes when it is queued for the wire; throws when the stream is gone.</summary>
+    public ValueTask SendAsync(XElement stanza, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stanza);
+        cancellationToken.ThrowIfCancellationRequested();
+        PrepareOutgoing(stanza);
+        var transport = _transport;
+        if (transport is null || _completion.Task.IsCompleted || !transport.Enqueue(stanza))
+        {
+            throw new XmppConnectionException(XmppErrorKind.Closed, "The XMPP stream is closed.");
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Sends an IQ get or set and waits for its result, at most <paramref name="timeout"/> (default:
+    /// <see cref="DefaultIqTimeout"/>). Returns the result stanza; throws
+    /// <see cref="XmppStanzaErrorException"/> for an error answer and an <see cref="XmppException"/>
+    /// of kind <see cref="XmppErrorKind.Timeout"/> when no answer came in time.
+    /// </summary>
+    public async Task<XElement> SendIqAsync(XElement iq, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(iq);
+        var type = Stanza.GetIqType(iq);
+        if (type is not (IqType.Get or IqType.Set))
+        {
+            throw new ArgumentException("Only IQ get and set stanzas expect an answer.", nameof(iq));
+        }
+
+        var id = (string?)iq.Attribute("id");
+        if (string.IsNullOrEmpty(id))
+        {
+            id = Stanza.NewId();
+            iq.SetAttributeValue("id", id);
+        }
+
+        var pending = new PendingIq(Stanza.GetTo(iq));
+        if (!_pending.TryAdd(id, pending))
+        {
+            throw new InvalidOperationException($"An IQ with id '{id}' is already waiting for its answer.");
+        }
+
+        var wait = timeout ?? DefaultIqTimeout;
+        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
+        timeoutSource.CancelAfter(wait);
+        try
+        {
+            await SendAsync(iq, cancellationToken).ConfigureAwait(false);
+            var answer = await pending.Completion.Task.WaitAsync(timeoutSource.Token).ConfigureAwait(false);
+            if (Stanza.GetIqType(answer) == IqType.Error)
+            {
+                throw new XmppStanzaErrorException(StanzaError.Parse(answer), Stanza.GetFrom(answer) ?? pending.To);
+            }
+
+            return answer;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            if (_shutdown.IsCancellationRequested || _completion.Task.IsCompleted)
+            {
+                throw ClosedException();
+            }
+
+            var payload = iq.Elements().FirstOrDefault()?.Name.LocalName ?? "iq";
+            throw new XmppException(
+                XmppErrorKind.Timeout,
+                $"No answer to the {payload} request sent to {pending.To?.ToString() ?? "the server"} within {wait.TotalSeconds:0.#} s.");
+        }
+        finally
+        {
+            _pending.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>Closes the stream politely (our closing tag, a short wait for the peer's) and releases the connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await CloseAsync(null).ConfigureAwait(false);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Starts the read and write loops over a negotiated transport.</summary>
+    private protected void StartSession(XmppTransport transport)
+    {
+        _transport = transport;
+        transport.StartWriter();
+        _readLoop = Task.Run(ReadLoopAsync);
+        _ = ObserveWriterAsync(transport);
+    }
+
+    /// <summary>Stamps what the stream type requires (components must set <c>from</c>).</summary>
+    private protected virtual void PrepareOutgoing(XElement stanza)
+    {
+    }
+
+    /// <summary>Ends the session: optional stream error, closing tag, bounded wait for the peer's close, socket closed.</summary>
+    private protected async Task CloseAsync(XmppException? reason, XElement? streamError = null)
+    {
+        var transport = _transport;
+        if (reason is null)
+        {
+            _completion.TrySetResult();
+        }
+        else
+        {
+            _completion.TrySetException(reason);
+        }
+
+        FailPending(reason ?? ClosedException());
+        if (transport is not null)
+        {
+            await transport.CloseStreamAsync(streamError, TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            if (_readLoop is not null && reason is null)
+            {
+                // RFC 6120 §4.4: give the peer a moment to close its side of the stream too.
+                try
+                {
+                    await _readLoop.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // The peer did not close in time or the connection failed: we close anyway.
+                }
+            }
+
+            await _shutdown.CancelAsync().ConfigureAwait(false);
+            await transport.DisposeAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            await _shutdown.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task ObserveWriterAsync(XmppTransport transport)
+    {
+        try
+        {
+            await transport.WriterCompletion.ConfigureAwait(false);
+        }
+        catch (XmppException ex)
+        {
+            CoreLog.StreamEnded(Logger, ex.Message);
+            await CloseAsync(ex).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        var transport = _transport!;
+        XmppException? failure = null;
+        XElement? errorToSend = null;
+        try
+        {
+            while (true)
+            {
+                var element = await transport.Reader.ReadElementAsync(_shutdown.Token).ConfigureAwait(false);
+                if (element is null)
+                {
+                    break;
+                }
+
+                Dispatch(element);
+            }
+        }
+        catch (XmppStreamErrorException ex) when (ex.SentByUs)
+        {
+            failure = ex;
+            errorToSend = StreamError.Create(ex.Condition, ex.Text);
+        }
+        catch (XmppException ex)
+        {
+            failure = ex;
+        }
+        catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            if (_shutdown.IsCancellationRequested || _completion.Task.IsCompleted)
+            {
+                return;
+            }
+
+            failure = new XmppConnectionException(XmppErrorKind.Connection, "The connection dropped: " + ex.Message, ex);
+        }
+
+        if (failure is null && !_completion.Task.IsCompleted)
+        {
+            failure = new XmppConnectionException(XmppErrorKind.Closed, "The peer closed the stream.");
+        }
+
+        if (failure is not null)
+        {
+            CoreLog.StreamEnded(Logger, failure.Message);
+        }
+
+        _ = CloseAsync(failure, errorToSend);
+    }
+
+    private void Dispatch(XElement element)
+    {
+        if (element.Name == Stanza.Iq)
+        {
+            DispatchIq(element);
+        }
+        else if (element.Name == Stanza.Message)
+        {
+            RaiseListener(MessageReceived, element);
+        }
+        else if (element.Name == Stanza.Presence)
+        {
+            RaiseListener(PresenceReceived, element);
+        }
+        else if (element.Name == StreamError.Name)
+        {
+            var (condition, text) = StreamError.Parse(element);
+            throw new XmppStreamErrorException(condition, text, sentByUs: false);
+        }
+
+        // Anything else at the top level (e.g. stream management we did not enable) is ignored.
+    }
+
+    private void RaiseListener(Action<XElement>? listener, XElement element)
+    {
+        if (listener is null)
+        {
+            return;
+        }
+
+        foreach (var handler in listener.GetInvocationList().Cast<Action<XElement>>())
+        {
+            try
+            {
+                handler(element);
+            }
+            catch (Exception ex)
+            {
+                CoreLog.ListenerFailed(Logger, ex);
+            }
+        }
+    }
+
+    private void DispatchIq(XElement iq)
+    {
+        var type = Stanza.GetIqType(iq);
+        var id = (string?)iq.Attribute("id");
+        switch (type)
+        {
+            case IqType.Result or IqType.Error:
+                if (id is not null && _pending.TryGetValue(id, out var pending) && IsExpectedResponder(pending.To, Stanza.GetFrom(iq)))
+                {
+                    pending.Completion.TrySetResult(iq);
+                }
+                else
+                {
+                    CoreLog.UnmatchedResponse(Logger, id ?? "(none)", (string?)iq.Attribute("from") ?? "(none)");
+                }
+
+                break;
+            case IqType.Get or IqType.Set:
+                if (id is null || iq.Elements().Count() != 1)
+                {
+                    Reply(Stanza.MakeError(iq, StanzaError.BadRequest("An IQ request needs an id and exactly one payload.")));
+                    break;
+                }
+
+                HandleRequest(iq, type.Value);
+                break;
+            default:
+                // RFC 6120 §8.2.3: an IQ without a valid type is answered with bad-request.
+                if (id is not null)
+                {
+                    Reply(Stanza.MakeError(iq, StanzaError.BadRequest("Unknown IQ type.")));
+                }
+
+                break;
+        }
+    }
+
+    private void HandleRequest(XElement iq, IqType type)
+    {
+        var payload = iq.Elements().First();
+        if (!_handlers.TryGetValue((payload.Name, type), out var handler))
+        {
+            CoreLog.UnhandledIq(Logger, type.ToString(), payload.Name.ToString());
+            Reply(Stanza.MakeError(iq, StanzaError.ServiceUnavailable()));
+            return;
+        }
+
+        ValueTask<XElement?> task;
+        try
+        {
+            task = handler(iq, _shutdown.Token);
+        }
+        catch (Exception ex)
+        {
+            Reply(ErrorReply(iq, payload, ex));
+            return;
+        }
+
+        if (task.IsCompletedSuccessfully)
+        {
+            Reply(Stanza.MakeResult(iq, task.Result));
+        }
+        else
+        {
+            _ = CompleteRequestAsync(iq, payload, task);
+        }
+    }
+
+    private async Task CompleteRequestAsync(XElement iq, XElement payload, ValueTask<XElement?> task)
+    {
+        XElement reply;
+        try
+        {
+            reply = Stanza.MakeResult(iq, await task.ConfigureAwait(false));
+        }
+        catch (Exception ex)
+        {
+            reply = ErrorReply(iq, payload, ex);
+        }
+
+        Reply(reply);
+    }
+
+    private XElement ErrorReply(XElement iq, XElement payload, Exception exception)
+    {
+        if (exception is XmppStanzaErrorException stanzaError)
+        {
+            return Stanza.MakeError(iq, stanzaError.Error);
+        }
+
+        if (exception is not OperationCanceledException)
+        {
+            CoreLog.HandlerFailed(Logger, exception, payload.Name.ToString());
+        }
+
+        return Stanza.MakeError(iq, StanzaError.InternalServerError());
+    }
+
+    private void Reply(XElement reply)
+    {
+        try
+        {
+            PrepareOutgoing(reply);
+            _transport?.Enqueue(reply);
+        }
+        catch (XmppException)
+        {
+            // The stream is gone; nobody is waiting for this answer any more.
+        }
+    }
+
+    private bool IsExpectedResponder(Jid? requestedTo, Jid? from)
+    {
+        // RFC 6120 §8.1.2.1: a request to our server (no 'to', our domain, or our bare JID) may be answered
+        // without a 'from' or with any of those addresses; anything else must come from where we sent it.
+        var local = LocalJid;
+        bool IsOurs(Jid? jid) => jid is null || (local is not null && (jid == local.Bare || jid == local || (jid.IsBare && jid.Local is null && jid.Domain == local.Domain)));
+        if (IsOurs(requestedTo))
+        {
+            return IsOurs(from);
+        }
+
+        return from is not null && from == requestedTo;
+    }
+
+    private void FailPending(XmppException reason)
+    {
+        foreach (var entry in _pending)
+        {
+            entry.Value.Completion.TrySetException(reason);
+        }
+    }
+
+    private static XmppConnectionException ClosedException() => new(XmppErrorKind.Closed, "The XMPP stream closed before the answer arrived.");
+
+    private sealed record PendingIq(Jid? To)
+    {
+        public TaskCompletionSource<XElement> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

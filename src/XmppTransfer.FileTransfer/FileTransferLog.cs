@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace XmppTransfer.FileTransfer;
+
+/// <summary>Log messages of file transfer (event ids 3000-3999).</summary>
+internal static partial class FileTransferLog
+{
+    [LoggerMessage(3000, LogLevel.Information, "Offering {File} ({Size} bytes) to {Peer} as {Sid} with {Methods}")]
+    public static partial void Offering(ILogger logger, string file, long size, string peer, string sid, string methods);
+
+    [LoggerMessage(3001, LogLevel.Information, "{Peer} accepted {Sid} with {Method} from offset {Offset}")]
+    public static partial void Accepted(ILogger logger, string peer, string sid, string method, long offset);
+
+    [LoggerMessage(3002, LogLevel.Warning, "SOCKS5 for {Sid} with {Peer} failed ({Reason}); falling back to in-band bytestreams")]
+    public static partial void FallingBack(ILogger logger, string sid, string peer, string reason);
+
+    [LoggerMessage(3003, LogLevel.Information, "Declined offer {Sid} from {Peer}: {Reason}")]
+    public static partial void Declined(ILogger logger, string sid, string peer, string reason);
+
+    [LoggerMessage(3004, LogLevel.Information, "Transfer {Sid} with {Peer} done: {Bytes} bytes by {Method} in {Seconds:0.000} s")]
+    public static partial void Completed(ILogger logger, string sid, string peer, long bytes, string method, double seconds);
+
+    [LoggerMessage(3005, LogLevel.Warning, "Transfer {Sid} with {Peer} failed: {Reason}")]
+    public static partial void Failed(ILogger logger, string sid, string peer, string reason);
+}

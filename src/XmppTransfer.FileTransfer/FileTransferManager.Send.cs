@@ -1,0 +1,270 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Xml.Linq;
+using XmppTransfer.Bytestreams;
+using XmppTransfer.Bytestreams.Ibb;
+using XmppTransfer.Core;
+using XmppTransfer.Core.Stanzas;
+using XmppTransfer.FileTransfer.Si;
+
+namespace XmppTransfer.FileTransfer;
+
+public sealed partial class FileTransferManager
+{
+    /// <summary>
+    /// Sends a file: resolves the receiver, hashes the file (streaming), offers it, and sends the
+    /// bytes by the method the receiver chose, from the offset it asked for. Cancelling tells the
+    /// peer (the bytestream is closed) and throws <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public async Task<FileTransferResult> SendFileAsync(
+        Jid to, string path, FileSendOptions? options = null, IProgress<FileTransferProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(to);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        FileStream file;
+        try
+        {
+            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new FileTransferException(FileTransferErrorKind.LocalIo, $"Cannot read {path}: {ex.Message}", ex);
+        }
+
+        await using (file.ConfigureAwait(false))
+        {
+            var description = new FileOfferDescription(Path.GetFileName(path), file.Length)
+            {
+                Date = File.GetLastWriteTimeUtc(path),
+                Description = options?.Description,
+            };
+            var result = await SendStreamAsync(to, file, description, options, progress, cancellationToken).ConfigureAwait(false);
+            return result with { Path = Path.GetFullPath(path) };
+        }
+    }
+
+    /// <summary>
+    /// Sends the content of <paramref name="content"/> described by <paramref name="file"/>. A seekable
+    /// stream can be resumed (range) and hashed; a non-seekable one is sent from its position without hashes.
+    /// </summary>
+    public async Task<FileTransferResult> SendStreamAsync(
+        Jid to,
+        Stream content,
+        FileOfferDescription file,
+        FileSendOptions? options = null,
+        IProgress<FileTransferProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(to);
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentNullException.ThrowIfNull(file);
+        options ??= FileSendOptions.Default;
+        var peer = await ResolveReceiverAsync(to, cancellationToken).ConfigureAwait(false);
+        var info = await GetPeerInfoAsync(peer, cancellationToken).ConfigureAwait(false);
+
+        var start = content.CanSeek ? content.Position : 0;
+        FileHashes? hashes = null;
+        if (options.ComputeHashes && content.CanSeek && file.Md5 is null)
+        {
+            hashes = await FileHashes.ComputeAsync(content, cancellationToken).ConfigureAwait(false);
+            content.Position = start;
+            file = file with
+            {
+                Md5 = hashes.Md5,
+                Sha256 = info.HasFeature(Namespaces.Hashes) ? hashes.Sha256 : null,
+            };
+        }
+
+        file = file with { SupportsRange = content.CanSeek };
+        var methods = OfferedMethods(options.Method, info);
+        var offer = new SiOffer(NewSid(), file, methods);
+        try
+        {
+            return await OfferAndSendAsync(peer, content, start, offer, hashes, options, progress, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FileTransferException ex) when (ex.InnerException is BytestreamException bytestream && IsSocks5Failure(ex)
+            && options.Method == TransferMethodPreference.Auto && methods.Contains(StreamMethods.Ibb))
+        {
+            // PROTOCOLS.md §6: SI cannot renegotiate; a fresh offer restricted to IBB (with range, so a
+            // partial receipt resumes) is what every peer understands. Our receiver accepts it by itself.
+            FileTransferLog.FallingBack(Logger, offer.Sid, peer.ToString(), bytestream.Message);
+            content.Position = start;
+            var retry = new SiOffer(NewSid(), file, [StreamMethods.Ibb]);
+            return await OfferAndSendAsync(peer, content, start, retry, hashes, options, progress, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static bool IsSocks5Failure(FileTransferException ex) => ex.Data.Contains(Socks5FailureMarker);
+
+    private const string Socks5FailureMarker = "xft.socks5-failed";
+
+    private IReadOnlyList<string> OfferedMethods(TransferMethodPreference preference, Core.Disco.DiscoInfo info)
+    {
+        var socks5 = Socks5 is not null && info.HasFeature(Namespaces.Bytestreams);
+        var ibb = info.HasFeature(Namespaces.Ibb) || !info.HasFeature(Namespaces.Bytestreams);
+        IReadOnlyList<string> methods = preference switch
+        {
+            TransferMethodPreference.Ibb => [StreamMethods.Ibb],
+            TransferMethodPreference.Socks5 => Socks5 is null
+                ? throw new FileTransferException(FileTransferErrorKind.NotSupported, "SOCKS5 bytestreams are not enabled on this client.")
+                : [StreamMethods.Socks5],
+            TransferMethodPreference.Oob => throw new FileTransferException(FileTransferErrorKind.NotSupported, "Send out-of-band data with the OOB sender."),
+            _ => socks5 && ibb ? [StreamMethods.Socks5, StreamMethods.Ibb] : socks5 ? [StreamMethods.Socks5] : [StreamMethods.Ibb],
+        };
+        return methods;
+    }
+
+    private async Task<FileTransferResult> OfferAndSendAsync(
+        Jid peer,
+        Stream content,
+        long start,
+        SiOffer offer,
+        FileHashes? hashes,
+        FileSendOptions options,
+        IProgress<FileTransferProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        FileTransferLog.Offering(Logger, offer.File.Name, offer.File.Size, peer.ToString(), offer.Sid, string.Join(" ", offer.Methods));
+        XElement answer;
+        try
+        {
+            answer = await Session.SendIqAsync(Stanza.MakeIq(IqType.Set, peer, offer.ToXml()), options.OfferTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (XmppStanzaErrorException ex)
+        {
+            throw OfferRefused(peer, ex);
+        }
+        catch (XmppException ex) when (ex.Kind == XmppErrorKind.Timeout)
+        {
+            throw new FileTransferException(FileTransferErrorKind.Timeout, $"{peer} did not answer the offer within {options.OfferTimeout.TotalSeconds:0} s.", ex);
+        }
+
+        var accept = SiAccept.Parse(answer.Element(SiOffer.SiName))
+            ?? throw new FileTransferException(FileTransferErrorKind.TransferFailed, $"{peer} accepted without choosing a stream method.");
+        var method = accept.Methods.FirstOrDefault(offer.Methods.Contains)
+            ?? throw new FileTransferException(FileTransferErrorKind.TransferFailed, $"{peer} chose a stream method we did not offer ({accept.Methods[0]}).");
+
+        var offset = accept.RangeOffset ?? 0;
+        if (offset < 0 || offset > offer.File.Size || (offset > 0 && !content.CanSeek))
+        {
+            throw new FileTransferException(FileTransferErrorKind.TransferFailed, $"{peer} asked for an impossible range (offset {offset} of {offer.File.Size}).");
+        }
+
+        var length = Math.Min(accept.RangeLength ?? offer.File.Size - offset, offer.File.Size - offset);
+        if (offset > 0)
+        {
+            content.Position = start + offset;
+        }
+
+        FileTransferLog.Accepted(Logger, peer.ToString(), offer.Sid, method, offset);
+        var clock = Stopwatch.StartNew();
+        var reporter = new ProgressReporter(progress, offer.File.Name, offer.File.Size, offset, Options.ProgressInterval);
+        TransferMethod used;
+        try
+        {
+            used = method == StreamMethods.Socks5
+                ? await SendOverSocks5Async(peer, offer.Sid, content, offset, length, reporter, cancellationToken).ConfigureAwait(false)
+                : await SendOverIbbAsync(peer, offer.Sid, content, offset, length, options, reporter, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BytestreamException ex)
+        {
+            FileTransferLog.Failed(Logger, offer.Sid, peer.ToString(), ex.Message);
+            var failure = new FileTransferException(
+                ex.ErrorKind == BytestreamErrorKind.Cancelled ? FileTransferErrorKind.CancelledByPeer : FileTransferErrorKind.TransferFailed,
+                ex.Message,
+                ex);
+            if (method == StreamMethods.Socks5)
+            {
+                failure.Data[Socks5FailureMarker] = true;
+            }
+
+            throw failure;
+        }
+
+        FileTransferLog.Completed(Logger, offer.Sid, peer.ToString(), length, used.ToShortName(), clock.Elapsed.TotalSeconds);
+        return new FileTransferResult
+        {
+            Peer = peer,
+            Sid = offer.Sid,
+            FileName = offer.File.Name,
+            Method = used,
+            Size = offer.File.Size,
+            BytesTransferred = length,
+            ResumedFrom = offset,
+            Duration = clock.Elapsed,
+            Md5 = hashes?.Md5 ?? offer.File.Md5,
+            Sha256 = hashes?.Sha256Hex,
+        };
+    }
+
+    private async Task<TransferMethod> SendOverIbbAsync(
+        Jid peer, string sid, Stream content, long offset, long length, FileSendOptions options, ProgressReporter reporter, CancellationToken cancellationToken)
+    {
+        reporter.Method = TransferMethod.Ibb;
+        var stream = await Ibb.OpenAsync(peer, sid, options.Ibb, cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            await CopyAsync(content, stream, offset, length, reporter, cancellationToken).ConfigureAwait(false);
+            await stream.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return TransferMethod.Ibb;
+    }
+
+    private static Task<TransferMethod> SendOverSocks5Async(
+        Jid peer, string sid, Stream content, long offset, long length, ProgressReporter reporter, CancellationToken cancellationToken) =>
+        throw new BytestreamException(BytestreamErrorKind.Refused, "SOCKS5 bytestreams are not available.");
+
+    /// <summary>Copies exactly <paramref name="length"/> bytes; a source that ends early is a local I/O error.</summary>
+    private async Task CopyAsync(Stream source, Stream destination, long offset, long length, ProgressReporter reporter, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(Options.CopyBufferSize);
+        try
+        {
+            long sent = 0;
+            while (sent < length)
+            {
+                var want = (int)Math.Min(Options.CopyBufferSize, length - sent);
+                int read;
+                try
+                {
+                    read = await source.ReadAsync(buffer.AsMemory(0, want), cancellationToken).ConfigureAwait(false);
+                }
+                catch (IOException ex)
+                {
+                    throw new FileTransferException(FileTransferErrorKind.LocalIo, "Reading the file failed: " + ex.Message, ex);
+                }
+
+                if (read == 0)
+                {
+                    throw new FileTransferException(FileTransferErrorKind.LocalIo, $"The file ended after {offset + sent} bytes; it shrank while being sent.");
+                }
+
+                await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                sent += read;
+                reporter.Report(offset + sent);
+            }
+
+            reporter.Report(offset + sent, force: true);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static FileTransferException OfferRefused(Jid peer, XmppStanzaErrorException ex) => ex.Error.Condition switch
+    {
+        "forbidden" or "not-acceptable" => new FileTransferException(
+            FileTransferErrorKind.Declined, $"{peer} declined the file{(ex.Error.Text is null or "Offer Declined" ? "" : ": " + ex.Error.Text)}.", ex),
+        "bad-request" when ex.Error.ApplicationCondition?.Name.LocalName == "no-valid-streams" => new FileTransferException(
+            FileTransferErrorKind.NotSupported, $"{peer} supports none of the offered stream methods.", ex),
+        "service-unavailable" or "feature-not-implemented" => new FileTransferException(
+            FileTransferErrorKind.NotSupported, $"{peer} does not accept SI file transfers ({ex.Error.Condition}).", ex),
+        "recipient-unavailable" or "item-not-found" or "remote-server-not-found" => new FileTransferException(
+            FileTransferErrorKind.PeerUnavailable, $"{peer} is not online ({ex.Error.Condition}).", ex),
+        _ => new FileTransferException(FileTransferErrorKind.TransferFailed, $"{peer} refused the offer: {ex.Error}.", ex),
+    };
+
+    private static string NewSid() => "xft" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
+}

@@ -1,0 +1,165 @@
+using System.Threading.Channels;
+using System.Xml.Linq;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using XmppTransfer.Bytestreams.Ibb;
+using XmppTransfer.Core;
+using XmppTransfer.Core.Disco;
+using XmppTransfer.Core.Stanzas;
+using XmppTransfer.FileTransfer.Si;
+
+namespace XmppTransfer.FileTransfer;
+
+/// <summary>
+/// Sends and receives files with SI file transfer (XEP-0095/0096): picks the stream method,
+/// falls back from SOCKS5 to IBB, resumes with ranges, verifies hashes, reports progress and
+/// cancels cleanly on either side. Add it to a connected client with <c>client.AddExtension</c>.
+/// </summary>
+public sealed partial class FileTransferManager : IXmppExtension
+{
+    private readonly Channel<IncomingFileOffer> _offers = Channel.CreateBounded<IncomingFileOffer>(
+        new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = false });
+    private XmppSession? _session;
+    private InBandBytestreamManager? _ibb;
+    private ILogger _logger = NullLogger.Instance;
+
+    public FileTransferManager(FileTransferOptions? options = null)
+    {
+        Options = options ?? FileTransferOptions.Default;
+    }
+
+    public FileTransferOptions Options { get; }
+
+    internal XmppSession Session => _session ?? throw new InvalidOperationException("Add the manager to a session first (client.AddExtension).");
+
+    internal InBandBytestreamManager Ibb => _ibb ?? throw new InvalidOperationException("Add the manager to a session first.");
+
+    internal ILogger Logger => _logger;
+
+    public void Attach(XmppSession session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        _session = session;
+        _logger = session.LoggerFactory.CreateLogger<FileTransferManager>();
+        _ibb = session.GetExtension<InBandBytestreamManager>();
+        if (_ibb is null)
+        {
+            _ibb = new InBandBytestreamManager(Options.Ibb);
+            session.AddExtension(_ibb);
+        }
+
+        session.Disco.AddFeature(Namespaces.Si);
+        session.Disco.AddFeature(Namespaces.SiFileTransfer);
+        session.Disco.AddFeature(Namespaces.FeatureNeg);
+        session.Disco.AddFeature(Namespaces.Hashes);
+        session.Disco.AddFeature(Namespaces.HashFunctionSha256);
+        session.RegisterIqHandler(SiOffer.SiName, IqType.Set, HandleOffer);
+    }
+
+    /// <summary>
+    /// Incoming offers, as they arrive. Each must be accepted or declined; one left alone is
+    /// declined after <see cref="FileTransferOptions.OfferTimeout"/>.
+    /// </summary>
+    public IAsyncEnumerable<IncomingFileOffer> ReceiveOffersAsync(CancellationToken cancellationToken = default) =>
+        _offers.Reader.ReadAllAsync(cancellationToken);
+
+    /// <summary>
+    /// Finds where to send: a full JID is checked (disco#info) for SI file transfer; a bare JID is
+    /// resolved to an available resource that supports it, from the presence we have seen.
+    /// </summary>
+    public async Task<Jid> ResolveReceiverAsync(Jid to, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(to);
+        if (!to.IsBare)
+        {
+            var info = await GetPeerInfoAsync(to, cancellationToken).ConfigureAwait(false);
+            return SupportsSi(info)
+                ? to
+                : throw new FileTransferException(
+                    FileTransferErrorKind.NotSupported,
+                    $"{to} does not support SI file transfer (XEP-0096); clients such as Conversations, Dino and Monal use HTTP upload or Jingle instead.");
+        }
+
+        var resources = (Session as XmppClient)?.Presence.GetResources(to) ?? [];
+        foreach (var resource in resources)
+        {
+            try
+            {
+                if (SupportsSi(await Session.Disco.GetInfoAsync(resource.Jid, cancellationToken: cancellationToken).ConfigureAwait(false)))
+                {
+                    return resource.Jid;
+                }
+            }
+            catch (XmppException ex) when (ex is not FileTransferException && !cancellationToken.IsCancellationRequested)
+            {
+                // That resource went away or does not answer disco; try the next one.
+            }
+        }
+
+        throw new FileTransferException(
+            resources.Count == 0 ? FileTransferErrorKind.PeerUnavailable : FileTransferErrorKind.NotSupported,
+            resources.Count == 0
+                ? $"No available resource of {to} is known (we see presence only from contacts who share it). Give the full JID, e.g. {to}/resource."
+                : $"None of the available resources of {to} supports SI file transfer (XEP-0096). Give a full JID to try one anyway.");
+    }
+
+    internal Task<DiscoInfo> GetPeerInfoAsync(Jid to, CancellationToken cancellationToken) => GetPeerInfoCoreAsync(to, cancellationToken);
+
+    private async Task<DiscoInfo> GetPeerInfoCoreAsync(Jid to, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Session.Disco.GetInfoAsync(to, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (XmppStanzaErrorException ex) when (ex.Error.Condition is "service-unavailable" or "item-not-found" or "recipient-unavailable" or "remote-server-not-found")
+        {
+            throw new FileTransferException(FileTransferErrorKind.PeerUnavailable, $"{to} is not online ({ex.Error.Condition}).", ex);
+        }
+    }
+
+    private static bool SupportsSi(DiscoInfo info) => info.HasFeature(Namespaces.Si) && info.HasFeature(Namespaces.SiFileTransfer);
+
+    private ValueTask<XElement?> HandleOffer(XElement iq, CancellationToken cancellationToken)
+    {
+        var from = Stanza.GetFrom(iq) ?? throw new XmppStanzaErrorException(StanzaError.BadRequest("The offer has no sender."));
+        var offer = SiOffer.Parse(iq.Element(SiOffer.SiName)!);
+        var incoming = new IncomingFileOffer(this, from, offer);
+
+        if (TryRouteFallback(incoming))
+        {
+            return new ValueTask<XElement?>(incoming.Response.Task);
+        }
+
+        if (Options.AcceptFrom.Count > 0 && !Options.AcceptFrom.Any(j => j.Bare == from.Bare))
+        {
+            FileTransferLog.Declined(_logger, offer.Sid, from.ToString(), "sender not on the accept list");
+            throw new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Cancel, "forbidden", "Offer Declined"));
+        }
+
+        if (Options.MaxFileSize is { } max && offer.File.Size > max)
+        {
+            FileTransferLog.Declined(_logger, offer.Sid, from.ToString(), $"{offer.File.Size} bytes is over the limit of {max}");
+            throw new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Cancel, "forbidden", $"Offer Declined: files up to {max} bytes."));
+        }
+
+        if (!offer.Methods.Any(IsSupportedIncomingMethod))
+        {
+            throw new XmppStanzaErrorException(new StanzaError(
+                StanzaErrorType.Cancel, "bad-request", "No common stream method.", new XElement(XName.Get("no-valid-streams", Namespaces.Si))));
+        }
+
+        if (!_offers.Writer.TryWrite(incoming))
+        {
+            throw new XmppStanzaErrorException(StanzaError.ResourceConstraint("Too many pending offers."));
+        }
+
+        incoming.StartTimeout(Options.OfferTimeout);
+        return new ValueTask<XElement?>(incoming.Response.Task);
+    }
+
+    // Replaced by the SOCKS5 bytestream manager once it is attached (issue 4).
+    private object? Socks5 => null;
+
+    internal bool IsSupportedIncomingMethod(string method) =>
+        method == StreamMethods.Ibb || (method == StreamMethods.Socks5 && Socks5 is not null);
+}

@@ -1,0 +1,32 @@
+using System.Diagnostics;
+
+namespace XmppTransfer.FileTransfer;
+
+/// <summary>Throttles progress reports to one per interval (plus the final one).</summary>
+internal sealed class ProgressReporter(IProgress<FileTransferProgress>? progress, string fileName, long total, long start, TimeSpan interval)
+{
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private TimeSpan _last = TimeSpan.MinValue;
+
+    public TransferMethod? Method { get; set; }
+
+    public TimeSpan Elapsed => _clock.Elapsed;
+
+    public void Report(long transferred, bool force = false)
+    {
+        if (progress is null)
+        {
+            return;
+        }
+
+        var now = _clock.Elapsed;
+        if (!force && now - _last < interval)
+        {
+            return;
+        }
+
+        _last = now;
+        var rate = now.TotalSeconds > 0 ? (transferred - start) / now.TotalSeconds : 0;
+        progress.Report(new FileTransferProgress(fileName, transferred, total, now, Method) { BytesPerSecond = rate });
+    }
+}

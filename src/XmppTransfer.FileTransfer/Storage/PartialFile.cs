@@ -1,0 +1,71 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace XmppTransfer.FileTransfer.Storage;
+
+/// <summary>
+/// An incomplete download kept for resuming (XEP-0096 range): <c>name.part</c> holds the bytes
+/// received so far, <c>name.part.json</c> says which file they belong to (sender, name, size,
+/// hashes). A new offer of the same file resumes from the part's length. Without a hash in the
+/// offer we cannot know it is the same file, so we start over.
+/// </summary>
+internal sealed record PartialFile
+{
+    [JsonPropertyName("sender")]
+    public required string Sender { get; init; }
+
+    [JsonPropertyName("name")]
+    public required string Name { get; init; }
+
+    [JsonPropertyName("size")]
+    public required long Size { get; init; }
+
+    [JsonPropertyName("md5")]
+    public string? Md5 { get; init; }
+
+    [JsonPropertyName("sha256")]
+    public string? Sha256 { get; init; }
+
+    public static string DataPath(string directory, string safeName) => Path.Combine(directory, safeName + ".part");
+
+    public static string MetadataPath(string directory, string safeName) => DataPath(directory, safeName) + ".json";
+
+    public bool Matches(PartialFile other) =>
+        string.Equals(Sender, other.Sender, StringComparison.Ordinal)
+        && string.Equals(Name, other.Name, StringComparison.Ordinal)
+        && Size == other.Size
+        && (Md5 is not null || Sha256 is not null)
+        && string.Equals(Md5, other.Md5, StringComparison.Ordinal)
+        && string.Equals(Sha256, other.Sha256, StringComparison.Ordinal);
+
+    /// <summary>How many bytes of a matching partial we already have (0 when none or different).</summary>
+    public static long ResumableLength(string directory, string safeName, PartialFile wanted)
+    {
+        var data = DataPath(directory, safeName);
+        var metadata = MetadataPath(directory, safeName);
+        if (!File.Exists(data) || !File.Exists(metadata))
+        {
+            return 0;
+        }
+
+        try
+        {
+            var existing = JsonSerializer.Deserialize<PartialFile>(File.ReadAllText(metadata));
+            var length = new FileInfo(data).Length;
+            return existing is not null && existing.Matches(wanted) && length <= wanted.Size ? length : 0;
+        }
+        catch (JsonException)
+        {
+            return 0;
+        }
+    }
+
+    public void Save(string directory, string safeName) =>
+        File.WriteAllText(MetadataPath(directory, safeName), JsonSerializer.Serialize(this));
+
+    public static void Delete(string directory, string safeName)
+    {
+        File.Delete(DataPath(directory, safeName));
+        File.Delete(MetadataPath(directory, safeName));
+    }
+}

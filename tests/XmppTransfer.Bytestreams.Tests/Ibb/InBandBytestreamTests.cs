@@ -1,0 +1,180 @@
+using System.Security.Cryptography;
+using System.Xml.Linq;
+using XmppTransfer.Bytestreams.Ibb;
+using XmppTransfer.Core;
+using XmppTransfer.Core.Stanzas;
+using XmppTransfer.Testing;
+
+namespace XmppTransfer.Bytestreams.Tests.Ibb;
+
+public sealed class InBandBytestreamTests : IAsyncLifetime
+{
+    private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(30);
+    private LoopbackRouter _router = null!;
+    private XmppClient _alice = null!;
+    private XmppClient _bob = null!;
+    private InBandBytestreamManager _aliceIbb = null!;
+    private InBandBytestreamManager _bobIbb = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _router = new LoopbackRouter();
+        _aliceIbb = new InBandBytestreamManager();
+        _bobIbb = new InBandBytestreamManager(InBandBytestreamOptions.Default with { MaxAcceptedBlockSize = 1024 });
+        _alice = await _router.ConnectAsync("alice", c => c.AddExtension(_aliceIbb));
+        _bob = await _router.ConnectAsync("bob", c => c.AddExtension(_bobIbb));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _alice.DisposeAsync();
+        await _bob.DisposeAsync();
+        await _router.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task An_open_for_a_session_nobody_negotiated_is_not_acceptable()
+    {
+        var ex = await Assert.ThrowsAsync<BytestreamException>(() => _aliceIbb.OpenAsync(_bob.BoundJid, "unknown").WaitAsync(s_cap));
+        Assert.Equal(BytestreamErrorKind.Refused, ex.ErrorKind);
+        Assert.Contains("not-acceptable", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Resource_constraint_makes_the_sender_retry_with_half_the_block_size()
+    {
+        var incoming = _bobIbb.Expect(_alice.BoundJid, "s1");
+        await using var send = await _aliceIbb.OpenAsync(_bob.BoundJid, "s1", InBandBytestreamOptions.Default with { BlockSize = 4096 }).WaitAsync(s_cap);
+        await using var receive = await incoming.WaitAsync(s_cap);
+
+        Assert.Equal(1024, send.Open.BlockSize);
+        Assert.Equal(1024, receive.Open.BlockSize);
+        var payload = RandomNumberGenerator.GetBytes(5000);
+        var reading = ReadAllAsync(receive);
+        await send.WriteAsync(payload);
+        await send.CompleteAsync();
+        Assert.Equal(payload, await reading.WaitAsync(s_cap));
+    }
+
+    [Fact]
+    public async Task Resource_constraint_below_the_floor_fails_the_open()
+    {
+        _bobIbb.Expect(_alice.BoundJid, "s2");
+        var options = InBandBytestreamOptions.Default with { BlockSize = 8192, MinBlockSize = 4096 };
+        var ex = await Assert.ThrowsAsync<BytestreamException>(() => _aliceIbb.OpenAsync(_bob.BoundJid, "s2", options).WaitAsync(s_cap));
+        Assert.Contains("resource-constraint", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_window_bounds_unacknowledged_blocks_in_flight()
+    {
+        var inFlight = 0;
+        var maxInFlight = 0;
+        _router.Intercept = stanza =>
+        {
+            if (stanza.Element(IbbData.Name) is not null)
+            {
+                var now = Interlocked.Increment(ref inFlight);
+                InterlockedMax(ref maxInFlight, now);
+            }
+            else if (stanza.Name == Stanza.Iq && (string?)stanza.Attribute("type") == "result" && stanza.Attribute("to")?.Value.StartsWith("alice", StringComparison.Ordinal) == true)
+            {
+                Interlocked.Decrement(ref inFlight);
+            }
+
+            return stanza;
+        };
+        var incoming = _bobIbb.Expect(_alice.BoundJid, "w");
+        await using var send = await _aliceIbb.OpenAsync(_bob.BoundJid, "w", InBandBytestreamOptions.Default with { BlockSize = 512, Window = 4 }).WaitAsync(s_cap);
+        await using var receive = await incoming.WaitAsync(s_cap);
+        var reading = ReadAllAsync(receive);
+        await send.WriteAsync(RandomNumberGenerator.GetBytes(512 * 200));
+        await send.CompleteAsync();
+        await reading.WaitAsync(s_cap);
+
+        Assert.InRange(maxInFlight, 2, 4);
+    }
+
+    [Fact]
+    public async Task A_repeated_seq_is_unexpected_request_and_closes_the_stream()
+    {
+        var receive = await OpenRawAsync("dup");
+        await SendDataAsync("dup", 0, [1, 2, 3]);
+        var ex = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => SendDataAsync("dup", 0, [1, 2, 3]));
+        Assert.Equal("unexpected-request", ex.Error.Condition);
+        await Assert.ThrowsAsync<BytestreamException>(() => ReadAllAsync(receive).WaitAsync(s_cap));
+    }
+
+    [Fact]
+    public async Task A_gap_in_seq_is_refused_and_later_blocks_are_not_processed()
+    {
+        var receive = await OpenRawAsync("gap");
+        await SendDataAsync("gap", 0, [1]);
+        var ex = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => SendDataAsync("gap", 2, [3]));
+        Assert.Equal("unexpected-request", ex.Error.Condition);
+        var after = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => SendDataAsync("gap", 1, [2]));
+        Assert.Equal("item-not-found", after.Error.Condition);
+        await Assert.ThrowsAsync<BytestreamException>(() => ReadAllAsync(receive).WaitAsync(s_cap));
+    }
+
+    [Fact]
+    public async Task Bad_base64_is_bad_request()
+    {
+        await OpenRawAsync("b64");
+        var data = new XElement(IbbData.Name, new XAttribute("sid", "b64"), new XAttribute("seq", "0"), "not*base64");
+        var ex = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => _alice.SendIqAsync(Stanza.MakeIq(IqType.Set, _bob.BoundJid, data)).WaitAsync(s_cap));
+        Assert.Equal("bad-request", ex.Error.Condition);
+    }
+
+    [Fact]
+    public async Task Data_for_an_unknown_sid_is_item_not_found()
+    {
+        var ex = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => SendDataAsync("nothing", 0, [1]));
+        Assert.Equal("item-not-found", ex.Error.Condition);
+    }
+
+    [Fact]
+    public async Task A_close_from_the_receiver_stops_the_sender()
+    {
+        var incoming = _bobIbb.Expect(_alice.BoundJid, "rc");
+        await using var send = await _aliceIbb.OpenAsync(_bob.BoundJid, "rc", InBandBytestreamOptions.Default with { BlockSize = 512, Window = 1 }).WaitAsync(s_cap);
+        var receive = await incoming.WaitAsync(s_cap);
+        await receive.DisposeAsync();
+
+        var ex = await Assert.ThrowsAsync<BytestreamException>(async () =>
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                await send.WriteAsync(new byte[512]);
+            }
+
+            await send.CompleteAsync();
+        }).WaitAsync(s_cap);
+        Assert.Contains(ex.ErrorKind, new[] { BytestreamErrorKind.Cancelled, BytestreamErrorKind.Refused });
+    }
+
+    private async Task<IbbReceiveStream> OpenRawAsync(string sid)
+    {
+        var incoming = _bobIbb.Expect(_alice.BoundJid, sid);
+        await _alice.SendIqAsync(Stanza.MakeIq(IqType.Set, _bob.BoundJid, new IbbOpen(sid, 1024, IbbStanzaKind.Iq).ToXml())).WaitAsync(s_cap);
+        return await incoming.WaitAsync(s_cap);
+    }
+
+    private Task SendDataAsync(string sid, ushort seq, byte[] bytes) =>
+        _alice.SendIqAsync(Stanza.MakeIq(IqType.Set, _bob.BoundJid, IbbData.Create(sid, seq, bytes))).WaitAsync(s_cap);
+
+    private static async Task<byte[]> ReadAllAsync(Stream stream)
+    {
+        var output = new MemoryStream();
+        await stream.CopyToAsync(output);
+        return output.ToArray();
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+}

@@ -1,0 +1,162 @@
+using System.Text;
+using System.Xml.Linq;
+using XmppTransfer.Core.Xml;
+
+namespace XmppTransfer.Core.Tests.Xml;
+
+public class XmppXmlReaderTests
+{
+    private const string Header = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='abc' from='example.test' version='1.0'>";
+    private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task Header_and_stanzas_are_read_in_order()
+    {
+        using var reader = Reader(Header + "<message to='a@b'><body>hi &amp; bye</body></message> <iq type='get' id='1'/></stream:stream>");
+        var header = await reader.ReadHeaderAsync(CancellationToken.None).WaitAsync(s_cap);
+        Assert.Equal("abc", header.Id);
+        Assert.Equal("example.test", header.From);
+        Assert.Equal(Namespaces.Client, header.ContentNamespace);
+        var message = await reader.ReadElementAsync(CancellationToken.None).WaitAsync(s_cap);
+        Assert.Equal("hi & bye", message!.Element(XName.Get("body", Namespaces.Client))!.Value);
+        var iq = await reader.ReadElementAsync(CancellationToken.None).WaitAsync(s_cap);
+        Assert.Equal("1", (string?)iq!.Attribute("id"));
+        Assert.Null(await reader.ReadElementAsync(CancellationToken.None).WaitAsync(s_cap));
+    }
+
+    [Fact]
+    public async Task Component_stream_content_is_reported_in_the_client_namespace()
+    {
+        using var reader = Reader("<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' id='x'><iq type='get' id='1' from='a@b/c' to='proxy.b'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+        var header = await reader.ReadHeaderAsync(CancellationToken.None).WaitAsync(s_cap);
+        Assert.Equal(Namespaces.Component, header.ContentNamespace);
+        var iq = await reader.ReadElementAsync(CancellationToken.None).WaitAsync(s_cap);
+        Assert.Equal(XName.Get("iq", Namespaces.Client), iq!.Name);
+        Assert.NotNull(iq.Element(XName.Get("query", Namespaces.DiscoInfo)));
+    }
+
+    [Fact]
+    public async Task A_doctype_is_refused_with_a_stream_error()
+    {
+        using var reader = Reader("<?xml version='1.0'?><!DOCTYPE stream [<!ENTITY a 'b'>]>" + Header[21..]);
+        var ex = await Assert.ThrowsAsync<XmppStreamErrorException>(() => reader.ReadHeaderAsync(CancellationToken.None).WaitAsync(s_cap));
+        Assert.True(ex.SentByUs);
+        Assert.Equal("not-well-formed", ex.Condition);
+    }
+
+    [Fact]
+    public async Task A_billion_laughs_payload_is_refused_quickly()
+    {
+        var laughs = new StringBuilder("<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'>");
+        for (var i = 1; i < 10; i++)
+        {
+            laughs.Append(System.Globalization.CultureInfo.InvariantCulture, $"<!ENTITY lol{i} '{string.Concat(Enumerable.Repeat($"&lol{(i == 1 ? "" : (i - 1).ToString(System.Globalization.CultureInfo.InvariantCulture))};", 10))}'>");
+        }
+
+        laughs.Append("]><lolz>&lol9;</lolz>");
+        using var reader = Reader(laughs.ToString());
+        await Assert.ThrowsAsync<XmppStreamErrorException>(() => reader.ReadHeaderAsync(CancellationToken.None).WaitAsync(s_cap));
+    }
+
+    [Fact]
+    public async Task An_undeclared_entity_inside_a_stanza_is_a_stream_error()
+    {
+        using var reader = Reader(Header + "<message><body>&xxe;</body></message>");
+        await reader.ReadHeaderAsync(CancellationToken.None).WaitAsync(s_cap);
+        var ex = await Assert.ThrowsAsync<XmppStreamErrorException>(() => reader.ReadElementAsync(CancellationToken.None).WaitAsync(s_cap));
+        Assert.Equal("not-well-formed", ex.Condition);
+    }
+
+    [Fact]
+    public async Task Comments_and_processing_instructions_are_restricted_xml()
+    {
+        using var reader = Reader(Header + "<!-- hello --><message/>");
+        await reader.ReadHeaderAsync(CancellationToken.None).WaitAsync(s_cap);
+        var ex = await Assert.ThrowsAsync<XmppStreamErrorException>(() => reader.ReadElementAsync(CancellationToken.None).WaitAsync(s_cap));
+        Assert.Equal("restricted-xml", ex.Condition);
+    }
+
+    [Fact]
+    public async Task An_endless_stanza_is_cut_off_at_the_size_limit()
+    {
+        var stream = new EndlessStream(Encoding.UTF8.GetBytes(Header + "<message><body>"), (byte)'a');
+        using var reader = new XmppXmlReader(stream, new XmlLimits { MaxStanzaBytes = 64 * 1024 });
+        await reader.ReadHeaderAsync(CancellationToken.None).WaitAsync(s_cap);
+        var ex = await Assert.ThrowsAsync<XmppStreamErrorException>(() => reader.ReadElementAsync(CancellationToken.None).WaitAsync(s_cap));
+        Assert.Equal("policy-violation", ex.Condition);
+        Assert.True(stream.BytesServed < 1024 * 1024, $"read {stream.BytesServed} bytes before stopping");
+    }
+
+    [Fact]
+    public async Task Deep_nesting_is_refused()
+    {
+        var deep = string.Concat(Enumerable.Repeat("<a>", 100)) + string.Concat(Enumerable.Repeat("</a>", 100));
+        using var reader = Reader(Header + "<message>" + deep + "</message>");
+        await reader.ReadHeaderAsync(CancellationToken.None).WaitAsync(s_cap);
+        var ex = await Assert.ThrowsAsync<XmppStreamErrorException>(() => reader.ReadElementAsync(CancellationToken.None).WaitAsync(s_cap));
+        Assert.Equal("policy-violation", ex.Condition);
+    }
+
+    [Fact]
+    public async Task Garbage_after_the_header_is_not_well_formed()
+    {
+        using var reader = Reader(Header + "<<<>>>");
+        await reader.ReadHeaderAsync(CancellationToken.None).WaitAsync(s_cap);
+        var ex = await Assert.ThrowsAsync<XmppStreamErrorException>(() => reader.ReadElementAsync(CancellationToken.None).WaitAsync(s_cap));
+        Assert.Equal("not-well-formed", ex.Condition);
+    }
+
+    [Fact]
+    public async Task Whitespace_inside_elements_is_kept_for_the_application()
+    {
+        using var reader = Reader(Header + "<iq type='set' id='1'><data xmlns='http://jabber.org/protocol/ibb' seq='0' sid='s'>QU\n JD\n</data></iq>");
+        await reader.ReadHeaderAsync(CancellationToken.None).WaitAsync(s_cap);
+        var iq = await reader.ReadElementAsync(CancellationToken.None).WaitAsync(s_cap);
+        Assert.Equal("QU\n JD\n", iq!.Element(XName.Get("data", Namespaces.Ibb))!.Value);
+    }
+
+    private static XmppXmlReader Reader(string xml) => new(new MemoryStream(Encoding.UTF8.GetBytes(xml)), XmlLimits.Default);
+
+    /// <summary>Serves a prefix, then the same byte forever: a hostile peer that never ends its stanza.</summary>
+    private sealed class EndlessStream(byte[] prefix, byte filler) : Stream
+    {
+        public long BytesServed { get; private set; }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Fill(buffer.Span));
+
+        public override int Read(byte[] buffer, int offset, int count) => Fill(buffer.AsSpan(offset, count));
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        private int Fill(Span<byte> span)
+        {
+            var n = Math.Min(span.Length, 4096);
+            for (var i = 0; i < n; i++)
+            {
+                var position = BytesServed + i;
+                span[i] = position < prefix.Length ? prefix[position] : filler;
+            }
+
+            BytesServed += n;
+            return n;
+        }
+    }
+}

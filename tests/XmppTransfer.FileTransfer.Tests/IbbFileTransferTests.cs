@@ -1,0 +1,370 @@
+using System.Security.Cryptography;
+using System.Xml.Linq;
+using XmppTransfer.Core;
+using XmppTransfer.Testing;
+
+namespace XmppTransfer.FileTransfer.Tests;
+
+public sealed class IbbFileTransferTests : IAsyncLifetime
+{
+    private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(60);
+    private readonly string _root = Directory.CreateTempSubdirectory("xft-ft-").FullName;
+    private LoopbackRouter _router = null!;
+    private XmppClient _alice = null!;
+    private XmppClient _bob = null!;
+    private FileTransferManager _aliceFiles = null!;
+    private FileTransferManager _bobFiles = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _router = new LoopbackRouter();
+        _aliceFiles = new FileTransferManager();
+        _bobFiles = new FileTransferManager();
+        _alice = await _router.ConnectAsync("alice", c => c.AddExtension(_aliceFiles));
+        _bob = await _router.ConnectAsync("bob", c => c.AddExtension(_bobFiles));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _alice.DisposeAsync();
+        await _bob.DisposeAsync();
+        await _router.DisposeAsync();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(4095)]
+    [InlineData(4096)]
+    [InlineData(4097)]
+    [InlineData(3 * 1024 * 1024 + 17)]
+    public async Task A_file_arrives_intact_over_ibb(int size)
+    {
+        var source = MakeFile("data.bin", size);
+        var (sent, received) = await TransferAsync(source, new FileSendOptions { Method = TransferMethodPreference.Ibb });
+
+        Assert.Equal(TransferMethod.Ibb, sent.Method);
+        Assert.Equal(TransferMethod.Ibb, received.Method);
+        Assert.Equal(size, received.BytesTransferred);
+        Assert.True(received.Verified);
+        Assert.Equal(Sha256(source), received.Sha256);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+        Assert.False(File.Exists(received.Path + ".part"));
+    }
+
+    [Fact]
+    public async Task Stop_and_wait_with_a_window_of_one_still_delivers_everything()
+    {
+        var source = MakeFile("slow.bin", 100_000);
+        var options = new FileSendOptions
+        {
+            Method = TransferMethodPreference.Ibb,
+            Ibb = Bytestreams.Ibb.InBandBytestreamOptions.Default with { Window = 1, BlockSize = 1000 },
+        };
+        var (_, received) = await TransferAsync(source, options);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+    }
+
+    [Fact]
+    public async Task Message_mode_ibb_delivers_the_file()
+    {
+        var source = MakeFile("msg.bin", 200_000);
+        var options = new FileSendOptions
+        {
+            Method = TransferMethodPreference.Ibb,
+            Ibb = Bytestreams.Ibb.InBandBytestreamOptions.Default with { Stanza = Bytestreams.Ibb.IbbStanzaKind.Message },
+        };
+        var (_, received) = await TransferAsync(source, options);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+    }
+
+    [Fact]
+    public async Task Sequence_numbers_wrap_after_65535_blocks()
+    {
+        // 70,000 blocks of 16 bytes: seq goes 0..65535, then 0 again.
+        var source = MakeFile("wrap.bin", 70_000 * 16);
+        var options = new FileSendOptions
+        {
+            Method = TransferMethodPreference.Ibb,
+            Ibb = Bytestreams.Ibb.InBandBytestreamOptions.Default with { BlockSize = 16, Window = 64 },
+        };
+        var seen = new List<ushort>();
+        _router.Intercept = stanza =>
+        {
+            var data = stanza.Element(XName.Get("data", Namespaces.Ibb));
+            if (data is not null)
+            {
+                lock (seen)
+                {
+                    seen.Add(ushort.Parse((string)data.Attribute("seq")!, System.Globalization.CultureInfo.InvariantCulture));
+                }
+            }
+
+            return stanza;
+        };
+        var (_, received) = await TransferAsync(source, options, TimeSpan.FromSeconds(180));
+
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+        Assert.Equal(70_000, seen.Count);
+        Assert.Equal(65535, seen[65535]);
+        Assert.Equal(0, seen[65536]);
+    }
+
+    [Fact]
+    public async Task A_declined_offer_fails_the_send_with_declined()
+    {
+        var source = MakeFile("no.bin", 10);
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Ibb });
+        var offer = await NextOfferAsync();
+        Assert.Equal("no.bin", offer.File.Name);
+        Assert.Equal(10, offer.File.Size);
+        await offer.DeclineAsync();
+
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.Declined, ex.ErrorKind);
+    }
+
+    [Fact]
+    public async Task A_traversal_name_is_saved_as_a_plain_name_inside_the_folder()
+    {
+        var content = new MemoryStream(RandomNumberGenerator.GetBytes(1000));
+        var send = _aliceFiles.SendStreamAsync(
+            _bob.BoundJid, content, new Si.FileOfferDescription("../../etc/passwd", 1000), new FileSendOptions { Method = TransferMethodPreference.Ibb });
+        var offer = await NextOfferAsync();
+        Assert.Equal("passwd", offer.SafeName);
+        var outDir = Path.Combine(_root, "in");
+        var received = await offer.AcceptAsync(outDir).WaitAsync(s_cap);
+        await send.WaitAsync(s_cap);
+
+        Assert.Equal(Path.Combine(outDir, "passwd"), received.Path);
+        Assert.Single(Directory.GetFiles(outDir));
+    }
+
+    [Fact]
+    public async Task An_existing_file_is_not_overwritten_unless_asked()
+    {
+        var outDir = Path.Combine(_root, "in");
+        Directory.CreateDirectory(outDir);
+        await File.WriteAllTextAsync(Path.Combine(outDir, "same.txt"), "keep me");
+        var source = MakeFile("same.txt", 50);
+
+        var (_, received) = await TransferAsync(source, new FileSendOptions { Method = TransferMethodPreference.Ibb });
+
+        Assert.Equal("same (1).txt", Path.GetFileName(received.Path));
+        Assert.Equal("keep me", await File.ReadAllTextAsync(Path.Combine(outDir, "same.txt")));
+    }
+
+    [Fact]
+    public async Task A_sender_that_lies_about_the_hash_fails_loudly_and_leaves_no_file()
+    {
+        var bytes = RandomNumberGenerator.GetBytes(5000);
+        var description = new Si.FileOfferDescription("lie.bin", bytes.Length) { Md5 = new string('0', 32) };
+        var send = _aliceFiles.SendStreamAsync(_bob.BoundJid, new MemoryStream(bytes), description, new FileSendOptions { Method = TransferMethodPreference.Ibb });
+        var offer = await NextOfferAsync();
+        var outDir = Path.Combine(_root, "in");
+
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(outDir).WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.IntegrityCheckFailed, ex.ErrorKind);
+        await send.WaitAsync(s_cap);
+        Assert.Empty(Directory.GetFiles(outDir));
+    }
+
+    [Fact]
+    public async Task A_sender_that_sends_more_than_it_offered_is_stopped()
+    {
+        // A hostile sender: offers 10,000 bytes by hand, then pushes 20,000 through IBB.
+        var offer = new Si.SiOffer("lie1", new Si.FileOfferDescription("big.bin", 10_000), [Si.StreamMethods.Ibb]);
+        var answer = _alice.SendIqAsync(Core.Stanzas.Stanza.MakeIq(Core.Stanzas.IqType.Set, _bob.BoundJid, offer.ToXml()));
+        var incoming = await NextOfferAsync();
+        var outDir = Path.Combine(_root, "in");
+        var receiving = incoming.AcceptAsync(outDir);
+        await answer.WaitAsync(s_cap);
+        var ibb = _alice.GetExtension<Bytestreams.Ibb.InBandBytestreamManager>()!;
+        await using var stream = await ibb.OpenAsync(_bob.BoundJid, "lie1").WaitAsync(s_cap);
+        var pushing = Task.Run(async () =>
+        {
+            await stream.WriteAsync(RandomNumberGenerator.GetBytes(20_000));
+            await stream.CompleteAsync();
+        });
+
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => receiving.WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.IntegrityCheckFailed, ex.ErrorKind);
+        Assert.False(File.Exists(Path.Combine(outDir, "big.bin")));
+        await Assert.ThrowsAsync<Bytestreams.BytestreamException>(() => pushing.WaitAsync(s_cap));
+    }
+
+    [Fact]
+    public async Task Offers_over_the_size_limit_are_declined_before_the_application_sees_them()
+    {
+        await using var carol = await _router.ConnectAsync("carol", c => c.AddExtension(new FileTransferManager(new FileTransferOptions { MaxFileSize = 100 })));
+        var source = MakeFile("large.bin", 101);
+        var ex = await Assert.ThrowsAsync<FileTransferException>(
+            () => _aliceFiles.SendFileAsync(carol.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Ibb }).WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.Declined, ex.ErrorKind);
+    }
+
+    [Fact]
+    public async Task Offers_from_senders_not_on_the_accept_list_are_declined()
+    {
+        var options = new FileTransferOptions { AcceptFrom = [Jid.Parse("bob@example.test")] };
+        await using var carol = await _router.ConnectAsync("carol", c => c.AddExtension(new FileTransferManager(options)));
+        var source = MakeFile("x.bin", 10);
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => _aliceFiles.SendFileAsync(carol.BoundJid, source).WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.Declined, ex.ErrorKind);
+    }
+
+    [Fact]
+    public async Task A_bare_jid_resolves_to_the_available_resource_that_supports_si()
+    {
+        var source = MakeFile("bare.bin", 1234);
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid.Bare, source, new FileSendOptions { Method = TransferMethodPreference.Ibb });
+        var offer = await NextOfferAsync();
+        var received = await offer.AcceptAsync(Path.Combine(_root, "in")).WaitAsync(s_cap);
+        var sent = await send.WaitAsync(s_cap);
+        Assert.Equal(_bob.BoundJid, sent.Peer);
+        Assert.Equal(Sha256(source), received.Sha256);
+    }
+
+    [Fact]
+    public async Task A_bare_jid_with_nobody_online_gets_an_error_suggesting_the_full_jid()
+    {
+        var source = MakeFile("x.bin", 1);
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => _aliceFiles.SendFileAsync(Jid.Parse("nobody@example.test"), source).WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.PeerUnavailable, ex.ErrorKind);
+        Assert.Contains("full JID", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_peer_without_si_support_is_reported_as_not_supported()
+    {
+        await using var plain = await _router.ConnectAsync("dave");
+        var source = MakeFile("x.bin", 1);
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => _aliceFiles.SendFileAsync(plain.BoundJid, source).WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.NotSupported, ex.ErrorKind);
+    }
+
+    [Fact]
+    public async Task A_cut_transfer_resumes_from_the_partial_and_sends_only_the_rest()
+    {
+        var size = 2 * 1024 * 1024;
+        var source = MakeFile("resume.bin", size);
+        var outDir = Path.Combine(_root, "in");
+
+        // First attempt: the receiver drops after roughly a third of the blocks have passed.
+        var blocks = 0;
+        var cutAt = Random.Shared.Next(100, 300);
+        _router.Intercept = stanza =>
+        {
+            if (stanza.Element(XName.Get("data", Namespaces.Ibb)) is not null && Interlocked.Increment(ref blocks) > cutAt)
+            {
+                return null;
+            }
+
+            return stanza;
+        };
+        var options = new FileSendOptions
+        {
+            Method = TransferMethodPreference.Ibb,
+            Ibb = Bytestreams.Ibb.InBandBytestreamOptions.Default with { BlockTimeout = TimeSpan.FromSeconds(1) },
+        };
+        var first = _aliceFiles.SendFileAsync(_bob.BoundJid, source, options);
+        var offer = await NextOfferAsync();
+        var receiving = offer.AcceptAsync(outDir);
+        await Assert.ThrowsAsync<FileTransferException>(() => first.WaitAsync(s_cap));
+        await Assert.ThrowsAnyAsync<Exception>(() => receiving.WaitAsync(s_cap));
+        var partLength = new FileInfo(Path.Combine(outDir, "resume.bin.part")).Length;
+        Assert.InRange(partLength, 1, size - 1);
+
+        // Second attempt: same file, same sender: the receiver asks for the rest only.
+        _router.Intercept = null;
+        var (sent, received) = await TransferAsync(source, new FileSendOptions { Method = TransferMethodPreference.Ibb });
+        Assert.Equal(partLength, sent.ResumedFrom);
+        Assert.Equal(size - partLength, sent.BytesTransferred);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+        Assert.False(File.Exists(Path.Combine(outDir, "resume.bin.part")));
+    }
+
+    [Fact]
+    public async Task Cancelling_the_send_tells_the_receiver_and_keeps_the_partial()
+    {
+        var source = MakeFile("cancel.bin", 8 * 1024 * 1024);
+        using var cts = new CancellationTokenSource();
+        var progressSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = new FileSendOptions { Method = TransferMethodPreference.Ibb, Ibb = Bytestreams.Ibb.InBandBytestreamOptions.Default with { Window = 2 } };
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, options, new SyncProgress(p =>
+        {
+            if (p.BytesTransferred > 64 * 1024)
+            {
+                progressSeen.TrySetResult();
+            }
+        }), cts.Token);
+        var offer = await NextOfferAsync();
+        var receiving = offer.AcceptAsync(Path.Combine(_root, "in"));
+        await progressSeen.Task.WaitAsync(s_cap);
+        await cts.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send.WaitAsync(s_cap));
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => receiving.WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.TransferFailed, ex.ErrorKind);
+        Assert.True(File.Exists(Path.Combine(_root, "in", "cancel.bin.part")));
+        Assert.False(File.Exists(Path.Combine(_root, "in", "cancel.bin")));
+    }
+
+    [Fact]
+    public async Task Cancelling_the_receive_stops_the_sender()
+    {
+        var source = MakeFile("stop.bin", 8 * 1024 * 1024);
+        var options = new FileSendOptions { Method = TransferMethodPreference.Ibb, Ibb = Bytestreams.Ibb.InBandBytestreamOptions.Default with { Window = 2 } };
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, options);
+        var offer = await NextOfferAsync();
+        using var cts = new CancellationTokenSource();
+        var progressSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var receiving = offer.AcceptAsync(Path.Combine(_root, "in"), progress: new SyncProgress(p =>
+        {
+            if (p.BytesTransferred > 64 * 1024)
+            {
+                progressSeen.TrySetResult();
+            }
+        }), cancellationToken: cts.Token);
+        await progressSeen.Task.WaitAsync(s_cap);
+        await cts.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receiving.WaitAsync(s_cap));
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(s_cap));
+        Assert.Contains(ex.ErrorKind, new[] { FileTransferErrorKind.CancelledByPeer, FileTransferErrorKind.TransferFailed });
+    }
+
+    private async Task<(FileTransferResult Sent, FileTransferResult Received)> TransferAsync(string source, FileSendOptions options, TimeSpan? cap = null)
+    {
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, options);
+        var offer = await NextOfferAsync();
+        var received = await offer.AcceptAsync(Path.Combine(_root, "in")).WaitAsync(cap ?? s_cap);
+        var sent = await send.WaitAsync(cap ?? s_cap);
+        return (sent, received);
+    }
+
+    private async Task<IncomingFileOffer> NextOfferAsync()
+    {
+        await using var offers = _bobFiles.ReceiveOffersAsync().GetAsyncEnumerator();
+        Assert.True(await offers.MoveNextAsync().AsTask().WaitAsync(s_cap));
+        return offers.Current;
+    }
+
+    private string MakeFile(string name, int size)
+    {
+        var directory = Path.Combine(_root, "out");
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, name);
+        File.WriteAllBytes(path, RandomNumberGenerator.GetBytes(size));
+        return path;
+    }
+
+    private static string Sha256(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+
+    /// <summary>Progress delivered on the reporting thread (Progress&lt;T&gt; would post to the pool).</summary>
+    private sealed class SyncProgress(Action<FileTransferProgress> report) : IProgress<FileTransferProgress>
+    {
+        public void Report(FileTransferProgress value) => report(value);
+    }
+}
