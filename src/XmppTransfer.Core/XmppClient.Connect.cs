@@ -244,8 +244,12 @@ public sealed partial class XmppClient
             endpointBinding = TlsChannelBinding.GetTlsServerEndPoint(certificate);
         }
 
-        var context = new SaslSelectionContext(
-            Options.Jid.Local!, Options.Password, transport.IsTls, Options.AllowPlainWithoutTls, endpointBinding, bindingTypes);
+        var context = new SaslSelectionContext(Options.Jid.Local!, Options.Password, transport.IsTls)
+        {
+            AllowPlainWithoutTls = Options.AllowPlainWithoutTls,
+            TlsServerEndPoint = endpointBinding,
+            ChannelBindingTypes = bindingTypes,
+        };
         var mechanism = SaslMechanismSelector.Select(offered, context)
             ?? throw new XmppConnectionException(
                 XmppErrorKind.Authentication,

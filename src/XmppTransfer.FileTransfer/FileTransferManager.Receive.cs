@@ -3,7 +3,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using XmppTransfer.Bytestreams;
-using XmppTransfer.Bytestreams.Ibb;
 using XmppTransfer.Core;
 using XmppTransfer.FileTransfer.Si;
 using XmppTransfer.FileTransfer.Storage;
@@ -23,7 +22,7 @@ public sealed partial class FileTransferManager
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            await offer.DeclineAsync("Cannot write here").ConfigureAwait(false);
+            await offer.DeclineAsync("Cannot write here", CancellationToken.None).ConfigureAwait(false);
             throw new FileTransferException(FileTransferErrorKind.LocalIo, $"Cannot use {directory}: {ex.Message}", ex);
         }
 
@@ -46,7 +45,12 @@ public sealed partial class FileTransferManager
             catch (FileTransferException ex) when (ex.Data.Contains(Socks5FailureMarker) && current.Methods.Contains(StreamMethods.Socks5))
             {
                 // The sender falls back with a fresh IBB-only offer of the same file; take it ourselves.
-                var fallback = await WaitForFallbackOfferAsync(identity, cancellationToken).ConfigureAwait(false) ?? throw ex;
+                var fallback = await WaitForFallbackOfferAsync(identity, cancellationToken).ConfigureAwait(false);
+                if (fallback is null)
+                {
+                    throw;
+                }
+
                 current = fallback;
             }
         }
@@ -59,7 +63,7 @@ public sealed partial class FileTransferManager
         var resumeFrom = options.Resume && offer.File.SupportsRange ? PartialFile.ResumableLength(directory, safeName, identity) : 0;
         if (!HasRoomFor(directory, offer.File.Size - resumeFrom))
         {
-            await offer.DeclineAsync("Not enough disk space").ConfigureAwait(false);
+            await offer.DeclineAsync("Not enough disk space", CancellationToken.None).ConfigureAwait(false);
             throw new FileTransferException(FileTransferErrorKind.Refused, $"Not enough free space in {directory} for {offer.File.Size - resumeFrom} bytes.");
         }
 

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Xml.Linq;
 using XmppTransfer.Bytestreams;
-using XmppTransfer.Bytestreams.Ibb;
 using XmppTransfer.Core;
 using XmppTransfer.Core.Stanzas;
 using XmppTransfer.FileTransfer.Si;

@@ -158,7 +158,7 @@ public sealed partial class FileTransferManager : IXmppExtension
     }
 
     // Replaced by the SOCKS5 bytestream manager once it is attached (issue 4).
-    private object? Socks5 => null;
+    private object? Socks5 => _session is null ? null : null;
 
     internal bool IsSupportedIncomingMethod(string method) =>
         method == StreamMethods.Ibb || (method == StreamMethods.Socks5 && Socks5 is not null);

@@ -32,7 +32,7 @@ public sealed class ScriptedXmppServer : IAsyncDisposable
     /// <summary>Accepts the client's TCP connection.</summary>
     public async Task AcceptAsync()
     {
-        _socket = await _listener.AcceptSocketAsync().AsTask().WaitAsync(StepTimeout);
+        _socket = await _listener.AcceptSocketAsync().WaitAsync(StepTimeout);
         _stream = new NetworkStream(_socket, ownsSocket: true);
     }
 

@@ -62,7 +62,7 @@ public sealed class IbbSendStream : Stream
             if (_pendingLength == 0 && buffer.Length >= Open.BlockSize)
             {
                 // Whole blocks go straight from the caller's buffer.
-                await SendBlockAsync(buffer.Span[..Open.BlockSize], cancellationToken).ConfigureAwait(false);
+                await SendBlockAsync(buffer[..Open.BlockSize], cancellationToken).ConfigureAwait(false);
                 buffer = buffer[Open.BlockSize..];
                 continue;
             }
@@ -73,7 +73,7 @@ public sealed class IbbSendStream : Stream
             buffer = buffer[n..];
             if (_pendingLength == Open.BlockSize)
             {
-                await SendBlockAsync(_pending.AsSpan(0, _pendingLength), cancellationToken).ConfigureAwait(false);
+                await SendBlockAsync(_pending.AsMemory(0, _pendingLength), cancellationToken).ConfigureAwait(false);
                 _pendingLength = 0;
             }
         }
@@ -90,7 +90,7 @@ public sealed class IbbSendStream : Stream
         ThrowIfNotOpen();
         if (_pendingLength > 0)
         {
-            await SendBlockAsync(_pending.AsSpan(0, _pendingLength), cancellationToken).ConfigureAwait(false);
+            await SendBlockAsync(_pending.AsMemory(0, _pendingLength), cancellationToken).ConfigureAwait(false);
             _pendingLength = 0;
         }
 
@@ -156,32 +156,15 @@ public sealed class IbbSendStream : Stream
     /// <summary>The receiver closed the bytestream while we were sending.</summary>
     internal void OnClosedByPeer() => _peerClosedReason = $"{Peer} closed the in-band bytestream before the end";
 
-    private async ValueTask SendBlockAsync(ReadOnlySpan<byte> block, CancellationToken cancellationToken)
+    private async ValueTask SendBlockAsync(ReadOnlyMemory<byte> block, CancellationToken cancellationToken)
     {
         if (_inFlight.Count >= _window)
         {
-            // Copy out before awaiting: spans cannot cross awaits.
-            var copy = ArrayPool<byte>.Shared.Rent(block.Length);
-            var length = block.Length;
-            block.CopyTo(copy);
-            try
-            {
-                await AwaitOldestAsync().ConfigureAwait(false);
-                var message = SendNow(copy.AsSpan(0, length), cancellationToken);
-                if (message is not null)
-                {
-                    await _session.SendAsync(message, cancellationToken).ConfigureAwait(false);
-                }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(copy);
-            }
-
-            return;
+            // The caller's buffer stays untouched until this returns, so no copy is needed.
+            await AwaitOldestAsync().ConfigureAwait(false);
         }
 
-        var unacknowledged = SendNow(block, cancellationToken);
+        var unacknowledged = SendNow(block.Span, cancellationToken);
         if (unacknowledged is not null)
         {
             await _session.SendAsync(unacknowledged, cancellationToken).ConfigureAwait(false);

@@ -221,7 +221,12 @@ public sealed class InBandBytestreamManager : IXmppExtension
 
         try
         {
-            _ = stream.OnData(data, acknowledged: false);
+            // Unacknowledged data completes synchronously: there is no answer to wait for.
+            var accepted = stream.OnData(data, acknowledged: false);
+            if (!accepted.IsCompleted)
+            {
+                _ = accepted.AsTask();
+            }
         }
         catch (XmppStanzaErrorException)
         {

@@ -37,8 +37,15 @@ internal sealed class CountingReadStream(Stream inner, int maxBytesPerStanza) : 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override int Read(byte[] buffer, int offset, int count) =>
-        throw new NotSupportedException("The XMPP stream is read asynchronously only.");
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        // Only reached if some XmlReader path reads synchronously; counted and bounded like the async path.
+        var read = inner.Read(buffer, offset, count);
+        _sinceMark += read;
+        return _sinceMark > maxBytesPerStanza
+            ? throw new XmlLimitExceededException($"A stanza exceeded the limit of {maxBytesPerStanza} bytes.")
+            : read;
+    }
 
     public override void Flush()
     {

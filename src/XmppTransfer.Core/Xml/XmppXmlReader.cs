@@ -126,7 +126,17 @@ internal sealed class XmppXmlReader : IDisposable
         }
     }
 
-    public void Dispose() => _reader.Dispose();
+    public void Dispose()
+    {
+        try
+        {
+            _reader.Dispose();
+        }
+        catch (InvalidOperationException)
+        {
+            // A read is still pending on the socket being torn down; the socket's disposal ends it.
+        }
+    }
 
     private async Task<XElement> ReadTreeAsync()
     {
@@ -168,7 +178,8 @@ internal sealed class XmppXmlReader : IDisposable
                 case XmlNodeType.CDATA:
                 case XmlNodeType.Whitespace:
                 case XmlNodeType.SignificantWhitespace:
-                    current.Add(new XText(_reader.Value));
+                    // GetValueAsync: a lazily parsed text value read through .Value would block on the socket.
+                    current.Add(new XText(await _reader.GetValueAsync().ConfigureAwait(false)));
                     break;
                 default:
                     throw Violation("restricted-xml", $"The peer sent a {_reader.NodeType}, which XMPP forbids.");

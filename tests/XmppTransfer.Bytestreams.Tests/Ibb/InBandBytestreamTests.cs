@@ -59,7 +59,7 @@ public sealed class InBandBytestreamTests : IAsyncLifetime
     [Fact]
     public async Task Resource_constraint_below_the_floor_fails_the_open()
     {
-        _bobIbb.Expect(_alice.BoundJid, "s2");
+        _ = _bobIbb.Expect(_alice.BoundJid, "s2");
         var options = InBandBytestreamOptions.Default with { BlockSize = 8192, MinBlockSize = 4096 };
         var ex = await Assert.ThrowsAsync<BytestreamException>(() => _aliceIbb.OpenAsync(_bob.BoundJid, "s2", options).WaitAsync(s_cap));
         Assert.Contains("resource-constraint", ex.Message, StringComparison.Ordinal);
@@ -99,22 +99,24 @@ public sealed class InBandBytestreamTests : IAsyncLifetime
     public async Task A_repeated_seq_is_unexpected_request_and_closes_the_stream()
     {
         var receive = await OpenRawAsync("dup");
+        var reading = ReadAllAsync(receive);
         await SendDataAsync("dup", 0, [1, 2, 3]);
         var ex = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => SendDataAsync("dup", 0, [1, 2, 3]));
         Assert.Equal("unexpected-request", ex.Error.Condition);
-        await Assert.ThrowsAsync<BytestreamException>(() => ReadAllAsync(receive).WaitAsync(s_cap));
+        await Assert.ThrowsAsync<BytestreamException>(() => reading.WaitAsync(s_cap));
     }
 
     [Fact]
     public async Task A_gap_in_seq_is_refused_and_later_blocks_are_not_processed()
     {
         var receive = await OpenRawAsync("gap");
+        var reading = ReadAllAsync(receive);
         await SendDataAsync("gap", 0, [1]);
         var ex = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => SendDataAsync("gap", 2, [3]));
         Assert.Equal("unexpected-request", ex.Error.Condition);
         var after = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => SendDataAsync("gap", 1, [2]));
         Assert.Equal("item-not-found", after.Error.Condition);
-        await Assert.ThrowsAsync<BytestreamException>(() => ReadAllAsync(receive).WaitAsync(s_cap));
+        await Assert.ThrowsAsync<BytestreamException>(() => reading.WaitAsync(s_cap));
     }
 
     [Fact]
