@@ -1,0 +1,219 @@
+using System.Net.Sockets;
+using XmppTransfer.Bytestreams;
+using XmppTransfer.Bytestreams.Socks5.Wire;
+using XmppTransfer.Proxy.Internal;
+
+namespace XmppTransfer.Proxy;
+
+public sealed partial class Socks5Proxy
+{
+    /// <summary>Handshake, pairing, success reply, then watching the leg until activation.</summary>
+    private async Task ServeConnectionAsync(ProxyConnection connection)
+    {
+        await Task.Yield(); // keep the accept loop going
+        StreamPair? pair = null;
+        try
+        {
+            using NetworkStream stream = new(connection.Socket, ownsSocket: false);
+            string dstAddr;
+            try
+            {
+                dstAddr = await Socks5ServerHandshake.AcceptAsync(stream, _options.HandshakeTimeout, _handshakeCancellation.Token)
+                    .ConfigureAwait(false);
+            }
+            catch (BytestreamException ex)
+            {
+                Metrics.HandshakeFailed();
+                ProxyLog.HandshakeFailed(_logger, connection.Id, connection.RemoteAddress, ex.Message);
+                return;
+            }
+
+            pair = Register(connection, dstAddr, out bool isTarget);
+            if (pair is null)
+            {
+                await Socks5ServerHandshake.SendReplyAsync(stream, Socks5ReplyCode.NotAllowed, dstAddr, _handshakeCancellation.Token)
+                    .ConfigureAwait(false);
+                return;
+            }
+
+            ProxyLog.LegRegistered(_logger, connection.Id, connection.RemoteAddress, isTarget ? "target" : "requester", pair.DstAddr);
+            try
+            {
+                using CancellationTokenSource replyTimeout = CancellationTokenSource.CreateLinkedTokenSource(pair.Lifetime.Token);
+                replyTimeout.CancelAfter(_options.HandshakeTimeout);
+                await Socks5ServerHandshake.SendReplyAsync(stream, Socks5ReplyCode.Succeeded, pair.DstAddr, replyTimeout.Token)
+                    .ConfigureAwait(false);
+                connection.ReplySent.TrySetResult();
+            }
+            catch (Exception)
+            {
+                connection.ReplySent.TrySetCanceled(); // not an exception: nobody may be waiting to observe it
+                throw;
+            }
+
+            await MonitorUntilActivatedAsync(pair, connection).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            if (pair is not null)
+            {
+                ClosePair(pair, ProxyCloseReason.Error);
+            }
+        }
+        catch (Exception ex)
+        {
+            ProxyLog.ConnectionFailed(_logger, connection.Id, ex);
+            if (pair is not null)
+            {
+                ClosePair(pair, ProxyCloseReason.Error);
+            }
+        }
+        finally
+        {
+            if (pair is null)
+            {
+                // Not handed over to a pair (failed handshake or refused): this task owns the socket.
+                CloseConnection(connection);
+            }
+        }
+    }
+
+    /// <summary>First connection for a DST.ADDR becomes the Target leg, the second the Requester leg; null = refuse.</summary>
+    private StreamPair? Register(ProxyConnection connection, string dstAddr, out bool isTarget)
+    {
+        isTarget = false;
+        lock (_pairsLock)
+        {
+            if (_stopping)
+            {
+                Metrics.Refused(ProxyRefusalReason.ShuttingDown);
+                return null;
+            }
+
+            if (!_pairs.TryGetValue(dstAddr, out StreamPair? pair))
+            {
+                pair = new StreamPair(dstAddr, connection);
+                pair.Timer = _timeProvider.CreateTimer(static state => ((TimerState)state!).Fire(), new TimerState(this, pair),
+                    _options.UnpairedTimeout, Timeout.InfiniteTimeSpan);
+                _pairs.Add(dstAddr, pair);
+                Metrics.PairCreated();
+                isTarget = true;
+                return pair;
+            }
+
+            if (pair.State == PairState.OneLeg && pair.Requester is null)
+            {
+                pair.Requester = connection;
+                pair.State = PairState.Paired;
+                pair.Timer?.Change(_options.UnactivatedTimeout, Timeout.InfiniteTimeSpan);
+                return pair;
+            }
+        }
+
+        Metrics.Refused(ProxyRefusalReason.StreamAlreadyPaired);
+        ProxyLog.AlreadyPaired(_logger, connection.Id, connection.RemoteAddress, dstAddr);
+        return null;
+    }
+
+    /// <summary>
+    /// Until activation nothing is read: a zero-byte receive only tells us the leg became readable. With no
+    /// bytes pending that means the peer closed, and the stream goes. With bytes pending the peer sent data
+    /// before activation: it stays in the kernel buffer (bounded by TCP flow control) and the relay drops it
+    /// at activation; the unactivated deadline still applies.
+    /// </summary>
+    private async Task MonitorUntilActivatedAsync(StreamPair pair, ProxyConnection connection)
+    {
+        try
+        {
+            await connection.Socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, pair.Monitoring.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (pair.Monitoring.IsCancellationRequested)
+        {
+            return;
+        }
+
+        lock (_pairsLock)
+        {
+            if (pair.State is PairState.Active or PairState.Closed)
+            {
+                return;
+            }
+        }
+
+        if (PendingBytes(connection) > 0)
+        {
+            ProxyLog.EarlyData(_logger, connection.Id, pair.DstAddr);
+            return;
+        }
+
+        ClosePair(pair, ProxyCloseReason.PeerLeftBeforeActivation);
+    }
+
+    /// <summary>Closes both legs once, removes the pair, counts the reason.</summary>
+    private void ClosePair(StreamPair pair, ProxyCloseReason reason)
+    {
+        bool wasActive;
+        lock (_pairsLock)
+        {
+            if (pair.State == PairState.Closed)
+            {
+                return;
+            }
+
+            wasActive = pair.State == PairState.Active;
+            pair.State = PairState.Closed;
+            if (_pairs.TryGetValue(pair.DstAddr, out StreamPair? current) && ReferenceEquals(current, pair))
+            {
+                _pairs.Remove(pair.DstAddr);
+            }
+        }
+
+        Metrics.PairClosed(wasActive, reason);
+        ProxyLog.StreamClosed(_logger, pair.DstAddr, reason, pair.BytesRelayed);
+        pair.Dispose();
+        pair.Monitoring.Cancel();
+        pair.Lifetime.Cancel();
+        CloseConnection(pair.Target);
+        if (pair.Requester is { } requester)
+        {
+            CloseConnection(requester);
+        }
+    }
+
+    /// <summary>The pair's one timer: unpaired deadline, then unactivated deadline, then the idle check.</summary>
+    private void OnPairTimer(StreamPair pair)
+    {
+        ProxyCloseReason reason;
+        lock (_pairsLock)
+        {
+            switch (pair.State)
+            {
+                case PairState.OneLeg:
+                    reason = ProxyCloseReason.UnpairedTimeout;
+                    break;
+                case PairState.Paired:
+                    reason = ProxyCloseReason.UnactivatedTimeout;
+                    break;
+                case PairState.Active:
+                    TimeSpan idle = _timeProvider.GetElapsedTime(pair.LastActivity);
+                    if (idle < _options.IdleTimeout)
+                    {
+                        pair.Timer?.Change(_options.IdleTimeout - idle, Timeout.InfiniteTimeSpan);
+                        return;
+                    }
+
+                    reason = ProxyCloseReason.IdleTimeout;
+                    break;
+                default:
+                    return;
+            }
+        }
+
+        ClosePair(pair, reason);
+    }
+
+    private sealed class TimerState(Socks5Proxy proxy, StreamPair pair)
+    {
+        public void Fire() => proxy.OnPairTimer(pair);
+    }
+}

@@ -1,0 +1,209 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using static XmppTransfer.Proxy.Tests.ProxyHarness;
+
+namespace XmppTransfer.Proxy.Tests;
+
+public sealed class Socks5ProxyLimitsTests
+{
+    private static readonly TimeSpan s_short = TimeSpan.FromMilliseconds(300);
+
+    [Fact]
+    public async Task Connections_beyond_the_per_address_cap_are_closed_at_once()
+    {
+        await using ProxyHarness harness = await ProxyHarness.StartAsync(o => o with { MaxConnectionsPerAddress = 2 });
+        using Socket first = await harness.ConnectLegAsync(NewHash());
+        using Socket second = await harness.ConnectLegAsync(NewHash());
+
+        using Socket third = await harness.ConnectAsync();
+        await WaitClosedAsync(third);
+
+        Assert.Equal(1, harness.Metrics.GetRefusals(ProxyRefusalReason.PerAddressLimit));
+        using Socket otherAddress = await harness.ConnectLegAsync(NewHash(), IPAddress.Parse("127.0.0.2"));
+    }
+
+    [Fact]
+    public async Task Connections_beyond_the_total_cap_are_closed_at_once()
+    {
+        await using ProxyHarness harness = await ProxyHarness.StartAsync(o => o with { MaxConnections = 2 });
+        using Socket first = await harness.ConnectLegAsync(NewHash());
+        using Socket second = await harness.ConnectLegAsync(NewHash(), IPAddress.Parse("127.0.0.2"));
+
+        using Socket third = await harness.ConnectAsync(IPAddress.Parse("127.0.0.3"));
+        await WaitClosedAsync(third);
+
+        Assert.Equal(1, harness.Metrics.GetRefusals(ProxyRefusalReason.TotalConnectionLimit));
+    }
+
+    [Fact]
+    public async Task Slowloris_handshake_is_cut_at_the_handshake_timeout()
+    {
+        await using ProxyHarness harness = await ProxyHarness.StartAsync(o => o with { HandshakeTimeout = s_short });
+        using Socket slow = await harness.ConnectAsync();
+        Task closed = WaitClosedAsync(slow);
+
+        // One byte every 100 ms: each read makes progress, the whole handshake never finishes in time.
+        byte[] handshake = [0x05, 0x01, 0x00, 0x05, 0x01, 0x00, 0x03, 0x28, .. Encoding.ASCII.GetBytes(NewHash()), 0x00, 0x00];
+        foreach (byte b in handshake)
+        {
+            if (closed.IsCompleted)
+            {
+                break;
+            }
+
+            try
+            {
+                await slow.SendAsync(new[] { b }, SocketFlags.None, Ct);
+            }
+            catch (SocketException)
+            {
+                break;
+            }
+
+            await Task.WhenAny(closed, Task.Delay(100, Ct));
+        }
+
+        await closed.WaitAsync(TestTimeout, Ct);
+        Assert.Equal(1, harness.Metrics.HandshakeFailures);
+    }
+
+    [Fact]
+    public async Task Garbage_handshake_is_closed_and_counted_as_a_handshake_failure()
+    {
+        await using ProxyHarness harness = await ProxyHarness.StartAsync();
+        using Socket garbage = await harness.ConnectAsync();
+
+        await SendAsync(garbage, Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: proxy\r\n\r\n"));
+        await WaitClosedAsync(garbage);
+
+        Assert.Equal(1, harness.Metrics.HandshakeFailures);
+        Assert.Equal(0, harness.Metrics.OpenConnections);
+    }
+
+    [Fact]
+    public async Task Lone_leg_is_closed_at_the_unpaired_deadline()
+    {
+        await using ProxyHarness harness = await ProxyHarness.StartAsync(o => o with { UnpairedTimeout = s_short });
+        string hash = NewHash();
+        using Socket target = await harness.ConnectLegAsync(hash);
+
+        await WaitClosedAsync(target);
+
+        Assert.Equal(1, harness.Metrics.GetClosures(ProxyCloseReason.UnpairedTimeout));
+        Assert.Equal(ActivationResult.NotFound, harness.Proxy.TryActivate(hash));
+    }
+
+    [Fact]
+    public async Task Pair_never_activated_is_closed_at_the_unactivated_deadline()
+    {
+        await using ProxyHarness harness = await ProxyHarness.StartAsync(o => o with { UnactivatedTimeout = s_short });
+        string hash = NewHash();
+        using Socket target = await harness.ConnectLegAsync(hash);
+        using Socket requester = await harness.ConnectLegAsync(hash);
+
+        await Task.WhenAll(WaitClosedAsync(target), WaitClosedAsync(requester));
+
+        Assert.Equal(1, harness.Metrics.GetClosures(ProxyCloseReason.UnactivatedTimeout));
+        Assert.Equal(0, harness.Metrics.PendingPairs);
+    }
+
+    [Fact]
+    public async Task Silent_active_stream_is_closed_at_the_idle_timeout()
+    {
+        await using ProxyHarness harness = await ProxyHarness.StartAsync(o => o with { IdleTimeout = s_short });
+        (Socket target, Socket requester, _) = await harness.ActivatedPairAsync();
+        using (target)
+        using (requester)
+        {
+            await SendAsync(requester, Encoding.ASCII.GetBytes("ping"));
+            byte[] ping = new byte[4];
+            int read = 0;
+            while (read < 4)
+            {
+                read += await target.ReceiveAsync(ping.AsMemory(read), SocketFlags.None, Ct).AsTask().WaitAsync(TestTimeout, Ct);
+            }
+
+            await Task.WhenAll(WaitClosedAsync(target), WaitClosedAsync(requester));
+
+            Assert.Equal(1, harness.Metrics.GetClosures(ProxyCloseReason.IdleTimeout));
+        }
+    }
+
+    [Fact]
+    public async Task Stream_exceeding_the_byte_cap_is_closed_after_exactly_the_cap()
+    {
+        const int Cap = 1024 * 1024;
+        await using ProxyHarness harness = await ProxyHarness.StartAsync(o => o with { MaxBytesPerStream = Cap });
+        (Socket target, Socket requester, _) = await harness.ActivatedPairAsync();
+        using (target)
+        using (requester)
+        {
+            Task<(byte[] Data, bool Reset)> received = ReadToEndAsync(target);
+            Task send = SendAsync(requester, RandomBytes(4 * Cap));
+
+            (byte[] data, _) = await received.WaitAsync(TestTimeout, Ct);
+            await WaitClosedAsync(requester);
+            // The sender may or may not have seen the reset, depending on how much the kernel buffered.
+            await send.ContinueWith(_ => { }, Ct, TaskContinuationOptions.None, TaskScheduler.Default).WaitAsync(TestTimeout, Ct);
+
+            Assert.True(data.Length <= Cap, $"{data.Length} bytes passed a {Cap}-byte cap");
+            Assert.Equal(1, harness.Metrics.GetClosures(ProxyCloseReason.ByteLimit));
+            Assert.Equal(Cap, harness.Metrics.BytesRelayed);
+        }
+    }
+
+    [Fact]
+    public async Task Honest_transfer_completes_while_abusive_connections_are_refused_beside_it()
+    {
+        await using ProxyHarness harness = await ProxyHarness.StartAsync(o => o with
+        {
+            MaxConnectionsPerAddress = 4,
+            HandshakeTimeout = TimeSpan.FromSeconds(2),
+        });
+        List<Socket> abusive = [];
+        try
+        {
+            // Silent connections from one address hold its 4 slots; the rest from there are closed at once.
+            for (int i = 0; i < 30; i++)
+            {
+                abusive.Add(await harness.ConnectAsync(IPAddress.Parse("127.0.0.2")));
+            }
+
+            // Garbage from another address: each is closed as a failed handshake.
+            for (int i = 0; i < 10; i++)
+            {
+                Socket socket = await harness.ConnectAsync(IPAddress.Parse("127.0.0.3"));
+                abusive.Add(socket);
+                try
+                {
+                    await socket.SendAsync(new byte[] { 0x16, 0x03, 0x01, 0x00 }, SocketFlags.None, Ct);
+                }
+                catch (SocketException)
+                {
+                    // Already refused.
+                }
+            }
+
+            (Socket target, Socket requester, _) = await harness.ActivatedPairAsync();
+            using (target)
+            using (requester)
+            {
+                byte[] file = RandomBytes(4 * 1024 * 1024);
+                Task<(byte[] Data, bool Reset)> atTarget = ReadToEndAsync(target);
+                await SendAsync(requester, file).WaitAsync(TestTimeout, Ct);
+                requester.Shutdown(SocketShutdown.Send);
+                Assert.Equal(Sha256(file), Sha256((await atTarget.WaitAsync(TestTimeout, Ct)).Data));
+            }
+
+            await Task.WhenAll(abusive.Select(WaitClosedAsync));
+            Assert.True(harness.Metrics.GetRefusals(ProxyRefusalReason.PerAddressLimit) >= 26);
+            Assert.True(harness.Metrics.HandshakeFailures >= 8, $"{harness.Metrics.HandshakeFailures} handshake failures");
+            Assert.Equal(1, harness.Metrics.Activations);
+        }
+        finally
+        {
+            abusive.ForEach(s => s.Dispose());
+        }
+    }
+}
