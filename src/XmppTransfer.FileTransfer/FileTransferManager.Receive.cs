@@ -143,6 +143,8 @@ public sealed partial class FileTransferManager
                 var expected = offer.File.Size - resumeFrom;
                 while (true)
                 {
+                    // Bytestreams with data waiting complete reads synchronously and never look at the token.
+                    cancellationToken.ThrowIfCancellationRequested();
                     int read;
                     try
                     {

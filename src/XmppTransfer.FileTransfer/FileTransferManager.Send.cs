@@ -223,6 +223,7 @@ public sealed partial class FileTransferManager
             long sent = 0;
             while (sent < length)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var want = (int)Math.Min(Options.CopyBufferSize, length - sent);
                 int read;
                 try

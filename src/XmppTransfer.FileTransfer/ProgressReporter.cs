@@ -6,7 +6,7 @@ namespace XmppTransfer.FileTransfer;
 internal sealed class ProgressReporter(IProgress<FileTransferProgress>? progress, string fileName, long total, long start, TimeSpan interval)
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private TimeSpan _last = TimeSpan.MinValue;
+    private TimeSpan? _last;
 
     public TransferMethod? Method { get; set; }
 
@@ -20,7 +20,7 @@ internal sealed class ProgressReporter(IProgress<FileTransferProgress>? progress
         }
 
         var now = _clock.Elapsed;
-        if (!force && now - _last < interval)
+        if (!force && _last is { } last && now - last < interval)
         {
             return;
         }

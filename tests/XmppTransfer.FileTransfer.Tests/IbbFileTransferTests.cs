@@ -21,7 +21,16 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
         _aliceFiles = new FileTransferManager();
         _bobFiles = new FileTransferManager();
         _alice = await _router.ConnectAsync("alice", c => c.AddExtension(_aliceFiles));
+        var bobSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _alice.Presence.Available += r =>
+        {
+            if (r.Jid.Local == "bob")
+            {
+                bobSeen.TrySetResult();
+            }
+        };
         _bob = await _router.ConnectAsync("bob", c => c.AddExtension(_bobFiles));
+        await bobSeen.Task.WaitAsync(s_cap);
     }
 
     public async ValueTask DisposeAsync()
@@ -346,9 +355,13 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
 
     private async Task<IncomingFileOffer> NextOfferAsync()
     {
-        await using var offers = _bobFiles.ReceiveOffersAsync().GetAsyncEnumerator();
-        Assert.True(await offers.MoveNextAsync().AsTask().WaitAsync(s_cap));
-        return offers.Current;
+        using var timeout = new CancellationTokenSource(s_cap);
+        await foreach (var offer in _bobFiles.ReceiveOffersAsync(timeout.Token))
+        {
+            return offer;
+        }
+
+        throw new InvalidOperationException("The offers ended.");
     }
 
     private string MakeFile(string name, int size)
