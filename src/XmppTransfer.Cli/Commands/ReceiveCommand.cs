@@ -1,0 +1,121 @@
+using System.CommandLine;
+using XmppTransfer.Cli.Connection;
+using XmppTransfer.Cli.Output;
+using XmppTransfer.Core;
+using XmppTransfer.FileTransfer;
+
+namespace XmppTransfer.Cli.Commands;
+
+/// <summary><c>xft receive --out DIR</c>: wait for file offers and save them.</summary>
+internal static class ReceiveCommand
+{
+    public static Command Create()
+    {
+        var connection = new ConnectionOptions();
+        var output = new Option<string>("--out") { Description = "The folder to save files in (created if missing).", Required = true, HelpName = "DIR" };
+        var acceptFrom = new Option<string[]>("--accept-from")
+        {
+            Description = "Only accept files from this JID (repeat for several). Others are declined.",
+            HelpName = "JID",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var count = new Option<int?>("--count") { Description = "Exit after receiving this many files.", HelpName = "N" };
+        var timeout = new Option<double?>("--timeout") { Description = "Give up after this many seconds without the expected files (exit 1).", HelpName = "SECONDS" };
+        var maxSize = new Option<long?>("--max-size") { Description = "Decline files larger than this many bytes.", HelpName = "BYTES" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace existing files instead of saving as 'name (1).ext'." };
+        var decline = new Option<bool>("--decline") { Description = "Decline every offer (for testing senders)." };
+        var command = new Command("receive", "Wait for files sent to your account and save them in a folder.")
+        {
+            output, acceptFrom, count, timeout, maxSize, overwrite, decline,
+        };
+        connection.AddTo(command);
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var verbose = parse.GetValue(connection.Verbose);
+            return CommandRunner.RunAsync(verbose, async () =>
+            {
+                using var logging = CliLogging.Create(verbose);
+                var allowed = new List<Jid>();
+                foreach (var text in parse.GetValue(acceptFrom) ?? [])
+                {
+                    allowed.Add(Jid.TryParse(text, out var jid) ? jid : throw new UsageException($"--accept-from '{text}' is not a valid JID."));
+                }
+
+                var wanted = parse.GetValue(count);
+                if (wanted is < 1)
+                {
+                    throw new UsageException("--count must be at least 1.");
+                }
+
+                var json = parse.GetValue(connection.Json);
+                var directory = parse.GetRequiredValue(output);
+                var options = connection.Build(parse, logging);
+                var manager = new FileTransferManager(new FileTransferOptions { AcceptFrom = allowed, MaxFileSize = parse.GetValue(maxSize) });
+                await using var client = new XmppClient(options);
+                client.AddExtension(manager);
+                await client.ConnectAsync(cancellationToken);
+                await Console.Error.WriteLineAsync($"xft: waiting for files as {client.BoundJid}; saving in {Path.GetFullPath(directory)}");
+
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                if (parse.GetValue(timeout) is { } seconds)
+                {
+                    deadline.CancelAfter(TimeSpan.FromSeconds(seconds));
+                }
+
+                var received = 0;
+                var failed = 0;
+                var receiveOptions = new FileReceiveOptions { Overwrite = parse.GetValue(overwrite) };
+                try
+                {
+                    await foreach (var offer in manager.ReceiveOffersAsync(deadline.Token))
+                    {
+                        if (parse.GetValue(decline))
+                        {
+                            await offer.DeclineAsync(cancellationToken: cancellationToken);
+                            await Console.Error.WriteLineAsync($"xft: declined {offer.SafeName} from {offer.From}");
+                            failed++;
+                        }
+                        else
+                        {
+                            try
+                            {
+                                var result = await ProgressDisplay.RunAsync(
+                                    offer.SafeName,
+                                    offer.File.Size,
+                                    quiet: false,
+                                    progress => offer.AcceptAsync(directory, receiveOptions, progress, cancellationToken));
+                                Console.Out.WriteLine(json
+                                    ? TransferJson.Ok(result)
+                                    : $"received {result.FileName} from {result.Peer}: {result.Size} bytes in {result.Duration.TotalSeconds:0.00} s by {result.Method.ToShortName()}, sha256 {result.Sha256}{(result.Verified ? " (verified)" : string.Empty)}");
+                                received++;
+                            }
+                            catch (FileTransferException ex)
+                            {
+                                failed++;
+                                if (json)
+                                {
+                                    Console.Out.WriteLine(TransferJson.Error(offer.SafeName, offer.From.ToString(), offer.Sid, ex.Message));
+                                }
+
+                                await Console.Error.WriteLineAsync($"xft: {offer.SafeName} from {offer.From}: {ex.Message}");
+                            }
+                        }
+
+                        if (wanted is { } n && received + failed >= n)
+                        {
+                            break;
+                        }
+                    }
+                }
+                catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    await Console.Error.WriteLineAsync($"xft: timed out after receiving {received} file(s).");
+                    return ExitCodes.Failed;
+                }
+
+                return failed > 0 ? ExitCodes.Failed : ExitCodes.Ok;
+            }, cancellationToken);
+        });
+        return command;
+    }
+}

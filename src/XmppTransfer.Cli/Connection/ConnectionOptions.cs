@@ -1,0 +1,101 @@
+using System.CommandLine;
+using System.Globalization;
+using XmppTransfer.Core;
+
+namespace XmppTransfer.Cli.Connection;
+
+/// <summary>The options every command that logs in shares, and how they become <see cref="XmppClientOptions"/>.</summary>
+internal sealed class ConnectionOptions
+{
+    public Option<string?> Jid { get; } = new("--jid") { Description = "Your account, e.g. alice@example.org (a /resource is optional)." };
+
+    public Option<string?> Server { get; } = new("--server")
+    {
+        Description = "Connect to HOST:PORT instead of looking up the domain's SRV records (e.g. 127.0.0.1:5222).",
+        HelpName = "HOST:PORT",
+    };
+
+    public Option<string> Tls { get; } = new("--tls")
+    {
+        Description = "required (STARTTLS, the default), direct (TLS from the first byte, XEP-0368) or off (only on a trusted network).",
+        DefaultValueFactory = _ => "required",
+    };
+
+    public Option<string?> TrustCertSha256 { get; } = new("--trust-cert-sha256")
+    {
+        Description = "Trust exactly the server certificate with this SHA-256 fingerprint (hex): for self-signed servers.",
+        HelpName = "HEX",
+    };
+
+    public Option<string?> CaFile { get; } = new("--ca-file") { Description = "Trust the CA certificates in this PEM file instead of the system's.", HelpName = "FILE" };
+
+    public Option<string?> PasswordFile { get; } = new("--password-file")
+    {
+        Description = "Read the password from this file. Otherwise it comes from the XFT_PASSWORD environment variable.",
+        HelpName = "FILE",
+    };
+
+    public Option<bool> Verbose { get; } = new("--verbose", "-v") { Description = "Log protocol details and show stack traces." };
+
+    public Option<bool> Json { get; } = new("--json") { Description = "Write machine-readable JSON lines to standard output." };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Jid);
+        command.Options.Add(Server);
+        command.Options.Add(Tls);
+        command.Options.Add(TrustCertSha256);
+        command.Options.Add(CaFile);
+        command.Options.Add(PasswordFile);
+        command.Options.Add(Json);
+        command.Options.Add(Verbose);
+    }
+
+    public XmppClientOptions Build(ParseResult parse, Microsoft.Extensions.Logging.ILoggerFactory loggerFactory)
+    {
+        var jidText = parse.GetValue(Jid) ?? throw new UsageException("--jid ACCOUNT is required (e.g. --jid alice@example.org).");
+        if (!Core.Jid.TryParse(jidText, out var jid) || jid.Local is null)
+        {
+            throw new UsageException($"--jid '{jidText}' is not an account address like alice@example.org.");
+        }
+
+        var tls = parse.GetValue(Tls) switch
+        {
+            "required" => TlsMode.Required,
+            "direct" => TlsMode.Direct,
+            "off" => TlsMode.Off,
+            var other => throw new UsageException($"--tls must be required, direct or off, not '{other}'."),
+        };
+
+        string? host = null;
+        int? port = null;
+        if (parse.GetValue(Server) is { } server)
+        {
+            (host, port) = ParseHostPort(server, "--server");
+        }
+
+        return new XmppClientOptions
+        {
+            Jid = jid,
+            Password = PasswordSource.Read(parse.GetValue(PasswordFile)),
+            Host = host,
+            Port = port,
+            Tls = tls,
+            TrustedCertificateSha256 = parse.GetValue(TrustCertSha256),
+            CaCertificateFile = parse.GetValue(CaFile),
+            LoggerFactory = loggerFactory,
+        };
+    }
+
+    public static (string Host, int Port) ParseHostPort(string value, string option)
+    {
+        var colon = value.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(value.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+        {
+            throw new UsageException($"{option} must be HOST:PORT, e.g. 127.0.0.1:5222 (got '{value}').");
+        }
+
+        var host = value[..colon].Trim('[', ']');
+        return (host, port);
+    }
+}

@@ -1,0 +1,36 @@
+using XmppTransfer.Core;
+using XmppTransfer.FileTransfer;
+
+namespace XmppTransfer.Cli.Output;
+
+/// <summary>Runs a command body and turns failures into one clear line on stderr and the right exit code.</summary>
+internal static class CommandRunner
+{
+    public static async Task<int> RunAsync(bool verbose, Func<Task<int>> body, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await Console.Error.WriteLineAsync("xft: cancelled.");
+            return ExitCodes.Cancelled;
+        }
+        catch (UsageException ex)
+        {
+            await Console.Error.WriteLineAsync("xft: " + ex.Message);
+            return ExitCodes.Usage;
+        }
+        catch (FileTransferException ex) when (ex.ErrorKind == FileTransferErrorKind.Declined)
+        {
+            await Console.Error.WriteLineAsync("xft: " + ex.Message);
+            return ExitCodes.Declined;
+        }
+        catch (Exception ex) when (ex is XmppException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            await Console.Error.WriteLineAsync("xft: " + (verbose ? ex.ToString() : ex.Message));
+            return ExitCodes.Failed;
+        }
+    }
+}

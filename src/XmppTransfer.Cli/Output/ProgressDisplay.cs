@@ -1,0 +1,72 @@
+using System.Globalization;
+using Spectre.Console;
+using XmppTransfer.FileTransfer;
+
+namespace XmppTransfer.Cli.Output;
+
+/// <summary>
+/// Shows transfer progress on stderr: a live bar (bytes, rate, ETA, method) on a terminal, plain
+/// lines about once a second otherwise (logs, CI, pipes).
+/// </summary>
+internal static class ProgressDisplay
+{
+    public static async Task<T> RunAsync<T>(string label, long total, bool quiet, Func<IProgress<FileTransferProgress>?, Task<T>> work)
+    {
+        if (quiet)
+        {
+            return await work(null);
+        }
+
+        if (Console.IsErrorRedirected)
+        {
+            return await work(new PlainProgress(label));
+        }
+
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        T result = default!;
+        await console.Progress()
+            .AutoClear(false)
+            .Columns(
+                new TaskDescriptionColumn(),
+                new ProgressBarColumn(),
+                new PercentageColumn(),
+                new DownloadedColumn(),
+                new TransferSpeedColumn(),
+                new RemainingTimeColumn())
+            .StartAsync(async context =>
+            {
+                var task = context.AddTask(Markup.Escape(label), maxValue: Math.Max(1, total));
+                result = await work(new Progress<FileTransferProgress>(p =>
+                {
+                    task.Value = p.BytesTransferred;
+                    if (p.Method is { } method)
+                    {
+                        task.Description = Markup.Escape($"{label} [{method.ToShortName()}]");
+                    }
+                }));
+                task.Value = task.MaxValue;
+            });
+        return result;
+    }
+
+    /// <summary>One line per second on stderr: "name: 12.0/64.0 MiB (18%) 41.2 MiB/s ibb".</summary>
+    private sealed class PlainProgress(string label) : IProgress<FileTransferProgress>
+    {
+        private TimeSpan _last = TimeSpan.FromSeconds(-1);
+
+        public void Report(FileTransferProgress value)
+        {
+            var done = value.BytesTransferred >= value.TotalBytes;
+            if (!done && value.Elapsed - _last < TimeSpan.FromSeconds(1))
+            {
+                return;
+            }
+
+            _last = value.Elapsed;
+            var percent = value.TotalBytes == 0 ? 100 : value.BytesTransferred * 100 / value.TotalBytes;
+            Console.Error.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{label}: {value.BytesTransferred / 1048576.0:0.0}/{value.TotalBytes / 1048576.0:0.0} MiB ({percent}%) {TransferJson.FormatRate(value.BytesPerSecond)} {value.Method?.ToShortName()}"));
+        }
+    }
+}

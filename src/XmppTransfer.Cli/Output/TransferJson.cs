@@ -1,0 +1,52 @@
+using System.Globalization;
+using System.Text.Json;
+using XmppTransfer.FileTransfer;
+
+namespace XmppTransfer.Cli.Output;
+
+/// <summary>The one-line JSON record of a finished transfer (stable field names; see docs/cli.md).</summary>
+internal static class TransferJson
+{
+    public static string Ok(FileTransferResult result) => Write(w =>
+    {
+        w.WriteString("result", "ok");
+        w.WriteString("file", result.Path ?? result.FileName);
+        w.WriteNumber("bytes", result.Size);
+        w.WriteNumber("transferred", result.BytesTransferred);
+        w.WriteNumber("seconds", Math.Round(result.Duration.TotalSeconds, 3));
+        w.WriteString("method", result.Method.ToShortName());
+        w.WriteString("sha256", result.Sha256);
+        w.WriteBoolean("verified", result.Verified);
+        w.WriteString("peer", result.Peer.ToString());
+        w.WriteString("sid", result.Sid);
+        w.WriteNull("error");
+    });
+
+    public static string Error(string? file, string? peer, string? sid, string error) => Write(w =>
+    {
+        w.WriteString("result", "error");
+        w.WriteString("file", file);
+        w.WriteNumber("bytes", 0);
+        w.WriteNumber("seconds", 0);
+        w.WriteNull("method");
+        w.WriteNull("sha256");
+        w.WriteString("peer", peer);
+        w.WriteString("sid", sid);
+        w.WriteString("error", error);
+    });
+
+    public static string FormatRate(double bytesPerSecond) => (bytesPerSecond / (1024 * 1024)).ToString("0.0", CultureInfo.InvariantCulture) + " MiB/s";
+
+    private static string Write(Action<Utf8JsonWriter> body)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            body(writer);
+            writer.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+}
