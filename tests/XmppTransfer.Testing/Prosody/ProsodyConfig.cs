@@ -64,9 +64,13 @@ internal static class ProsodyConfig
         Line(lua, "legacy_ssl_ports = {}");
         Line(lua, "s2s_ports = {}");
         Line(lua, "s2s_direct_tls_ports = {}");
-        // Component ports are global and must come before the first VirtualHost.
-        Line(lua, $"component_ports = {{ {Num(ports.Component)} }}");
-        Line(lua, "component_interfaces = { \"127.0.0.1\" }");
+        if (options.Components.Count > 0)
+        {
+            // Component ports are global and must come before the first VirtualHost. Prosody listens on them
+            // only when at least one external component is configured (that is what loads mod_component).
+            Line(lua, $"component_ports = {{ {Num(ports.Component)} }}");
+            Line(lua, "component_interfaces = { \"127.0.0.1\" }");
+        }
         if (options.Proxy65)
         {
             Line(lua, $"proxy65_ports = {{ {Num(ports.Proxy65)} }}");

@@ -35,7 +35,7 @@ public sealed class ProsodyServer : IAsyncDisposable
         Options = options;
         _layout = layout;
         C2sPort = ports.C2s;
-        ComponentPort = ports.Component;
+        ComponentPort = options.Components.Count > 0 ? ports.Component : null;
         ProxyPort = options.Proxy65 ? ports.Proxy65 : null;
         ProxyJid = options.Proxy65 ? "proxy." + options.Domain : null;
         CertificateSha256 = certificateSha256;
@@ -59,8 +59,9 @@ public sealed class ProsodyServer : IAsyncDisposable
     /// <summary>Client-to-server port (STARTTLS when <see cref="ProsodyServerOptions.Tls"/>).</summary>
     public int C2sPort { get; }
 
-    /// <summary>External component port (XEP-0114), on 127.0.0.1.</summary>
-    public int ComponentPort { get; }
+    /// <summary>External component port (XEP-0114) when <see cref="ProsodyServerOptions.Components"/> is not empty, else null
+    /// (Prosody opens it only for configured components).</summary>
+    public int? ComponentPort { get; }
 
     /// <summary><c>proxy.domain</c> when mod_proxy65 is on, else null.</summary>
     public string? ProxyJid { get; }
@@ -229,7 +230,12 @@ public sealed class ProsodyServer : IAsyncDisposable
 
     private async Task WaitUntilListeningAsync(CancellationToken cancellationToken)
     {
-        var ports = new List<int> { C2sPort, ComponentPort };
+        var ports = new List<int> { C2sPort };
+        if (ComponentPort is int componentPort)
+        {
+            ports.Add(componentPort);
+        }
+
         if (ProxyPort is int proxyPort)
         {
             ports.Add(proxyPort);
