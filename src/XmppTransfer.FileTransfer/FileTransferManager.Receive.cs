@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using XmppTransfer.Bytestreams;
+using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Core;
 using XmppTransfer.FileTransfer.Si;
 using XmppTransfer.FileTransfer.Storage;
@@ -38,23 +39,36 @@ public sealed partial class FileTransferManager
         var current = offer;
         while (true)
         {
+            // Armed before S5B is even tried: the sender's IBB re-offer may overtake our own failure report.
+            var fallback = WillUseSocks5(current, options) ? ArmFallback(identity) : null;
             try
             {
                 return await ReceiveOnceAsync(current, directory, identity, options, progress, cancellationToken).ConfigureAwait(false);
             }
-            catch (FileTransferException ex) when (ex.Data.Contains(Socks5FailureMarker) && current.Methods.Contains(StreamMethods.Socks5))
+            catch (FileTransferException ex) when (fallback is not null && ex.Data.Contains(Socks5FailureMarker))
             {
                 // The sender falls back with a fresh IBB-only offer of the same file; take it ourselves.
-                var fallback = await WaitForFallbackOfferAsync(identity, cancellationToken).ConfigureAwait(false);
-                if (fallback is null)
+                var next = await WaitForFallbackOfferAsync(fallback, cancellationToken).ConfigureAwait(false);
+                if (next is null)
                 {
                     throw;
                 }
 
-                current = fallback;
+                current = next;
+                fallback = null;
+            }
+            finally
+            {
+                if (fallback is not null)
+                {
+                    DisarmFallback(fallback);
+                }
             }
         }
     }
+
+    private bool WillUseSocks5(IncomingFileOffer offer, FileReceiveOptions options) =>
+        options.PreferSocks5 && Socks5 is not null && offer.Methods.Contains(StreamMethods.Socks5);
 
     private async Task<FileTransferResult> ReceiveOnceAsync(
         IncomingFileOffer offer, string directory, PartialFile identity, FileReceiveOptions options, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
@@ -67,7 +81,7 @@ public sealed partial class FileTransferManager
             throw new FileTransferException(FileTransferErrorKind.Refused, $"Not enough free space in {directory} for {offer.File.Size - resumeFrom} bytes.");
         }
 
-        var useSocks5 = options.PreferSocks5 && Socks5 is not null && offer.Methods.Contains(StreamMethods.Socks5);
+        var useSocks5 = WillUseSocks5(offer, options);
         var method = useSocks5 ? StreamMethods.Socks5 : StreamMethods.Ibb;
         if (!offer.Methods.Contains(method))
         {
@@ -76,18 +90,25 @@ public sealed partial class FileTransferManager
             throw new FileTransferException(FileTransferErrorKind.NotSupported, $"{offer.From} offered no stream method we support.");
         }
 
-        // Register for the bytestream before answering, so an open that follows at once is not missed.
-        var ibbRegistration = Ibb.Expect(offer.From, offer.Sid);
+        // Register for the bytestream before answering, so an open or offer that follows at once is not missed.
+        var socks5Registration = useSocks5 ? Socks5!.Expect(offer.From, offer.Sid) : null;
+        var ibbRegistration = useSocks5 ? null : Ibb.Expect(offer.From, offer.Sid);
         var accept = new SiAccept([method], resumeFrom > 0 ? resumeFrom : null);
         offer.Response.TrySetResult(accept.ToXml());
         FileTransferLog.Accepted(Logger, offer.From.ToString(), offer.Sid, method, resumeFrom);
 
         var clock = Stopwatch.StartNew();
         var reporter = new ProgressReporter(progress, safeName, offer.File.Size, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Ibb };
+        if (socks5Registration is not null)
+        {
+            return await ReceiveOverSocks5Async(offer, socks5Registration, directory, identity, resumeFrom, options, reporter, clock, cancellationToken)
+                .ConfigureAwait(false);
+        }
+
         Stream source;
         try
         {
-            source = await Ibb.WaitExpectedAsync(offer.From, offer.Sid, ibbRegistration, cancellationToken).ConfigureAwait(false);
+            source = await Ibb.WaitExpectedAsync(offer.From, offer.Sid, ibbRegistration!, cancellationToken).ConfigureAwait(false);
         }
         catch (BytestreamException ex)
         {
@@ -97,6 +118,52 @@ public sealed partial class FileTransferManager
         await using (source.ConfigureAwait(false))
         {
             return await SaveAsync(offer, source, TransferMethod.Ibb, directory, identity, resumeFrom, options, reporter, clock, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Receives over SOCKS5 (we are the XEP-0065 target): reads until the sender closes. A failure to connect, a broken
+    /// connection or an EOF before the offered size is marked as a SOCKS5 failure, so the caller waits for the IBB re-offer.
+    /// </summary>
+    private async Task<FileTransferResult> ReceiveOverSocks5Async(
+        IncomingFileOffer offer,
+        Task<Socks5Bytestream> registration,
+        string directory,
+        PartialFile identity,
+        long resumeFrom,
+        FileReceiveOptions options,
+        ProgressReporter reporter,
+        Stopwatch clock,
+        CancellationToken cancellationToken)
+    {
+        Socks5Bytestream bytestream;
+        try
+        {
+            bytestream = await Socks5!.WaitExpectedAsync(offer.From, offer.Sid, registration, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BytestreamException ex)
+        {
+            var failure = new FileTransferException(
+                ex.ErrorKind == BytestreamErrorKind.Timeout ? FileTransferErrorKind.Timeout : FileTransferErrorKind.TransferFailed, ex.Message, ex);
+            failure.Data[Socks5FailureMarker] = true;
+            throw failure;
+        }
+
+        await using (bytestream.ConfigureAwait(false))
+        {
+            var method = bytestream.ViaProxy ? TransferMethod.Socks5Proxy : TransferMethod.Socks5Direct;
+            reporter.Method = method;
+            try
+            {
+                return await SaveAsync(offer, bytestream.Stream, method, directory, identity, resumeFrom, options, reporter, clock, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            catch (FileTransferException ex) when (ex.ErrorKind is FileTransferErrorKind.TransferFailed or FileTransferErrorKind.Timeout)
+            {
+                // Cut short: the part is kept, and the sender's IBB re-offer resumes from it.
+                ex.Data[Socks5FailureMarker] = true;
+                throw;
+            }
         }
     }
 
@@ -154,6 +221,14 @@ public sealed partial class FileTransferManager
                     {
                         throw new FileTransferException(
                             ex.ErrorKind == BytestreamErrorKind.Timeout ? FileTransferErrorKind.Timeout : FileTransferErrorKind.TransferFailed,
+                            $"Receiving {safeName} from {offer.From} failed after {resumeFrom + received} of {offer.File.Size} bytes: {ex.Message}",
+                            ex);
+                    }
+                    catch (IOException ex)
+                    {
+                        // A socket bytestream (SOCKS5) reports a reset or abort as an I/O error.
+                        throw new FileTransferException(
+                            FileTransferErrorKind.TransferFailed,
                             $"Receiving {safeName} from {offer.From} failed after {resumeFrom + received} of {offer.File.Size} bytes: {ex.Message}",
                             ex);
                     }
@@ -226,14 +301,21 @@ public sealed partial class FileTransferManager
         };
     }
 
-    private async Task<IncomingFileOffer?> WaitForFallbackOfferAsync(PartialFile identity, CancellationToken cancellationToken)
+    private FallbackWaiter ArmFallback(PartialFile identity)
     {
-        var key = FallbackKey(identity.Sender, identity.Name, identity.Size, identity.Md5, identity.Sha256);
-        var tcs = new TaskCompletionSource<IncomingFileOffer>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _awaitingFallback[key] = tcs;
+        var waiter = new FallbackWaiter(FallbackKey(identity.Sender, identity.Name, identity.Size, identity.Md5, identity.Sha256));
+        _awaitingFallback[waiter.Key] = waiter.Offer;
+        return waiter;
+    }
+
+    private void DisarmFallback(FallbackWaiter waiter) =>
+        _awaitingFallback.TryRemove(new KeyValuePair<string, TaskCompletionSource<IncomingFileOffer>>(waiter.Key, waiter.Offer));
+
+    private async Task<IncomingFileOffer?> WaitForFallbackOfferAsync(FallbackWaiter waiter, CancellationToken cancellationToken)
+    {
         try
         {
-            return await tcs.Task.WaitAsync(Options.FallbackWait, cancellationToken).ConfigureAwait(false);
+            return await waiter.Offer.Task.WaitAsync(Options.FallbackWait, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -241,7 +323,7 @@ public sealed partial class FileTransferManager
         }
         finally
         {
-            _awaitingFallback.TryRemove(new KeyValuePair<string, TaskCompletionSource<IncomingFileOffer>>(key, tcs));
+            DisarmFallback(waiter);
         }
     }
 
