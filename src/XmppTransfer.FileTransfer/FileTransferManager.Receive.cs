@@ -182,9 +182,14 @@ public sealed partial class FileTransferManager
         var safeName = offer.SafeName;
         var partPath = PartialFile.DataPath(directory, safeName);
         using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+
+        // MD5 only when it is the sole hash we can verify against: SHA-256 is what we check and report otherwise,
+        // and MD5 would be the slowest step of the whole receive path.
+        using var md5 = identity.Sha256 is null ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
         long received = 0;
-        var buffer = ArrayPool<byte>.Shared.Rent(Options.CopyBufferSize);
+        var chunk = Options.CopyBufferSize;
+        byte[][] buffers = [ArrayPool<byte>.Shared.Rent(chunk), ArrayPool<byte>.Shared.Rent(chunk)];
+        Task pending = Task.CompletedTask;
         try
         {
             var part = new FileStream(partPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.Asynchronous);
@@ -196,10 +201,10 @@ public sealed partial class FileTransferManager
                     // Hash what we already have so the whole file is verified, then append.
                     part.SetLength(resumeFrom);
                     int n;
-                    while ((n = await part.ReadAsync(buffer.AsMemory(0, Options.CopyBufferSize), cancellationToken).ConfigureAwait(false)) > 0)
+                    while ((n = await part.ReadAsync(buffers[0].AsMemory(0, chunk), cancellationToken).ConfigureAwait(false)) > 0)
                     {
-                        sha256.AppendData(buffer, 0, n);
-                        md5.AppendData(buffer, 0, n);
+                        sha256.AppendData(buffers[0], 0, n);
+                        md5?.AppendData(buffers[0], 0, n);
                     }
                 }
                 else
@@ -207,15 +212,23 @@ public sealed partial class FileTransferManager
                     part.SetLength(0);
                 }
 
+                // Two buffers: while one is hashed and written on the pool, the next is read from the network.
                 var expected = offer.File.Size - resumeFrom;
+                var current = 0;
+
+                // Socket bytestreams are filled a whole buffer at a time (fewer, larger hand-offs); message-based ones
+                // (IBB) are processed block by block so a misbehaving sender is stopped early.
+                var minimum = source is System.Net.Sockets.NetworkStream ? chunk : 1;
                 while (true)
                 {
                     // Bytestreams with data waiting complete reads synchronously and never look at the token.
                     cancellationToken.ThrowIfCancellationRequested();
+                    var buffer = buffers[current];
                     int read;
                     try
                     {
-                        read = await source.ReadAsync(buffer.AsMemory(0, Options.CopyBufferSize), cancellationToken).ConfigureAwait(false);
+                        read = await source.ReadAtLeastAsync(buffer.AsMemory(0, chunk), minimum, throwOnEndOfStream: false, cancellationToken)
+                            .ConfigureAwait(false);
                     }
                     catch (BytestreamException ex)
                     {
@@ -245,13 +258,19 @@ public sealed partial class FileTransferManager
                             $"{offer.From} sent more than the {offer.File.Size} bytes it offered for {safeName}; stopped.");
                     }
 
-                    await part.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
-                    sha256.AppendData(buffer, 0, read);
-                    md5.AppendData(buffer, 0, read);
+                    await pending.ConfigureAwait(false);
+                    pending = StoreAsync(part, buffer, read, sha256, md5, cancellationToken);
+                    current ^= 1;
                     received += read;
                     reporter.Report(resumeFrom + received);
+                    if (read < minimum)
+                    {
+                        // ReadAtLeast returns short only at the end of the stream.
+                        break;
+                    }
                 }
 
+                await pending.ConfigureAwait(false);
                 await part.FlushAsync(cancellationToken).ConfigureAwait(false);
                 if (received != expected)
                 {
@@ -263,14 +282,18 @@ public sealed partial class FileTransferManager
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            // The background step may still use a buffer; its own failure was already observed or is moot now.
+            await pending.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
+                .ConfigureAwait(false);
+            ArrayPool<byte>.Shared.Return(buffers[0]);
+            ArrayPool<byte>.Shared.Return(buffers[1]);
         }
 
         reporter.Report(resumeFrom + received, force: true);
         var sha = Convert.ToHexStringLower(sha256.GetHashAndReset());
-        var md5Hex = Convert.ToHexStringLower(md5.GetHashAndReset());
+        var md5Hex = md5 is null ? null : Convert.ToHexStringLower(md5.GetHashAndReset());
         var shaMismatch = identity.Sha256 is not null && identity.Sha256 != sha;
-        var md5Mismatch = identity.Md5 is not null && !string.Equals(identity.Md5, md5Hex, StringComparison.OrdinalIgnoreCase);
+        var md5Mismatch = identity.Md5 is not null && md5Hex is not null && !string.Equals(identity.Md5, md5Hex, StringComparison.OrdinalIgnoreCase);
         if (shaMismatch || md5Mismatch)
         {
             // Corrupt data must neither keep a final name nor be resumed from.
@@ -310,6 +333,17 @@ public sealed partial class FileTransferManager
 
     private void DisarmFallback(FallbackWaiter waiter) =>
         _awaitingFallback.TryRemove(new KeyValuePair<string, TaskCompletionSource<IncomingFileOffer>>(waiter.Key, waiter.Offer));
+
+    /// <summary>Hashes and appends one received block (runs on the pool while the next block is read).</summary>
+    private static Task StoreAsync(FileStream part, byte[] buffer, int count, IncrementalHash sha256, IncrementalHash? md5, CancellationToken cancellationToken) =>
+        Task.Run(
+            async () =>
+            {
+                sha256.AppendData(buffer, 0, count);
+                md5?.AppendData(buffer, 0, count);
+                await part.WriteAsync(buffer.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
+            },
+            cancellationToken);
 
     private async Task<IncomingFileOffer?> WaitForFallbackOfferAsync(FallbackWaiter waiter, CancellationToken cancellationToken)
     {

@@ -24,9 +24,10 @@ internal static class ReceiveCommand
         var maxSize = new Option<long?>("--max-size") { Description = "Decline files larger than this many bytes.", HelpName = "BYTES" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace existing files instead of saving as 'name (1).ext'." };
         var decline = new Option<bool>("--decline") { Description = "Decline every offer (for testing senders)." };
+        var s5bHost = SendCommand.HostOption();
         var command = new Command("receive", "Wait for files sent to your account and save them in a folder.")
         {
-            output, acceptFrom, count, timeout, maxSize, overwrite, decline,
+            output, acceptFrom, count, timeout, maxSize, overwrite, decline, s5bHost,
         };
         connection.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
@@ -50,7 +51,12 @@ internal static class ReceiveCommand
                 var json = parse.GetValue(connection.Json);
                 var directory = parse.GetRequiredValue(output);
                 var options = connection.Build(parse, logging);
-                var manager = new FileTransferManager(new FileTransferOptions { AcceptFrom = allowed, MaxFileSize = parse.GetValue(maxSize) });
+                var manager = new FileTransferManager(new FileTransferOptions
+                {
+                    AcceptFrom = allowed,
+                    MaxFileSize = parse.GetValue(maxSize),
+                    Socks5 = SendCommand.BuildSocks5Options(parse.GetValue(s5bHost) ?? []),
+                });
                 await using var client = new XmppClient(options);
                 client.AddExtension(manager);
                 await client.ConnectAsync(cancellationToken);

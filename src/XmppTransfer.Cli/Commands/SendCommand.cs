@@ -1,5 +1,8 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Net;
 using XmppTransfer.Bytestreams.Ibb;
+using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Cli.Connection;
 using XmppTransfer.Cli.Output;
 using XmppTransfer.Core;
@@ -23,9 +26,18 @@ internal static class SendCommand
         var blockSize = new Option<int?>("--block-size") { Description = "In-band block size in bytes (1-65535; default 4096).", HelpName = "BYTES" };
         var window = new Option<int?>("--ibb-window") { Description = "In-band blocks in flight before waiting for acks (1 = stop-and-wait; default 16).", HelpName = "N" };
         var description = new Option<string?>("--desc") { Description = "A description shown to the receiver." };
+        var proxy = new Option<string[]>("--proxy")
+        {
+            Description = "A SOCKS5 proxy (streamhost JID) to offer; repeatable. Replaces discovery on our server.",
+            HelpName = "JID",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var noDirect = new Option<bool>("--no-direct") { Description = "Do not offer ourselves as a SOCKS5 streamhost; proxies only." };
+        var s5bHost = HostOption();
+        var s5bPort = new Option<string?>("--s5b-port") { Description = "Port (N) or range (A-B) of our SOCKS5 listener; default ephemeral.", HelpName = "N|A-B" };
         var command = new Command("send", "Send files to an XMPP contact (SI file transfer over SOCKS5 or in-band bytestreams).")
         {
-            to, files, method, blockSize, window, description,
+            to, files, method, blockSize, window, description, proxy, noDirect, s5bHost, s5bPort,
         };
         connection.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
@@ -69,7 +81,18 @@ internal static class SendCommand
 
                 var json = parse.GetValue(connection.Json);
                 var options = connection.Build(parse, logging);
-                var manager = new FileTransferManager(new FileTransferOptions { Ibb = ibb });
+                var socks5 = BuildSocks5Options(parse.GetValue(s5bHost) ?? []) with
+                {
+                    DirectCandidates = !parse.GetValue(noDirect),
+                    Proxies = [.. (parse.GetValue(proxy) ?? []).Select(p => Jid.TryParse(p, out var j) ? j : throw new UsageException($"--proxy '{p}' is not a valid JID."))],
+                };
+                if (parse.GetValue(s5bPort) is { } portText)
+                {
+                    var (first, last) = ParsePortRange(portText);
+                    socks5 = socks5 with { MinPort = first, MaxPort = last };
+                }
+
+                var manager = new FileTransferManager(new FileTransferOptions { Ibb = ibb, Socks5 = socks5 });
                 await using var client = new XmppClient(options);
                 client.AddExtension(manager);
                 await client.ConnectAsync(cancellationToken);
@@ -105,5 +128,50 @@ internal static class SendCommand
             }, cancellationToken);
         });
         return command;
+    }
+
+    /// <summary><c>--s5b-host HOST</c> (repeatable), shared with <c>xft receive</c>.</summary>
+    internal static Option<string[]> HostOption() => new("--s5b-host")
+    {
+        Description = "Address offered as our direct SOCKS5 streamhost (repeatable; default: every usable interface address). "
+            + "When every one given is a loopback address, only loopback candidates are offered or dialed.",
+        HelpName = "HOST",
+    };
+
+    /// <summary>
+    /// SOCKS5 options from <c>--s5b-host</c>: the hosts to offer, and <see cref="Socks5BytestreamOptions.LoopbackOnly"/> when every
+    /// host given is a loopback address (a loopback-only user never wants to dial, or offer, anything else).
+    /// </summary>
+    internal static Socks5BytestreamOptions BuildSocks5Options(IReadOnlyList<string> hosts)
+    {
+        foreach (var host in hosts)
+        {
+            if (string.IsNullOrWhiteSpace(host) || Uri.CheckHostName(host) == UriHostNameType.Unknown)
+            {
+                throw new UsageException($"--s5b-host '{host}' is not an address or host name.");
+            }
+        }
+
+        var loopbackOnly = hosts.Count > 0 && hosts.All(h => IPAddress.TryParse(h, out var address) && IPAddress.IsLoopback(address));
+        return Socks5BytestreamOptions.Default with { Hosts = [.. hosts], LoopbackOnly = loopbackOnly };
+    }
+
+    private static (int First, int Last) ParsePortRange(string text)
+    {
+        var parts = text.Split('-', 2);
+        if (parts.Length == 1 && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535)
+        {
+            return (port, port);
+        }
+
+        if (parts.Length == 2
+            && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var first)
+            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var last)
+            && first is >= 1 and <= 65535 && last >= first && last <= 65535)
+        {
+            return (first, last);
+        }
+
+        throw new UsageException($"--s5b-port must be a port (1-65535) or a range A-B, not '{text}'.");
     }
 }
