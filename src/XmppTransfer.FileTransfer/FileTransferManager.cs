@@ -63,6 +63,7 @@ public sealed partial class FileTransferManager : IXmppExtension
         session.Disco.AddFeature(Namespaces.Hashes);
         session.Disco.AddFeature(Namespaces.HashFunctionSha256);
         session.RegisterIqHandler(SiOffer.SiName, IqType.Set, HandleOffer);
+        AttachOob(session);
     }
 
     /// <summary>
@@ -139,7 +140,7 @@ public sealed partial class FileTransferManager : IXmppExtension
             return new ValueTask<XElement?>(incoming.Response.Task);
         }
 
-        if (Options.AcceptFrom.Count > 0 && !Options.AcceptFrom.Any(j => j.Bare == from.Bare))
+        if (!IsAcceptedSender(from))
         {
             FileTransferLog.Declined(_logger, offer.Sid, from.ToString(), "sender not on the accept list");
             throw new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Cancel, "forbidden", "Offer Declined"));
@@ -168,6 +169,8 @@ public sealed partial class FileTransferManager : IXmppExtension
 
     /// <summary>The SOCKS5 bytestream manager of the session, when S5B is available.</summary>
     internal Socks5BytestreamManager? Socks5 => _socks5;
+
+    private bool IsAcceptedSender(Jid from) => Options.AcceptFrom.Count == 0 || Options.AcceptFrom.Any(j => j.Bare == from.Bare);
 
     internal bool IsSupportedIncomingMethod(string method) =>
         method == StreamMethods.Ibb || (method == StreamMethods.Socks5 && Socks5 is not null);
