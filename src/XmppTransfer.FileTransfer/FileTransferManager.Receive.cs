@@ -200,88 +200,97 @@ public sealed partial class FileTransferManager
             var part = new FileStream(partPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.Asynchronous);
             await using (part.ConfigureAwait(false))
             {
-                identity.Save(directory, safeName);
-                if (resumeFrom > 0)
+                try
                 {
-                    // Hash what we already have so the whole file is verified, then append.
-                    part.SetLength(resumeFrom);
-                    int n;
-                    while ((n = await part.ReadAsync(buffers[0].AsMemory(0, chunk), cancellationToken).ConfigureAwait(false)) > 0)
+                    identity.Save(directory, safeName);
+                    if (resumeFrom > 0)
                     {
-                        sha256.AppendData(buffers[0], 0, n);
-                        md5?.AppendData(buffers[0], 0, n);
+                        // Hash what we already have so the whole file is verified, then append.
+                        part.SetLength(resumeFrom);
+                        int n;
+                        while ((n = await part.ReadAsync(buffers[0].AsMemory(0, chunk), cancellationToken).ConfigureAwait(false)) > 0)
+                        {
+                            sha256.AppendData(buffers[0], 0, n);
+                            md5?.AppendData(buffers[0], 0, n);
+                        }
                     }
-                }
-                else
-                {
-                    part.SetLength(0);
-                }
-
-                // Two buffers: while one is hashed and written on the pool, the next is read from the network.
-                var expected = offer.File.Size - resumeFrom;
-                var current = 0;
-
-                // Socket bytestreams are filled a whole buffer at a time (fewer, larger hand-offs); message-based ones
-                // (IBB) are processed block by block so a misbehaving sender is stopped early.
-                var minimum = source is System.Net.Sockets.NetworkStream ? chunk : 1;
-                while (true)
-                {
-                    // Bytestreams with data waiting complete reads synchronously and never look at the token.
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var buffer = buffers[current];
-                    int read;
-                    try
+                    else
                     {
-                        read = await source.ReadAtLeastAsync(buffer.AsMemory(0, chunk), minimum, throwOnEndOfStream: false, cancellationToken)
-                            .ConfigureAwait(false);
-                    }
-                    catch (BytestreamException ex)
-                    {
-                        throw new FileTransferException(
-                            ex.ErrorKind == BytestreamErrorKind.Timeout ? FileTransferErrorKind.Timeout : FileTransferErrorKind.TransferFailed,
-                            $"Receiving {safeName} from {offer.From} failed after {resumeFrom + received} of {offer.File.Size} bytes: {ex.Message}",
-                            ex);
-                    }
-                    catch (IOException ex)
-                    {
-                        // A socket bytestream (SOCKS5) reports a reset or abort as an I/O error.
-                        throw new FileTransferException(
-                            FileTransferErrorKind.TransferFailed,
-                            $"Receiving {safeName} from {offer.From} failed after {resumeFrom + received} of {offer.File.Size} bytes: {ex.Message}",
-                            ex);
+                        part.SetLength(0);
                     }
 
-                    if (read == 0)
-                    {
-                        break;
-                    }
+                    // Two buffers: while one is hashed and written on the pool, the next is read from the network.
+                    var expected = offer.File.Size - resumeFrom;
+                    var current = 0;
 
-                    if (received + read > expected)
+                    // Socket bytestreams are filled a whole buffer at a time (fewer, larger hand-offs); message-based ones
+                    // (IBB) are processed block by block so a misbehaving sender is stopped early.
+                    var minimum = source is System.Net.Sockets.NetworkStream ? chunk : 1;
+                    while (true)
                     {
-                        throw new FileTransferException(
-                            FileTransferErrorKind.IntegrityCheckFailed,
-                            $"{offer.From} sent more than the {offer.File.Size} bytes it offered for {safeName}; stopped.");
+                        // Bytestreams with data waiting complete reads synchronously and never look at the token.
+                        cancellationToken.ThrowIfCancellationRequested();
+                        var buffer = buffers[current];
+                        int read;
+                        try
+                        {
+                            read = await source.ReadAtLeastAsync(buffer.AsMemory(0, chunk), minimum, throwOnEndOfStream: false, cancellationToken)
+                                .ConfigureAwait(false);
+                        }
+                        catch (BytestreamException ex)
+                        {
+                            throw new FileTransferException(
+                                ex.ErrorKind == BytestreamErrorKind.Timeout ? FileTransferErrorKind.Timeout : FileTransferErrorKind.TransferFailed,
+                                $"Receiving {safeName} from {offer.From} failed after {resumeFrom + received} of {offer.File.Size} bytes: {ex.Message}",
+                                ex);
+                        }
+                        catch (IOException ex)
+                        {
+                            // A socket bytestream (SOCKS5) reports a reset or abort as an I/O error.
+                            throw new FileTransferException(
+                                FileTransferErrorKind.TransferFailed,
+                                $"Receiving {safeName} from {offer.From} failed after {resumeFrom + received} of {offer.File.Size} bytes: {ex.Message}",
+                                ex);
+                        }
+
+                        if (read == 0)
+                        {
+                            break;
+                        }
+
+                        if (received + read > expected)
+                        {
+                            throw new FileTransferException(
+                                FileTransferErrorKind.IntegrityCheckFailed,
+                                $"{offer.From} sent more than the {offer.File.Size} bytes it offered for {safeName}; stopped.");
+                        }
+
+                        await pending.ConfigureAwait(false);
+                        pending = StoreAsync(part, buffer, read, sha256, md5, cancellationToken);
+                        current ^= 1;
+                        received += read;
+                        reporter.Report(resumeFrom + received);
+                        if (read < minimum)
+                        {
+                            // ReadAtLeast returns short only at the end of the stream.
+                            break;
+                        }
                     }
 
                     await pending.ConfigureAwait(false);
-                    pending = StoreAsync(part, buffer, read, sha256, md5, cancellationToken);
-                    current ^= 1;
-                    received += read;
-                    reporter.Report(resumeFrom + received);
-                    if (read < minimum)
+                    await part.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    if (received != expected)
                     {
-                        // ReadAtLeast returns short only at the end of the stream.
-                        break;
+                        throw new FileTransferException(
+                            FileTransferErrorKind.TransferFailed,
+                            $"{offer.From} closed the stream after {resumeFrom + received} of {offer.File.Size} bytes of {safeName}; the part is kept for resuming.");
                     }
                 }
-
-                await pending.ConfigureAwait(false);
-                await part.FlushAsync(cancellationToken).ConfigureAwait(false);
-                if (received != expected)
+                finally
                 {
-                    throw new FileTransferException(
-                        FileTransferErrorKind.TransferFailed,
-                        $"{offer.From} closed the stream after {resumeFrom + received} of {offer.File.Size} bytes of {safeName}; the part is kept for resuming.");
+                    // Never let the file close under a background write.
+                    await pending.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
+                        .ConfigureAwait(false);
                 }
             }
         }

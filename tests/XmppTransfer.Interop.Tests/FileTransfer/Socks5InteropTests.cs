@@ -10,7 +10,7 @@ using XmppTransfer.Interop.Tests.Fixtures;
 using XmppTransfer.Testing;
 using XmppTransfer.Testing.Slixmpp;
 
-namespace XmppTransfer.Interop.Tests;
+namespace XmppTransfer.Interop.Tests.FileTransfer;
 
 /// <summary>SOCKS5 bytestreams through a real Prosody (mod_proxy65) and with slixmpp, every file checked by SHA-256.</summary>
 [Collection(ProsodyCollection.Name)]
