@@ -37,7 +37,7 @@ public sealed class EmbeddedXmppServer : IAsyncDisposable
         Logger = options.LoggerFactory.CreateLogger<EmbeddedXmppServer>();
         _certificate = certificate;
         CertificateContext = SslStreamCertificateContext.Create(certificate, null, offline: true);
-        ChannelBinding = TlsChannelBinding.GetTlsServerEndPoint(certificate);
+        ChannelBinding = options.OfferChannelBinding ? TlsChannelBinding.GetTlsServerEndPoint(certificate) : null;
         CertificateSha256 = ServerCertificate.Fingerprint(certificate);
         Throttle = new AuthThrottle(options);
         _limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerAddress);

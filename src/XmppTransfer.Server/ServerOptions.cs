@@ -47,6 +47,13 @@ public sealed record ServerOptions
     /// <summary>Offer SASL PLAIN (always only over TLS). Default true: some clients know nothing else.</summary>
     public bool AllowPlain { get; init; } = true;
 
+    /// <summary>
+    /// Offer SCRAM-*-PLUS with <c>tls-server-end-point</c> (advertised with XEP-0440). Default false: clients that ignore
+    /// XEP-0440 pick -PLUS and bind with <c>tls-unique</c>, which TLS 1.3 does not define, and then fail to log in
+    /// (slixmpp 1.8.3 does exactly that). Turn it on when every client knows XEP-0440 (ours does).
+    /// </summary>
+    public bool OfferChannelBinding { get; init; }
+
     /// <summary>In-band registration (XEP-0077). Not implemented: must stay false.</summary>
     public bool AllowRegistration { get; init; }
 

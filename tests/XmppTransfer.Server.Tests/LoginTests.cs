@@ -18,6 +18,17 @@ public sealed class LoginTests
     }
 
     [Fact]
+    public async Task With_channel_binding_offered_our_client_logs_in_with_scram_plus()
+    {
+        await using var harness = await ServerHarness.StartAsync(ServerHarness.BaseOptions with { OfferChannelBinding = true });
+
+        var alice = await harness.ConnectAsync("alice");
+
+        Assert.True(alice.IsConnected);
+        Assert.Equal(1, harness.Server.Metrics.AuthSuccesses);
+    }
+
+    [Fact]
     public async Task A_client_pinning_another_certificate_refuses_the_server()
     {
         await using var harness = await ServerHarness.StartAsync();
