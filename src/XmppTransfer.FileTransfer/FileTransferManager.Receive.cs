@@ -35,6 +35,11 @@ public sealed partial class FileTransferManager
             Sha256 = offer.File.Sha256 is null ? null : Convert.ToHexStringLower(offer.File.Sha256),
         };
 
+        if (offer.OobQuery is not null)
+        {
+            return await ReceiveOobAsync(offer, directory, identity, options, progress, cancellationToken).ConfigureAwait(false);
+        }
+
         var current = offer;
         while (true)
         {

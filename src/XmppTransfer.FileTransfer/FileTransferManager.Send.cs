@@ -30,6 +30,12 @@ public sealed partial class FileTransferManager
             throw new FileTransferException(FileTransferErrorKind.LocalIo, $"Cannot read {path}: {ex.Message}", ex);
         }
 
+        if (options?.Method == TransferMethodPreference.Oob)
+        {
+            await file.DisposeAsync().ConfigureAwait(false);
+            return await SendOobAsync(to, path, options, progress, cancellationToken).ConfigureAwait(false);
+        }
+
         await using (file.ConfigureAwait(false))
         {
             var description = new FileOfferDescription(Path.GetFileName(path), file.Length)
@@ -107,7 +113,7 @@ public sealed partial class FileTransferManager
             TransferMethodPreference.Socks5 => Socks5 is null
                 ? throw new FileTransferException(FileTransferErrorKind.NotSupported, "SOCKS5 bytestreams are not enabled on this client.")
                 : [StreamMethods.Socks5],
-            TransferMethodPreference.Oob => throw new FileTransferException(FileTransferErrorKind.NotSupported, "Send out-of-band data with the OOB sender."),
+            TransferMethodPreference.Oob => throw new FileTransferException(FileTransferErrorKind.NotSupported, "Out-of-band data is sent from a file path (SendFileAsync)."),
             _ => socks5 && ibb ? [StreamMethods.Socks5, StreamMethods.Ibb] : socks5 ? [StreamMethods.Socks5] : [StreamMethods.Ibb],
         };
         return methods;

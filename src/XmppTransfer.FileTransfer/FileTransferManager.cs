@@ -54,6 +54,7 @@ public sealed partial class FileTransferManager : IXmppExtension
         session.Disco.AddFeature(Namespaces.Hashes);
         session.Disco.AddFeature(Namespaces.HashFunctionSha256);
         session.RegisterIqHandler(SiOffer.SiName, IqType.Set, HandleOffer);
+        AttachOob(session);
     }
 
     /// <summary>
@@ -130,7 +131,7 @@ public sealed partial class FileTransferManager : IXmppExtension
             return new ValueTask<XElement?>(incoming.Response.Task);
         }
 
-        if (Options.AcceptFrom.Count > 0 && !Options.AcceptFrom.Any(j => j.Bare == from.Bare))
+        if (!IsAcceptedSender(from))
         {
             FileTransferLog.Declined(_logger, offer.Sid, from.ToString(), "sender not on the accept list");
             throw new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Cancel, "forbidden", "Offer Declined"));
@@ -159,6 +160,8 @@ public sealed partial class FileTransferManager : IXmppExtension
 
     // Replaced by the SOCKS5 bytestream manager once it is attached (issue 4).
     private object? Socks5 => _session is null ? null : null;
+
+    private bool IsAcceptedSender(Jid from) => Options.AcceptFrom.Count == 0 || Options.AcceptFrom.Any(j => j.Bare == from.Bare);
 
     internal bool IsSupportedIncomingMethod(string method) =>
         method == StreamMethods.Ibb || (method == StreamMethods.Socks5 && Socks5 is not null);

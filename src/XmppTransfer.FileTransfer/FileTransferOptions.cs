@@ -25,6 +25,9 @@ public sealed record FileTransferOptions
     /// <summary>Bytes per copy buffer. Default 1 MiB.</summary>
     public int CopyBufferSize { get; init; } = 1024 * 1024;
 
+    /// <summary>Out-of-Band Data: where we serve files and how we download them.</summary>
+    public Oob.OobOptions Oob { get; init; } = XmppTransfer.FileTransfer.Oob.OobOptions.Default;
+
     /// <summary>Minimum interval between progress reports. Default 200 ms.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 }
