@@ -1,0 +1,9 @@
+using System.Globalization;
+using XmppTransfer.Benchmarks;
+
+// Usage: dotnet run -c Release --project bench/XmppTransfer.Benchmarks -- [MiB=64] [block=4096] [runs=3] [--no-prosody]
+var numbers = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).ToArray();
+var mib = numbers.Length > 0 ? numbers[0] : 64;
+var block = numbers.Length > 1 ? numbers[1] : 4096;
+var runs = numbers.Length > 2 ? numbers[2] : 3;
+await IbbThroughServerBenchmark.RunAsync(mib * 1024L * 1024L, block, runs, [1, 16], withProsody: !args.Contains("--no-prosody"));
