@@ -8,6 +8,7 @@ var root = new RootCommand("xft: send and receive files over XMPP, discover serv
     SendCommand.Create(),
     ReceiveCommand.Create(),
     ServerCommand.Create(),
+    DemoCommand.Create(),
 };
 
 var parse = root.Parse(args);
