@@ -7,6 +7,7 @@ using XmppTransfer.Cli.Connection;
 using XmppTransfer.Cli.Output;
 using XmppTransfer.Core;
 using XmppTransfer.FileTransfer;
+using XmppTransfer.FileTransfer.Oob;
 
 namespace XmppTransfer.Cli.Commands;
 
@@ -20,7 +21,7 @@ internal static class SendCommand
         var files = new Argument<string[]>("FILE") { Description = "Files to send, one after the other.", Arity = ArgumentArity.OneOrMore };
         var method = new Option<string>("--method")
         {
-            Description = "auto (SOCKS5, falling back to in-band), ibb (in-band only), s5b (SOCKS5 only).",
+            Description = "auto (SOCKS5, falling back to in-band), ibb (in-band only), s5b (SOCKS5 only), oob (the receiver downloads over HTTP).",
             DefaultValueFactory = _ => "auto",
         };
         var blockSize = new Option<int?>("--block-size") { Description = "In-band block size in bytes (1-65535; default 4096).", HelpName = "BYTES" };
@@ -35,9 +36,17 @@ internal static class SendCommand
         var noDirect = new Option<bool>("--no-direct") { Description = "Do not offer ourselves as a SOCKS5 streamhost; proxies only." };
         var s5bHost = HostOption();
         var s5bPort = new Option<string?>("--s5b-port") { Description = "Port (N) or range (A-B) of our SOCKS5 listener; default ephemeral.", HelpName = "N|A-B" };
-        var command = new Command("send", "Send files to an XMPP contact (SI file transfer over SOCKS5 or in-band bytestreams).")
+        var oobListen = new Option<string>("--oob-listen")
         {
-            to, files, method, blockSize, window, description, proxy, noDirect, s5bHost, s5bPort,
+            Description = "With --method oob: the address our HTTP server listens on (default 127.0.0.1; use a LAN address to reach others).",
+            HelpName = "ADDR",
+            DefaultValueFactory = _ => "127.0.0.1",
+        };
+        var oobPort = new Option<int>("--oob-port") { Description = "With --method oob: the HTTP port (default: any free port).", HelpName = "N" };
+        var oobPublicHost = new Option<string?>("--oob-public-host") { Description = "With --method oob: the host name or address put in the URL (e.g. behind NAT).", HelpName = "HOST" };
+        var command = new Command("send", "Send files to an XMPP contact (SI file transfer over SOCKS5 or in-band bytestreams, or out-of-band HTTP).")
+        {
+            to, files, method, blockSize, window, description, proxy, noDirect, s5bHost, s5bPort, oobListen, oobPort, oobPublicHost,
         };
         connection.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
@@ -68,7 +77,8 @@ internal static class SendCommand
                     "auto" => TransferMethodPreference.Auto,
                     "ibb" => TransferMethodPreference.Ibb,
                     "s5b" => TransferMethodPreference.Socks5,
-                    var other => throw new UsageException($"--method must be auto, ibb or s5b, not '{other}'."),
+                    "oob" => TransferMethodPreference.Oob,
+                    var other => throw new UsageException($"--method must be auto, ibb, s5b or oob, not '{other}'."),
                 };
                 var paths = parse.GetRequiredValue(files);
                 foreach (var path in paths)
@@ -92,7 +102,13 @@ internal static class SendCommand
                     socks5 = socks5 with { MinPort = first, MaxPort = last };
                 }
 
-                var manager = new FileTransferManager(new FileTransferOptions { Ibb = ibb, Socks5 = socks5 });
+                if (!System.Net.IPAddress.TryParse(parse.GetValue(oobListen), out var oobAddress))
+                {
+                    throw new UsageException("--oob-listen must be an IP address.");
+                }
+
+                var oob = OobOptions.Default with { ListenAddress = oobAddress, Port = parse.GetValue(oobPort), PublicHost = parse.GetValue(oobPublicHost) };
+                var manager = new FileTransferManager(new FileTransferOptions { Ibb = ibb, Socks5 = socks5, Oob = oob });
                 await using var client = new XmppClient(options);
                 client.AddExtension(manager);
                 await client.ConnectAsync(cancellationToken);
