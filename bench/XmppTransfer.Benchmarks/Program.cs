@@ -9,8 +9,10 @@ if (args.Length > 0 && args[0] == "s5b")
     return;
 }
 
-var numbers = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).ToArray();
+var numbers = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal) && !a.Contains(',', StringComparison.Ordinal)).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).ToArray();
 var mib = numbers.Length > 0 ? numbers[0] : 64;
 var block = numbers.Length > 1 ? numbers[1] : 4096;
 var runs = numbers.Length > 2 ? numbers[2] : 3;
-await IbbThroughServerBenchmark.RunAsync(mib * 1024L * 1024L, block, runs, [1, 16], withProsody: !args.Contains("--no-prosody"));
+var windowArg = Array.IndexOf(args, "--windows");
+int[] windows = windowArg >= 0 ? [.. args[windowArg + 1].Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture))] : [1, 16];
+await IbbThroughServerBenchmark.RunAsync(mib * 1024L * 1024L, block, runs, windows, withProsody: !args.Contains("--no-prosody"));

@@ -8,7 +8,7 @@ public sealed record FileTransferOptions
 {
     public static FileTransferOptions Default { get; } = new();
 
-    /// <summary>IBB defaults (block size 4096, window 16).</summary>
+    /// <summary>IBB defaults (block size 4096, window 64).</summary>
     public InBandBytestreamOptions Ibb { get; init; } = InBandBytestreamOptions.Default;
 
     /// <summary>

@@ -56,7 +56,7 @@ internal sealed class DemoRun(long size, ILoggerFactory logging, TextWriter log)
 
                 var rows = new List<DemoRow>();
                 var inbox = Path.Combine(root, "inbox");
-                rows.Add(await TransferAsync("IBB (in-band, window 16)", aliceDirect, bob, file, expected, TransferMethodPreference.Ibb, inbox, cancellationToken));
+                rows.Add(await TransferAsync("IBB (in-band, window 64)", aliceDirect, bob, file, expected, TransferMethodPreference.Ibb, inbox, cancellationToken));
                 rows.Add(await TransferAsync("SOCKS5 direct", aliceDirect, bob, file, expected, TransferMethodPreference.Socks5, inbox, cancellationToken));
                 rows.Add(await TransferAsync("SOCKS5 via built-in proxy", aliceProxy, bob, file, expected, TransferMethodPreference.Socks5, inbox, cancellationToken));
                 rows.Add(await TransferAsync("Out-of-band (HTTP)", aliceDirect, bob, file, expected, TransferMethodPreference.Oob, inbox, cancellationToken));
