@@ -115,7 +115,8 @@ public sealed class IbbInteropTests(ProsodyFixture fixture) : IDisposable
 
         // The sender's connection dies at a random point of the first attempt.
         var cutAt = Random.Shared.Next(256 * 1024, size - 256 * 1024);
-        var alice = await ConnectAsync(ProsodyFixture.Alice);
+        // Small copy buffers make progress fine-grained, so the cut lands before the last block is sent.
+        var alice = await ConnectAsync(ProsodyFixture.Alice, copyBufferSize: 16 * 1024);
         var cut = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var first = alice.GetExtension<FileTransferManager>()!.SendFileAsync(
             bob.BoundJid,
@@ -151,7 +152,7 @@ public sealed class IbbInteropTests(ProsodyFixture fixture) : IDisposable
 
     public void Dispose() => TestFiles.DeleteDirectoryQuietly(_folder);
 
-    private async Task<XmppClient> ConnectAsync(string user, InBandBytestreamOptions? ibb = null)
+    private async Task<XmppClient> ConnectAsync(string user, InBandBytestreamOptions? ibb = null, int copyBufferSize = 1024 * 1024)
     {
         var client = new XmppClient(new XmppClientOptions
         {
@@ -161,7 +162,7 @@ public sealed class IbbInteropTests(ProsodyFixture fixture) : IDisposable
             Port = fixture.Server.C2sPort,
             TrustedCertificateSha256 = fixture.Server.CertificateSha256,
         });
-        client.AddExtension(new FileTransferManager(new FileTransferOptions { Ibb = ibb ?? InBandBytestreamOptions.Default }));
+        client.AddExtension(new FileTransferManager(new FileTransferOptions { Ibb = ibb ?? InBandBytestreamOptions.Default, CopyBufferSize = copyBufferSize }));
         await client.ConnectAsync().WaitAsync(s_cap);
         return client;
     }
