@@ -153,6 +153,7 @@ public sealed partial class Socks5Proxy
     private void ClosePair(StreamPair pair, ProxyCloseReason reason)
     {
         bool wasActive;
+        Action<ProxyCloseReason>? closed;
         lock (_pairsLock)
         {
             if (pair.State == PairState.Closed)
@@ -162,6 +163,8 @@ public sealed partial class Socks5Proxy
 
             wasActive = pair.State == PairState.Active;
             pair.State = PairState.Closed;
+            closed = pair.Closed;
+            pair.Closed = null;
             if (_pairs.TryGetValue(pair.DstAddr, out StreamPair? current) && ReferenceEquals(current, pair))
             {
                 _pairs.Remove(pair.DstAddr);
@@ -178,6 +181,8 @@ public sealed partial class Socks5Proxy
         {
             CloseConnection(requester);
         }
+
+        closed?.Invoke(reason);
     }
 
     /// <summary>The pair's one timer: unpaired deadline, then unactivated deadline, then the idle check.</summary>
