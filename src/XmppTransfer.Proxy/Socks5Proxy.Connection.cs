@@ -172,6 +172,7 @@ public sealed partial class Socks5Proxy
         }
 
         Metrics.PairClosed(wasActive, reason);
+        closed?.Invoke(reason); // before the log line: tests and operators see consistent counts from then on
         ProxyLog.StreamClosed(_logger, pair.DstAddr, reason, pair.BytesRelayed);
         pair.Dispose();
         pair.Monitoring.Cancel();
@@ -181,8 +182,6 @@ public sealed partial class Socks5Proxy
         {
             CloseConnection(requester);
         }
-
-        closed?.Invoke(reason);
     }
 
     /// <summary>The pair's one timer: unpaired deadline, then unactivated deadline, then the idle check.</summary>
