@@ -7,6 +7,7 @@ var root = new RootCommand("xft: send and receive files over XMPP, discover serv
     DiscoCommand.Create(),
     SendCommand.Create(),
     ReceiveCommand.Create(),
+    ProxyCommand.Create(),
 };
 
 var parse = root.Parse(args);
