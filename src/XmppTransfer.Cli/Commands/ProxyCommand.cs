@@ -28,13 +28,14 @@ internal static class ProxyCommand
         var rate = new Option<string?>("--rate") { Description = "Bandwidth per stream in bytes/s, K/M/G suffixes (default unlimited).", HelpName = "BYTES" };
         var totalRate = new Option<string?>("--total-rate") { Description = "Bandwidth of all streams together in bytes/s (default unlimited).", HelpName = "BYTES" };
         var maxBytes = new Option<string?>("--max-bytes-per-stream") { Description = "Bytes per stream before it is closed (default unlimited).", HelpName = "BYTES" };
+        var relayBuffer = new Option<string?>("--relay-buffer") { Description = "Buffer per stream direction (default 256K; lower it for many concurrent streams).", HelpName = "BYTES" };
         var metrics = new Option<string?>("--metrics") { Description = "Serve Prometheus text on http://ADDR:PORT/metrics.", HelpName = "ADDR:PORT" };
         var json = new Option<bool>("--json") { Description = "Print JSON event lines (listening, connected, disconnected, stopped) on stdout." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Debug logging on stderr." };
         var command = new Command("proxy", "Run the SOCKS5 bytestream proxy as an external component of an XMPP server.")
         {
             config, jid, server, secretFile, listen, publicHost, allowDomain, allowJid, allowAnyone, maxConnections, maxPerAddress, maxPerJid,
-            rate, totalRate, maxBytes, metrics, json, verbose,
+            rate, totalRate, maxBytes, relayBuffer, metrics, json, verbose,
         };
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(parse.GetValue(verbose), async () =>
         {
@@ -55,6 +56,7 @@ internal static class ProxyCommand
                 Rate = parse.GetValue(rate),
                 TotalRate = parse.GetValue(totalRate),
                 MaxBytesPerStream = parse.GetValue(maxBytes),
+                RelayBufferSize = parse.GetValue(relayBuffer),
                 Metrics = parse.GetValue(metrics),
                 Json = parse.GetValue(json),
             });

@@ -18,6 +18,7 @@ internal sealed record ProxyArguments
     public string? Rate { get; init; }
     public string? TotalRate { get; init; }
     public string? MaxBytesPerStream { get; init; }
+    public string? RelayBufferSize { get; init; }
     public string? Metrics { get; init; }
     public bool Json { get; init; }
 }

@@ -80,6 +80,7 @@ internal static class ProxyConfiguration
             UnactivatedTimeout = Time(section, "UnactivatedTimeout") ?? socks.UnactivatedTimeout,
             IdleTimeout = Time(section, "IdleTimeout") ?? socks.IdleTimeout,
             DrainTimeout = Time(section, "DrainTimeout") ?? socks.DrainTimeout,
+            RelayBufferSize = (int)Math.Min(int.MaxValue, Bytes(section, "RelayBufferSize") ?? socks.RelayBufferSize),
         };
 
         BytestreamProxyOptions service = BytestreamProxyOptions.Default with
@@ -175,6 +176,7 @@ internal static class ProxyConfiguration
         Set("Rate", a.Rate);
         Set("TotalRate", a.TotalRate);
         Set("MaxBytesPerStream", a.MaxBytesPerStream);
+        Set("RelayBufferSize", a.RelayBufferSize);
         Set("Metrics", a.Metrics);
         Set("Json", a.Json ? "true" : null);
         return keys;
