@@ -39,7 +39,10 @@ public sealed class ProxyComponentTests : IDisposable
         BytestreamProxyExtension service = new(proxy);
         await using XmppComponent component = new(new XmppComponentOptions
         {
-            Jid = Jid.Parse(s_component.Name), Secret = s_component.Secret, Host = server.Host, Port = server.ComponentPort!.Value,
+            Jid = Jid.Parse(s_component.Name),
+            Secret = s_component.Secret,
+            Host = server.Host,
+            Port = server.ComponentPort!.Value,
         });
         component.AddExtension(service);
         await component.ConnectAsync(Ct).WaitAsync(s_timeout, Ct);
