@@ -19,4 +19,28 @@ internal static partial class BytestreamsLog
 
     [LoggerMessage(2004, LogLevel.Information, "Refused an IBB open for {Sid} from {Peer}: {Reason}")]
     public static partial void IbbOpenRefused(ILogger logger, string sid, string peer, string reason);
+
+    [LoggerMessage(2010, LogLevel.Debug, "S5B listener refused a connection from {Remote}: {Reason}")]
+    public static partial void S5bListenerRefused(ILogger logger, string remote, string reason);
+
+    [LoggerMessage(2011, LogLevel.Debug, "S5B {Sid}: offering {Count} streamhost(s) to {Peer}: {Hosts}")]
+    public static partial void S5bOffering(ILogger logger, string sid, int count, string peer, string hosts);
+
+    [LoggerMessage(2012, LogLevel.Information, "S5B {Sid} with {Peer} established via {StreamHost} ({Kind})")]
+    public static partial void S5bEstablished(ILogger logger, string sid, string peer, string streamHost, string kind);
+
+    [LoggerMessage(2013, LogLevel.Warning, "S5B {Sid} with {Peer} failed: {Reason}")]
+    public static partial void S5bFailed(ILogger logger, string sid, string peer, string reason);
+
+    [LoggerMessage(2014, LogLevel.Information, "Refused an S5B offer {Sid} from {Peer}: {Reason}")]
+    public static partial void S5bOfferRefused(ILogger logger, string sid, string peer, string reason);
+
+    [LoggerMessage(2015, LogLevel.Debug, "S5B proxy discovery found {Count} streamhost(s): {Hosts}")]
+    public static partial void S5bProxiesFound(ILogger logger, int count, string hosts);
+
+    [LoggerMessage(2016, LogLevel.Debug, "S5B proxy {Proxy} skipped: {Reason}")]
+    public static partial void S5bProxySkipped(ILogger logger, string proxy, string reason);
+
+    [LoggerMessage(2017, LogLevel.Debug, "S5B candidate {Host} skipped: {Reason}")]
+    public static partial void S5bCandidateSkipped(ILogger logger, string host, string reason);
 }

@@ -8,6 +8,8 @@ var root = new RootCommand("xft: send and receive files over XMPP, discover serv
     SendCommand.Create(),
     ReceiveCommand.Create(),
     ProxyCommand.Create(),
+    ServerCommand.Create(),
+    DemoCommand.Create(),
 };
 
 var parse = root.Parse(args);

@@ -56,6 +56,8 @@ public sealed partial class XmppClient
             {
                 var (jid, mechanism) = await NegotiateAsync(transport, endpoint.DirectTls, negotiation.Token).ConfigureAwait(false);
                 LocalJid = jid;
+                SaslMechanism = mechanism;
+                IsTls = transport.IsTls;
                 CoreLog.Bound(Logger, jid.ToString(), transport.IsTls, mechanism);
                 StartSession(transport);
                 transport = null;

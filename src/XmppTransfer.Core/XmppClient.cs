@@ -30,6 +30,12 @@ public sealed partial class XmppClient : XmppSession
     /// <summary>Who is online: the presence we received, by full JID.</summary>
     public Roster.PresenceTracker Presence => _presence;
 
+    /// <summary>The SASL mechanism used to log in (e.g. SCRAM-SHA-256-PLUS).</summary>
+    public string? SaslMechanism { get; private set; }
+
+    /// <summary>True when the stream is encrypted (STARTTLS or direct TLS).</summary>
+    public bool IsTls { get; private set; }
+
     protected override string StreamNamespace => Namespaces.Client;
 
     /// <summary>Sends available presence carrying our current entity capabilities (XEP-0115).</summary>

@@ -12,6 +12,9 @@ public sealed record FileSendOptions
     /// <summary>IBB block size, window and stanza kind; null = the manager's defaults.</summary>
     public InBandBytestreamOptions? Ibb { get; init; }
 
+    /// <summary>Out-of-Band Data settings for this send; null = the manager's.</summary>
+    public Oob.OobOptions? Oob { get; init; }
+
     /// <summary>A description shown to the receiver.</summary>
     public string? Description { get; init; }
 

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using XmppTransfer.Bytestreams;
+using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Core;
 using XmppTransfer.FileTransfer.Si;
 using XmppTransfer.FileTransfer.Storage;
@@ -35,26 +36,44 @@ public sealed partial class FileTransferManager
             Sha256 = offer.File.Sha256 is null ? null : Convert.ToHexStringLower(offer.File.Sha256),
         };
 
+        if (offer.OobQuery is not null)
+        {
+            return await ReceiveOobAsync(offer, directory, identity, options, progress, cancellationToken).ConfigureAwait(false);
+        }
+
         var current = offer;
         while (true)
         {
+            // Armed before S5B is even tried: the sender's IBB re-offer may overtake our own failure report.
+            var fallback = WillUseSocks5(current, options) ? ArmFallback(identity) : null;
             try
             {
                 return await ReceiveOnceAsync(current, directory, identity, options, progress, cancellationToken).ConfigureAwait(false);
             }
-            catch (FileTransferException ex) when (ex.Data.Contains(Socks5FailureMarker) && current.Methods.Contains(StreamMethods.Socks5))
+            catch (FileTransferException ex) when (fallback is not null && ex.Data.Contains(Socks5FailureMarker))
             {
                 // The sender falls back with a fresh IBB-only offer of the same file; take it ourselves.
-                var fallback = await WaitForFallbackOfferAsync(identity, cancellationToken).ConfigureAwait(false);
-                if (fallback is null)
+                var next = await WaitForFallbackOfferAsync(fallback, cancellationToken).ConfigureAwait(false);
+                if (next is null)
                 {
                     throw;
                 }
 
-                current = fallback;
+                current = next;
+                fallback = null;
+            }
+            finally
+            {
+                if (fallback is not null)
+                {
+                    DisarmFallback(fallback);
+                }
             }
         }
     }
+
+    private bool WillUseSocks5(IncomingFileOffer offer, FileReceiveOptions options) =>
+        options.PreferSocks5 && Socks5 is not null && offer.Methods.Contains(StreamMethods.Socks5);
 
     private async Task<FileTransferResult> ReceiveOnceAsync(
         IncomingFileOffer offer, string directory, PartialFile identity, FileReceiveOptions options, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
@@ -67,7 +86,7 @@ public sealed partial class FileTransferManager
             throw new FileTransferException(FileTransferErrorKind.Refused, $"Not enough free space in {directory} for {offer.File.Size - resumeFrom} bytes.");
         }
 
-        var useSocks5 = options.PreferSocks5 && Socks5 is not null && offer.Methods.Contains(StreamMethods.Socks5);
+        var useSocks5 = WillUseSocks5(offer, options);
         var method = useSocks5 ? StreamMethods.Socks5 : StreamMethods.Ibb;
         if (!offer.Methods.Contains(method))
         {
@@ -76,18 +95,25 @@ public sealed partial class FileTransferManager
             throw new FileTransferException(FileTransferErrorKind.NotSupported, $"{offer.From} offered no stream method we support.");
         }
 
-        // Register for the bytestream before answering, so an open that follows at once is not missed.
-        var ibbRegistration = Ibb.Expect(offer.From, offer.Sid);
+        // Register for the bytestream before answering, so an open or offer that follows at once is not missed.
+        var socks5Registration = useSocks5 ? Socks5!.Expect(offer.From, offer.Sid) : null;
+        var ibbRegistration = useSocks5 ? null : Ibb.Expect(offer.From, offer.Sid);
         var accept = new SiAccept([method], resumeFrom > 0 ? resumeFrom : null);
         offer.Response.TrySetResult(accept.ToXml());
         FileTransferLog.Accepted(Logger, offer.From.ToString(), offer.Sid, method, resumeFrom);
 
         var clock = Stopwatch.StartNew();
         var reporter = new ProgressReporter(progress, safeName, offer.File.Size, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Ibb };
+        if (socks5Registration is not null)
+        {
+            return await ReceiveOverSocks5Async(offer, socks5Registration, directory, identity, resumeFrom, options, reporter, clock, cancellationToken)
+                .ConfigureAwait(false);
+        }
+
         Stream source;
         try
         {
-            source = await Ibb.WaitExpectedAsync(offer.From, offer.Sid, ibbRegistration, cancellationToken).ConfigureAwait(false);
+            source = await Ibb.WaitExpectedAsync(offer.From, offer.Sid, ibbRegistration!, cancellationToken).ConfigureAwait(false);
         }
         catch (BytestreamException ex)
         {
@@ -97,6 +123,52 @@ public sealed partial class FileTransferManager
         await using (source.ConfigureAwait(false))
         {
             return await SaveAsync(offer, source, TransferMethod.Ibb, directory, identity, resumeFrom, options, reporter, clock, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Receives over SOCKS5 (we are the XEP-0065 target): reads until the sender closes. A failure to connect, a broken
+    /// connection or an EOF before the offered size is marked as a SOCKS5 failure, so the caller waits for the IBB re-offer.
+    /// </summary>
+    private async Task<FileTransferResult> ReceiveOverSocks5Async(
+        IncomingFileOffer offer,
+        Task<Socks5Bytestream> registration,
+        string directory,
+        PartialFile identity,
+        long resumeFrom,
+        FileReceiveOptions options,
+        ProgressReporter reporter,
+        Stopwatch clock,
+        CancellationToken cancellationToken)
+    {
+        Socks5Bytestream bytestream;
+        try
+        {
+            bytestream = await Socks5!.WaitExpectedAsync(offer.From, offer.Sid, registration, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BytestreamException ex)
+        {
+            var failure = new FileTransferException(
+                ex.ErrorKind == BytestreamErrorKind.Timeout ? FileTransferErrorKind.Timeout : FileTransferErrorKind.TransferFailed, ex.Message, ex);
+            failure.Data[Socks5FailureMarker] = true;
+            throw failure;
+        }
+
+        await using (bytestream.ConfigureAwait(false))
+        {
+            var method = bytestream.ViaProxy ? TransferMethod.Socks5Proxy : TransferMethod.Socks5Direct;
+            reporter.Method = method;
+            try
+            {
+                return await SaveAsync(offer, bytestream.Stream, method, directory, identity, resumeFrom, options, reporter, clock, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            catch (FileTransferException ex) when (ex.ErrorKind is FileTransferErrorKind.TransferFailed or FileTransferErrorKind.Timeout)
+            {
+                // Cut short: the part is kept, and the sender's IBB re-offer resumes from it.
+                ex.Data[Socks5FailureMarker] = true;
+                throw;
+            }
         }
     }
 
@@ -115,87 +187,127 @@ public sealed partial class FileTransferManager
         var safeName = offer.SafeName;
         var partPath = PartialFile.DataPath(directory, safeName);
         using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+
+        // MD5 only when it is the sole hash we can verify against: SHA-256 is what we check and report otherwise,
+        // and MD5 would be the slowest step of the whole receive path.
+        using var md5 = identity.Sha256 is null ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
         long received = 0;
-        var buffer = ArrayPool<byte>.Shared.Rent(Options.CopyBufferSize);
+        var chunk = Options.CopyBufferSize;
+        byte[][] buffers = [ArrayPool<byte>.Shared.Rent(chunk), ArrayPool<byte>.Shared.Rent(chunk)];
+        Task pending = Task.CompletedTask;
         try
         {
             var part = new FileStream(partPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.Asynchronous);
             await using (part.ConfigureAwait(false))
             {
-                identity.Save(directory, safeName);
-                if (resumeFrom > 0)
+                try
                 {
-                    // Hash what we already have so the whole file is verified, then append.
-                    part.SetLength(resumeFrom);
-                    int n;
-                    while ((n = await part.ReadAsync(buffer.AsMemory(0, Options.CopyBufferSize), cancellationToken).ConfigureAwait(false)) > 0)
+                    identity.Save(directory, safeName);
+                    if (resumeFrom > 0)
                     {
-                        sha256.AppendData(buffer, 0, n);
-                        md5.AppendData(buffer, 0, n);
+                        // Hash what we already have so the whole file is verified, then append.
+                        part.SetLength(resumeFrom);
+                        int n;
+                        while ((n = await part.ReadAsync(buffers[0].AsMemory(0, chunk), cancellationToken).ConfigureAwait(false)) > 0)
+                        {
+                            sha256.AppendData(buffers[0], 0, n);
+                            md5?.AppendData(buffers[0], 0, n);
+                        }
                     }
-                }
-                else
-                {
-                    part.SetLength(0);
-                }
+                    else
+                    {
+                        part.SetLength(0);
+                    }
 
-                var expected = offer.File.Size - resumeFrom;
-                while (true)
-                {
-                    // Bytestreams with data waiting complete reads synchronously and never look at the token.
-                    cancellationToken.ThrowIfCancellationRequested();
-                    int read;
-                    try
+                    // Two buffers: while one is hashed and written on the pool, the next is read from the network.
+                    var expected = offer.File.Size - resumeFrom;
+                    var current = 0;
+
+                    // Socket bytestreams are filled a whole buffer at a time (fewer, larger hand-offs); message-based ones
+                    // (IBB) are processed block by block so a misbehaving sender is stopped early.
+                    var minimum = source is System.Net.Sockets.NetworkStream ? chunk : 1;
+                    while (true)
                     {
-                        read = await source.ReadAsync(buffer.AsMemory(0, Options.CopyBufferSize), cancellationToken).ConfigureAwait(false);
+                        // Bytestreams with data waiting complete reads synchronously and never look at the token.
+                        cancellationToken.ThrowIfCancellationRequested();
+                        var buffer = buffers[current];
+                        int read;
+                        try
+                        {
+                            read = await source.ReadAtLeastAsync(buffer.AsMemory(0, chunk), minimum, throwOnEndOfStream: false, cancellationToken)
+                                .ConfigureAwait(false);
+                        }
+                        catch (BytestreamException ex)
+                        {
+                            throw new FileTransferException(
+                                ex.ErrorKind == BytestreamErrorKind.Timeout ? FileTransferErrorKind.Timeout : FileTransferErrorKind.TransferFailed,
+                                $"Receiving {safeName} from {offer.From} failed after {resumeFrom + received} of {offer.File.Size} bytes: {ex.Message}",
+                                ex);
+                        }
+                        catch (IOException ex)
+                        {
+                            // A socket bytestream (SOCKS5) reports a reset or abort as an I/O error.
+                            throw new FileTransferException(
+                                FileTransferErrorKind.TransferFailed,
+                                $"Receiving {safeName} from {offer.From} failed after {resumeFrom + received} of {offer.File.Size} bytes: {ex.Message}",
+                                ex);
+                        }
+
+                        if (read == 0)
+                        {
+                            break;
+                        }
+
+                        if (received + read > expected)
+                        {
+                            throw new FileTransferException(
+                                FileTransferErrorKind.IntegrityCheckFailed,
+                                $"{offer.From} sent more than the {offer.File.Size} bytes it offered for {safeName}; stopped.");
+                        }
+
+                        await pending.ConfigureAwait(false);
+                        pending = StoreAsync(part, buffer, read, sha256, md5, cancellationToken);
+                        current ^= 1;
+                        received += read;
+                        reporter.Report(resumeFrom + received);
+                        if (read < minimum)
+                        {
+                            // ReadAtLeast returns short only at the end of the stream.
+                            break;
+                        }
                     }
-                    catch (BytestreamException ex)
+
+                    await pending.ConfigureAwait(false);
+                    await part.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    if (received != expected)
                     {
                         throw new FileTransferException(
-                            ex.ErrorKind == BytestreamErrorKind.Timeout ? FileTransferErrorKind.Timeout : FileTransferErrorKind.TransferFailed,
-                            $"Receiving {safeName} from {offer.From} failed after {resumeFrom + received} of {offer.File.Size} bytes: {ex.Message}",
-                            ex);
+                            FileTransferErrorKind.TransferFailed,
+                            $"{offer.From} closed the stream after {resumeFrom + received} of {offer.File.Size} bytes of {safeName}; the part is kept for resuming.");
                     }
-
-                    if (read == 0)
-                    {
-                        break;
-                    }
-
-                    if (received + read > expected)
-                    {
-                        throw new FileTransferException(
-                            FileTransferErrorKind.IntegrityCheckFailed,
-                            $"{offer.From} sent more than the {offer.File.Size} bytes it offered for {safeName}; stopped.");
-                    }
-
-                    await part.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
-                    sha256.AppendData(buffer, 0, read);
-                    md5.AppendData(buffer, 0, read);
-                    received += read;
-                    reporter.Report(resumeFrom + received);
                 }
-
-                await part.FlushAsync(cancellationToken).ConfigureAwait(false);
-                if (received != expected)
+                finally
                 {
-                    throw new FileTransferException(
-                        FileTransferErrorKind.TransferFailed,
-                        $"{offer.From} closed the stream after {resumeFrom + received} of {offer.File.Size} bytes of {safeName}; the part is kept for resuming.");
+                    // Never let the file close under a background write.
+                    await pending.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
+                        .ConfigureAwait(false);
                 }
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            // The background step may still use a buffer; its own failure was already observed or is moot now.
+            await pending.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
+                .ConfigureAwait(false);
+            ArrayPool<byte>.Shared.Return(buffers[0]);
+            ArrayPool<byte>.Shared.Return(buffers[1]);
         }
 
         reporter.Report(resumeFrom + received, force: true);
         var sha = Convert.ToHexStringLower(sha256.GetHashAndReset());
-        var md5Hex = Convert.ToHexStringLower(md5.GetHashAndReset());
+        var md5Hex = md5 is null ? null : Convert.ToHexStringLower(md5.GetHashAndReset());
         var shaMismatch = identity.Sha256 is not null && identity.Sha256 != sha;
-        var md5Mismatch = identity.Md5 is not null && !string.Equals(identity.Md5, md5Hex, StringComparison.OrdinalIgnoreCase);
+        var md5Mismatch = identity.Md5 is not null && md5Hex is not null && !string.Equals(identity.Md5, md5Hex, StringComparison.OrdinalIgnoreCase);
         if (shaMismatch || md5Mismatch)
         {
             // Corrupt data must neither keep a final name nor be resumed from.
@@ -226,14 +338,32 @@ public sealed partial class FileTransferManager
         };
     }
 
-    private async Task<IncomingFileOffer?> WaitForFallbackOfferAsync(PartialFile identity, CancellationToken cancellationToken)
+    private FallbackWaiter ArmFallback(PartialFile identity)
     {
-        var key = FallbackKey(identity.Sender, identity.Name, identity.Size, identity.Md5, identity.Sha256);
-        var tcs = new TaskCompletionSource<IncomingFileOffer>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _awaitingFallback[key] = tcs;
+        var waiter = new FallbackWaiter(FallbackKey(identity.Sender, identity.Name, identity.Size, identity.Md5, identity.Sha256));
+        _awaitingFallback[waiter.Key] = waiter.Offer;
+        return waiter;
+    }
+
+    private void DisarmFallback(FallbackWaiter waiter) =>
+        _awaitingFallback.TryRemove(new KeyValuePair<string, TaskCompletionSource<IncomingFileOffer>>(waiter.Key, waiter.Offer));
+
+    /// <summary>Hashes and appends one received block (runs on the pool while the next block is read).</summary>
+    private static Task StoreAsync(FileStream part, byte[] buffer, int count, IncrementalHash sha256, IncrementalHash? md5, CancellationToken cancellationToken) =>
+        Task.Run(
+            async () =>
+            {
+                sha256.AppendData(buffer, 0, count);
+                md5?.AppendData(buffer, 0, count);
+                await part.WriteAsync(buffer.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
+            },
+            cancellationToken);
+
+    private async Task<IncomingFileOffer?> WaitForFallbackOfferAsync(FallbackWaiter waiter, CancellationToken cancellationToken)
+    {
         try
         {
-            return await tcs.Task.WaitAsync(Options.FallbackWait, cancellationToken).ConfigureAwait(false);
+            return await waiter.Offer.Task.WaitAsync(Options.FallbackWait, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -241,7 +371,7 @@ public sealed partial class FileTransferManager
         }
         finally
         {
-            _awaitingFallback.TryRemove(new KeyValuePair<string, TaskCompletionSource<IncomingFileOffer>>(key, tcs));
+            DisarmFallback(waiter);
         }
     }
 

@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Net.Sockets;
 using System.Xml.Linq;
 using XmppTransfer.Bytestreams;
+using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Core;
 using XmppTransfer.Core.Stanzas;
 using XmppTransfer.FileTransfer.Si;
@@ -28,6 +30,12 @@ public sealed partial class FileTransferManager
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new FileTransferException(FileTransferErrorKind.LocalIo, $"Cannot read {path}: {ex.Message}", ex);
+        }
+
+        if (options?.Method == TransferMethodPreference.Oob)
+        {
+            await file.DisposeAsync().ConfigureAwait(false);
+            return await SendOobAsync(to, path, options, progress, cancellationToken).ConfigureAwait(false);
         }
 
         await using (file.ConfigureAwait(false))
@@ -107,7 +115,7 @@ public sealed partial class FileTransferManager
             TransferMethodPreference.Socks5 => Socks5 is null
                 ? throw new FileTransferException(FileTransferErrorKind.NotSupported, "SOCKS5 bytestreams are not enabled on this client.")
                 : [StreamMethods.Socks5],
-            TransferMethodPreference.Oob => throw new FileTransferException(FileTransferErrorKind.NotSupported, "Send out-of-band data with the OOB sender."),
+            TransferMethodPreference.Oob => throw new FileTransferException(FileTransferErrorKind.NotSupported, "Out-of-band data is sent from a file path (SendFileAsync)."),
             _ => socks5 && ibb ? [StreamMethods.Socks5, StreamMethods.Ibb] : socks5 ? [StreamMethods.Socks5] : [StreamMethods.Ibb],
         };
         return methods;
@@ -210,9 +218,61 @@ public sealed partial class FileTransferManager
         return TransferMethod.Ibb;
     }
 
-    private static Task<TransferMethod> SendOverSocks5Async(
-        Jid peer, string sid, Stream content, long offset, long length, ProgressReporter reporter, CancellationToken cancellationToken) =>
-        throw new BytestreamException(BytestreamErrorKind.Refused, "SOCKS5 bytestreams are not available.");
+    /// <summary>
+    /// Sends over a SOCKS5 bytestream (we are the XEP-0065 requester). After the last byte we half-close and wait, at most
+    /// <see cref="FileTransferOptions.Socks5CloseTimeout"/>, for the receiver to close: that is how we know it read everything.
+    /// </summary>
+    private async Task<TransferMethod> SendOverSocks5Async(
+        Jid peer, string sid, Stream content, long offset, long length, ProgressReporter reporter, CancellationToken cancellationToken)
+    {
+        var socks5 = Socks5 ?? throw new BytestreamException(BytestreamErrorKind.Refused, "SOCKS5 bytestreams are not enabled on this client.");
+        var bytestream = await socks5.ConnectAsync(peer, sid, cancellationToken).ConfigureAwait(false);
+        await using (bytestream.ConfigureAwait(false))
+        {
+            var used = bytestream.ViaProxy ? TransferMethod.Socks5Proxy : TransferMethod.Socks5Direct;
+            reporter.Method = used;
+            try
+            {
+                await CopyAsync(content, bytestream.Stream, offset, length, reporter, cancellationToken).ConfigureAwait(false);
+                bytestream.ShutdownSend();
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+            {
+                throw new BytestreamException(BytestreamErrorKind.Closed, $"The SOCKS5 bytestream to {peer} broke while sending: {ex.Message}", ex);
+            }
+
+            await WaitForReceiverCloseAsync(bytestream, peer, cancellationToken).ConfigureAwait(false);
+            return used;
+        }
+    }
+
+    private async Task WaitForReceiverCloseAsync(Socks5Bytestream bytestream, Jid peer, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(Options.Socks5CloseTimeout);
+        var buffer = ArrayPool<byte>.Shared.Rent(512);
+        try
+        {
+            // The receiver sends nothing; anything it does send is discarded until its close (EOF).
+            while (await bytestream.Stream.ReadAsync(buffer, timeout.Token).ConfigureAwait(false) > 0)
+            {
+            }
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // Not a SOCKS5 failure (no fallback): every byte was handed to TCP, but the receiver did not confirm.
+            throw new FileTransferException(FileTransferErrorKind.Timeout,
+                $"{peer} did not close the SOCKS5 bytestream within {Options.Socks5CloseTimeout.TotalSeconds:0} s after the last byte; it may not have everything.");
+        }
+        catch (Exception ex) when (ex is IOException or SocketException)
+        {
+            // A reset after our FIN is also a close: the receiver is gone.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
     /// <summary>Copies exactly <paramref name="length"/> bytes; a source that ends early is a local I/O error.</summary>
     private async Task CopyAsync(Stream source, Stream destination, long offset, long length, ProgressReporter reporter, CancellationToken cancellationToken)

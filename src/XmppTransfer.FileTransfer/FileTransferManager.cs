@@ -3,6 +3,7 @@ using System.Xml.Linq;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using XmppTransfer.Bytestreams.Ibb;
+using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Core;
 using XmppTransfer.Core.Disco;
 using XmppTransfer.Core.Stanzas;
@@ -21,6 +22,7 @@ public sealed partial class FileTransferManager : IXmppExtension
         new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = false });
     private XmppSession? _session;
     private InBandBytestreamManager? _ibb;
+    private Socks5BytestreamManager? _socks5;
     private ILogger _logger = NullLogger.Instance;
 
     public FileTransferManager(FileTransferOptions? options = null)
@@ -48,12 +50,20 @@ public sealed partial class FileTransferManager : IXmppExtension
             session.AddExtension(_ibb);
         }
 
+        _socks5 = session.GetExtension<Socks5BytestreamManager>();
+        if (_socks5 is null && Options.EnableSocks5)
+        {
+            _socks5 = new Socks5BytestreamManager(Options.Socks5);
+            session.AddExtension(_socks5);
+        }
+
         session.Disco.AddFeature(Namespaces.Si);
         session.Disco.AddFeature(Namespaces.SiFileTransfer);
         session.Disco.AddFeature(Namespaces.FeatureNeg);
         session.Disco.AddFeature(Namespaces.Hashes);
         session.Disco.AddFeature(Namespaces.HashFunctionSha256);
         session.RegisterIqHandler(SiOffer.SiName, IqType.Set, HandleOffer);
+        AttachOob(session);
     }
 
     /// <summary>
@@ -130,7 +140,7 @@ public sealed partial class FileTransferManager : IXmppExtension
             return new ValueTask<XElement?>(incoming.Response.Task);
         }
 
-        if (Options.AcceptFrom.Count > 0 && !Options.AcceptFrom.Any(j => j.Bare == from.Bare))
+        if (!IsAcceptedSender(from))
         {
             FileTransferLog.Declined(_logger, offer.Sid, from.ToString(), "sender not on the accept list");
             throw new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Cancel, "forbidden", "Offer Declined"));
@@ -157,8 +167,10 @@ public sealed partial class FileTransferManager : IXmppExtension
         return new ValueTask<XElement?>(incoming.Response.Task);
     }
 
-    // Replaced by the SOCKS5 bytestream manager once it is attached (issue 4).
-    private object? Socks5 => _session is null ? null : null;
+    /// <summary>The SOCKS5 bytestream manager of the session, when S5B is available.</summary>
+    internal Socks5BytestreamManager? Socks5 => _socks5;
+
+    private bool IsAcceptedSender(Jid from) => Options.AcceptFrom.Count == 0 || Options.AcceptFrom.Any(j => j.Bare == from.Bare);
 
     internal bool IsSupportedIncomingMethod(string method) =>
         method == StreamMethods.Ibb || (method == StreamMethods.Socks5 && Socks5 is not null);

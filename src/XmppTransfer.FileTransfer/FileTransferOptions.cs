@@ -1,4 +1,5 @@
 using XmppTransfer.Bytestreams.Ibb;
+using XmppTransfer.Bytestreams.Socks5;
 
 namespace XmppTransfer.FileTransfer;
 
@@ -7,8 +8,20 @@ public sealed record FileTransferOptions
 {
     public static FileTransferOptions Default { get; } = new();
 
-    /// <summary>IBB defaults (block size 4096, window 16).</summary>
+    /// <summary>IBB defaults (block size 4096, window 64).</summary>
     public InBandBytestreamOptions Ibb { get; init; } = InBandBytestreamOptions.Default;
+
+    /// <summary>
+    /// Add a SOCKS5 bytestream manager (with <see cref="Socks5"/>) when the session has none, so transfers prefer S5B and
+    /// fall back to IBB. False leaves S5B to an explicitly added manager. Default true.
+    /// </summary>
+    public bool EnableSocks5 { get; init; } = true;
+
+    /// <summary>SOCKS5 settings for the manager added by <see cref="EnableSocks5"/>.</summary>
+    public Socks5BytestreamOptions Socks5 { get; init; } = Socks5BytestreamOptions.Default;
+
+    /// <summary>Sending over SOCKS5: after the last byte and our half-close, how long we wait for the receiver to close. Default 30 s.</summary>
+    public TimeSpan Socks5CloseTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Refuse offers larger than this many bytes; null = only free disk space limits. Default null.</summary>
     public long? MaxFileSize { get; init; }
@@ -24,6 +37,9 @@ public sealed record FileTransferOptions
 
     /// <summary>Bytes per copy buffer. Default 1 MiB.</summary>
     public int CopyBufferSize { get; init; } = 1024 * 1024;
+
+    /// <summary>Out-of-Band Data: where we serve files and how we download them.</summary>
+    public Oob.OobOptions Oob { get; init; } = XmppTransfer.FileTransfer.Oob.OobOptions.Default;
 
     /// <summary>Minimum interval between progress reports. Default 200 ms.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(200);

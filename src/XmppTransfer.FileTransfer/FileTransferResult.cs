@@ -32,7 +32,10 @@ public sealed record FileTransferResult
     /// <summary>Lowercase hex SHA-256 of the whole file.</summary>
     public string? Sha256 { get; init; }
 
-    /// <summary>Lowercase hex MD5 of the whole file (the legacy SI hash attribute).</summary>
+    /// <summary>
+    /// Lowercase hex MD5 of the whole file (the legacy SI hash attribute). A receiver computes it only when the offer has no
+    /// SHA-256 to verify against; otherwise it is null.
+    /// </summary>
     public string? Md5 { get; init; }
 
     /// <summary>True when the receiver compared the hashes with the offer and they matched.</summary>

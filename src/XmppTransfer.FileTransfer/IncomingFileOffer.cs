@@ -20,25 +20,44 @@ public sealed class IncomingFileOffer
         _manager = manager;
         From = from;
         Offer = offer;
+        File = offer.File;
+        Sid = offer.Sid;
+        Methods = offer.Methods;
         SafeName = SafeFileName.From(offer.File.Name);
+    }
+
+    internal IncomingFileOffer(FileTransferManager manager, Jid from, Oob.OobQuery query, string id)
+    {
+        _manager = manager;
+        From = from;
+        OobQuery = query;
+        File = new FileOfferDescription(query.SuggestedName, -1) { Description = query.Description, Sha256 = query.Sha256 };
+        Sid = query.Sid ?? id;
+        Methods = [StreamMethods.Oob];
+        SafeName = SafeFileName.From(query.SuggestedName);
     }
 
     /// <summary>The sender's full JID.</summary>
     public Jid From { get; }
 
-    /// <summary>The stream id of the offer.</summary>
-    public string Sid => Offer.Sid;
+    /// <summary>The stream id of the offer (the IQ id for an out-of-band offer without sid).</summary>
+    public string Sid { get; }
 
-    /// <summary>Name, size, hashes, description as offered.</summary>
-    public FileOfferDescription File => Offer.File;
+    /// <summary>Name, size, hashes, description as offered. An out-of-band offer has no size (-1) until the download starts.</summary>
+    public FileOfferDescription File { get; }
 
     /// <summary>The offered name reduced to a plain, safe file name (what we save as, unless it exists).</summary>
     public string SafeName { get; }
 
-    /// <summary>The stream methods the sender offered.</summary>
-    public IReadOnlyList<string> Methods => Offer.Methods;
+    /// <summary>The stream methods the sender offered (<c>jabber:iq:oob</c> for an out-of-band offer).</summary>
+    public IReadOnlyList<string> Methods { get; }
 
-    internal SiOffer Offer { get; }
+    /// <summary>The URL to download from, for an out-of-band offer (XEP-0066); null for SI offers.</summary>
+    public Uri? Url => OobQuery?.Url;
+
+    internal SiOffer? Offer { get; }
+
+    internal Oob.OobQuery? OobQuery { get; }
 
     internal TaskCompletionSource<XElement?> Response { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -65,7 +84,10 @@ public sealed class IncomingFileOffer
         if (Interlocked.Exchange(ref _answered, 1) == 0)
         {
             FileTransferLog.Declined(_manager.Logger, Sid, From.ToString(), reason ?? "by the user");
-            Response.TrySetException(new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Cancel, "forbidden", reason ?? "Offer Declined")));
+            // XEP-0095 declines with forbidden; XEP-0066 with not-acceptable (modify).
+            Response.TrySetException(new XmppStanzaErrorException(OobQuery is null
+                ? new StanzaError(StanzaErrorType.Cancel, "forbidden", reason ?? "Offer Declined")
+                : new StanzaError(StanzaErrorType.Modify, "not-acceptable", reason ?? "Offer Declined")));
         }
 
         return Task.CompletedTask;

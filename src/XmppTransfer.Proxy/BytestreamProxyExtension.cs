@@ -15,7 +15,7 @@ namespace XmppTransfer.Proxy;
 /// component (XEP-0114) or the embedded server's own session. It answers disco#info (identity
 /// <c>proxy/bytestreams</c>), the address query (one <c>&lt;streamhost/&gt;</c> per advertised host) and activation,
 /// which it checks by recomputing SHA1(sid + stanza <c>from</c> + activate JID) before calling
-/// <see cref="Socks5Proxy.TryActivate(string, Action{ProxyCloseReason})"/>. One instance may be attached to one
+/// <see cref="Socks5Proxy.TryActivateTracked"/>. One instance may be attached to one
 /// session after another (reconnects); the per-user stream counts live here and survive them.
 /// </summary>
 public sealed class BytestreamProxyExtension : IXmppExtension
@@ -127,11 +127,11 @@ public sealed class BytestreamProxyExtension : IXmppExtension
         string dstAddr = Socks5Address.Compute(sid, from, target.ToString());
         try
         {
-            result = _proxy.TryActivate(dstAddr, _ => Release(bare));
+            result = _proxy.TryActivateTracked(dstAddr, _ => Release(bare));
             if (result == ActivationResult.NotFound && !string.Equals(targetText, target.ToString(), StringComparison.Ordinal))
             {
                 dstAddr = Socks5Address.Compute(sid, from, targetText);
-                result = _proxy.TryActivate(dstAddr, _ => Release(bare));
+                result = _proxy.TryActivateTracked(dstAddr, _ => Release(bare));
             }
         }
         catch

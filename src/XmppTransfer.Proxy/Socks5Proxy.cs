@@ -120,14 +120,14 @@ public sealed partial class Socks5Proxy : IAsyncDisposable
     /// comes from the Requester, i.e. after recomputing the hash from sid, the stanza's from and the
     /// activate JID (<see cref="Socks5Address.Compute"/>). Whatever either leg sent before this call is dropped.
     /// </summary>
-    public ActivationResult TryActivate(string dstAddr) => TryActivate(dstAddr, null);
+    public ActivationResult TryActivate(string dstAddr) => TryActivateTracked(dstAddr, null);
 
     /// <summary>
     /// Like <see cref="TryActivate(string)"/>; when activation succeeds, <paramref name="closed"/> is called once
     /// when the stream closes, with the reason (the XMPP face uses it for per-JID stream caps). It runs on
     /// the closing thread and must be quick and must not throw.
     /// </summary>
-    public ActivationResult TryActivate(string dstAddr, Action<ProxyCloseReason>? closed)
+    public ActivationResult TryActivateTracked(string dstAddr, Action<ProxyCloseReason>? closed)
     {
         if (!Socks5Address.IsValid(dstAddr))
         {

@@ -323,7 +323,7 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
     [Fact]
     public async Task Cancelling_the_receive_stops_the_sender()
     {
-        var source = MakeFile("stop.bin", 8 * 1024 * 1024);
+        var source = MakeFile("stop.bin", 32 * 1024 * 1024); // large enough to outlast the 200 ms progress throttle
         var options = new FileSendOptions { Method = TransferMethodPreference.Ibb, Ibb = Bytestreams.Ibb.InBandBytestreamOptions.Default with { Window = 2 } };
         var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, options);
         var offer = await NextOfferAsync();

@@ -3,6 +3,7 @@ using XmppTransfer.Cli.Connection;
 using XmppTransfer.Cli.Output;
 using XmppTransfer.Core;
 using XmppTransfer.FileTransfer;
+using XmppTransfer.FileTransfer.Oob;
 
 namespace XmppTransfer.Cli.Commands;
 
@@ -24,9 +25,18 @@ internal static class ReceiveCommand
         var maxSize = new Option<long?>("--max-size") { Description = "Decline files larger than this many bytes.", HelpName = "BYTES" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace existing files instead of saving as 'name (1).ext'." };
         var decline = new Option<bool>("--decline") { Description = "Decline every offer (for testing senders)." };
+        var s5bHost = SendCommand.HostOption();
+        var allowPrivate = new Option<bool>("--allow-private-urls")
+        {
+            Description = "Allow out-of-band downloads from loopback and private (LAN) addresses; refused by default.",
+        };
+        var fetchLinks = new Option<bool>("--fetch-links")
+        {
+            Description = "Also download http(s) links that accepted senders share in messages (jabber:x:oob, e.g. HTTP upload).",
+        };
         var command = new Command("receive", "Wait for files sent to your account and save them in a folder.")
         {
-            output, acceptFrom, count, timeout, maxSize, overwrite, decline,
+            output, acceptFrom, count, timeout, maxSize, overwrite, decline, s5bHost, allowPrivate, fetchLinks,
         };
         connection.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
@@ -50,7 +60,13 @@ internal static class ReceiveCommand
                 var json = parse.GetValue(connection.Json);
                 var directory = parse.GetRequiredValue(output);
                 var options = connection.Build(parse, logging);
-                var manager = new FileTransferManager(new FileTransferOptions { AcceptFrom = allowed, MaxFileSize = parse.GetValue(maxSize) });
+                var manager = new FileTransferManager(new FileTransferOptions
+                {
+                    AcceptFrom = allowed,
+                    MaxFileSize = parse.GetValue(maxSize),
+                    Socks5 = SendCommand.BuildSocks5Options(parse.GetValue(s5bHost) ?? []),
+                    Oob = OobOptions.Default with { AllowPrivateNetworks = parse.GetValue(allowPrivate), MaxDownloadBytes = parse.GetValue(maxSize) },
+                });
                 await using var client = new XmppClient(options);
                 client.AddExtension(manager);
                 await client.ConnectAsync(cancellationToken);
@@ -65,47 +81,80 @@ internal static class ReceiveCommand
                 var received = 0;
                 var failed = 0;
                 var receiveOptions = new FileReceiveOptions { Overwrite = parse.GetValue(overwrite) };
-                try
+                using var done = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
+                var gate = new SemaphoreSlim(1, 1);
+
+                // One transfer at a time (one progress display); offers and shared links both count towards --count.
+                async Task RunOneAsync(string name, string? peer, string? sid, Func<IProgress<FileTransferProgress>?, Task<FileTransferResult>> transfer, long size)
                 {
-                    await foreach (var offer in manager.ReceiveOffersAsync(deadline.Token))
+                    await gate.WaitAsync(cancellationToken);
+                    try
+                    {
+                        var result = await ProgressDisplay.RunAsync(name, size, quiet: false, transfer);
+                        Console.Out.WriteLine(json
+                            ? TransferJson.Ok(result)
+                            : $"received {result.FileName} from {result.Peer}: {result.Size} bytes in {result.Duration.TotalSeconds:0.00} s by {result.Method.ToShortName()}, sha256 {result.Sha256}{(result.Verified ? " (verified)" : string.Empty)}");
+                        Interlocked.Increment(ref received);
+                    }
+                    catch (FileTransferException ex)
+                    {
+                        Interlocked.Increment(ref failed);
+                        if (json)
+                        {
+                            Console.Out.WriteLine(TransferJson.Error(name, peer, sid, ex.Message));
+                        }
+
+                        await Console.Error.WriteLineAsync($"xft: {name} from {peer}: {ex.Message}");
+                    }
+                    finally
+                    {
+                        gate.Release();
+                    }
+
+                    if (wanted is { } n && Volatile.Read(ref received) + Volatile.Read(ref failed) >= n)
+                    {
+                        await done.CancelAsync();
+                    }
+                }
+
+                async Task OffersAsync()
+                {
+                    await foreach (var offer in manager.ReceiveOffersAsync(done.Token))
                     {
                         if (parse.GetValue(decline))
                         {
                             await offer.DeclineAsync(cancellationToken: cancellationToken);
                             await Console.Error.WriteLineAsync($"xft: declined {offer.SafeName} from {offer.From}");
-                            failed++;
-                        }
-                        else
-                        {
-                            try
+                            Interlocked.Increment(ref failed);
+                            if (wanted is { } n && received + failed >= n)
                             {
-                                var result = await ProgressDisplay.RunAsync(
-                                    offer.SafeName,
-                                    offer.File.Size,
-                                    quiet: false,
-                                    progress => offer.AcceptAsync(directory, receiveOptions, progress, cancellationToken));
-                                Console.Out.WriteLine(json
-                                    ? TransferJson.Ok(result)
-                                    : $"received {result.FileName} from {result.Peer}: {result.Size} bytes in {result.Duration.TotalSeconds:0.00} s by {result.Method.ToShortName()}, sha256 {result.Sha256}{(result.Verified ? " (verified)" : string.Empty)}");
-                                received++;
+                                await done.CancelAsync();
                             }
-                            catch (FileTransferException ex)
-                            {
-                                failed++;
-                                if (json)
-                                {
-                                    Console.Out.WriteLine(TransferJson.Error(offer.SafeName, offer.From.ToString(), offer.Sid, ex.Message));
-                                }
 
-                                await Console.Error.WriteLineAsync($"xft: {offer.SafeName} from {offer.From}: {ex.Message}");
-                            }
+                            continue;
                         }
 
-                        if (wanted is { } n && received + failed >= n)
-                        {
-                            break;
-                        }
+                        await RunOneAsync(
+                            offer.SafeName, offer.From.ToString(), offer.Sid, progress => offer.AcceptAsync(directory, receiveOptions, progress, cancellationToken), offer.File.Size);
                     }
+                }
+
+                async Task LinksAsync()
+                {
+                    await foreach (var link in manager.ReceiveLinksAsync(done.Token))
+                    {
+                        var name = link.Url.Segments.LastOrDefault() ?? "link";
+                        await RunOneAsync(name, link.From.ToString(), null, progress => manager.DownloadLinkAsync(link, directory, progress, cancellationToken), -1);
+                    }
+                }
+
+                try
+                {
+                    await Task.WhenAll(parse.GetValue(fetchLinks) ? [OffersAsync(), LinksAsync()] : [OffersAsync()]);
+                }
+                catch (OperationCanceledException) when (done.IsCancellationRequested && !deadline.IsCancellationRequested)
+                {
+                    // --count reached.
                 }
                 catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                 {

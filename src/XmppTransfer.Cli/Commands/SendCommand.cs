@@ -1,9 +1,13 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Net;
 using XmppTransfer.Bytestreams.Ibb;
+using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Cli.Connection;
 using XmppTransfer.Cli.Output;
 using XmppTransfer.Core;
 using XmppTransfer.FileTransfer;
+using XmppTransfer.FileTransfer.Oob;
 
 namespace XmppTransfer.Cli.Commands;
 
@@ -17,15 +21,32 @@ internal static class SendCommand
         var files = new Argument<string[]>("FILE") { Description = "Files to send, one after the other.", Arity = ArgumentArity.OneOrMore };
         var method = new Option<string>("--method")
         {
-            Description = "auto (SOCKS5, falling back to in-band), ibb (in-band only), s5b (SOCKS5 only).",
+            Description = "auto (SOCKS5, falling back to in-band), ibb (in-band only), s5b (SOCKS5 only), oob (the receiver downloads over HTTP).",
             DefaultValueFactory = _ => "auto",
         };
         var blockSize = new Option<int?>("--block-size") { Description = "In-band block size in bytes (1-65535; default 4096).", HelpName = "BYTES" };
-        var window = new Option<int?>("--ibb-window") { Description = "In-band blocks in flight before waiting for acks (1 = stop-and-wait; default 16).", HelpName = "N" };
+        var window = new Option<int?>("--ibb-window") { Description = "In-band blocks in flight before waiting for acks (1 = stop-and-wait; default 64).", HelpName = "N" };
         var description = new Option<string?>("--desc") { Description = "A description shown to the receiver." };
-        var command = new Command("send", "Send files to an XMPP contact (SI file transfer over SOCKS5 or in-band bytestreams).")
+        var proxy = new Option<string[]>("--proxy")
         {
-            to, files, method, blockSize, window, description,
+            Description = "A SOCKS5 proxy (streamhost JID) to offer; repeatable. Replaces discovery on our server.",
+            HelpName = "JID",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var noDirect = new Option<bool>("--no-direct") { Description = "Do not offer ourselves as a SOCKS5 streamhost; proxies only." };
+        var s5bHost = HostOption();
+        var s5bPort = new Option<string?>("--s5b-port") { Description = "Port (N) or range (A-B) of our SOCKS5 listener; default ephemeral.", HelpName = "N|A-B" };
+        var oobListen = new Option<string>("--oob-listen")
+        {
+            Description = "With --method oob: the address our HTTP server listens on (default 127.0.0.1; use a LAN address to reach others).",
+            HelpName = "ADDR",
+            DefaultValueFactory = _ => "127.0.0.1",
+        };
+        var oobPort = new Option<int>("--oob-port") { Description = "With --method oob: the HTTP port (default: any free port).", HelpName = "N" };
+        var oobPublicHost = new Option<string?>("--oob-public-host") { Description = "With --method oob: the host name or address put in the URL (e.g. behind NAT).", HelpName = "HOST" };
+        var command = new Command("send", "Send files to an XMPP contact (SI file transfer over SOCKS5 or in-band bytestreams, or out-of-band HTTP).")
+        {
+            to, files, method, blockSize, window, description, proxy, noDirect, s5bHost, s5bPort, oobListen, oobPort, oobPublicHost,
         };
         connection.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
@@ -56,7 +77,8 @@ internal static class SendCommand
                     "auto" => TransferMethodPreference.Auto,
                     "ibb" => TransferMethodPreference.Ibb,
                     "s5b" => TransferMethodPreference.Socks5,
-                    var other => throw new UsageException($"--method must be auto, ibb or s5b, not '{other}'."),
+                    "oob" => TransferMethodPreference.Oob,
+                    var other => throw new UsageException($"--method must be auto, ibb, s5b or oob, not '{other}'."),
                 };
                 var paths = parse.GetRequiredValue(files);
                 foreach (var path in paths)
@@ -69,7 +91,24 @@ internal static class SendCommand
 
                 var json = parse.GetValue(connection.Json);
                 var options = connection.Build(parse, logging);
-                var manager = new FileTransferManager(new FileTransferOptions { Ibb = ibb });
+                var socks5 = BuildSocks5Options(parse.GetValue(s5bHost) ?? []) with
+                {
+                    DirectCandidates = !parse.GetValue(noDirect),
+                    Proxies = [.. (parse.GetValue(proxy) ?? []).Select(p => Jid.TryParse(p, out var j) ? j : throw new UsageException($"--proxy '{p}' is not a valid JID."))],
+                };
+                if (parse.GetValue(s5bPort) is { } portText)
+                {
+                    var (first, last) = ParsePortRange(portText);
+                    socks5 = socks5 with { MinPort = first, MaxPort = last };
+                }
+
+                if (!System.Net.IPAddress.TryParse(parse.GetValue(oobListen), out var oobAddress))
+                {
+                    throw new UsageException("--oob-listen must be an IP address.");
+                }
+
+                var oob = OobOptions.Default with { ListenAddress = oobAddress, Port = parse.GetValue(oobPort), PublicHost = parse.GetValue(oobPublicHost) };
+                var manager = new FileTransferManager(new FileTransferOptions { Ibb = ibb, Socks5 = socks5, Oob = oob });
                 await using var client = new XmppClient(options);
                 client.AddExtension(manager);
                 await client.ConnectAsync(cancellationToken);
@@ -105,5 +144,50 @@ internal static class SendCommand
             }, cancellationToken);
         });
         return command;
+    }
+
+    /// <summary><c>--s5b-host HOST</c> (repeatable), shared with <c>xft receive</c>.</summary>
+    internal static Option<string[]> HostOption() => new("--s5b-host")
+    {
+        Description = "Address offered as our direct SOCKS5 streamhost (repeatable; default: every usable interface address). "
+            + "When every one given is a loopback address, only loopback candidates are offered or dialed.",
+        HelpName = "HOST",
+    };
+
+    /// <summary>
+    /// SOCKS5 options from <c>--s5b-host</c>: the hosts to offer, and <see cref="Socks5BytestreamOptions.LoopbackOnly"/> when every
+    /// host given is a loopback address (a loopback-only user never wants to dial, or offer, anything else).
+    /// </summary>
+    internal static Socks5BytestreamOptions BuildSocks5Options(IReadOnlyList<string> hosts)
+    {
+        foreach (var host in hosts)
+        {
+            if (string.IsNullOrWhiteSpace(host) || Uri.CheckHostName(host) == UriHostNameType.Unknown)
+            {
+                throw new UsageException($"--s5b-host '{host}' is not an address or host name.");
+            }
+        }
+
+        var loopbackOnly = hosts.Count > 0 && hosts.All(h => IPAddress.TryParse(h, out var address) && IPAddress.IsLoopback(address));
+        return Socks5BytestreamOptions.Default with { Hosts = [.. hosts], LoopbackOnly = loopbackOnly };
+    }
+
+    private static (int First, int Last) ParsePortRange(string text)
+    {
+        var parts = text.Split('-', 2);
+        if (parts.Length == 1 && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535)
+        {
+            return (port, port);
+        }
+
+        if (parts.Length == 2
+            && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var first)
+            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var last)
+            && first is >= 1 and <= 65535 && last >= first && last <= 65535)
+        {
+            return (first, last);
+        }
+
+        throw new UsageException($"--s5b-port must be a port (1-65535) or a range A-B, not '{text}'.");
     }
 }

@@ -52,7 +52,7 @@ internal sealed record PartialFile
         {
             var existing = JsonSerializer.Deserialize<PartialFile>(File.ReadAllText(metadata));
             var length = new FileInfo(data).Length;
-            return existing is not null && existing.Matches(wanted) && length <= wanted.Size ? length : 0;
+            return existing is not null && existing.Matches(wanted) && (wanted.Size < 0 || length <= wanted.Size) ? length : 0;
         }
         catch (JsonException)
         {

@@ -79,6 +79,8 @@ internal static class ProsodyConfig
 
         Line(lua, $"modules_enabled = {{ {string.Join(", ", modules.Select(Str))} }}");
         Line(lua, "authentication = \"internal_hashed\"");
+        // SCRAM-SHA-256 (and -PLUS) rather than Prosody's SHA-1 default: the stronger mechanism is what we test.
+        Line(lua, $"password_hash = {Str(options.PasswordHash)}");
         Line(lua, $"c2s_require_encryption = {Bool(options.EffectiveRequireEncryption)}");
         Line(lua, "s2s_require_encryption = false");
         // Test passwords only: lets clients use PLAIN when TLS is not required.

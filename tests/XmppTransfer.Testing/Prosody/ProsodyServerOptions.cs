@@ -20,6 +20,9 @@ public sealed record ProsodyServerOptions
     /// <c>defaultoptions()</c> sets <c>tcp-nodelay</c> on accepted and outgoing sockets when <c>nagle</c> is false.</remarks>
     public bool NagleOff { get; init; } = true;
 
+    /// <summary>The SCRAM hash Prosody stores passwords with ("SHA-1" or "SHA-256"). Default SHA-256.</summary>
+    public string PasswordHash { get; init; } = "SHA-256";
+
     /// <summary><c>c2s_stanza_size_limit</c> in bytes. Default 256 KiB (Prosody's own default).</summary>
     public int StanzaSizeLimit { get; init; } = 256 * 1024;
 

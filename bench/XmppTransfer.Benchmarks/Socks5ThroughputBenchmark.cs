@@ -1,0 +1,231 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using XmppTransfer.Bytestreams.Socks5;
+using XmppTransfer.Core;
+using XmppTransfer.FileTransfer;
+using XmppTransfer.Testing;
+using XmppTransfer.Testing.Prosody;
+
+namespace XmppTransfer.Benchmarks;
+
+/// <summary>
+/// SOCKS5 throughput on loopback, one run each: raw TCP (two sockets, one process), the S5B bytestream alone, S5B direct
+/// file to file through the in-process router, and S5B through Prosody's mod_proxy65; then the process's peak RSS.
+/// Usage: <c>dotnet XmppTransfer.Benchmarks.dll s5b [raw|stream|direct|proxy|all] [MiB...]</c>.
+/// </summary>
+internal static class Socks5ThroughputBenchmark
+{
+    public static async Task RunAsync(string[] args)
+    {
+        var mode = args.Length > 0 ? args[0] : "all";
+        var sizes = args.Length > 1 ? args.Skip(1).Select(a => long.Parse(a, CultureInfo.InvariantCulture) * 1024 * 1024).ToArray() : [64L << 20];
+        var work = Directory.CreateTempSubdirectory("xft-bench-").FullName;
+        try
+        {
+            foreach (var size in sizes)
+            {
+                double? raw = null;
+                if (mode is "raw" or "all")
+                {
+                    raw = await RawTcpAsync(size);
+                    Report("raw TCP", size, raw.Value, null);
+                }
+
+                if (mode is "stream" or "all")
+                {
+                    Report("S5B direct bytestream only (memory -> memory)", size, await S5bStreamOnlyAsync(size), raw);
+                }
+
+                if (mode is "direct" or "all")
+                {
+                    var (transfer, wall) = await S5bDirectAsync(work, size);
+                    Report("S5B direct file->file (transfer)", size, transfer, raw);
+                    Report("S5B direct file->file (whole send incl. hashing)", size, wall, raw);
+                }
+
+                if (mode is "proxy" or "all")
+                {
+                    var (transfer, _) = await S5bProxyAsync(work, size);
+                    Report("S5B via Prosody mod_proxy65", size, transfer, raw);
+                }
+            }
+
+            Console.WriteLine($"peak RSS of this process (sender and receiver together): {PeakRssMiB():0.0} MiB");
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private static void Report(string what, long size, double seconds, double? rawSeconds)
+    {
+        var mibs = size / 1048576.0 / seconds;
+        var ratio = rawSeconds is { } r ? $"  ({r / seconds * 100:0}% of raw TCP)" : string.Empty;
+        Console.WriteLine($"{what,-52} {size >> 20,6} MiB  {seconds,7:0.000} s  {mibs,8:0} MiB/s{ratio}");
+    }
+
+    private static double PeakRssMiB()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                return long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
+            }
+        }
+
+        return double.NaN;
+    }
+
+    private static async Task<double> RawTcpAsync(long size)
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(listener.LocalEndPoint!);
+        using var server = await listener.AcceptAsync();
+        var clock = Stopwatch.StartNew();
+        var send = Task.Run(async () =>
+        {
+            var buffer = new byte[1 << 20];
+            for (long sent = 0; sent < size; sent += buffer.Length)
+            {
+                await client.SendAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, size - sent)));
+            }
+
+            client.Shutdown(SocketShutdown.Send);
+        });
+        var receive = Task.Run(async () =>
+        {
+            var buffer = new byte[1 << 20];
+            long total = 0;
+            int n;
+            while ((n = await server.ReceiveAsync(buffer)) > 0)
+            {
+                total += n;
+            }
+
+            return total;
+        });
+        await send;
+        var got = await receive;
+        return got == size ? clock.Elapsed.TotalSeconds : throw new InvalidOperationException("raw TCP lost bytes");
+    }
+
+    private static async Task<double> S5bStreamOnlyAsync(long size)
+    {
+        await using var router = new LoopbackRouter();
+        var options = new Socks5BytestreamOptions { LoopbackOnly = true, Hosts = ["127.0.0.1"], DiscoverProxies = false };
+        var aliceS5b = new Socks5BytestreamManager(options);
+        var bobS5b = new Socks5BytestreamManager(options);
+        await using var alice = await router.ConnectAsync("alice", c => c.AddExtension(aliceS5b));
+        await using var bob = await router.ConnectAsync("bob", c => c.AddExtension(bobS5b));
+        var registration = bobS5b.Expect(alice.BoundJid, "bench");
+        var clock = Stopwatch.StartNew();
+        await using var sending = await aliceS5b.ConnectAsync(bob.BoundJid, "bench");
+        await using var receiving = await bobS5b.WaitExpectedAsync(alice.BoundJid, "bench", registration);
+        var send = Task.Run(async () =>
+        {
+            var buffer = new byte[1 << 20];
+            for (long sent = 0; sent < size; sent += buffer.Length)
+            {
+                await sending.Stream.WriteAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, size - sent)));
+            }
+
+            sending.ShutdownSend();
+        });
+        var buffer = new byte[1 << 20];
+        long total = 0;
+        int n;
+        while ((n = await receiving.Stream.ReadAsync(buffer)) > 0)
+        {
+            total += n;
+        }
+
+        await send;
+        return total == size ? clock.Elapsed.TotalSeconds : throw new InvalidOperationException("S5B lost bytes");
+    }
+
+    private static async Task<(double Transfer, double Wall)> S5bDirectAsync(string work, long size)
+    {
+        await using var router = new LoopbackRouter();
+        var options = new Socks5BytestreamOptions { LoopbackOnly = true, Hosts = ["127.0.0.1"], DiscoverProxies = false };
+        return await RunAsync(work, size, options, options, (user, files) => router.ConnectAsync(user, c => c.AddExtension(files)));
+    }
+
+    private static async Task<(double Transfer, double Wall)> S5bProxyAsync(string work, long size)
+    {
+        await using var server = await ProsodyServer.StartAsync(ProsodyServerOptions.Default);
+        foreach (var user in new[] { "alice", "bob" })
+        {
+            await server.RegisterAsync(user, "bench-password");
+        }
+
+        var sender = new Socks5BytestreamOptions { LoopbackOnly = true, DirectCandidates = false };
+        var receiver = new Socks5BytestreamOptions { LoopbackOnly = true };
+        return await RunAsync(work, size, sender, receiver, async (user, files) =>
+        {
+            var client = new XmppClient(new XmppClientOptions
+            {
+                Jid = Jid.Create(user, server.Domain, "bench"),
+                Password = "bench-password",
+                Host = server.Host,
+                Port = server.C2sPort,
+                TrustedCertificateSha256 = server.CertificateSha256,
+            });
+            client.AddExtension(files);
+            await client.ConnectAsync();
+            return client;
+        });
+    }
+
+    private static async Task<(double Transfer, double Wall)> RunAsync(
+        string work, long size, Socks5BytestreamOptions senderOptions, Socks5BytestreamOptions receiverOptions, Func<string, FileTransferManager, Task<XmppClient>> connect)
+    {
+        var source = Path.Combine(work, "source.bin");
+        await WriteRandomAsync(source, size);
+        var inbox = Directory.CreateDirectory(Path.Combine(work, "in")).FullName;
+        var aliceFiles = new FileTransferManager(new FileTransferOptions { Socks5 = senderOptions });
+        var bobFiles = new FileTransferManager(new FileTransferOptions { Socks5 = receiverOptions });
+        await using var alice = await connect("alice", aliceFiles);
+        await using var bob = await connect("bob", bobFiles);
+        var receive = Task.Run(async () =>
+        {
+            await foreach (var offer in bobFiles.ReceiveOffersAsync())
+            {
+                return await offer.AcceptAsync(inbox, new FileReceiveOptions { Overwrite = true });
+            }
+
+            throw new InvalidOperationException("no offer");
+        });
+        var clock = Stopwatch.StartNew();
+        var sent = await aliceFiles.SendFileAsync(bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Socks5 }).WaitAsync(TimeSpan.FromMinutes(30));
+        var wall = clock.Elapsed.TotalSeconds;
+        var received = await receive.WaitAsync(TimeSpan.FromMinutes(5));
+        if (!received.Verified || received.Sha256 != sent.Sha256 || received.BytesTransferred != size)
+        {
+            throw new InvalidOperationException("the received file does not match");
+        }
+
+        File.Delete(received.Path!);
+        File.Delete(source);
+        Console.WriteLine($"  ({sent.Method.ToShortName()}, sha256 verified)");
+        return (sent.Duration.TotalSeconds, wall);
+    }
+
+    private static async Task WriteRandomAsync(string path, long size)
+    {
+        var block = RandomNumberGenerator.GetBytes(1 << 20);
+        await using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        for (long written = 0; written < size; written += block.Length)
+        {
+            block[0]++;
+            await file.WriteAsync(block.AsMemory(0, (int)Math.Min(block.Length, size - written)));
+        }
+    }
+}

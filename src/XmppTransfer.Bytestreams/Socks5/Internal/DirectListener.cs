@@ -1,0 +1,245 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using XmppTransfer.Bytestreams.Socks5.Wire;
+
+namespace XmppTransfer.Bytestreams.Socks5.Internal;
+
+/// <summary>
+/// Our own streamhost (PROTOCOLS.md §4.4): TCP listeners that accept the target's SOCKS5 connection. Only method 00 and a
+/// CONNECT whose DST.ADDR is registered for a pending offer are accepted; the first match wins, every other connection is
+/// answered REP 02 and closed.
+/// </summary>
+internal sealed class DirectListener : IAsyncDisposable
+{
+    private readonly List<Socket> _sockets;
+    private readonly ConcurrentDictionary<string, Registration> _pending = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Task> _acceptLoops = [];
+    private readonly ConcurrentDictionary<Task, byte> _handshakes = new();
+    private readonly TimeSpan _handshakeTimeout;
+    private readonly int _socketBufferSize;
+    private readonly ILogger _logger;
+
+    private DirectListener(List<Socket> sockets, TimeSpan handshakeTimeout, int socketBufferSize, ILogger logger)
+    {
+        _sockets = sockets;
+        _handshakeTimeout = handshakeTimeout;
+        _socketBufferSize = socketBufferSize;
+        _logger = logger;
+        EndPoints = [.. sockets.Select(s => (IPEndPoint)s.LocalEndPoint!)];
+        foreach (var socket in sockets)
+        {
+            _acceptLoops.Add(AcceptLoopAsync(socket));
+        }
+    }
+
+    /// <summary>Where we listen, one per bound address.</summary>
+    public IReadOnlyList<IPEndPoint> EndPoints { get; }
+
+    /// <summary>
+    /// Binds one listener per address (all on the same port when a range is configured; ephemeral otherwise). An IPv6 "any"
+    /// address is bound dual-mode so it also accepts IPv4.
+    /// </summary>
+    public static DirectListener Start(
+        IReadOnlyList<IPAddress> addresses, int minPort, int maxPort, TimeSpan handshakeTimeout, int socketBufferSize, ILogger logger)
+    {
+        var ports = minPort == 0 ? [0] : Enumerable.Range(minPort, maxPort - minPort + 1).ToArray();
+        SocketException? last = null;
+        foreach (var port in ports)
+        {
+            var sockets = new List<Socket>();
+            try
+            {
+                foreach (var address in addresses)
+                {
+                    var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                    sockets.Add(socket);
+                    if (address.Equals(IPAddress.IPv6Any))
+                    {
+                        socket.DualMode = true;
+                    }
+
+                    Socks5Dialer.Tune(socket, socketBufferSize);
+                    socket.Bind(new IPEndPoint(address, port));
+                    socket.Listen(16);
+                }
+
+                return new DirectListener(sockets, handshakeTimeout, socketBufferSize, logger);
+            }
+            catch (SocketException ex)
+            {
+                last = ex;
+                foreach (var socket in sockets)
+                {
+                    socket.Dispose();
+                }
+            }
+        }
+
+        throw new BytestreamException(BytestreamErrorKind.Refused,
+            $"Cannot listen for direct SOCKS5 connections on port {(minPort == 0 ? "0" : $"{minPort}-{maxPort}")}: {last?.SocketErrorCode}.", last);
+    }
+
+    /// <summary>Waits for the connection whose DST.ADDR is <paramref name="dstAddr"/>. Dispose the registration when done.</summary>
+    public Registration Register(string dstAddr)
+    {
+        var registration = new Registration(this, dstAddr);
+        if (!_pending.TryAdd(dstAddr, registration))
+        {
+            throw new InvalidOperationException("A SOCKS5 bytestream with this DST.ADDR is already being negotiated.");
+        }
+
+        return registration;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        foreach (var socket in _sockets)
+        {
+            socket.Dispose();
+        }
+
+        await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
+        await Task.WhenAll(_handshakes.Keys).ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    private async Task AcceptLoopAsync(Socket listener)
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                if (_stop.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            var handshake = HandleAsync(client);
+            _handshakes.TryAdd(handshake, 0);
+            _ = handshake.ContinueWith(t => _handshakes.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    private async Task HandleAsync(Socket client)
+    {
+        var remote = client.RemoteEndPoint?.ToString() ?? "?";
+        Socks5Dialer.Tune(client, _socketBufferSize);
+        NetworkStream? stream = new(client, ownsSocket: true);
+        try
+        {
+            var dstAddr = await Socks5ServerHandshake.AcceptAsync(stream, _handshakeTimeout, _stop.Token).ConfigureAwait(false);
+            if (!_pending.TryRemove(dstAddr, out var registration))
+            {
+                // S→C  05 02 00 03 28 <addr> 00 00: not ours, or a later connection for a hash already taken.
+                BytestreamsLog.S5bListenerRefused(_logger, remote, "no pending offer with this DST.ADDR (or it was already taken)");
+                await Socks5ServerHandshake.SendReplyAsync(stream, Socks5ReplyCode.NotAllowed, dstAddr, _stop.Token).ConfigureAwait(false);
+                return;
+            }
+
+            try
+            {
+                // S→C  05 00 00 03 28 <addr> 00 00: success, echoing DST.ADDR and port 0.
+                await Socks5ServerHandshake.SendReplyAsync(stream, Socks5ReplyCode.Succeeded, dstAddr, _stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                registration.Fail(new BytestreamException(BytestreamErrorKind.Closed, "The target's connection to our streamhost broke during the reply.", ex));
+                throw;
+            }
+
+            if (registration.Complete(stream))
+            {
+                stream = null;
+            }
+        }
+        catch (Exception ex) when (ex is BytestreamException or IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            BytestreamsLog.S5bListenerRefused(_logger, remote, ex.Message);
+        }
+        finally
+        {
+            if (stream is not null)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>One pending offer's wait for its connection.</summary>
+    internal sealed class Registration : IDisposable
+    {
+        private readonly DirectListener _owner;
+        private readonly TaskCompletionSource<NetworkStream> _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Lock _gate = new();
+        private bool _taken;
+        private bool _disposed;
+
+        public Registration(DirectListener owner, string dstAddr)
+        {
+            _owner = owner;
+            DstAddr = dstAddr;
+        }
+
+        public string DstAddr { get; }
+
+        /// <summary>Completes with the connection that passed the handshake.</summary>
+        public Task<NetworkStream> Connected => _connected.Task;
+
+        /// <summary>Hands the connection over to the caller (it then owns and disposes it).</summary>
+        public NetworkStream Take()
+        {
+            lock (_gate)
+            {
+                if (_taken || _disposed || !_connected.Task.IsCompletedSuccessfully)
+                {
+                    throw new InvalidOperationException("The direct connection is not available.");
+                }
+
+                _taken = true;
+                return _connected.Task.Result;
+            }
+        }
+
+        public void Dispose()
+        {
+            _owner._pending.TryRemove(new KeyValuePair<string, Registration>(DstAddr, this));
+            lock (_gate)
+            {
+                if (_disposed)
+                {
+                    return;
+                }
+
+                _disposed = true;
+                if (!_taken && _connected.Task.IsCompletedSuccessfully)
+                {
+                    _connected.Task.Result.Dispose();
+                }
+
+                _connected.TrySetCanceled();
+            }
+        }
+
+        internal bool Complete(NetworkStream stream)
+        {
+            lock (_gate)
+            {
+                return !_disposed && _connected.TrySetResult(stream);
+            }
+        }
+
+        internal void Fail(Exception exception) => _connected.TrySetException(exception);
+    }
+}

@@ -1,0 +1,303 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using System.Xml.Linq;
+using XmppTransfer.Bytestreams.Socks5.Internal;
+using XmppTransfer.Core;
+using XmppTransfer.Core.Stanzas;
+
+namespace XmppTransfer.Bytestreams.Socks5;
+
+public sealed partial class Socks5BytestreamManager
+{
+    private readonly Lock _listenerGate = new();
+    private DirectListener? _listener;
+    private int _listenerUsers;
+
+    /// <summary>
+    /// Requester: negotiates a bytestream with <paramref name="target"/> (a full JID) for <paramref name="sid"/>. Offers our
+    /// direct candidates first and proxies last, waits for <c>streamhost-used</c> (at most
+    /// <see cref="Socks5BytestreamOptions.NegotiationTimeout"/>), and for a proxy connects to it with the same DST.ADDR and
+    /// activates it (<see cref="Socks5BytestreamOptions.ActivationTimeout"/>) before returning. Every failure is a
+    /// <see cref="BytestreamException"/> (callers fall back to IBB); cancelling throws <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public async Task<Socks5Bytestream> ConnectAsync(Jid target, string sid, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentException.ThrowIfNullOrEmpty(sid);
+        var session = Session;
+        var requester = session.LocalJid ?? throw new InvalidOperationException("The session is not connected.");
+        var dstAddr = Socks5Address.Compute(sid, requester.ToString(), target.ToString());
+        var hosts = new List<StreamHost>();
+        DirectListener.Registration? direct = null;
+        var leased = false;
+        try
+        {
+            if (Options.DirectCandidates)
+            {
+                var plan = PlanDirectCandidates();
+                if (plan.Hosts.Count > 0)
+                {
+                    var listener = AcquireListener(plan.Bind);
+                    leased = true;
+                    direct = listener.Register(dstAddr);
+                    hosts.AddRange(DirectStreamHosts(requester, plan, listener));
+                }
+            }
+
+            hosts.AddRange(await GetProxiesAsync(cancellationToken).ConfigureAwait(false));
+            if (hosts.Count == 0)
+            {
+                throw new BytestreamException(BytestreamErrorKind.Refused,
+                    "No streamhost to offer: direct candidates are off or unusable and no proxy is configured or found.");
+            }
+
+            BytestreamsLog.S5bOffering(_logger, sid, hosts.Count, target.ToString(), string.Join(", ", hosts.Select(h => $"{h.Jid} {h.Host}:{h.Port}")));
+            var used = await OfferAsync(session, target, sid, hosts, cancellationToken).ConfigureAwait(false);
+            if (used == requester && direct is not null)
+            {
+                NetworkStream stream;
+                try
+                {
+                    // The target answers only after our SOCKS5 reply, which is sent after the registration completed.
+                    await direct.Connected.WaitAsync(Options.DirectConnectTimeout, cancellationToken).ConfigureAwait(false);
+                    stream = direct.Take();
+                }
+                catch (Exception ex) when (ex is TimeoutException or BytestreamException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+                {
+                    throw new BytestreamException(BytestreamErrorKind.ProtocolViolation,
+                        $"{target} reported using our streamhost but no matching SOCKS5 connection arrived.", ex);
+                }
+
+                BytestreamsLog.S5bEstablished(_logger, sid, target.ToString(), used.ToString(), "direct");
+                return new Socks5Bytestream(stream.Socket, stream, sid, target, requester, viaProxy: false);
+            }
+
+            var proxies = hosts.Where(h => h.Jid == used && h.Jid != requester).ToList();
+            if (proxies.Count == 0)
+            {
+                throw new BytestreamException(BytestreamErrorKind.ProtocolViolation, $"{target} reported using streamhost {used}, which we never offered.");
+            }
+
+            var mediated = await ActivateProxyAsync(session, proxies, target, sid, dstAddr, cancellationToken).ConfigureAwait(false);
+            BytestreamsLog.S5bEstablished(_logger, sid, target.ToString(), used.ToString(), "proxy");
+            return mediated;
+        }
+        catch (BytestreamException ex)
+        {
+            BytestreamsLog.S5bFailed(_logger, sid, target.ToString(), ex.Message);
+            throw;
+        }
+        finally
+        {
+            direct?.Dispose();
+            if (leased)
+            {
+                await ReleaseListenerAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<Jid> OfferAsync(XmppSession session, Jid target, string sid, IReadOnlyList<StreamHost> hosts, CancellationToken cancellationToken)
+    {
+        XElement answer;
+        try
+        {
+            var offer = BytestreamsQuery.Offer(sid, hosts).ToXml();
+            answer = await session.SendIqAsync(Stanza.MakeIq(IqType.Set, target, offer), Options.NegotiationTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (XmppStanzaErrorException ex)
+        {
+            // item-not-found is the spec's "none reachable"; Psi says remote-server-not-found: any error means S5B failed.
+            throw new BytestreamException(BytestreamErrorKind.Refused, $"{target} could not use any offered streamhost ({ex.Error.Condition}).", ex);
+        }
+        catch (XmppException ex) when (ex is not BytestreamException)
+        {
+            throw new BytestreamException(
+                ex.Kind == XmppErrorKind.Timeout ? BytestreamErrorKind.Timeout : BytestreamErrorKind.Closed,
+                $"{target} did not answer the SOCKS5 offer: {ex.Message}",
+                ex);
+        }
+
+        var query = answer.Element(BytestreamsQuery.Name);
+        return (query is null ? null : BytestreamsQuery.Parse(query).StreamHostUsed)
+            ?? throw new BytestreamException(BytestreamErrorKind.ProtocolViolation, $"{target} accepted the SOCKS5 offer without naming a streamhost-used.");
+    }
+
+    private async Task<Socks5Bytestream> ActivateProxyAsync(
+        XmppSession session, List<StreamHost> proxies, Jid target, string sid, string dstAddr, CancellationToken cancellationToken)
+    {
+        NetworkStream? stream = null;
+        BytestreamException? failure = null;
+        foreach (var proxy in proxies)
+        {
+            try
+            {
+                stream = await Socks5Dialer.ConnectAsync(proxy.Host, proxy.Port, dstAddr, Options.ProxyConnectTimeout, Options.SocketBufferSize, cancellationToken)
+                    .ConfigureAwait(false);
+                break;
+            }
+            catch (BytestreamException ex)
+            {
+                failure = ex;
+            }
+        }
+
+        if (stream is null)
+        {
+            throw new BytestreamException(failure!.ErrorKind, $"Cannot reach the proxy {proxies[0].Jid} chosen by {target}: {failure.Message}", failure);
+        }
+
+        try
+        {
+            // Only after our own SOCKS5 success (PROTOCOLS.md §9.1): both legs are up, so the proxy can pair them.
+            var activate = BytestreamsQuery.Activation(sid, target).ToXml();
+            await session.SendIqAsync(Stanza.MakeIq(IqType.Set, proxies[0].Jid, activate), Options.ActivationTimeout, cancellationToken).ConfigureAwait(false);
+            var bytestream = new Socks5Bytestream(stream.Socket, stream, sid, target, proxies[0].Jid, viaProxy: true);
+            stream = null;
+            return bytestream;
+        }
+        catch (XmppStanzaErrorException ex)
+        {
+            throw new BytestreamException(BytestreamErrorKind.Refused, $"The proxy {proxies[0].Jid} refused the activation ({ex.Error.Condition}).", ex);
+        }
+        catch (XmppException ex) when (ex is not BytestreamException)
+        {
+            throw new BytestreamException(
+                ex.Kind == XmppErrorKind.Timeout ? BytestreamErrorKind.Timeout : BytestreamErrorKind.Closed,
+                $"The proxy {proxies[0].Jid} did not confirm the activation: {ex.Message}",
+                ex);
+        }
+        finally
+        {
+            if (stream is not null)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The hosts to offer as ourselves and the addresses to bind, after <see cref="Socks5BytestreamOptions.LoopbackOnly"/>.</summary>
+    internal DirectPlan PlanDirectCandidates()
+    {
+        var hosts = new List<string>();
+        IEnumerable<string> configured = Options.Hosts.Count > 0 ? Options.Hosts : Options.LoopbackOnly ? ["127.0.0.1"] : DefaultHosts();
+        foreach (var host in configured)
+        {
+            if (Options.LoopbackOnly && !(IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address)))
+            {
+                BytestreamsLog.S5bCandidateSkipped(_logger, host, "not a loopback address (LoopbackOnly)");
+                continue;
+            }
+
+            if (!hosts.Contains(host, StringComparer.OrdinalIgnoreCase))
+            {
+                hosts.Add(host);
+            }
+        }
+
+        var external = Options.ExternalHost;
+        if (external is not null && Options.LoopbackOnly && !(IPAddress.TryParse(external, out var ext) && IPAddress.IsLoopback(ext)))
+        {
+            BytestreamsLog.S5bCandidateSkipped(_logger, external, "not a loopback address (LoopbackOnly)");
+            external = null;
+        }
+
+        var literals = hosts.Select(h => IPAddress.TryParse(h, out var a) ? a : null).ToList();
+        IReadOnlyList<IPAddress> bind = Options.Hosts.Count > 0 && external is null && literals.All(a => a is not null)
+            ? [.. literals.Distinct().Cast<IPAddress>()]
+            : [Socket.OSSupportsIPv6 ? IPAddress.IPv6Any : IPAddress.Any];
+        if (Options.LoopbackOnly)
+        {
+            bind = [.. hosts.Select(IPAddress.Parse).Distinct()];
+        }
+
+        if (external is not null && !hosts.Contains(external, StringComparer.OrdinalIgnoreCase))
+        {
+            hosts.Add(external);
+        }
+
+        return new DirectPlan(hosts, bind);
+    }
+
+    private static IEnumerable<StreamHost> DirectStreamHosts(Jid requester, DirectPlan plan, DirectListener listener)
+    {
+        foreach (var host in plan.Hosts)
+        {
+            var port = listener.EndPoints[0].Port;
+            if (IPAddress.TryParse(host, out var address))
+            {
+                port = listener.EndPoints.FirstOrDefault(e => e.Address.Equals(address))?.Port ?? port;
+            }
+
+            yield return new StreamHost(requester, host, port);
+        }
+    }
+
+    /// <summary>Every unicast address of the interfaces that are up, except loopback and link-local, IPv4 first.</summary>
+    private static List<string> DefaultHosts()
+    {
+        var v4 = new List<string>();
+        var v6 = new List<string>();
+        foreach (var nic in NetworkInterface.GetAllNetworkInterfaces())
+        {
+            if (nic.OperationalStatus != OperationalStatus.Up || nic.NetworkInterfaceType == NetworkInterfaceType.Loopback)
+            {
+                continue;
+            }
+
+            foreach (var unicast in nic.GetIPProperties().UnicastAddresses)
+            {
+                var address = unicast.Address;
+                if (IPAddress.IsLoopback(address))
+                {
+                    continue;
+                }
+
+                if (address.AddressFamily == AddressFamily.InterNetwork && !(address.GetAddressBytes() is [169, 254, ..]))
+                {
+                    v4.Add(address.ToString());
+                }
+                else if (address.AddressFamily == AddressFamily.InterNetworkV6 && Socket.OSSupportsIPv6
+                    && !address.IsIPv6LinkLocal && !address.IsIPv6Multicast && !address.IsIPv4MappedToIPv6)
+                {
+                    v6.Add(address.ToString());
+                }
+            }
+        }
+
+        return [.. v4, .. v6];
+    }
+
+    private DirectListener AcquireListener(IReadOnlyList<IPAddress> bind)
+    {
+        lock (_listenerGate)
+        {
+            _listener ??= DirectListener.Start(
+                bind, Options.MinPort, Options.MaxPort, Options.ListenerHandshakeTimeout, Options.SocketBufferSize, _logger);
+            _listenerUsers++;
+            return _listener;
+        }
+    }
+
+    private async Task ReleaseListenerAsync()
+    {
+        DirectListener? closing = null;
+        lock (_listenerGate)
+        {
+            if (--_listenerUsers == 0)
+            {
+                closing = _listener;
+                _listener = null;
+            }
+        }
+
+        if (closing is not null)
+        {
+            await closing.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Hosts we offer as ourselves, in order, and the local addresses the listener binds.</summary>
+    internal sealed record DirectPlan(IReadOnlyList<string> Hosts, IReadOnlyList<IPAddress> Bind);
+}

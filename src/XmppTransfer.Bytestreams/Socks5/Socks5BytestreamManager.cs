@@ -1,0 +1,212 @@
+using System.Collections.Concurrent;
+using System.Xml.Linq;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using XmppTransfer.Bytestreams.Socks5.Internal;
+using XmppTransfer.Core;
+using XmppTransfer.Core.Stanzas;
+
+namespace XmppTransfer.Bytestreams.Socks5;
+
+/// <summary>
+/// SOCKS5 Bytestreams (XEP-0065 v1.8.2), both roles. Requester: <see cref="ConnectAsync"/> offers our own streamhost
+/// (direct candidates first) and proxies (configured or discovered on our server, last), waits for <c>streamhost-used</c>,
+/// and activates the proxy when one was chosen. Target: an offer is accepted only for a session announced with
+/// <see cref="Expect"/>; the streamhosts are raced (staggered, each with its own timeout) and the first SOCKS5 success is
+/// reported back. Add it with <c>session.AddExtension</c>; it advertises <c>http://jabber.org/protocol/bytestreams</c>.
+/// </summary>
+public sealed partial class Socks5BytestreamManager : IXmppExtension
+{
+    private readonly ConcurrentDictionary<(string Peer, string Sid), Expectation> _expected = new();
+    private XmppSession? _session;
+    private ILogger _logger = NullLogger.Instance;
+
+    public Socks5BytestreamManager(Socks5BytestreamOptions? options = null)
+    {
+        Options = options ?? Socks5BytestreamOptions.Default;
+        Options.Validate();
+    }
+
+    public Socks5BytestreamOptions Options { get; }
+
+    private XmppSession Session => _session ?? throw new InvalidOperationException("Add the manager to a session first (session.AddExtension).");
+
+    public void Attach(XmppSession session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        _session = session;
+        _logger = session.LoggerFactory.CreateLogger<Socks5BytestreamManager>();
+        session.Disco.AddFeature(Namespaces.Bytestreams);
+        session.RegisterIqHandler(BytestreamsQuery.Name, IqType.Set, HandleQuery);
+    }
+
+    /// <summary>
+    /// Target: announces that <paramref name="requester"/> (full JID) will offer streamhosts for <paramref name="sid"/>. Call
+    /// it before answering the negotiation so an offer that follows at once is not refused; then <see cref="WaitExpectedAsync"/>.
+    /// </summary>
+    public Task<Socks5Bytestream> Expect(Jid requester, string sid)
+    {
+        ArgumentNullException.ThrowIfNull(requester);
+        ArgumentException.ThrowIfNullOrEmpty(sid);
+        var expectation = new Expectation();
+        _expected[(requester.ToString(), sid)] = expectation;
+        return expectation.Result.Task;
+    }
+
+    /// <summary>
+    /// Target: waits for the offer registered with <see cref="Expect"/> (at most <see cref="Socks5BytestreamOptions.NegotiationTimeout"/>)
+    /// and then for the candidate race (bounded by the same timeout). Returns the connected bytestream; a
+    /// <see cref="BytestreamException"/> when no streamhost worked or the requester never offered.
+    /// </summary>
+    public async Task<Socks5Bytestream> WaitExpectedAsync(
+        Jid requester, string sid, Task<Socks5Bytestream> registration, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(requester);
+        ArgumentNullException.ThrowIfNull(registration);
+        var key = (requester.ToString(), sid);
+        var handedOver = false;
+        try
+        {
+            if (_expected.TryGetValue(key, out var expectation) && expectation.Result.Task == registration)
+            {
+                try
+                {
+                    await expectation.OfferArrived.Task.WaitAsync(Options.NegotiationTimeout, cancellationToken).ConfigureAwait(false);
+                }
+                catch (TimeoutException ex)
+                {
+                    throw new BytestreamException(BytestreamErrorKind.Timeout,
+                        $"{requester} offered no SOCKS5 streamhosts within {Options.NegotiationTimeout.TotalSeconds:0.#} s.", ex);
+                }
+            }
+
+            var result = await registration.WaitAsync(cancellationToken).ConfigureAwait(false);
+            handedOver = true;
+            return result;
+        }
+        finally
+        {
+            CancelExpectation(requester, sid);
+            if (!handedOver && registration.IsCompletedSuccessfully)
+            {
+                // Connected just as the caller gave up: nobody will read it.
+                await registration.Result.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Target: stops waiting for an expected offer (a later offer for it gets not-acceptable).</summary>
+    public void CancelExpectation(Jid requester, string sid)
+    {
+        ArgumentNullException.ThrowIfNull(requester);
+        if (_expected.TryRemove((requester.ToString(), sid), out var expectation))
+        {
+            expectation.Result.TrySetCanceled();
+        }
+    }
+
+    private ValueTask<XElement?> HandleQuery(XElement iq, CancellationToken cancellationToken)
+    {
+        var from = Stanza.GetFrom(iq) ?? throw new XmppStanzaErrorException(StanzaError.BadRequest("The offer has no sender."));
+        var query = BytestreamsQuery.Parse(iq.Element(BytestreamsQuery.Name)!);
+        if (query.Activate is not null)
+        {
+            // Activation is for proxies; we are not one.
+            throw new XmppStanzaErrorException(StanzaError.ServiceUnavailable());
+        }
+
+        if (string.IsNullOrEmpty(query.Sid))
+        {
+            throw new XmppStanzaErrorException(StanzaError.BadRequest("The bytestreams offer has no sid."));
+        }
+
+        var sid = query.Sid;
+        if (query.Mode is not null && query.Mode != "tcp")
+        {
+            BytestreamsLog.S5bOfferRefused(_logger, sid, from.ToString(), $"mode '{query.Mode}'");
+            throw new XmppStanzaErrorException(StanzaError.NotAcceptable("Only mode='tcp' is supported."));
+        }
+
+        if (!_expected.TryGetValue((from.ToString(), sid), out var expectation) || !expectation.TryClaim())
+        {
+            BytestreamsLog.S5bOfferRefused(_logger, sid, from.ToString(), "no negotiated session");
+            throw new XmppStanzaErrorException(StanzaError.NotAcceptable("No session was negotiated with this sid."));
+        }
+
+        expectation.OfferArrived.TrySetResult();
+        var candidates = new List<StreamHost>();
+        foreach (var host in query.StreamHosts)
+        {
+            if (Options.LoopbackOnly && !host.IsLoopback)
+            {
+                BytestreamsLog.S5bCandidateSkipped(_logger, $"{host.Jid} {host.Host}:{host.Port}", "not a loopback address (LoopbackOnly)");
+                continue;
+            }
+
+            candidates.Add(host);
+        }
+
+        if (candidates.Count == 0)
+        {
+            var reason = query.StreamHosts.Count + query.InvalidStreamHosts == 0 ? "The offer lists no streamhost." : "No usable streamhost.";
+            expectation.Result.TrySetException(new BytestreamException(BytestreamErrorKind.Refused, $"{from}: {reason}"));
+            throw new XmppStanzaErrorException(StanzaError.ItemNotFound(reason));
+        }
+
+        var local = Session.LocalJid ?? throw new XmppStanzaErrorException(StanzaError.InternalServerError());
+        var dstAddr = Socks5Address.IsValid(query.DstAddr) ? query.DstAddr!.ToLowerInvariant() : Socks5Address.Compute(sid, from.ToString(), local.ToString());
+        return new ValueTask<XElement?>(ConnectAsTargetAsync(expectation, from, sid, candidates, dstAddr, cancellationToken));
+    }
+
+    private async Task<XElement?> ConnectAsTargetAsync(
+        Expectation expectation, Jid requester, string sid, List<StreamHost> candidates, string dstAddr, CancellationToken cancellationToken)
+    {
+        CandidateRacer.Winner winner;
+        try
+        {
+            winner = await CandidateRacer.RaceAsync(
+                candidates,
+                dstAddr,
+                host => host.Jid == requester ? Options.DirectConnectTimeout : Options.ProxyConnectTimeout,
+                Options.Stagger,
+                Options.NegotiationTimeout,
+                Options.SocketBufferSize,
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (BytestreamException ex)
+        {
+            BytestreamsLog.S5bFailed(_logger, sid, requester.ToString(), ex.Message);
+            expectation.Result.TrySetException(ex);
+            throw new XmppStanzaErrorException(StanzaError.ItemNotFound("None of the streamhosts could be reached."));
+        }
+        catch (OperationCanceledException)
+        {
+            expectation.Result.TrySetCanceled(cancellationToken);
+            throw;
+        }
+
+        var viaProxy = winner.Host.Jid != requester;
+        var bytestream = new Socks5Bytestream(winner.Stream.Socket, winner.Stream, sid, requester, winner.Host.Jid, viaProxy);
+        if (!expectation.Result.TrySetResult(bytestream))
+        {
+            await bytestream.DisposeAsync().ConfigureAwait(false);
+            throw new XmppStanzaErrorException(StanzaError.NotAcceptable("The session is no longer expected."));
+        }
+
+        BytestreamsLog.S5bEstablished(_logger, sid, requester.ToString(), winner.Host.Jid.ToString(), viaProxy ? "proxy" : "direct");
+        return BytestreamsQuery.Used(sid, winner.Host.Jid).ToXml();
+    }
+
+    /// <summary>Target-side state of one announced session.</summary>
+    private sealed class Expectation
+    {
+        private int _claimed;
+
+        public TaskCompletionSource OfferArrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource<Socks5Bytestream> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>True for the first offer; a repeated offer for the same sid is refused.</summary>
+        public bool TryClaim() => Interlocked.Exchange(ref _claimed, 1) == 0;
+    }
+}

@@ -1,0 +1,157 @@
+using System.CommandLine;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using XmppTransfer.Cli.Output;
+using XmppTransfer.Cli.Server;
+using XmppTransfer.Server.Accounts;
+
+namespace XmppTransfer.Cli.Commands;
+
+/// <summary>
+/// <c>xft server</c>: run the embedded XMPP server (with the proxy built in) until SIGTERM or Ctrl-C; and
+/// <c>xft server add-user | remove-user | passwd USER</c> to manage its accounts file.
+/// </summary>
+internal static class ServerCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string?>("--data") { Description = "Data folder (accounts, certificate, server.json). Default ~/.local/share/xft/server.", HelpName = "DIR", Recursive = true };
+        var config = new Option<string?>("--config") { Description = "Settings file (JSON). Default server.json in the data folder, if present.", HelpName = "FILE" };
+        var domain = new Option<string?>("--domain") { Description = "The domain served (xmpp.domain). Default localhost." };
+        var listen = new Option<string?>("--listen") { Description = "Client address, ADDRESS:PORT (default 127.0.0.1:5222).", HelpName = "ENDPOINT" };
+        var metrics = new Option<string?>("--metrics") { Description = "Serve Prometheus metrics at http://ENDPOINT/metrics (e.g. 127.0.0.1:9190).", HelpName = "ENDPOINT" };
+        var set = new Option<string[]>("--set") { Description = "A setting, KEY=VALUE; our names (Server:Proxy:Port) or Openfire's (xmpp.proxy.port). Repeatable.", HelpName = "KEY=VALUE" };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Debug logs on stderr." };
+        var command = new Command("server", "Run a small XMPP server for one domain with a SOCKS5 proxy built in (STARTTLS, SCRAM, shared roster).")
+        {
+            data, config, domain, listen, metrics, set, verbose,
+        };
+        command.Subcommands.Add(AccountCommand("add-user", "Create an account.", data, async (store, user, password, ct) => await store.AddAsync(user, password, ct)));
+        command.Subcommands.Add(AccountCommand("passwd", "Change an account's password.", data, async (store, user, password, ct) => await store.SetPasswordAsync(user, password, ct)));
+        command.Subcommands.Add(RemoveCommand(data));
+        command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(parse.GetValue(verbose), async () =>
+        {
+            var folder = Path.GetFullPath(parse.GetValue(data) ?? ServerSettings.DefaultDataDirectory);
+            Directory.CreateDirectory(folder);
+            var configuration = new ConfigurationBuilder();
+            var configFile = parse.GetValue(config) ?? Path.Combine(folder, "server.json");
+            configuration.AddJsonFile(configFile, optional: parse.GetValue(config) is null);
+            configuration.AddEnvironmentVariables("XFT_");
+            var overrides = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+            foreach (var pair in parse.GetValue(set) ?? [])
+            {
+                var equals = pair.IndexOf('=', StringComparison.Ordinal);
+                if (equals <= 0)
+                {
+                    throw new UsageException($"--set expects KEY=VALUE, not '{pair}'.");
+                }
+
+                overrides[pair[..equals].Trim()] = pair[(equals + 1)..].Trim();
+            }
+
+            if (parse.GetValue(domain) is { } domainValue)
+            {
+                overrides["Server:Domain"] = domainValue;
+            }
+
+            if (parse.GetValue(listen) is { } listenValue)
+            {
+                overrides["Server:Listen"] = listenValue;
+            }
+
+            if (parse.GetValue(metrics) is { } metricsValue)
+            {
+                overrides["Server:Metrics"] = metricsValue;
+            }
+
+            configuration.AddInMemoryCollection(overrides);
+            var settings = configuration.Build();
+
+            var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Configuration = new ConfigurationManager() });
+            builder.Logging.SetMinimumLevel(parse.GetValue(verbose) ? LogLevel.Debug : LogLevel.Information);
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            });
+            builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+            builder.Services.AddSingleton(provider => new ServerHostedService(
+                ServerSettings.Map(settings, folder, provider.GetRequiredService<ILoggerFactory>()),
+                ServerSettings.MetricsEndpoint(settings),
+                Console.Out));
+            builder.Services.AddHostedService(provider => provider.GetRequiredService<ServerHostedService>());
+            using var host = builder.Build();
+            await host.StartAsync(cancellationToken);
+            var service = host.Services.GetRequiredService<ServerHostedService>();
+            try
+            {
+                await service.Started.Task;
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // SIGTERM or Ctrl-C: drain below.
+            }
+            finally
+            {
+                using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                await host.StopAsync(stopTimeout.Token);
+            }
+
+            return ExitCodes.Ok;
+        }, CancellationToken.None));
+        return command;
+    }
+
+    private static Command AccountCommand(string name, string description, Option<string?> data, Func<AccountStore, string, string, CancellationToken, Task> change)
+    {
+        var user = new Argument<string>("USER") { Description = "The account name (the local part of the JID)." };
+        var stdin = new Option<bool>("--password-stdin") { Description = $"Read the password from the first line of stdin (else {NewPassword.EnvironmentVariable}, else a prompt)." };
+        var command = new Command(name, description) { user, stdin };
+        command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(false, async () =>
+        {
+            using var store = await OpenAsync(parse.GetValue(data), cancellationToken);
+            var name = parse.GetRequiredValue(user);
+            var password = await NewPassword.ReadAsync(parse.GetValue(stdin), cancellationToken);
+            try
+            {
+                await change(store, name, password, cancellationToken);
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw new UsageException(ex.Message);
+            }
+
+            await Console.Out.WriteLineAsync($"{AccountStore.NormalizeUser(name)}: saved.");
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+
+    private static Command RemoveCommand(Option<string?> data)
+    {
+        var user = new Argument<string>("USER") { Description = "The account name." };
+        var command = new Command("remove-user", "Delete an account.") { user };
+        command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(false, async () =>
+        {
+            using var store = await OpenAsync(parse.GetValue(data), cancellationToken);
+            var name = parse.GetRequiredValue(user);
+            if (!await store.RemoveAsync(name, cancellationToken))
+            {
+                throw new UsageException($"There is no account '{name}'.");
+            }
+
+            await Console.Out.WriteLineAsync($"{AccountStore.NormalizeUser(name)}: removed.");
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+
+    private static async Task<AccountStore> OpenAsync(string? data, CancellationToken cancellationToken)
+    {
+        var folder = Path.GetFullPath(data ?? ServerSettings.DefaultDataDirectory);
+        return await AccountStore.OpenAsync(Path.Combine(folder, AccountStore.FileName), cancellationToken: cancellationToken);
+    }
+}

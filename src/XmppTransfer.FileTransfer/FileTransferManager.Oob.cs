@@ -1,0 +1,258 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using System.Xml.Linq;
+using XmppTransfer.Core;
+using XmppTransfer.Core.Stanzas;
+using XmppTransfer.FileTransfer.Oob;
+using XmppTransfer.FileTransfer.Storage;
+
+namespace XmppTransfer.FileTransfer;
+
+public sealed partial class FileTransferManager
+{
+    private static readonly XName s_oobX = XName.Get("x", Namespaces.OobX);
+    private readonly Channel<OobLink> _links = Channel.CreateBounded<OobLink>(new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.DropOldest });
+
+    /// <summary>
+    /// <c>jabber:x:oob</c> links that arrive in messages (for example files shared by HTTP upload),
+    /// from accepted senders. Nothing is downloaded unless the application calls <see cref="DownloadLinkAsync"/>.
+    /// </summary>
+    public IAsyncEnumerable<OobLink> ReceiveLinksAsync(CancellationToken cancellationToken = default) => _links.Reader.ReadAllAsync(cancellationToken);
+
+    /// <summary>
+    /// Sends a file by Out-of-Band Data (XEP-0066): serves it over HTTP under a one-time path and
+    /// sends the URL; the receiver downloads it and answers when done. Serving stops afterwards.
+    /// </summary>
+    public async Task<FileTransferResult> SendOobAsync(
+        Jid to, string path, FileSendOptions? options = null, IProgress<FileTransferProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(to);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        options ??= FileSendOptions.Default;
+        var oob = options.Oob ?? Options.Oob;
+        var peer = to.IsBare ? await ResolveReceiverAsync(to, cancellationToken).ConfigureAwait(false) : to;
+        var info = await GetPeerInfoAsync(peer, cancellationToken).ConfigureAwait(false);
+        if (!info.HasFeature(Namespaces.OobIq))
+        {
+            throw new FileTransferException(FileTransferErrorKind.NotSupported, $"{peer} does not accept out-of-band data (jabber:iq:oob).");
+        }
+
+        var size = new FileInfo(path).Length;
+        FileHashes? hashes = null;
+        if (options.ComputeHashes)
+        {
+            var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            await using (file.ConfigureAwait(false))
+            {
+                hashes = await FileHashes.ComputeAsync(file, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        var name = Path.GetFileName(path);
+        var reporter = new ProgressReporter(progress, name, size, 0, Options.ProgressInterval) { Method = TransferMethod.Oob };
+        var clock = Stopwatch.StartNew();
+        var server = await OobHttpServer.StartAsync(path, name, oob, n => reporter.Report(n), cancellationToken).ConfigureAwait(false);
+        await using (server.ConfigureAwait(false))
+        {
+            var sid = NewSid();
+            var query = new OobQuery(server.Url, options.Description, sid, hashes?.Sha256);
+            FileTransferLog.Offering(Logger, name, size, peer.ToString(), sid, Namespaces.OobIq);
+            try
+            {
+                await Session.SendIqAsync(Stanza.MakeIq(IqType.Set, peer, query.ToXml()), oob.ServeDeadline, cancellationToken).ConfigureAwait(false);
+            }
+            catch (XmppStanzaErrorException ex)
+            {
+                throw ex.Error.Condition switch
+                {
+                    "not-acceptable" or "forbidden" => new FileTransferException(FileTransferErrorKind.Declined, $"{peer} declined the file.", ex),
+                    "item-not-found" => new FileTransferException(
+                        FileTransferErrorKind.TransferFailed, $"{peer} could not download {server.Url} ({ex.Error.Text ?? "item-not-found"}).", ex),
+                    _ => OfferRefused(peer, ex),
+                };
+            }
+            catch (XmppException ex) when (ex.Kind == XmppErrorKind.Timeout)
+            {
+                throw new FileTransferException(FileTransferErrorKind.Timeout, $"{peer} did not finish downloading within {oob.ServeDeadline.TotalMinutes:0} min.", ex);
+            }
+
+            reporter.Report(size, force: true);
+            FileTransferLog.Completed(Logger, sid, peer.ToString(), server.BytesServed, "oob", clock.Elapsed.TotalSeconds);
+            return new FileTransferResult
+            {
+                Peer = peer,
+                Sid = sid,
+                FileName = name,
+                Path = Path.GetFullPath(path),
+                Method = TransferMethod.Oob,
+                Size = size,
+                BytesTransferred = server.BytesServed,
+                ResumedFrom = Math.Max(0, size - server.BytesServed),
+                Duration = clock.Elapsed,
+                Sha256 = hashes?.Sha256Hex,
+                Md5 = hashes?.Md5,
+            };
+        }
+    }
+
+    /// <summary>Downloads a <c>jabber:x:oob</c> link into <paramref name="directory"/> (same safety rules as offers).</summary>
+    public async Task<FileTransferResult> DownloadLinkAsync(
+        OobLink link, string directory, IProgress<FileTransferProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(link);
+        var offer = new IncomingFileOffer(this, link.From, new OobQuery(link.Url, link.Description), Stanza.NewId());
+        offer.TryClaim();
+        try
+        {
+            Directory.CreateDirectory(directory);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new FileTransferException(FileTransferErrorKind.LocalIo, $"Cannot use {directory}: {ex.Message}", ex);
+        }
+
+        var identity = new PartialFile { Sender = link.From.Bare.ToString(), Name = offer.File.Name, Size = -1 };
+        return await ReceiveOobAsync(offer, directory, identity, FileReceiveOptions.Default, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    private void AttachOob(XmppSession session)
+    {
+        session.Disco.AddFeature(Namespaces.OobIq);
+        session.Disco.AddFeature(Namespaces.OobX);
+        session.RegisterIqHandler(OobQuery.Name, IqType.Set, HandleOobOffer);
+        session.MessageReceived += HandleOobLink;
+    }
+
+    private ValueTask<XElement?> HandleOobOffer(XElement iq, CancellationToken cancellationToken)
+    {
+        var from = Stanza.GetFrom(iq) ?? throw new XmppStanzaErrorException(StanzaError.BadRequest("The offer has no sender."));
+        var query = OobQuery.Parse(iq.Element(OobQuery.Name)!);
+        if (!IsAcceptedSender(from))
+        {
+            FileTransferLog.Declined(Logger, query.Sid ?? "-", from.ToString(), "sender not on the accept list");
+            throw new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Modify, "not-acceptable", "Offer Declined"));
+        }
+
+        var incoming = new IncomingFileOffer(this, from, query, (string?)iq.Attribute("id") ?? Stanza.NewId());
+        if (!_offers.Writer.TryWrite(incoming))
+        {
+            throw new XmppStanzaErrorException(StanzaError.ResourceConstraint("Too many pending offers."));
+        }
+
+        incoming.StartTimeout(Options.OfferTimeout);
+        return new ValueTask<XElement?>(incoming.Response.Task);
+    }
+
+    private void HandleOobLink(XElement message)
+    {
+        var from = Stanza.GetFrom(message);
+        foreach (var x in message.Elements(s_oobX))
+        {
+            var text = x.Element(XName.Get("url", Namespaces.OobX))?.Value.Trim();
+            if (from is not null && IsAcceptedSender(from) && Uri.TryCreate(text, UriKind.Absolute, out var url)
+                && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps))
+            {
+                _links.Writer.TryWrite(new OobLink(from, url, x.Element(XName.Get("desc", Namespaces.OobX))?.Value));
+            }
+        }
+    }
+
+    private async Task<FileTransferResult> ReceiveOobAsync(
+        IncomingFileOffer offer, string directory, PartialFile identity, FileReceiveOptions options, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
+    {
+        var url = offer.Url!;
+        var safeName = offer.SafeName;
+        var oob = Options.Oob;
+        var resumeFrom = options.Resume && identity.Sha256 is not null ? PartialFile.ResumableLength(directory, safeName, identity) : 0;
+        var clock = Stopwatch.StartNew();
+        var reporter = new ProgressReporter(progress, safeName, -1, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Oob };
+        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var partPath = PartialFile.DataPath(directory, safeName);
+        long total;
+        bool resumed;
+        try
+        {
+            using var downloader = new OobDownloader(oob);
+            var part = new FileStream(partPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.Asynchronous);
+            await using (part.ConfigureAwait(false))
+            {
+                identity.Save(directory, safeName);
+                if (resumeFrom > 0)
+                {
+                    part.SetLength(resumeFrom);
+                    await HashPrefixAsync(part, sha256, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    part.SetLength(0);
+                }
+
+                (var reported, resumed) = await downloader.DownloadAsync(url, part, resumeFrom, sha256, n => reporter.Report(n), cancellationToken).ConfigureAwait(false);
+                total = reported ?? part.Length;
+                await part.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (FileTransferException ex)
+        {
+            offer.Response.TrySetException(new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Cancel, "item-not-found", ex.Message)));
+            if (ex.ErrorKind == FileTransferErrorKind.IntegrityCheckFailed)
+            {
+                PartialFile.Delete(directory, safeName);
+            }
+
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            offer.Response.TrySetException(new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Cancel, "item-not-found", "Download cancelled")));
+            throw;
+        }
+
+        var sha = Convert.ToHexStringLower(sha256.GetHashAndReset());
+        if (identity.Sha256 is not null && identity.Sha256 != sha)
+        {
+            PartialFile.Delete(directory, safeName);
+            offer.Response.TrySetException(new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Cancel, "item-not-found", "SHA-256 mismatch")));
+            throw new FileTransferException(FileTransferErrorKind.IntegrityCheckFailed, $"{safeName} from {offer.From} failed its SHA-256 check; the data was discarded.");
+        }
+
+        var finalPath = options.Overwrite ? Path.Combine(directory, safeName) : SafeFileName.Unique(directory, safeName);
+        File.Move(partPath, finalPath, options.Overwrite);
+        File.Delete(PartialFile.MetadataPath(directory, safeName));
+        offer.Response.TrySetResult(null);
+        reporter.Report(total, force: true);
+        FileTransferLog.Completed(Logger, offer.Sid, offer.From.ToString(), total - (resumed ? resumeFrom : 0), "oob", clock.Elapsed.TotalSeconds);
+        return new FileTransferResult
+        {
+            Peer = offer.From,
+            Sid = offer.Sid,
+            FileName = Path.GetFileName(finalPath),
+            Path = finalPath,
+            Method = TransferMethod.Oob,
+            Size = total,
+            BytesTransferred = total - (resumed ? resumeFrom : 0),
+            ResumedFrom = resumed ? resumeFrom : 0,
+            Duration = clock.Elapsed,
+            Sha256 = sha,
+            Verified = identity.Sha256 is not null,
+        };
+    }
+
+    private static async Task HashPrefixAsync(FileStream part, IncrementalHash sha256, CancellationToken cancellationToken)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1024 * 1024);
+        try
+        {
+            int n;
+            while ((n = await part.ReadAsync(buffer.AsMemory(0, 1024 * 1024), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                sha256.AppendData(buffer, 0, n);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

@@ -1,0 +1,36 @@
+using System.Net;
+
+namespace XmppTransfer.FileTransfer.Oob;
+
+/// <summary>Out-of-Band Data (XEP-0066) settings: where we serve files, and how we download them.</summary>
+public sealed record OobOptions
+{
+    public static OobOptions Default { get; } = new();
+
+    /// <summary>Address the HTTP server listens on. Default 127.0.0.1 (set the LAN address to be reachable).</summary>
+    public IPAddress ListenAddress { get; init; } = IPAddress.Loopback;
+
+    /// <summary>Port to listen on; 0 picks a free one. Default 0.</summary>
+    public int Port { get; init; }
+
+    /// <summary>Host name or address put in the URL (e.g. the NAT's public address); default: the listen address.</summary>
+    public string? PublicHost { get; init; }
+
+    /// <summary>How long we serve a file while waiting for the receiver's answer. Default 30 min.</summary>
+    public TimeSpan ServeDeadline { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Receiving: refuse downloads larger than this. Default null (free disk space still limits).</summary>
+    public long? MaxDownloadBytes { get; init; }
+
+    /// <summary>Receiving: connect timeout per request. Default 10 s.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Receiving: longest silence while downloading before giving up. Default 60 s.</summary>
+    public TimeSpan InactivityTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Receiving: allow URLs that resolve to loopback, private, link-local or unique-local addresses.
+    /// Off by default (a stranger's URL must not make us probe our own network); LAN setups turn it on.
+    /// </summary>
+    public bool AllowPrivateNetworks { get; init; }
+}

@@ -1,0 +1,204 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Xml.Linq;
+using XmppTransfer.Core;
+using XmppTransfer.Core.Component;
+using XmppTransfer.Core.Stanzas;
+using XmppTransfer.Core.Transport;
+using XmppTransfer.Core.Xml;
+using XmppTransfer.Server.Components;
+
+namespace XmppTransfer.Server.Internal;
+
+/// <summary>
+/// An external component attached over XEP-0114 (<c>jabber:component:accept</c>):
+/// <code>
+/// C: &lt;stream:stream xmlns='jabber:component:accept' to='name'&gt;   S: &lt;stream:stream from='name' id='ID'&gt;
+/// C: &lt;handshake&gt;hex(SHA1(ID + secret))&lt;/handshake&gt;               S: &lt;handshake/&gt;  (else not-authorized)
+/// </code>
+/// Unknown names get <c>host-unknown</c>, a name already attached <c>conflict</c>. Stanzas from the component must
+/// come from its domain (else <c>invalid-from</c>).
+/// </summary>
+internal sealed class ComponentConnection : IServerComponent, IAsyncDisposable
+{
+    private static readonly TimeSpan s_closeTimeout = TimeSpan.FromSeconds(2);
+    private static readonly XName s_handshake = XName.Get("handshake", Namespaces.Client);
+    private readonly EmbeddedXmppServer _server;
+    private readonly XmppTransport _transport;
+    private readonly IPAddress _remoteAddress;
+    private bool _headerSent;
+    private bool _attached;
+    private int _closing;
+
+    public ComponentConnection(EmbeddedXmppServer server, Socket socket)
+    {
+        _server = server;
+        _remoteAddress = (socket.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
+        _transport = new XmppTransport(socket, new XmlLimits { MaxStanzaBytes = server.Options.MaxStanzaBytes });
+    }
+
+    public string Domain { get; private set; } = string.Empty;
+
+    public string? Name => null;
+
+    public void Deliver(XElement stanza) => _transport.Enqueue(stanza);
+
+    public ValueTask DisposeAsync() => _transport.DisposeAsync();
+
+    public async Task RunAsync()
+    {
+        try
+        {
+            using (var negotiation = CancellationTokenSource.CreateLinkedTokenSource(_server.StopToken))
+            {
+                negotiation.CancelAfter(_server.Options.HeaderTimeout);
+                await HandshakeAsync(negotiation.Token).ConfigureAwait(false);
+            }
+
+            if (!_attached)
+            {
+                return;
+            }
+
+            ServerLog.ComponentAttached(_server.Logger, Domain, _remoteAddress);
+            _transport.StartWriter();
+            while (await _transport.Reader.ReadElementAsync(CancellationToken.None).ConfigureAwait(false) is { } element)
+            {
+                if (element.Name == StreamError.Name)
+                {
+                    return;
+                }
+
+                if (element.Name != Stanza.Iq && element.Name != Stanza.Message && element.Name != Stanza.Presence)
+                {
+                    throw new XmppStreamErrorException("unsupported-stanza-type", $"<{element.Name.LocalName}/> is not a stanza.", sentByUs: true);
+                }
+
+                var from = Stanza.GetFrom(element);
+                if (from is null || from.Domain != Domain)
+                {
+                    throw new XmppStreamErrorException("invalid-from", "Stanzas from a component must come from its domain.", sentByUs: true);
+                }
+
+                _server.Router.RouteFromComponent(this, element);
+            }
+
+            await CloseAsync(null, null).ConfigureAwait(false);
+        }
+        catch (XmppStreamErrorException ex) when (ex.SentByUs)
+        {
+            await CloseAsync(ex.Condition, ex.Text).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            await CloseAsync(_server.StopToken.IsCancellationRequested ? "system-shutdown" : "connection-timeout", null).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is XmppException or IOException or SocketException or ObjectDisposedException or XmlLimitExceededException)
+        {
+            ServerLog.ConnectionEnded(_server.Logger, _remoteAddress, ex.Message);
+        }
+        finally
+        {
+            if (_attached)
+            {
+                _server.Router.Detach(this);
+                _server.Metrics.ComponentClosed();
+                ServerLog.ComponentDetached(_server.Logger, Domain);
+            }
+
+            await _transport.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Closes the stream with an optional stream error (shutdown, violations).</summary>
+    public async Task CloseAsync(string? condition, string? text)
+    {
+        if (Interlocked.Exchange(ref _closing, 1) != 0)
+        {
+            return;
+        }
+
+        if (condition is not null)
+        {
+            _server.Metrics.StreamError();
+            ServerLog.StreamErrorSent(_server.Logger, _remoteAddress, condition, text);
+            if (!_headerSent)
+            {
+                using var timeout = new CancellationTokenSource(s_closeTimeout);
+                try
+                {
+                    await _transport.SendHeaderAsync(Namespaces.Component, null, Domain.Length == 0 ? null : Domain, Stanza.NewId(), timeout.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is XmppException or OperationCanceledException or IOException or ObjectDisposedException)
+                {
+                    return;
+                }
+            }
+        }
+
+        await _transport.CloseStreamAsync(condition is null ? null : StreamError.Create(condition, text), s_closeTimeout).ConfigureAwait(false);
+        await _transport.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async Task HandshakeAsync(CancellationToken cancellationToken)
+    {
+        _transport.RestartReader();
+        var header = await _transport.Reader.ReadHeaderAsync(cancellationToken).ConfigureAwait(false);
+        if (header.ContentNamespace != Namespaces.Component)
+        {
+            throw new XmppStreamErrorException("invalid-namespace", "This port serves jabber:component:accept streams.", sentByUs: true);
+        }
+
+        if (!Jid.TryParse(header.To, out var name) || name.Local is not null || name.Resource is not null
+            || !TryGetSecret(name.Domain, out var secret))
+        {
+            ServerLog.ComponentRefused(_server.Logger, header.To ?? "(none)", _remoteAddress, "unknown component name");
+            throw new XmppStreamErrorException("host-unknown", "No component of that name is configured.", sentByUs: true);
+        }
+
+        Domain = name.Domain;
+        var streamId = Stanza.NewId();
+        await _transport.SendHeaderAsync(Namespaces.Component, null, Domain, streamId, cancellationToken).ConfigureAwait(false);
+        _headerSent = true;
+        var handshake = await _transport.Reader.ReadElementAsync(cancellationToken).ConfigureAwait(false);
+        if (handshake is null || handshake.Name == StreamError.Name)
+        {
+            return;
+        }
+
+        var expected = Encoding.ASCII.GetBytes(ComponentHandshake.Compute(streamId, secret));
+        var given = Encoding.ASCII.GetBytes(handshake.Name == s_handshake ? handshake.Value.Trim().ToLowerInvariant() : string.Empty);
+        if (!CryptographicOperations.FixedTimeEquals(expected, given))
+        {
+            ServerLog.ComponentRefused(_server.Logger, Domain, _remoteAddress, "wrong handshake");
+            throw new XmppStreamErrorException("not-authorized", "The handshake does not match the configured secret.", sentByUs: true);
+        }
+
+        if (!_server.Router.TryAttach(this))
+        {
+            ServerLog.ComponentRefused(_server.Logger, Domain, _remoteAddress, "already attached");
+            throw new XmppStreamErrorException("conflict", "A component with this name is already attached.", sentByUs: true);
+        }
+
+        _attached = true;
+        _server.Metrics.ComponentOpened();
+        await _transport.SendDirectAsync(new XElement(s_handshake), cancellationToken).ConfigureAwait(false);
+    }
+
+    private bool TryGetSecret(string domain, out string secret)
+    {
+        foreach (var (name, value) in _server.Options.ComponentSecrets)
+        {
+            if (string.Equals(name.TrimEnd('.'), domain, StringComparison.OrdinalIgnoreCase))
+            {
+                secret = value;
+                return true;
+            }
+        }
+
+        secret = string.Empty;
+        return false;
+    }
+}

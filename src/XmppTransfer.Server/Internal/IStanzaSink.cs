@@ -1,0 +1,10 @@
+using System.Xml.Linq;
+
+namespace XmppTransfer.Server.Internal;
+
+/// <summary>Something the router hands stanzas to: a client session, an external component, a built-in component.</summary>
+internal interface IStanzaSink
+{
+    /// <summary>Takes the stanza; never blocks (sessions queue it for their writer loop).</summary>
+    void Deliver(XElement stanza);
+}

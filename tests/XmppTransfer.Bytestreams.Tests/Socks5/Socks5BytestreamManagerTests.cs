@@ -1,0 +1,115 @@
+using System.Xml.Linq;
+using XmppTransfer.Bytestreams.Socks5;
+using XmppTransfer.Core;
+using XmppTransfer.Core.Stanzas;
+using XmppTransfer.Testing;
+
+namespace XmppTransfer.Bytestreams.Tests.Socks5;
+
+/// <summary>The manager against a hand-written peer through the loopback router.</summary>
+public sealed class Socks5BytestreamManagerTests : IAsyncLifetime
+{
+    private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(30);
+    private static readonly Socks5BytestreamOptions s_loopback = new() { LoopbackOnly = true, Hosts = ["127.0.0.1"], DiscoverProxies = false };
+    private LoopbackRouter _router = null!;
+    private XmppClient _alice = null!;
+    private XmppClient _bob = null!;
+    private Socks5BytestreamManager _aliceS5b = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _router = new LoopbackRouter();
+        _aliceS5b = new Socks5BytestreamManager(s_loopback);
+        _alice = await _router.ConnectAsync("alice", c => c.AddExtension(_aliceS5b));
+        _bob = await _router.ConnectAsync("bob");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _alice.DisposeAsync();
+        await _bob.DisposeAsync();
+        await _router.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task The_target_connects_with_the_hash_of_sid_and_both_bound_full_jids_and_the_requester_gets_the_direct_stream()
+    {
+        _bob.RegisterIqHandler(BytestreamsQuery.Name, IqType.Set, async (iq, ct) =>
+        {
+            var offer = BytestreamsQuery.Parse(iq.Element(BytestreamsQuery.Name)!);
+            var host = Assert.Single(offer.StreamHosts);
+            Assert.Equal(_alice.BoundJid, host.Jid);
+            var hash = Socks5Address.Compute("sid1", _alice.BoundJid.ToString(), _bob.BoundJid.ToString());
+            var stream = await Bytestreams.Socks5.Internal.Socks5Dialer.ConnectAsync(host.Host, host.Port, hash, s_cap, 0, ct);
+            _ = Task.Run(async () =>
+            {
+                await using (stream)
+                {
+                    await stream.WriteAsync("hi"u8.ToArray(), ct);
+                }
+            }, ct);
+            return BytestreamsQuery.Used("sid1", host.Jid).ToXml();
+        });
+
+        await using var bytestream = await _aliceS5b.ConnectAsync(_bob.BoundJid, "sid1", Ct).WaitAsync(s_cap, Ct);
+        var buffer = new byte[2];
+        await bytestream.Stream.ReadExactlyAsync(buffer, Ct).AsTask().WaitAsync(s_cap, Ct);
+
+        Assert.False(bytestream.ViaProxy);
+        Assert.Equal("hi"u8.ToArray(), buffer);
+    }
+
+    [Fact]
+    public async Task A_streamhost_used_we_never_offered_is_an_error()
+    {
+        _bob.RegisterIqHandler(BytestreamsQuery.Name, IqType.Set, (_, _) =>
+            ValueTask.FromResult<XElement?>(BytestreamsQuery.Used("sid2", Jid.Parse("evil.example.test")).ToXml()));
+
+        var ex = await Assert.ThrowsAsync<BytestreamException>(() => _aliceS5b.ConnectAsync(_bob.BoundJid, "sid2", Ct).WaitAsync(s_cap, Ct));
+
+        Assert.Equal(BytestreamErrorKind.ProtocolViolation, ex.ErrorKind);
+    }
+
+    [Fact]
+    public async Task An_item_not_found_answer_fails_the_requester_with_refused()
+    {
+        _bob.RegisterIqHandler(BytestreamsQuery.Name, IqType.Set, (_, _) => throw new XmppStanzaErrorException(StanzaError.ItemNotFound()));
+
+        var ex = await Assert.ThrowsAsync<BytestreamException>(() => _aliceS5b.ConnectAsync(_bob.BoundJid, "sid3", Ct).WaitAsync(s_cap, Ct));
+
+        Assert.Equal(BytestreamErrorKind.Refused, ex.ErrorKind);
+    }
+
+    [Theory]
+    [InlineData("<query xmlns='http://jabber.org/protocol/bytestreams'><streamhost jid='x.example' host='127.0.0.1' port='1'/></query>", "bad-request")]
+    [InlineData("<query xmlns='http://jabber.org/protocol/bytestreams' sid='s' mode='udp'><streamhost jid='x.example' host='127.0.0.1' port='1'/></query>", "not-acceptable")]
+    [InlineData("<query xmlns='http://jabber.org/protocol/bytestreams' sid='unexpected'><streamhost jid='x.example' host='127.0.0.1' port='1'/></query>", "not-acceptable")]
+    public async Task The_target_validates_offers(string query, string condition)
+    {
+        var bobS5b = new Socks5BytestreamManager(s_loopback);
+        _bob.AddExtension(bobS5b);
+        _ = bobS5b.Expect(_alice.BoundJid, "s");
+
+        var ex = await Assert.ThrowsAsync<XmppStanzaErrorException>(
+            () => _alice.SendIqAsync(Stanza.MakeIq(IqType.Set, _bob.BoundJid, XElement.Parse(query)), cancellationToken: Ct).WaitAsync(s_cap, Ct));
+
+        Assert.Equal(condition, ex.Error.Condition);
+    }
+
+    [Fact]
+    public async Task The_target_answers_item_not_found_when_no_streamhost_works()
+    {
+        var bobS5b = new Socks5BytestreamManager(s_loopback);
+        _bob.AddExtension(bobS5b);
+        var registration = bobS5b.Expect(_alice.BoundJid, "s");
+        var query = "<query xmlns='http://jabber.org/protocol/bytestreams' sid='s'><streamhost jid='x.example' host='127.0.0.1' port='1'/></query>";
+
+        var ex = await Assert.ThrowsAsync<XmppStanzaErrorException>(
+            () => _alice.SendIqAsync(Stanza.MakeIq(IqType.Set, _bob.BoundJid, XElement.Parse(query)), cancellationToken: Ct).WaitAsync(s_cap, Ct));
+
+        Assert.Equal("item-not-found", ex.Error.Condition);
+        await Assert.ThrowsAsync<BytestreamException>(() => bobS5b.WaitExpectedAsync(_alice.BoundJid, "s", registration, Ct).WaitAsync(s_cap, Ct));
+    }
+}

@@ -1,0 +1,114 @@
+using System.Text.Json;
+using XmppTransfer.Testing;
+
+namespace XmppTransfer.Cli.Tests;
+
+/// <summary>xft send and xft receive as real processes through the embedded server.</summary>
+[Collection(CliCollection.Name)]
+public sealed class TransferTests(CliServerFixture fixture)
+{
+    private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(90);
+
+    [Theory]
+    [InlineData("ibb", "ibb")]
+    [InlineData("s5b", "s5b-direct")]
+    [InlineData("auto", "s5b-direct")]
+    [InlineData("oob", "oob")]
+    public async Task Send_and_receive_with_json_report_the_method_and_a_matching_sha256(string method, string expected)
+    {
+        var resource = "r" + Guid.NewGuid().ToString("N")[..8];
+        var inbox = Path.Combine(fixture.Root, "in-" + resource);
+        var file = Path.Combine(fixture.Root, "file-" + resource + ".bin");
+        var sha256 = await TestFiles.CreateRandomAsync(file, 300_000 + method.Length);
+
+        await using var receiver = XftProcess.Start(
+            ["receive", .. fixture.Connection("bob", resource), "--out", inbox, "--count", "1", "--json", "--s5b-host", "127.0.0.1", "--allow-private-urls"],
+            CliServerFixture.Password(CliServerFixture.BobPassword));
+        await receiver.WaitForStderrAsync("waiting for files", s_cap);
+        var (exit, stdout, stderr) = await XftProcess.RunAsync(
+            ["send", $"bob@cli.test/{resource}", file, .. fixture.Connection("alice", "s" + resource), "--method", method, "--json", "--s5b-host", "127.0.0.1"],
+            CliServerFixture.Password(CliServerFixture.AlicePassword),
+            s_cap);
+
+        Assert.True(exit == 0, stderr);
+        using var sent = JsonDocument.Parse(stdout.Trim());
+        Assert.Equal("ok", sent.RootElement.GetProperty("result").GetString());
+        Assert.Equal(expected, sent.RootElement.GetProperty("method").GetString());
+        var line = await receiver.ReadLineAsync(s_cap);
+        using var received = JsonDocument.Parse(line!);
+        Assert.Equal("ok", received.RootElement.GetProperty("result").GetString());
+        Assert.Equal(sha256, received.RootElement.GetProperty("sha256").GetString());
+        Assert.Equal(expected, received.RootElement.GetProperty("method").GetString());
+        Assert.Equal(sha256, await TestFiles.Sha256HexAsync(received.RootElement.GetProperty("file").GetString()!));
+        Assert.Equal(0, await receiver.WaitForExitAsync(s_cap));
+    }
+
+    [Fact]
+    public async Task A_declined_offer_makes_the_sender_exit_with_3()
+    {
+        var resource = "d" + Guid.NewGuid().ToString("N")[..8];
+        var file = Path.Combine(fixture.Root, resource + ".bin");
+        await TestFiles.CreateRandomAsync(file, 1000);
+        await using var receiver = XftProcess.Start(
+            ["receive", .. fixture.Connection("bob", resource), "--out", Path.Combine(fixture.Root, resource), "--decline", "--count", "1"],
+            CliServerFixture.Password(CliServerFixture.BobPassword));
+        await receiver.WaitForStderrAsync("waiting for files", s_cap);
+
+        var (exit, _, stderr) = await XftProcess.RunAsync(
+            ["send", $"bob@cli.test/{resource}", file, .. fixture.Connection("alice", "s" + resource), "--method", "ibb"],
+            CliServerFixture.Password(CliServerFixture.AlicePassword),
+            s_cap);
+
+        Assert.Equal(3, exit);
+        Assert.Contains("declined", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Ctrl_c_cancels_a_transfer_with_exit_130_and_the_receiver_is_told()
+    {
+        var resource = "c" + Guid.NewGuid().ToString("N")[..8];
+        var inbox = Path.Combine(fixture.Root, resource);
+        var file = Path.Combine(fixture.Root, resource + ".bin");
+        await TestFiles.CreateRandomAsync(file, 64L * 1024 * 1024);
+        await using var receiver = XftProcess.Start(
+            ["receive", .. fixture.Connection("bob", resource), "--out", inbox, "--count", "1", "--json"],
+            CliServerFixture.Password(CliServerFixture.BobPassword));
+        await receiver.WaitForStderrAsync("waiting for files", s_cap);
+
+        // Stop-and-wait IBB with small blocks is slow enough to interrupt mid-way.
+        await using var sender = XftProcess.Start(
+            ["send", $"bob@cli.test/{resource}", file, .. fixture.Connection("alice", "s" + resource), "--method", "ibb", "--block-size", "1024", "--ibb-window", "1"],
+            CliServerFixture.Password(CliServerFixture.AlicePassword));
+        await sender.WaitForStderrAsync("MiB (", s_cap);
+        await sender.InterruptAsync();
+
+        Assert.Equal(130, await sender.WaitForExitAsync(s_cap));
+        var line = await receiver.ReadLineAsync(s_cap);
+        using var received = JsonDocument.Parse(line!);
+        Assert.Equal("error", received.RootElement.GetProperty("result").GetString());
+        Assert.Equal(1, await receiver.WaitForExitAsync(s_cap));
+        Assert.False(File.Exists(Path.Combine(inbox, resource + ".bin")));
+    }
+
+    [Fact]
+    public async Task Progress_goes_to_stderr_as_plain_lines_when_stderr_is_not_a_terminal()
+    {
+        var resource = "p" + Guid.NewGuid().ToString("N")[..8];
+        var file = Path.Combine(fixture.Root, resource + ".bin");
+        await TestFiles.CreateRandomAsync(file, 2 * 1024 * 1024);
+        await using var receiver = XftProcess.Start(
+            ["receive", .. fixture.Connection("bob", resource), "--out", Path.Combine(fixture.Root, resource), "--count", "1"],
+            CliServerFixture.Password(CliServerFixture.BobPassword));
+        await receiver.WaitForStderrAsync("waiting for files", s_cap);
+
+        var (exit, stdout, stderr) = await XftProcess.RunAsync(
+            ["send", $"bob@cli.test/{resource}", file, .. fixture.Connection("alice", "s" + resource), "--method", "ibb"],
+            CliServerFixture.Password(CliServerFixture.AlicePassword),
+            s_cap);
+
+        Assert.True(exit == 0, stderr);
+        Assert.Contains($"{resource}.bin: 2.0/2.0 MiB (100%)", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u001b[", stderr, StringComparison.Ordinal);
+        Assert.StartsWith("sent ", stdout, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,192 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using XmppTransfer.Bytestreams.Socks5;
+using XmppTransfer.Core;
+using XmppTransfer.Testing;
+
+namespace XmppTransfer.FileTransfer.Tests;
+
+/// <summary>Us to us through the loopback router with SOCKS5 bytestreams: direct, and the automatic fallback to IBB.</summary>
+public sealed class Socks5FileTransferTests : IAsyncLifetime
+{
+    private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(60);
+    private static readonly Socks5BytestreamOptions s_loopback = new() { LoopbackOnly = true, Hosts = ["127.0.0.1"], DiscoverProxies = false };
+    private readonly string _root = Directory.CreateTempSubdirectory("xft-s5b-").FullName;
+    private LoopbackRouter _router = null!;
+    private XmppClient _alice = null!;
+    private XmppClient _bob = null!;
+    private FileTransferManager _bobFiles = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _router = new LoopbackRouter();
+        _bobFiles = new FileTransferManager(new FileTransferOptions { Socks5 = s_loopback, FallbackWait = TimeSpan.FromSeconds(5) });
+        _alice = await _router.ConnectAsync("alice");
+        var bobSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _alice.Presence.Available += r =>
+        {
+            if (r.Jid.Local == "bob")
+            {
+                bobSeen.TrySetResult();
+            }
+        };
+        _bob = await _router.ConnectAsync("bob", c => c.AddExtension(_bobFiles));
+        await bobSeen.Task.WaitAsync(s_cap);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _alice.DisposeAsync();
+        await _bob.DisposeAsync();
+        await _router.DisposeAsync();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(65536)]
+    [InlineData(5 * 1024 * 1024 + 3)]
+    public async Task A_file_arrives_intact_over_a_direct_socks5_bytestream(int size)
+    {
+        var alice = Attach(_alice, s_loopback);
+        var source = MakeFile("direct.bin", size);
+
+        var (sent, received) = await TransferAsync(alice, source, new FileSendOptions());
+
+        Assert.Equal(TransferMethod.Socks5Direct, sent.Method);
+        Assert.Equal(TransferMethod.Socks5Direct, received.Method);
+        Assert.Equal("s5b-direct", sent.Method.ToShortName());
+        Assert.Equal(size, received.BytesTransferred);
+        Assert.True(received.Verified);
+        Assert.Equal(Sha256(source), received.Sha256);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+    }
+
+    [Fact]
+    public async Task Socks5_only_sends_without_offering_ibb()
+    {
+        var alice = Attach(_alice, s_loopback);
+        var source = MakeFile("only.bin", 100_000);
+        var offered = new List<string>();
+        _router.Intercept = stanza =>
+        {
+            foreach (var value in stanza.Descendants(System.Xml.Linq.XName.Get("value", Namespaces.DataForms)))
+            {
+                lock (offered)
+                {
+                    offered.Add(value.Value);
+                }
+            }
+
+            return stanza;
+        };
+
+        var (sent, received) = await TransferAsync(alice, source, new FileSendOptions { Method = TransferMethodPreference.Socks5 });
+
+        Assert.Equal(TransferMethod.Socks5Direct, sent.Method);
+        Assert.DoesNotContain(Namespaces.Ibb, offered);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+    }
+
+    [Fact]
+    public async Task When_every_streamhost_is_unreachable_the_transfer_falls_back_to_ibb_by_itself()
+    {
+        // A loopback port nobody listens on: the requester offers it, the target's connect is refused at once.
+        var deadPort = ClosedLoopbackPort();
+        var alice = Attach(_alice, s_loopback with { ExternalHost = null, Hosts = ["127.0.0.1"] });
+        var source = MakeFile("fallback.bin", 300_000);
+        _router.Intercept = stanza =>
+        {
+            foreach (var host in stanza.Descendants(System.Xml.Linq.XName.Get("streamhost", Namespaces.Bytestreams)))
+            {
+                host.SetAttributeValue("port", deadPort);
+            }
+
+            return stanza;
+        };
+
+        var (sent, received) = await TransferAsync(alice, source, new FileSendOptions());
+
+        Assert.Equal(TransferMethod.Ibb, sent.Method);
+        Assert.Equal(TransferMethod.Ibb, received.Method);
+        Assert.Equal("ibb", received.Method.ToShortName());
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+    }
+
+    [Fact]
+    public async Task Socks5_only_fails_without_fallback_when_no_streamhost_works()
+    {
+        var deadPort = ClosedLoopbackPort();
+        var alice = Attach(_alice, s_loopback);
+        var source = MakeFile("nofallback.bin", 1000);
+        _router.Intercept = stanza =>
+        {
+            foreach (var host in stanza.Descendants(System.Xml.Linq.XName.Get("streamhost", Namespaces.Bytestreams)))
+            {
+                host.SetAttributeValue("port", deadPort);
+            }
+
+            return stanza;
+        };
+
+        var send = alice.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Socks5 });
+        var offer = await NextOfferAsync();
+        var receive = offer.AcceptAsync(Path.Combine(_root, "in"), cancellationToken: TestContext.Current.CancellationToken);
+
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.TransferFailed, ex.ErrorKind);
+        Assert.IsType<Bytestreams.BytestreamException>(ex.InnerException);
+        await Assert.ThrowsAnyAsync<Exception>(() => receive.WaitAsync(s_cap));
+    }
+
+    private static FileTransferManager Attach(XmppClient client, Socks5BytestreamOptions options)
+    {
+        var manager = new FileTransferManager(new FileTransferOptions { Socks5 = options, FallbackWait = TimeSpan.FromSeconds(2) });
+        client.AddExtension(manager);
+        return manager;
+    }
+
+    private async Task<(FileTransferResult Sent, FileTransferResult Received)> TransferAsync(FileTransferManager sender, string source, FileSendOptions options)
+    {
+        var send = sender.SendFileAsync(_bob.BoundJid, source, options);
+        var offer = await NextOfferAsync();
+        var received = await offer.AcceptAsync(Path.Combine(_root, "in")).WaitAsync(s_cap);
+        var sent = await send.WaitAsync(s_cap);
+        return (sent, received);
+    }
+
+    private async Task<IncomingFileOffer> NextOfferAsync()
+    {
+        using var timeout = new CancellationTokenSource(s_cap);
+        await foreach (var offer in _bobFiles.ReceiveOffersAsync(timeout.Token))
+        {
+            return offer;
+        }
+
+        throw new InvalidOperationException("The offers ended.");
+    }
+
+    private string MakeFile(string name, int size)
+    {
+        var directory = Path.Combine(_root, "out");
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, name);
+        File.WriteAllBytes(path, RandomNumberGenerator.GetBytes(size));
+        return path;
+    }
+
+    private static int ClosedLoopbackPort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
+    private static string Sha256(string path)
+    {
+        using var file = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(file));
+    }
+}

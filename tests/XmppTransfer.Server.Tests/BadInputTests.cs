@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Text;
+using System.Xml.Linq;
+using XmppTransfer.Core;
+using XmppTransfer.Core.Stanzas;
+
+namespace XmppTransfer.Server.Tests;
+
+public sealed class BadInputTests
+{
+    [Fact]
+    public async Task Malformed_xml_gets_not_well_formed_and_the_server_keeps_serving_others()
+    {
+        await using var harness = await ServerHarness.StartAsync();
+        using var raw = await harness.RawConnectAsync();
+
+        await raw.SendAsync(Encoding.UTF8.GetBytes(ServerHarness.Header() + "<a></b>"));
+        var answer = await ServerHarness.ReadToEndAsync(raw, ServerHarness.Cap);
+
+        Assert.Contains("<not-well-formed xmlns=\"urn:ietf:params:xml:ns:xmpp-streams\"", answer, StringComparison.Ordinal);
+        Assert.EndsWith("</stream:stream>", answer, StringComparison.Ordinal);
+        var alice = await harness.ConnectAsync("alice");
+        Assert.True(alice.IsConnected);
+    }
+
+    [Fact]
+    public async Task A_client_that_never_finishes_its_stream_header_is_cut_with_connection_timeout()
+    {
+        await using var harness = await ServerHarness.StartAsync(ServerHarness.BaseOptions with { HeaderTimeout = TimeSpan.FromSeconds(1) });
+        using var raw = await harness.RawConnectAsync();
+        var started = Stopwatch.StartNew();
+
+        await raw.SendAsync(Encoding.UTF8.GetBytes("<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'"));
+        var answer = await ServerHarness.ReadToEndAsync(raw, ServerHarness.Cap);
+
+        Assert.Contains("<connection-timeout", answer, StringComparison.Ordinal);
+        Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
+    public async Task A_header_for_another_domain_gets_host_unknown()
+    {
+        await using var harness = await ServerHarness.StartAsync();
+        using var raw = await harness.RawConnectAsync();
+
+        await raw.SendAsync(Encoding.UTF8.GetBytes(ServerHarness.Header("elsewhere.test")));
+        var answer = await ServerHarness.ReadToEndAsync(raw, ServerHarness.Cap);
+
+        Assert.Contains("<stream:stream", answer, StringComparison.Ordinal);
+        Assert.Contains("<host-unknown", answer, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Authenticating_before_starttls_is_a_policy_violation()
+    {
+        await using var harness = await ServerHarness.StartAsync();
+        using var raw = await harness.RawConnectAsync();
+
+        await raw.SendAsync(Encoding.UTF8.GetBytes(ServerHarness.Header() + "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHg=</auth>"));
+        var answer = await ServerHarness.ReadToEndAsync(raw, ServerHarness.Cap);
+
+        Assert.Contains("<required/>", answer, StringComparison.Ordinal);
+        Assert.Contains("<policy-violation", answer, StringComparison.Ordinal);
+        Assert.DoesNotContain("<success", answer, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_stanza_over_the_size_limit_gets_policy_violation()
+    {
+        await using var harness = await ServerHarness.StartAsync(ServerHarness.BaseOptions with { MaxStanzaBytes = 64 * 1024 });
+        var alice = await harness.ConnectAsync("alice");
+        var bob = await harness.ConnectAsync("bob");
+
+        await alice.SendAsync(new XElement(Stanza.Message, new XAttribute("to", "bob@example.test"), new XElement(XName.Get("body", Namespaces.Client), new string('x', 100_000))));
+
+        var ex = await Assert.ThrowsAsync<XmppStreamErrorException>(() => alice.Completion.WaitAsync(ServerHarness.Cap));
+        Assert.Equal("policy-violation", ex.Condition);
+        Assert.True(bob.IsConnected);
+    }
+
+    [Fact]
+    public async Task A_wrong_password_storm_is_throttled_and_locked_out_while_other_accounts_log_in_normally()
+    {
+        var options = ServerHarness.BaseOptions with
+        {
+            AuthFailureDelay = TimeSpan.FromMilliseconds(50),
+            MaxAuthFailureDelay = TimeSpan.FromMilliseconds(800),
+            AccountLockoutThreshold = 5,
+        };
+        await using var harness = await ServerHarness.StartAsync(options);
+        var wrong = harness.ClientOptions("alice", password: "guess");
+
+        var timings = new List<TimeSpan>();
+        for (var i = 0; i < 7; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            var ex = await Assert.ThrowsAsync<XmppConnectionException>(() => harness.ConnectAsync("alice", options: wrong));
+            timings.Add(watch.Elapsed);
+            Assert.Equal(XmppErrorKind.Authentication, ex.Kind);
+        }
+
+        var locked = await Assert.ThrowsAsync<XmppConnectionException>(() => harness.ConnectAsync("alice"));
+        var bob = await harness.ConnectAsync("bob");
+
+        Assert.Contains("temporary-auth-failure", locked.Message, StringComparison.Ordinal);
+        Assert.True(timings[^1] > timings[0], $"later failures are slower: {string.Join(", ", timings)}");
+        Assert.True(bob.IsConnected);
+        Assert.True(harness.Server.Metrics.AuthFailures >= 8);
+    }
+
+    [Fact]
+    public async Task Connections_beyond_the_per_address_limit_are_closed_at_once()
+    {
+        await using var harness = await ServerHarness.StartAsync(ServerHarness.BaseOptions with { MaxConnectionsPerAddress = 2 });
+        using var first = await harness.RawConnectAsync();
+        using var second = await harness.RawConnectAsync();
+        using var third = await harness.RawConnectAsync();
+
+        var answer = await ServerHarness.ReadToEndAsync(third, ServerHarness.Cap);
+
+        Assert.Equal(string.Empty, answer);
+        Assert.Equal(1, harness.Server.Metrics.ConnectionsRefused);
+    }
+
+    [Fact]
+    public async Task A_silent_session_is_pinged_and_stays_when_it_answers()
+    {
+        var options = ServerHarness.BaseOptions with { IdleTimeout = TimeSpan.FromMilliseconds(500), PingTimeout = TimeSpan.FromMilliseconds(500) };
+        await using var harness = await ServerHarness.StartAsync(options);
+        var alice = await harness.ConnectAsync("alice");
+        var pinged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        alice.RegisterIqHandler(XName.Get("ping", Namespaces.Ping), IqType.Get, (_, _) =>
+        {
+            pinged.TrySetResult();
+            return ValueTask.FromResult<XElement?>(null);
+        });
+
+        await pinged.Task.WaitAsync(ServerHarness.Cap);
+        Assert.True(alice.IsConnected);
+    }
+}
