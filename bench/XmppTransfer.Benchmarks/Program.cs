@@ -2,7 +2,14 @@ using System.Globalization;
 using XmppTransfer.Benchmarks;
 
 // Usage: dotnet run -c Release --project bench/XmppTransfer.Benchmarks -- [MiB=64] [block=4096] [runs=3] [--no-prosody]
+//        dotnet run -c Release --project bench/XmppTransfer.Benchmarks -- proxy [runs=3] [pairs=2000]   (needs prosody)
 //        dotnet run -c Release --project bench/XmppTransfer.Benchmarks -- s5b [raw|stream|direct|proxy|all] [MiB...]
+if (args.Length > 0 && args[0] == "proxy")
+{
+    await ProxyRelayBenchmark.RunAsync(args[1..]);
+    return;
+}
+
 if (args.Length > 0 && args[0] == "s5b")
 {
     await Socks5ThroughputBenchmark.RunAsync(args[1..]);

@@ -7,6 +7,7 @@ var root = new RootCommand("xft: send and receive files over XMPP, discover serv
     DiscoCommand.Create(),
     SendCommand.Create(),
     ReceiveCommand.Create(),
+    ProxyCommand.Create(),
     ServerCommand.Create(),
     DemoCommand.Create(),
 };
@@ -36,7 +37,14 @@ Console.CancelKeyPress += (_, e) =>
 using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx =>
 {
     ctx.Cancel = true;
-    cancel.Cancel();
+    try
+    {
+        // Cancel runs the host's stop synchronously; Main may finish and dispose the source before it returns.
+        cancel.Cancel();
+    }
+    catch (ObjectDisposedException)
+    {
+    }
 });
 
 return await parse.InvokeAsync(new InvocationConfiguration(), cancel.Token);

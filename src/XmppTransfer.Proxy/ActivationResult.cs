@@ -1,6 +1,6 @@
 namespace XmppTransfer.Proxy;
 
-/// <summary>Outcome of <see cref="Socks5Proxy.TryActivate"/>; the XMPP face maps it to the IQ answer.</summary>
+/// <summary>Outcome of <see cref="Socks5Proxy.TryActivate(string)"/>; the XMPP face maps it to the IQ answer.</summary>
 public enum ActivationResult
 {
     /// <summary>Both legs were connected; relaying has started. Answer with an empty IQ result.</summary>

@@ -47,4 +47,16 @@ internal static partial class ProxyLog
 
     [LoggerMessage(4013, LogLevel.Error, "Unexpected failure serving connection {ConnectionId}")]
     public static partial void ConnectionFailed(ILogger logger, long connectionId, Exception exception);
+
+    [LoggerMessage(4014, LogLevel.Information, "Refused bytestreams {Request} from {Requester}: not allowed to use this proxy")]
+    public static partial void AccessDenied(ILogger logger, string request, string requester);
+
+    [LoggerMessage(4015, LogLevel.Debug, "Activation of sid {Sid} by {Requester} for {Target} refused: {Condition}")]
+    public static partial void ActivationRefused(ILogger logger, string sid, string requester, string target, string condition);
+
+    [LoggerMessage(4016, LogLevel.Debug, "Stream {DstAddr} activated by {Requester} for {Target}")]
+    public static partial void ActivatedBy(ILogger logger, string dstAddr, string requester, string target);
+
+    [LoggerMessage(4017, LogLevel.Debug, "Address query from {Requester}")]
+    public static partial void AddressQuery(ILogger logger, string requester);
 }

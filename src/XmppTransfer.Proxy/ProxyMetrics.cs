@@ -12,7 +12,11 @@ public sealed class ProxyMetrics
     private static readonly ProxyCloseReason[] s_closeReasons = Enum.GetValues<ProxyCloseReason>();
 
     private readonly long[] _refusals = new long[s_refusalReasons.Length];
+    private static readonly ProxyActivationRefusal[] s_activationRefusals = Enum.GetValues<ProxyActivationRefusal>();
+
     private readonly long[] _closures = new long[s_closeReasons.Length];
+    private readonly long[] _activationRefusals = new long[s_activationRefusals.Length];
+    private long _addressQueries;
     private long _totalConnections;
     private long _openConnections;
     private long _pendingPairs;
@@ -53,6 +57,12 @@ public sealed class ProxyMetrics
     /// <summary>Connections refused for <paramref name="reason"/> since start.</summary>
     public long GetRefusals(ProxyRefusalReason reason) => Volatile.Read(ref _refusals[(int)reason]);
 
+    /// <summary>Address queries answered since start.</summary>
+    public long AddressQueries => Volatile.Read(ref _addressQueries);
+
+    /// <summary>Bytestreams requests (activation or address query) refused for <paramref name="reason"/> since start.</summary>
+    public long GetActivationRefusals(ProxyActivationRefusal reason) => Volatile.Read(ref _activationRefusals[(int)reason]);
+
     /// <summary>Streams closed for <paramref name="reason"/> since start.</summary>
     public long GetClosures(ProxyCloseReason reason) => Volatile.Read(ref _closures[(int)reason]);
 
@@ -84,6 +94,8 @@ public sealed class ProxyMetrics
         Interlocked.Increment(ref _closures[(int)reason]);
     }
 
+    internal void AddressQueried() => Interlocked.Increment(ref _addressQueries);
+    internal void ActivationRefused(ProxyActivationRefusal reason) => Interlocked.Increment(ref _activationRefusals[(int)reason]);
     internal void Relayed(long bytes) => Interlocked.Add(ref _bytesRelayed, bytes);
     internal void Discarded(long bytes) => Interlocked.Add(ref _bytesDiscarded, bytes);
 
@@ -110,6 +122,13 @@ public sealed class ProxyMetrics
         foreach (ProxyCloseReason reason in s_closeReasons)
         {
             Sample(writer, "xmpptransfer_proxy_stream_closures_total", Label(reason.ToString()), GetClosures(reason));
+        }
+
+        Write(writer, "xmpptransfer_proxy_address_queries_total", "counter", "Bytestreams address queries answered.", AddressQueries);
+        Header(writer, "xmpptransfer_proxy_request_refusals_total", "counter", "Bytestreams requests (activation, address query) refused, by reason.");
+        foreach (ProxyActivationRefusal reason in s_activationRefusals)
+        {
+            Sample(writer, "xmpptransfer_proxy_request_refusals_total", Label(reason.ToString()), GetActivationRefusals(reason));
         }
     }
 

@@ -7,6 +7,8 @@ namespace XmppTransfer.Proxy;
 
 public sealed partial class Socks5Proxy
 {
+    private static readonly byte[] s_peekBuffer = new byte[1];
+
     /// <summary>Handshake, pairing, success reply, then watching the leg until activation.</summary>
     private async Task ServeConnectionAsync(ProxyConnection connection)
     {
@@ -116,16 +118,19 @@ public sealed partial class Socks5Proxy
     }
 
     /// <summary>
-    /// Until activation nothing is read: a zero-byte receive only tells us the leg became readable. With no
-    /// bytes pending that means the peer closed, and the stream goes. With bytes pending the peer sent data
-    /// before activation: it stays in the kernel buffer (bounded by TCP flow control) and the relay drops it
-    /// at activation; the unactivated deadline still applies.
+    /// Until activation nothing is consumed: a one-byte MSG_PEEK waits until the leg is readable. 0 means the peer
+    /// closed, and the stream goes. 1 means the peer sent data before activation: it stays in the kernel buffer
+    /// (bounded by TCP flow control) and the relay drops it at activation; the unactivated deadline still applies.
+    /// (A zero-byte receive was used before; under load it sometimes completed with nothing pending on a live
+    /// socket, which closed healthy pairs: seen with 2,000 concurrent pairs.)
     /// </summary>
     private async Task MonitorUntilActivatedAsync(StreamPair pair, ProxyConnection connection)
     {
+        int peeked;
         try
         {
-            await connection.Socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, pair.Monitoring.Token).ConfigureAwait(false);
+            // The peeked byte is never looked at, so every leg shares one buffer.
+            peeked = await connection.Socket.ReceiveAsync(s_peekBuffer, SocketFlags.Peek, pair.Monitoring.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (pair.Monitoring.IsCancellationRequested)
         {
@@ -140,7 +145,7 @@ public sealed partial class Socks5Proxy
             }
         }
 
-        if (PendingBytes(connection) > 0)
+        if (peeked > 0)
         {
             ProxyLog.EarlyData(_logger, connection.Id, pair.DstAddr);
             return;
@@ -153,6 +158,7 @@ public sealed partial class Socks5Proxy
     private void ClosePair(StreamPair pair, ProxyCloseReason reason)
     {
         bool wasActive;
+        Action<ProxyCloseReason>? closed;
         lock (_pairsLock)
         {
             if (pair.State == PairState.Closed)
@@ -162,6 +168,8 @@ public sealed partial class Socks5Proxy
 
             wasActive = pair.State == PairState.Active;
             pair.State = PairState.Closed;
+            closed = pair.Closed;
+            pair.Closed = null;
             if (_pairs.TryGetValue(pair.DstAddr, out StreamPair? current) && ReferenceEquals(current, pair))
             {
                 _pairs.Remove(pair.DstAddr);
@@ -169,6 +177,7 @@ public sealed partial class Socks5Proxy
         }
 
         Metrics.PairClosed(wasActive, reason);
+        closed?.Invoke(reason); // before the log line: tests and operators see consistent counts from then on
         ProxyLog.StreamClosed(_logger, pair.DstAddr, reason, pair.BytesRelayed);
         pair.Dispose();
         pair.Monitoring.Cancel();

@@ -10,7 +10,7 @@ namespace XmppTransfer.Proxy;
 /// <summary>
 /// The SOCKS5 side of a XEP-0065 streamhost: accepts connections, runs the handshake, pairs the two legs
 /// of a stream by DST.ADDR (first = Target, second = Requester, any further one gets REP 02), and relays
-/// once the XMPP face calls <see cref="TryActivate"/>. Bytes a leg sends before activation are dropped.
+/// once the XMPP face calls <see cref="TryActivate(string)"/>. Bytes a leg sends before activation are dropped.
 /// </summary>
 public sealed partial class Socks5Proxy : IAsyncDisposable
 {
@@ -120,7 +120,14 @@ public sealed partial class Socks5Proxy : IAsyncDisposable
     /// comes from the Requester, i.e. after recomputing the hash from sid, the stanza's from and the
     /// activate JID (<see cref="Socks5Address.Compute"/>). Whatever either leg sent before this call is dropped.
     /// </summary>
-    public ActivationResult TryActivate(string dstAddr)
+    public ActivationResult TryActivate(string dstAddr) => TryActivateTracked(dstAddr, null);
+
+    /// <summary>
+    /// Like <see cref="TryActivate(string)"/>; when activation succeeds, <paramref name="closed"/> is called once
+    /// when the stream closes, with the reason (the XMPP face uses it for per-JID stream caps). It runs on
+    /// the closing thread and must be quick and must not throw.
+    /// </summary>
+    public ActivationResult TryActivateTracked(string dstAddr, Action<ProxyCloseReason>? closed)
     {
         if (!Socks5Address.IsValid(dstAddr))
         {
@@ -151,6 +158,7 @@ public sealed partial class Socks5Proxy : IAsyncDisposable
             pair.Target.BytesToDiscard = PendingBytes(pair.Target);
             pair.Requester.BytesToDiscard = PendingBytes(pair.Requester);
             pair.State = PairState.Active;
+            pair.Closed = closed;
             pair.Touch(_timeProvider.GetTimestamp());
             pair.Timer?.Change(_options.IdleTimeout, Timeout.InfiniteTimeSpan);
             if (_options.BytesPerSecondPerStream is { } rate)

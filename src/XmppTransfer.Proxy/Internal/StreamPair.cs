@@ -30,6 +30,9 @@ internal sealed class StreamPair(string dstAddr, ProxyConnection target) : IDisp
 
     public TokenBucket? Shaper { get; set; }
 
+    /// <summary>Set at activation: told once when the pair closes.</summary>
+    public Action<ProxyCloseReason>? Closed { get; set; }
+
     public long BytesRelayed => Volatile.Read(ref _bytesRelayed);
 
     public long LastActivity => Volatile.Read(ref _lastActivity);

@@ -123,7 +123,7 @@ public sealed class ProsodyServer : IAsyncDisposable
             }
 
             IReadOnlyList<int> free = FreePort.Next(3);
-            var ports = new ProsodyConfig.Ports(free[0], free[1], free[2]);
+            var ports = new ProsodyConfig.Ports(free[0], options.ComponentPort ?? free[1], free[2]);
             bool runAsRoot = Environment.IsPrivilegedProcess;
             await File.WriteAllTextAsync(layout.ConfigPath, ProsodyConfig.Render(options, layout, ports, runAsRoot), cancellationToken);
 

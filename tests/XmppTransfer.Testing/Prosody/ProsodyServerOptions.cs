@@ -32,6 +32,12 @@ public sealed record ProsodyServerOptions
     /// <summary>External components (XEP-0114) on the component port.</summary>
     public IReadOnlyList<ProsodyComponent> Components { get; init; } = [];
 
+    /// <summary>
+    /// A fixed component port (e.g. the one of a server being restarted, so components can reconnect); null picks a
+    /// free ephemeral port. Default null.
+    /// </summary>
+    public int? ComponentPort { get; init; }
+
     /// <summary>Modules loaded besides disco, roster, saslauth, ping, posix (and tls).</summary>
     public IReadOnlyList<string> ExtraModules { get; init; } = [];
 

@@ -1,0 +1,30 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace XmppTransfer.Cli.Proxy;
+
+/// <summary>Builds and runs the Generic Host of <c>xft proxy</c>.</summary>
+internal static class ProxyHost
+{
+    /// <summary>Runs until <paramref name="cancellationToken"/> (SIGTERM, Ctrl-C) fires; then stops and drains.</summary>
+    public static async Task RunAsync(ProxySettings settings, bool verbose, CancellationToken cancellationToken)
+    {
+        HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fff ";
+        });
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(new ProxyEvents(settings.Json));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddHostedService<ProxyDaemon>();
+        // Drain first (DrainTimeout), then a margin to close the component stream and the sockets.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Socks5.DrainTimeout + TimeSpan.FromSeconds(10));
+        using IHost host = builder.Build();
+        await host.RunAsync(cancellationToken);
+    }
+}

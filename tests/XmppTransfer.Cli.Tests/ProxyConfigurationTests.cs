@@ -1,0 +1,81 @@
+using System.Net;
+using XmppTransfer.Cli.Proxy;
+
+namespace XmppTransfer.Cli.Tests;
+
+public sealed class ProxyConfigurationTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("xft-proxy-config-").FullName;
+
+    private static string? Env(string name) => name == ProxyConfiguration.SecretVariable ? "env-secret" : null;
+
+    [Fact]
+    public void Arguments_override_the_file_and_a_list_from_arguments_replaces_the_files_list()
+    {
+        string file = Path.Combine(_folder, "appsettings.json");
+        File.WriteAllText(file, """
+            { "Proxy": { "ComponentJid": "proxy.file.test", "Server": "10.0.0.1:5347", "MaxConnections": 100,
+                         "Listen": [ "127.0.0.1:7001", "127.0.0.1:7002" ], "PublicHost": [ "proxy.file.test" ], "IdleTimeout": "00:01:00" } }
+            """);
+
+        ProxySettings settings = ProxyConfiguration.Load(
+            new ProxyArguments { ConfigFile = file, ComponentJid = "proxy.args.test", Listen = ["127.0.0.1:7003"], Rate = "10M" }, Env);
+
+        Assert.Equal("proxy.args.test", settings.Component.Jid.ToString());
+        Assert.Equal(("10.0.0.1", 5347), (settings.Component.Host, settings.Component.Port));
+        Assert.Equal("env-secret", settings.Component.Secret);
+        Assert.Equal(100, settings.Socks5.MaxConnections);
+        Assert.Equal([IPEndPoint.Parse("127.0.0.1:7003")], settings.Socks5.ListenEndpoints);
+        Assert.Equal(10L * 1024 * 1024, settings.Socks5.BytesPerSecondPerStream);
+        Assert.Equal(TimeSpan.FromMinutes(1), settings.Socks5.IdleTimeout);
+        Assert.Equal("proxy.file.test", Assert.Single(settings.Service.StreamHosts).Host);
+    }
+
+    [Fact]
+    public void Secret_file_is_read_and_its_trailing_newline_dropped()
+    {
+        string secret = Path.Combine(_folder, "secret");
+        File.WriteAllText(secret, "file-secret\n");
+
+        ProxySettings settings = ProxyConfiguration.Load(
+            new ProxyArguments { ComponentJid = "proxy.example.test", SecretFile = secret, PublicHosts = ["192.0.2.1"] }, _ => null);
+
+        Assert.Equal("file-secret", settings.Component.Secret);
+        Assert.DoesNotContain("file-secret", settings.Component.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Missing_secret_jid_or_public_host_is_a_usage_error()
+    {
+        Assert.Throws<UsageException>(() => ProxyConfiguration.Load(new ProxyArguments { ComponentJid = "proxy.example.test", PublicHosts = ["h"] }, _ => null));
+        Assert.Throws<UsageException>(() => ProxyConfiguration.Load(new ProxyArguments { PublicHosts = ["h"] }, Env));
+        Assert.Throws<UsageException>(() => ProxyConfiguration.Load(new ProxyArguments { ComponentJid = "user@example.test", PublicHosts = ["h"] }, Env));
+        UsageException noHost = Assert.Throws<UsageException>(() => ProxyConfiguration.Load(new ProxyArguments { ComponentJid = "proxy.example.test" }, Env));
+        Assert.Contains("--public-host", noHost.Message, StringComparison.Ordinal);
+        Assert.Throws<UsageException>(() => ProxyConfiguration.Load(
+            new ProxyArguments { ComponentJid = "proxy.example.test", PublicHosts = ["h"], Listen = ["nonsense"] }, Env));
+    }
+
+    [Fact]
+    public void Byte_counts_take_binary_suffixes()
+    {
+        Assert.Equal(512L * 1024, ProxyConfiguration.ParseBytes("512K"));
+        Assert.Equal(1L << 30, ProxyConfiguration.ParseBytes("1g"));
+        Assert.Equal(1000, ProxyConfiguration.ParseBytes("1000"));
+        Assert.Throws<UsageException>(() => ProxyConfiguration.ParseBytes("-1"));
+    }
+
+    [Fact]
+    public void Reconnect_backoff_doubles_up_to_its_cap_and_resets()
+    {
+        ReconnectBackoff backoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5));
+
+        TimeSpan[] delays = [backoff.Next(), backoff.Next(), backoff.Next(), backoff.Next(), backoff.Next()];
+        backoff.Reset();
+
+        Assert.Equal([1, 2, 4, 5, 5], delays.Select(d => d.TotalSeconds));
+        Assert.Equal(TimeSpan.FromSeconds(1), backoff.Next());
+    }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+}
