@@ -161,6 +161,36 @@ public sealed class XftProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Reads stdout JSON lines until one has <c>"event": name</c> (the <c>--json</c> events of long-running commands).</summary>
+    public async Task<System.Text.Json.JsonElement> WaitForEventAsync(string name, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var remaining = deadline - DateTime.UtcNow;
+            var line = remaining > TimeSpan.Zero ? await ReadLineAsync(remaining) : null;
+            if (line is null)
+            {
+                throw new TimeoutException($"xft: no '{name}' event within {timeout.TotalSeconds:0} s. stderr:\n{StandardError}");
+            }
+
+            if (!line.StartsWith('{'))
+            {
+                continue;
+            }
+
+            using var document = System.Text.Json.JsonDocument.Parse(line);
+            if (document.RootElement.TryGetProperty("event", out var value) && value.GetString() == name)
+            {
+                return document.RootElement.Clone();
+            }
+        }
+    }
+
+    /// <summary>Sends SIGTERM (what a service manager sends) to the process.</summary>
+    public async Task TerminateAsync() =>
+        await ChildProcess.RunAsync("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], null, TimeSpan.FromSeconds(5), CancellationToken.None);
+
     /// <summary>Sends SIGINT (what Ctrl-C sends) to the process.</summary>
     public async Task InterruptAsync() =>
         await ChildProcess.RunAsync("kill", ["-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], null, TimeSpan.FromSeconds(5), CancellationToken.None);

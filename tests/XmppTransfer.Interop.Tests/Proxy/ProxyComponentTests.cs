@@ -102,8 +102,8 @@ public sealed class ProxyComponentTests : IDisposable
             new Dictionary<string, string> { ["XFT_COMPONENT_SECRET"] = s_component.Secret, ["XFT_Proxy__ReconnectMaxDelay"] = "1" });
         try
         {
-            JsonElement listening = await xft.WaitForEventAsync("listening", s_timeout, Ct);
-            await xft.WaitForEventAsync("connected", s_timeout, Ct);
+            JsonElement listening = await xft.WaitForEventAsync("listening", s_timeout);
+            await xft.WaitForEventAsync("connected", s_timeout);
             IPEndPoint metrics = IPEndPoint.Parse(listening.GetProperty("metrics").GetString()!);
             string text = await GetMetricsAsync(metrics);
             Assert.Contains("xmpptransfer_proxy_component_connected 1\n", text, StringComparison.Ordinal);
@@ -118,14 +118,14 @@ public sealed class ProxyComponentTests : IDisposable
             }
 
             await first.DisposeAsync();
-            await xft.WaitForEventAsync("disconnected", s_timeout, Ct);
+            await xft.WaitForEventAsync("disconnected", s_timeout);
             await using ProsodyServer second = await StartProsodyAsync(componentPort);
-            await xft.WaitForEventAsync("connected", s_timeout, Ct);
+            await xft.WaitForEventAsync("connected", s_timeout);
             Assert.Contains("xmpptransfer_proxy_component_connected 1\n", await GetMetricsAsync(metrics), StringComparison.Ordinal);
 
-            xft.Terminate();
-            await xft.WaitForEventAsync("stopped", s_timeout, Ct);
-            Assert.Equal(0, await xft.WaitForExitAsync(s_timeout, Ct));
+            await xft.TerminateAsync();
+            await xft.WaitForEventAsync("stopped", s_timeout);
+            Assert.Equal(0, await xft.WaitForExitAsync(s_timeout));
             Assert.DoesNotContain(s_component.Secret, xft.StandardError, StringComparison.Ordinal);
         }
         finally
