@@ -35,6 +35,12 @@ internal sealed class ConnectionOptions
         HelpName = "FILE",
     };
 
+    public Option<string?> Profile { get; } = new("--profile")
+    {
+        Description = "Use the named account from ~/.config/xft/profiles.json (or $XFT_PROFILES); options given here win.",
+        HelpName = "NAME",
+    };
+
     public Option<bool> Verbose { get; } = new("--verbose", "-v") { Description = "Log protocol details and show stack traces." };
 
     public Option<bool> Json { get; } = new("--json") { Description = "Write machine-readable JSON lines to standard output." };
@@ -47,19 +53,23 @@ internal sealed class ConnectionOptions
         command.Options.Add(TrustCertSha256);
         command.Options.Add(CaFile);
         command.Options.Add(PasswordFile);
+        command.Options.Add(Profile);
         command.Options.Add(Json);
         command.Options.Add(Verbose);
     }
 
     public XmppClientOptions Build(ParseResult parse, Microsoft.Extensions.Logging.ILoggerFactory loggerFactory)
     {
-        var jidText = parse.GetValue(Jid) ?? throw new UsageException("--jid ACCOUNT is required (e.g. --jid alice@example.org).");
+        var profile = parse.GetValue(Profile) is { } name ? AccountProfile.Load(name) : new AccountProfile();
+        var jidText = parse.GetValue(Jid) ?? profile.Jid
+            ?? throw new UsageException("--jid ACCOUNT is required (e.g. --jid alice@example.org), or --profile NAME.");
         if (!Core.Jid.TryParse(jidText, out var jid) || jid.Local is null)
         {
             throw new UsageException($"--jid '{jidText}' is not an account address like alice@example.org.");
         }
 
-        var tls = parse.GetValue(Tls) switch
+        var tlsText = parse.GetResult(Tls) is { Implicit: false } ? parse.GetValue(Tls) : profile.Tls ?? parse.GetValue(Tls);
+        var tls = tlsText switch
         {
             "required" => TlsMode.Required,
             "direct" => TlsMode.Direct,
@@ -69,7 +79,7 @@ internal sealed class ConnectionOptions
 
         string? host = null;
         int? port = null;
-        if (parse.GetValue(Server) is { } server)
+        if ((parse.GetValue(Server) ?? profile.Server) is { } server)
         {
             (host, port) = ParseHostPort(server, "--server");
         }
@@ -77,12 +87,12 @@ internal sealed class ConnectionOptions
         return new XmppClientOptions
         {
             Jid = jid,
-            Password = PasswordSource.Read(parse.GetValue(PasswordFile)),
+            Password = PasswordSource.Read(parse.GetValue(PasswordFile) ?? profile.PasswordFile),
             Host = host,
             Port = port,
             Tls = tls,
-            TrustedCertificateSha256 = parse.GetValue(TrustCertSha256),
-            CaCertificateFile = parse.GetValue(CaFile),
+            TrustedCertificateSha256 = parse.GetValue(TrustCertSha256) ?? profile.TrustCertSha256,
+            CaCertificateFile = parse.GetValue(CaFile) ?? profile.CaFile,
             LoggerFactory = loggerFactory,
         };
     }
