@@ -27,10 +27,11 @@ import stat
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 
 from slixmpp import JID, ClientXMPP
-from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.exceptions import IqError, IqTimeout, XMPPError
 from slixmpp.plugins.xep_0047 import IBBytestream
 from slixmpp.xmlstream.handler import CoroutineCallback
 from slixmpp.xmlstream.matcher import StanzaPath
@@ -108,6 +109,9 @@ class Peer(ClientXMPP):
         self.register_plugin('xep_0065')
         self.register_plugin('xep_0095')
         self.register_plugin('xep_0096')
+        self.register_plugin('xep_0066')
+        # XEP-0066 as recipient: slixmpp calls a synchronous URL handler, then answers result (or our error).
+        self['xep_0066'].register_url_handler(handler=self.on_oob_url)
 
         # Bug: 'SI Request' is a plain Callback around a coroutine; the coroutine is never awaited.
         self.remove_handler('SI Request')
@@ -154,6 +158,9 @@ class Peer(ClientXMPP):
         emit('ready', jid=self.boundjid.full)
         if self.args.mode == 'send':
             await self.send_file()
+            self.stop()
+        elif self.args.mode == 'send-url':
+            await self.send_url()
             self.stop()
 
     # ---- receiving -------------------------------------------------------------------------
@@ -224,6 +231,43 @@ class Peer(ClientXMPP):
         self.received += 1
         if self.args.count and self.received >= self.args.count:
             self.stop()
+
+    def on_oob_url(self, iq):
+        url = iq['oob_transfer']['url']
+        if self.args.mode != 'receive' or not (url.startswith('http://') or url.startswith('https://')):
+            raise XMPPError('not-acceptable', etype='modify')
+        name = os.path.basename(url.split('?', 1)[0]) or 'download'
+        path = os.path.join(self.args.out, name)
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with urllib.request.urlopen(url, timeout=self.args.timeout) as response, open(path, 'wb') as out:
+                while True:
+                    chunk = response.read(1024 * 1024)
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+        except Exception as exc:
+            emit('error', error='oob download failed: %s' % describe(exc))
+            raise XMPPError('item-not-found')
+        self.received += 1
+        emit('received', file=path, bytes=size, sha256=digest.hexdigest(), method='oob', sid=iq['id'])
+        if self.args.count and self.received >= self.args.count:
+            asyncio.get_event_loop().call_later(0.5, self.stop)
+
+    async def send_url(self):
+        try:
+            started = time.monotonic()
+            await self['xep_0066'].send_oob(JID(self.args.to), self.args.url, desc='from slixmpp', timeout=self.args.timeout)
+            emit('sent', bytes=0, seconds=round(time.monotonic() - started, 6), method='oob', sid=None)
+        except IqError as exc:
+            emit('error', error='oob refused: %s' % exc.iq['error']['condition'], condition=exc.iq['error']['condition'])
+            self.exit_code = 1
+        except Exception as exc:
+            emit('error', error=describe(exc))
+            self.exit_code = 1
 
     # ---- sending ---------------------------------------------------------------------------
 
@@ -337,7 +381,7 @@ def watch_stdin(loop, on_eof):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('mode', choices=['receive', 'send'])
+    parser.add_argument('mode', choices=['receive', 'send', 'send-url'])
     parser.add_argument('--jid', required=True, help='account JID (bare, or full with resource)')
     parser.add_argument('--host', default='127.0.0.1')
     parser.add_argument('--port', type=int, default=5222)
@@ -355,6 +399,7 @@ def parse_args(argv):
     # send
     parser.add_argument('--to', help='send: full JID of the receiver')
     parser.add_argument('--file', help='send: path of the file to send')
+    parser.add_argument('--url', help='send-url: the http(s) URL to offer with jabber:iq:oob')
     parser.add_argument('--method', choices=['ibb', 's5b'], default='ibb')
     parser.add_argument('--block-size', type=int, default=4096, help='send: IBB block-size')
     parser.add_argument('--window', type=int, default=1, help='send: IBB blocks in flight')

@@ -116,6 +116,16 @@ public sealed class SlixmppPeer : IAsyncDisposable
         return new SlixmppPeer(options, arguments);
     }
 
+    /// <summary>Starts a peer that offers <paramref name="url"/> to <paramref name="to"/> with XEP-0066 <c>jabber:iq:oob</c>, then exits.</summary>
+    public static SlixmppPeer StartUrlSender(SlixmppPeerOptions options, string to, Uri url)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrEmpty(to);
+        ArgumentNullException.ThrowIfNull(url);
+        options.Validate();
+        return new SlixmppPeer(options, ["send-url", "--to", to, "--url", url.AbsoluteUri]);
+    }
+
     /// <summary>Starts a peer that sends <paramref name="filePath"/> to <paramref name="to"/> (a full JID), then exits.</summary>
     public static SlixmppPeer StartSender(SlixmppPeerOptions options, string to, string filePath, SlixmppSendOptions? send = null)
     {
