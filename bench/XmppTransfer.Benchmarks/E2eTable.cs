@@ -121,7 +121,7 @@ internal sealed class E2eTable
         var result = string.Create(CultureInfo.InvariantCulture, $"{value:0.00} CPU s/GiB");
         _rows.Add(double.IsFinite(baselineValue) && baselineValue > 0
             ? new Row(path, result, string.Create(CultureInfo.InvariantCulture, $"{baselineName}: {baselineValue:0.00} CPU s/GiB"), string.Create(CultureInfo.InvariantCulture, $"{value / baselineValue:0.00}x"), "—")
-            : new Row(path, result, baselineName + " (not measured)", "—", "—"));
+            : new Row(path, $"not measured: the baseline was not measured (ours alone: {result})", baselineName, "—", "—"));
     }
 
     public void AddText(string path, string result, string baseline, string ratio) => _rows.Add(new Row(path, result, baseline, ratio, "—"));
