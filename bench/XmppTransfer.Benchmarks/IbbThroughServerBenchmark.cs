@@ -62,6 +62,21 @@ internal static class IbbThroughServerBenchmark
     private static async Task MeasureAsync(
         string label, string host, int port, string? pin, string file, string folder, long size, int blockSize, int window, int runs)
     {
+        var results = (await MeasureRunsAsync(host, port, pin, file, folder, size, blockSize, window, runs, serverPid: null)).MiBs;
+        results.Sort();
+        Console.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"  {label,-16} window {window,2}: {results[results.Count / 2],7:0.0} MiB/s  (runs: {string.Join(", ", results.Select(r => r.ToString("0.0", CultureInfo.InvariantCulture)))})"));
+    }
+
+    /// <summary>
+    /// <paramref name="runs"/> verified IBB transfers of <paramref name="file"/> between two of our clients through the server at
+    /// <paramref name="host"/>:<paramref name="port"/>. Returns MiB/s per run, the CPU seconds per GiB of this process (both
+    /// clients, and the server when it is in-process) and of <paramref name="serverPid"/> when given (else NaN).
+    /// </summary>
+    internal static async Task<(List<double> MiBs, double SelfCpuPerGiB, double ServerCpuPerGiB)> MeasureRunsAsync(
+        string host, int port, string? pin, string file, string folder, long size, int blockSize, int window, int runs, int? serverPid)
+    {
         var ibb = InBandBytestreamOptions.Default with { BlockSize = blockSize, Window = window };
         var aliceFiles = new FileTransferManager(new FileTransferOptions { Ibb = ibb });
         var bobFiles = new FileTransferManager(new FileTransferOptions { Ibb = ibb });
@@ -73,6 +88,9 @@ internal static class IbbThroughServerBenchmark
         await bob.ConnectAsync();
         var offers = bobFiles.ReceiveOffersAsync().GetAsyncEnumerator();
         var results = new List<double>();
+        using var self = Process.GetCurrentProcess();
+        var selfBefore = self.TotalProcessorTime.TotalSeconds;
+        var serverBefore = serverPid is { } pid ? ProcessStats.CpuSeconds(pid) : double.NaN;
         for (var run = 0; run < runs; run++)
         {
             var inbox = Path.Combine(folder, "in-" + Guid.NewGuid().ToString("N"));
@@ -95,10 +113,12 @@ internal static class IbbThroughServerBenchmark
             TestFiles.DeleteDirectoryQuietly(inbox);
         }
 
-        results.Sort();
-        Console.WriteLine(string.Create(
-            CultureInfo.InvariantCulture,
-            $"  {label,-16} window {window,2}: {results[results.Count / 2],7:0.0} MiB/s  (runs: {string.Join(", ", results.Select(r => r.ToString("0.0", CultureInfo.InvariantCulture)))})"));
+        var gib = runs * (double)size / (1L << 30);
+        self.Refresh();
+        var selfCpu = (self.TotalProcessorTime.TotalSeconds - selfBefore) / gib;
+        var serverCpu = serverPid is { } p ? (ProcessStats.CpuSeconds(p) - serverBefore) / gib : double.NaN;
+        await offers.DisposeAsync();
+        return (results, selfCpu, serverCpu);
     }
 
     private static XmppClientOptions Options(string user, string host, int port, string? pin) => new()

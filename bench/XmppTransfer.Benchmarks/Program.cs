@@ -1,9 +1,25 @@
 using System.Globalization;
+using BenchmarkDotNet.Running;
 using XmppTransfer.Benchmarks;
+using XmppTransfer.Benchmarks.Micro;
 
-// Usage: dotnet run -c Release --project bench/XmppTransfer.Benchmarks -- [MiB=64] [block=4096] [runs=3] [--no-prosody]
+// Usage: dotnet run -c Release --project bench/XmppTransfer.Benchmarks -- e2e [--quick] [--runs N] [--size MiB] [--rss-size MiB] [--pairs N] [--no-prosody]
+//        dotnet run -c Release --project bench/XmppTransfer.Benchmarks -- [MiB=64] [block=4096] [runs=3] [--no-prosody]
+//        dotnet run -c Release --project bench/XmppTransfer.Benchmarks -- micro [--filter *]   (BenchmarkDotNet)
 //        dotnet run -c Release --project bench/XmppTransfer.Benchmarks -- proxy [runs=3] [pairs=2000]   (needs prosody)
 //        dotnet run -c Release --project bench/XmppTransfer.Benchmarks -- s5b [raw|stream|direct|proxy|all] [MiB...]
+if (args.Length > 0 && args[0] == "micro")
+{
+    BenchmarkSwitcher.FromAssembly(typeof(MicroConfig).Assembly).Run(args[1..].Length > 0 ? args[1..] : ["--filter", "*"], MicroConfig.Create());
+    return;
+}
+
+if (args.Length > 0 && args[0] == "e2e")
+{
+    Environment.ExitCode = await E2eBenchmark.RunAsync(args[1..]);
+    return;
+}
+
 if (args.Length > 0 && args[0] == "proxy")
 {
     await ProxyRelayBenchmark.RunAsync(args[1..]);

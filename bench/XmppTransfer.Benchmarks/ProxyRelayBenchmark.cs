@@ -13,6 +13,11 @@ using XmppTransfer.Testing.Prosody;
 
 namespace XmppTransfer.Benchmarks;
 
+/// <summary>What one proxy run measured (medians); NaN where a figure was not obtained.</summary>
+internal sealed record ProxyRelayResult(
+    double RawMiBs, double OursMiBs, double OursCpuPerGiB, double ProsodyMiBs, double ProsodyCpuPerGiB,
+    int Pairs, bool PairsAllVerified, double PairsSeconds, double ProxyPeakRssMiB);
+
 /// <summary>Our proxy (the xft proxy process) against Prosody mod_proxy65 and raw TCP; then 2,000 concurrent verified pairs.</summary>
 internal static class ProxyRelayBenchmark
 {
@@ -24,11 +29,21 @@ internal static class ProxyRelayBenchmark
         int runs = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 3;
         int pairs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2000;
         long streamBytes = (Environment.GetEnvironmentVariable("BENCH_STREAM_MIB") is { } mib ? long.Parse(mib, CultureInfo.InvariantCulture) : 1024) << 20;
-        const int PairBytes = 256 * 1024;
-        const string Password = "bench-password";
         // mod_proxy65 stalled for good on 1 GiB streams here (nothing moved for minutes; 64 and 256 MiB finish), so its
         // stream size is separate: BENCH_PROSODY_MIB, default 256. Throughput and CPU are normalised per GiB.
         long prosodyBytes = (Environment.GetEnvironmentVariable("BENCH_PROSODY_MIB") is { } pmib ? long.Parse(pmib, CultureInfo.InvariantCulture) : 256) << 20;
+        await MeasureAsync(runs, pairs, streamBytes, prosodyBytes);
+    }
+
+    /// <summary>Runs the single-stream comparison <paramref name="runs"/> times, then <paramref name="pairs"/> concurrent pairs.</summary>
+    /// <remarks>A mod_proxy65 stream that has not finished within <paramref name="prosodyStall"/> (default 60 s) is not counted.</remarks>
+    public static async Task<ProxyRelayResult> MeasureAsync(int runs, int pairs, long streamBytes, long prosodyBytes, TimeSpan? prosodyStall = null)
+    {
+        const int PairBytes = 256 * 1024;
+        const string Password = "bench-password";
+        bool pairsVerified = false;
+        double pairsSeconds = double.NaN, proxyPeak = double.NaN;
+        ProxyRelayResult? result = null;
         TimeSpan timeout = TimeSpan.FromMinutes(5);
         using CancellationTokenSource cts = new(TimeSpan.FromMinutes(20));
         CancellationToken ct = cts.Token;
@@ -111,12 +126,12 @@ internal static class ProxyRelayBenchmark
                 oursCpu.Add(cpu);
                 try
                 {
-                    (mibs, cpu) = await ThroughProxyAsync(prosodySocks, prosodyJid, prosody.ProcessId, prosodyBytes).WaitAsync(TimeSpan.FromSeconds(60), ct);
+                    (mibs, cpu) = await ThroughProxyAsync(prosodySocks, prosodyJid, prosody.ProcessId, prosodyBytes).WaitAsync(prosodyStall ?? TimeSpan.FromSeconds(60), ct);
                 }
                 catch (TimeoutException)
                 {
                     // Seen repeatedly: mod_proxy65 stops moving bytes mid-stream (both sockets open, queues empty).
-                    Console.WriteLine("  prosody: stalled (no progress within 60 s); run not counted");
+                    Console.WriteLine($"  prosody: stalled (not done within {(prosodyStall ?? TimeSpan.FromSeconds(60)).TotalSeconds:0} s); run not counted");
                     continue;
                 }
 
@@ -139,7 +154,12 @@ internal static class ProxyRelayBenchmark
                 $"Prosody mod_proxy65 {Median(theirs):0} MiB/s, {Median(theirsCpu):0.00} CPU s/GiB | ratio {Median(ours) / Median(theirs):0.0}x throughput, " +
                 $"{Median(theirsCpu) / Median(oursCpu):0.0}x less CPU");
 
-            await ConcurrentPairsAsync(ourSocks!, ourJid).WaitAsync(timeout, ct);
+            if (pairs > 0)
+            {
+                await ConcurrentPairsAsync(ourSocks!, ourJid).WaitAsync(timeout, ct);
+            }
+
+            result = new ProxyRelayResult(Median(raw), Median(ours), Median(oursCpu), Median(theirs), Median(theirsCpu), pairs, pairsVerified, pairsSeconds, proxyPeak);
 
             async Task<double> RawTcpAsync()
             {
@@ -240,6 +260,9 @@ internal static class ProxyRelayBenchmark
                 double seconds = watch.Elapsed.TotalSeconds;
                 (double rss, double peak) = ProcessStats.MemoryMiB(xft.Id);
                 long total = verified.Sum();
+                pairsVerified = total == 2L * pairs * PairBytes;
+                pairsSeconds = seconds;
+                proxyPeak = peak;
                 Console.WriteLine($"{pairs} pairs: {total} bytes verified ({(total == 2L * pairs * PairBytes ? "all" : "MISSING")}) in {seconds:0.0} s; " +
                     $"xft proxy RSS {rssActive:0} MiB with all pairs active, {rss:0} MiB after, peak {peak:0} MiB");
             }
@@ -249,6 +272,8 @@ internal static class ProxyRelayBenchmark
             using Process kill = Process.Start("kill", ["-TERM", xft.Id.ToString(CultureInfo.InvariantCulture)]);
             await xft.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
         }
+
+        return result!;
 
         static async Task<Socket> LegAsync(IPEndPoint socks, string hash, IPAddress? from)
         {

@@ -81,7 +81,7 @@ internal static class Socks5ThroughputBenchmark
         return double.NaN;
     }
 
-    private static async Task<double> RawTcpAsync(long size)
+    internal static async Task<double> RawTcpAsync(long size)
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -117,7 +117,7 @@ internal static class Socks5ThroughputBenchmark
         return got == size ? clock.Elapsed.TotalSeconds : throw new InvalidOperationException("raw TCP lost bytes");
     }
 
-    private static async Task<double> S5bStreamOnlyAsync(long size)
+    internal static async Task<double> S5bStreamOnlyAsync(long size)
     {
         await using var router = new LoopbackRouter();
         var options = new Socks5BytestreamOptions { LoopbackOnly = true, Hosts = ["127.0.0.1"], DiscoverProxies = false };
@@ -151,14 +151,14 @@ internal static class Socks5ThroughputBenchmark
         return total == size ? clock.Elapsed.TotalSeconds : throw new InvalidOperationException("S5B lost bytes");
     }
 
-    private static async Task<(double Transfer, double Wall)> S5bDirectAsync(string work, long size)
+    internal static async Task<(double Transfer, double Wall)> S5bDirectAsync(string work, long size)
     {
         await using var router = new LoopbackRouter();
         var options = new Socks5BytestreamOptions { LoopbackOnly = true, Hosts = ["127.0.0.1"], DiscoverProxies = false };
         return await RunAsync(work, size, options, options, (user, files) => router.ConnectAsync(user, c => c.AddExtension(files)));
     }
 
-    private static async Task<(double Transfer, double Wall)> S5bProxyAsync(string work, long size)
+    internal static async Task<(double Transfer, double Wall)> S5bProxyAsync(string work, long size)
     {
         await using var server = await ProsodyServer.StartAsync(ProsodyServerOptions.Default);
         foreach (var user in new[] { "alice", "bob" })
@@ -184,7 +184,7 @@ internal static class Socks5ThroughputBenchmark
         });
     }
 
-    private static async Task<(double Transfer, double Wall)> RunAsync(
+    internal static async Task<(double Transfer, double Wall)> RunAsync(
         string work, long size, Socks5BytestreamOptions senderOptions, Socks5BytestreamOptions receiverOptions, Func<string, FileTransferManager, Task<XmppClient>> connect)
     {
         var source = Path.Combine(work, "source.bin");

@@ -1,0 +1,296 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using XmppTransfer.Bytestreams.Socks5;
+using XmppTransfer.Core;
+using XmppTransfer.FileTransfer;
+using XmppTransfer.Server;
+using XmppTransfer.Testing;
+using XmppTransfer.Testing.Prosody;
+using XmppTransfer.Testing.Slixmpp;
+
+namespace XmppTransfer.Benchmarks;
+
+/// <summary>
+/// The whole end-to-end table in one run: every row is measured here, names its baseline (also measured here) and
+/// the ratio. Usage: <c>e2e [--quick] [--runs N] [--size MiB] [--rss-size MiB] [--pairs N] [--slixmpp-size MiB] [--no-prosody]</c>.
+/// </summary>
+internal static class E2eBenchmark
+{
+    private const string Password = "bench-password";
+    private const double BudgetMiB = 100_000_000 / 1048576.0;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var quick = args.Contains("--quick");
+        var runs = Flag(args, "--runs", quick ? 1 : 3);
+        var size = Flag(args, "--size", quick ? 4 : 64) * 1048576L;
+        var rssSize = Flag(args, "--rss-size", quick ? 16 : 4096) * 1048576L;
+        var pairs = Flag(args, "--pairs", quick ? 50 : 2000);
+        var slixSize = Flag(args, "--slixmpp-size", quick ? 1 : 8) * 1048576L;
+        var prosodyReason = args.Contains("--no-prosody") ? "--no-prosody given"
+            : File.Exists("/usr/bin/prosody") || File.Exists("/usr/local/bin/prosody") ? null : "prosody is not installed";
+        var slixReason = prosodyReason ?? (File.Exists("/usr/lib/python3/dist-packages/slixmpp/__init__.py") ? null : "python3-slixmpp is not installed");
+
+        var table = new E2eTable();
+        var started = DateTime.UtcNow;
+        Console.Error.WriteLine($"e2e: {runs} run(s), {size >> 20} MiB, RSS file {rssSize >> 20} MiB, {pairs} pairs, quick={quick}");
+        var work = TestFiles.CreateTempDirectory("xft-e2e-");
+        try
+        {
+            var file = Path.Combine(work, "payload.bin");
+            await TestFiles.CreateRandomAsync(file, size);
+
+            // 1. The ceiling.
+            var raw = await table.MeasureAsync(runs, async () => Mibs(size, await Socks5ThroughputBenchmark.RawTcpAsync(size)));
+            table.Add("raw loopback TCP, two sockets in-process (ceiling)", raw, "MiB/s", []);
+
+            // 2. S5B direct, ours -> ours.
+            var stream = await table.MeasureAsync(runs, async () => Mibs(size, await Socks5ThroughputBenchmark.S5bStreamOnlyAsync(size)));
+            table.Add("S5B direct, bytestream only (memory -> memory, no files, no hashing)", stream, "MiB/s", [("raw TCP", Median(raw))], Median(raw));
+            var direct = await table.MeasureAsync(runs, async () => Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(work, size)).Transfer));
+            table.Add("S5B direct file -> file (ours -> ours; receiver hashes SHA-256 while writing)", direct, "MiB/s", [("raw TCP", Median(raw))], Median(raw));
+
+            // 3. IBB and S5B through our embedded server (its built-in proxy).
+            var ibbOurs1 = new List<double>();
+            var ibbOurs64 = new List<double>();
+            double oursCpu64 = double.NaN;
+            List<double> s5bOurProxy = [];
+            await using (var server = await EmbeddedXmppServer.StartAsync(new ServerOptions
+            {
+                Domain = "example.test",
+                ClientEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
+                ProxyEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
+            }))
+            {
+                await server.AddUserAsync("alice", Password);
+                await server.AddUserAsync("bob", Password);
+                var port = server.ClientEndPoint.Port;
+                ibbOurs1 = await table.TryAsync(async () => (await IbbThroughServerBenchmark.MeasureRunsAsync("127.0.0.1", port, server.CertificateSha256, file, work, size, 4096, 1, runs, null)).MiBs);
+                ibbOurs64 = await table.TryAsync(async () =>
+                {
+                    var (mibs, selfCpu, _) = await IbbThroughServerBenchmark.MeasureRunsAsync("127.0.0.1", port, server.CertificateSha256, file, work, size, 4096, 64, runs, null);
+                    oursCpu64 = selfCpu;
+                    return mibs;
+                });
+                s5bOurProxy = await table.MeasureAsync(runs, async () => Mibs(size, (await Socks5ThroughputBenchmark.RunAsync(
+                    work, size,
+                    new Socks5BytestreamOptions { LoopbackOnly = true, DirectCandidates = false },
+                    new Socks5BytestreamOptions { LoopbackOnly = true },
+                    (user, files) => ConnectAsync(user, "127.0.0.1", port, server.CertificateSha256, files))).Transfer));
+                table.Note(await RssAsync(server, work, rssSize, table));
+            }
+
+            // 4. Prosody and slixmpp.
+            List<double> ibbProsody1 = [], ibbProsody64 = [], s5bModProxy = [], slixIbb = [], slixS5b = [];
+            double prosodyCpu64 = double.NaN, prosodyClientsCpu64 = double.NaN;
+            ProxyRelayResult? relay = null;
+            if (prosodyReason is null)
+            {
+                await using (var prosody = await ProsodyServer.StartAsync(ProsodyServerOptions.Default))
+                {
+                    foreach (var user in new[] { "alice", "bob", "carol", "dave" })
+                    {
+                        await prosody.RegisterAsync(user, Password);
+                    }
+
+                    ibbProsody1 = await table.TryAsync(async () => (await IbbThroughServerBenchmark.MeasureRunsAsync(prosody.Host, prosody.C2sPort, prosody.CertificateSha256, file, work, size, 4096, 1, runs, prosody.ProcessId)).MiBs);
+                    ibbProsody64 = await table.TryAsync(async () =>
+                    {
+                        var (mibs, selfCpu, serverCpu) = await IbbThroughServerBenchmark.MeasureRunsAsync(prosody.Host, prosody.C2sPort, prosody.CertificateSha256, file, work, size, 4096, 64, runs, prosody.ProcessId);
+                        prosodyClientsCpu64 = selfCpu;
+                        prosodyCpu64 = serverCpu;
+                        return mibs;
+                    });
+                    s5bModProxy = await table.MeasureAsync(runs, async () => Mibs(size, (await Socks5ThroughputBenchmark.RunAsync(
+                        work, size,
+                        new Socks5BytestreamOptions { LoopbackOnly = true, DirectCandidates = false },
+                        new Socks5BytestreamOptions { LoopbackOnly = true },
+                        (user, files) => ConnectAsync(user, prosody.Host, prosody.C2sPort, prosody.CertificateSha256, files))).Transfer));
+                    if (slixReason is null)
+                    {
+                        var slixFile = Path.Combine(work, "slixmpp.bin");
+                        await TestFiles.CreateRandomAsync(slixFile, slixSize);
+                        slixIbb = await table.TryAsync(() => SlixmppAsync(prosody, slixFile, work, runs, SlixmppSendOptions.Default));
+                        slixS5b = await table.TryAsync(() => SlixmppAsync(prosody, file, work, runs, new SlixmppSendOptions { Method = SlixmppTransferMethod.S5b }));
+                    }
+                }
+
+                try
+                {
+                    relay = await ProxyRelayBenchmark.MeasureAsync(runs, pairs, size, Math.Min(size, 256L << 20), TimeSpan.FromSeconds(quick ? 10 : 60));
+                }
+#pragma warning disable CA1031 // A row that fails is reported as not measured, with the reason.
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    table.Failed("proxy relay", e);
+                }
+            }
+
+            var noProsody = "not measured: " + (prosodyReason ?? "Prosody run failed (see notes)");
+            var noSlix = "not measured: " + (slixReason ?? "slixmpp run failed (see notes)");
+            table.Add("S5B through our proxy (embedded server's), file -> file, ours -> ours", s5bOurProxy, "MiB/s", [("S5B through Prosody mod_proxy65", Median(s5bModProxy)), ("raw TCP", Median(raw))], Median(raw));
+            table.Add("S5B through Prosody mod_proxy65, file -> file, ours -> ours", s5bModProxy, "MiB/s", [("slixmpp -> slixmpp S5B, same proxy", Median(slixS5b)), ("raw TCP", Median(raw))], Median(raw), noProsody);
+            table.Add("slixmpp -> slixmpp S5B through Prosody mod_proxy65", slixS5b, "MiB/s", [("raw TCP", Median(raw))], Median(raw), noSlix);
+            table.Add("S5B relay socket -> socket through our proxy (xft proxy process)", Wrap(relay?.OursMiBs), "MiB/s", [("mod_proxy65 relay", relay?.ProsodyMiBs ?? double.NaN), ("raw TCP", relay?.RawMiBs ?? double.NaN)], relay?.RawMiBs, noProsody);
+            table.Add("S5B relay socket -> socket through Prosody mod_proxy65", Wrap(relay?.ProsodyMiBs), "MiB/s", [("raw TCP", relay?.RawMiBs ?? double.NaN)], relay?.RawMiBs, relay is null ? noProsody : "not measured: mod_proxy65 stalled (no run finished in time; see notes)");
+            table.Add("IBB through Prosody, our clients, 4096 B blocks, window 1", ibbProsody1, "MiB/s", [("slixmpp -> slixmpp IBB 4096 B stop-and-wait", Median(slixIbb)), ("raw TCP", Median(raw))], Median(raw), noProsody);
+            table.Add("IBB through Prosody, our clients, 4096 B blocks, window 64", ibbProsody64, "MiB/s", [("slixmpp -> slixmpp IBB 4096 B stop-and-wait", Median(slixIbb)), ("raw TCP", Median(raw))], Median(raw), noProsody);
+            table.Add("slixmpp -> slixmpp IBB through Prosody, 4096 B, stop-and-wait", slixIbb, "MiB/s", [("raw TCP", Median(raw))], Median(raw), noSlix);
+            table.Add("IBB through our embedded server, our clients, 4096 B, window 1", ibbOurs1, "MiB/s", [("IBB through Prosody, window 1", Median(ibbProsody1)), ("raw TCP", Median(raw))], Median(raw));
+            table.Add("IBB through our embedded server, our clients, 4096 B, window 64", ibbOurs64, "MiB/s", [("IBB through Prosody, window 64", Median(ibbProsody64)), ("raw TCP", Median(raw))], Median(raw));
+            table.AddCpu("CPU s/GiB, IBB window 64: embedded server + both clients (one process)", oursCpu64, "Prosody + the same clients", prosodyCpu64 + prosodyClientsCpu64);
+            table.AddCpu("CPU s/GiB, IBB window 64: Prosody process alone", prosodyCpu64, "our server + clients, in-process", oursCpu64, prosodyReason is null ? null : noProsody);
+            table.AddCpu("CPU s/GiB of the relay: our proxy (xft proxy process)", relay?.OursCpuPerGiB ?? double.NaN, "Prosody mod_proxy65", relay?.ProsodyCpuPerGiB ?? double.NaN, relay is null ? noProsody : null);
+            if (relay is null || pairs <= 0)
+            {
+                table.AddText($"our proxy, {pairs} concurrent pairs (256 KiB each way, verified)", noProsody, "100 MB budget", "—");
+            }
+            else
+            {
+                table.AddText(
+                    $"our proxy, {relay.Pairs} concurrent pairs (256 KiB each way, verified), peak RSS",
+                    string.Create(CultureInfo.InvariantCulture, $"{relay.ProxyPeakRssMiB:0} MiB; {(relay.PairsAllVerified ? "all bytes verified" : "BYTES MISSING")} in {relay.PairsSeconds:0.0} s"),
+                    "100 MB budget",
+                    string.Create(CultureInfo.InvariantCulture, $"{relay.ProxyPeakRssMiB / BudgetMiB:0.00}x"));
+            }
+        }
+        finally
+        {
+            TestFiles.DeleteDirectoryQuietly(work);
+        }
+
+        var load = File.Exists("/proc/loadavg") ? (await File.ReadAllTextAsync("/proc/loadavg")).Trim() : "n/a";
+        Console.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"# e2e, {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}; {runs} run(s), {size >> 20} MiB (slixmpp IBB {slixSize >> 20} MiB), medians; load average at the end: {load}"));
+        Console.WriteLine();
+        table.Print(Console.Out);
+        return table.AllMeasuredRowsHaveRatios ? 0 : 1;
+    }
+
+    private static List<double> Wrap(double? value) => value is { } v && double.IsFinite(v) ? [v] : [];
+
+    private static double Median(List<double> values) => E2eTable.Median(values);
+
+    private static double Mibs(long size, double seconds) => size / 1048576.0 / seconds;
+
+    private static int Flag(string[] args, string name, int fallback)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    private static async Task<XmppClient> ConnectAsync(string user, string host, int port, string? pin, FileTransferManager files)
+    {
+        var client = new XmppClient(new XmppClientOptions
+        {
+            Jid = Jid.Create(user, "example.test", "bench"),
+            Password = Password,
+            Host = host,
+            Port = port,
+            TrustedCertificateSha256 = pin,
+            IqTimeout = TimeSpan.FromSeconds(60),
+        });
+        client.AddExtension(files);
+        await client.ConnectAsync();
+        return client;
+    }
+
+    /// <summary>slixmpp (carol) sends <paramref name="file"/> to slixmpp (dave) through Prosody; MiB/s from the sender's clock.</summary>
+    private static async Task<List<double>> SlixmppAsync(ProsodyServer prosody, string file, string work, int runs, SlixmppSendOptions send)
+    {
+        var cap = TimeSpan.FromMinutes(5);
+        var size = new FileInfo(file).Length;
+        var results = new List<double>();
+        var inbox = Directory.CreateDirectory(Path.Combine(work, "slix-" + Guid.NewGuid().ToString("N"))).FullName;
+        await using var receiver = SlixmppPeer.StartReceiver(SlixmppPeerOptions.For(prosody, "dave", Password), inbox, runs);
+        var to = await receiver.WaitReadyAsync(cap);
+        for (var run = 0; run < runs; run++)
+        {
+            await using var sender = SlixmppPeer.StartSender(SlixmppPeerOptions.For(prosody, "carol", Password), to, file, send);
+            var sent = await sender.WaitForEventAsync("sent", cap);
+            var received = await receiver.WaitForEventAsync("received", cap);
+            if (received.GetProperty("bytes").GetInt64() != size)
+            {
+                throw new InvalidOperationException("slixmpp received a different size");
+            }
+
+            results.Add(Mibs(size, sent.GetProperty("seconds").GetDouble()));
+        }
+
+        TestFiles.DeleteDirectoryQuietly(inbox);
+        return results;
+    }
+
+    /// <summary>Peak RSS (VmHWM) of the real xft send and xft receive processes, S5B direct, through the in-process server.</summary>
+    private static async Task<string?> RssAsync(EmbeddedXmppServer server, string work, long size, E2eTable table)
+    {
+        try
+        {
+            var file = Path.Combine(work, "rss.bin");
+            await TestFiles.CreateRandomAsync(file, size);
+            var cap = TimeSpan.FromMinutes(30);
+            string[] Connection(string user, string resource) =>
+                ["--jid", $"{user}@example.test/{resource}", "--server", $"127.0.0.1:{server.ClientEndPoint.Port}", "--trust-cert-sha256", server.CertificateSha256];
+            var password = new Dictionary<string, string> { ["XFT_PASSWORD"] = Password };
+            await using var receiver = XftProcess.Start(
+                ["receive", .. Connection("bob", "rss"), "--out", Path.Combine(work, "rss-in"), "--count", "1", "--json", "--s5b-host", "127.0.0.1"], password);
+            await receiver.WaitForStderrAsync("waiting for files", TimeSpan.FromSeconds(60));
+            await using var sender = XftProcess.Start(
+                ["send", "bob@example.test/rss", file, .. Connection("alice", "rss-s"), "--method", "s5b", "--json", "--s5b-host", "127.0.0.1"], password);
+            double senderPeak = 0, receiverPeak = 0;
+            var watch = Stopwatch.StartNew();
+            var senderExit = sender.WaitForExitAsync(cap);
+            var receiverExit = receiver.WaitForExitAsync(cap);
+
+            // Sampling, not synchronisation: VmHWM only grows, so the last reading before exit is the peak so far.
+            while (!receiverExit.IsCompleted && watch.Elapsed < cap)
+            {
+                senderPeak = Math.Max(senderPeak, PeakOrZero(sender.ProcessId));
+                receiverPeak = Math.Max(receiverPeak, PeakOrZero(receiver.ProcessId));
+                await Task.WhenAny(receiverExit, Task.Delay(50));
+            }
+
+            var sendCode = await senderExit;
+            var receiveCode = await receiverExit;
+            File.Delete(file);
+            if (sendCode != 0 || receiveCode != 0)
+            {
+                throw new InvalidOperationException($"xft send exited {sendCode}, xft receive exited {receiveCode}: {sender.StandardError} {receiver.StandardError}");
+            }
+
+            table.AddText(
+                $"peak RSS of `xft send` (process), {size >> 20} MiB file over S5B direct",
+                string.Create(CultureInfo.InvariantCulture, $"{senderPeak:0} MiB"),
+                "100 MB budget",
+                string.Create(CultureInfo.InvariantCulture, $"{senderPeak / BudgetMiB:0.00}x"));
+            table.AddText(
+                $"peak RSS of `xft receive` (process), {size >> 20} MiB file over S5B direct",
+                string.Create(CultureInfo.InvariantCulture, $"{receiverPeak:0} MiB"),
+                "100 MB budget",
+                string.Create(CultureInfo.InvariantCulture, $"{receiverPeak / BudgetMiB:0.00}x"));
+            return string.Create(CultureInfo.InvariantCulture, $"RSS transfer of {size >> 20} MiB took {watch.Elapsed.TotalSeconds:0.0} s (processes sampled every 50 ms).");
+        }
+#pragma warning disable CA1031 // A row that fails is reported as not measured, with the reason.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            table.AddText($"peak RSS of `xft send` / `xft receive`, {size >> 20} MiB file", "not measured: " + E2eTable.Reason(e), "100 MB budget", "—");
+            return null;
+        }
+    }
+
+    private static double PeakOrZero(int pid)
+    {
+        try
+        {
+            return ProcessStats.MemoryMiB(pid).Peak;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+}
