@@ -50,6 +50,13 @@ internal static class E2eBenchmark
             table.Add("S5B direct, bytestream only (memory -> memory, no files, no hashing)", stream, "MiB/s", [("raw TCP", Median(raw))], Median(raw));
             var direct = await table.MeasureAsync(runs, async () => Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(work, size)).Transfer));
             table.Add("S5B direct file -> file (ours -> ours; receiver hashes SHA-256 while writing)", direct, "MiB/s", [("raw TCP", Median(raw))], Median(raw));
+            var unhashed = await table.MeasureAsync(runs, async () => Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(work, size, hashes: false)).Transfer));
+            table.Add(
+                "S5B direct file -> file without hashing (no hash offered, receiver ComputeSha256=false; bytes compared after)",
+                unhashed,
+                "MiB/s",
+                [("raw TCP", Median(raw)), ("same with SHA-256", Median(direct))],
+                Median(raw));
 
             // 3. IBB and S5B through our embedded server (its built-in proxy).
             var ibbOurs1 = new List<double>();

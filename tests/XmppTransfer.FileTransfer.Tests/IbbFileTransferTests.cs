@@ -121,6 +121,22 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Without_offered_hashes_and_with_hashing_off_nothing_is_hashed_or_claimed_verified()
+    {
+        var source = MakeFile("plain.bin", 10_000);
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Ibb, ComputeHashes = false });
+        var offer = await NextOfferAsync();
+        Assert.Null(offer.File.Sha256);
+        Assert.Null(offer.File.Md5);
+        var received = await offer.AcceptAsync(Path.Combine(_root, "in"), new FileReceiveOptions { ComputeSha256 = false }).WaitAsync(s_cap);
+        await send.WaitAsync(s_cap);
+
+        Assert.Null(received.Sha256);
+        Assert.False(received.Verified);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+    }
+
+    [Fact]
     public async Task A_declined_offer_fails_the_send_with_declined()
     {
         var source = MakeFile("no.bin", 10);
