@@ -31,12 +31,8 @@ public sealed partial class FileTransferManager
         ArgumentException.ThrowIfNullOrEmpty(path);
         options ??= FileSendOptions.Default;
         var oob = options.Oob ?? Options.Oob;
-        var peer = to.IsBare ? await ResolveReceiverAsync(to, cancellationToken).ConfigureAwait(false) : to;
-        var info = await GetPeerInfoAsync(peer, cancellationToken).ConfigureAwait(false);
-        if (!info.HasFeature(Namespaces.OobIq))
-        {
-            throw new FileTransferException(FileTransferErrorKind.NotSupported, $"{peer} does not accept out-of-band data (jabber:iq:oob).");
-        }
+        var (peer, _) = await ResolvePeerAsync(to, info => info.HasFeature(Namespaces.OobIq), "out-of-band data (jabber:iq:oob)", cancellationToken)
+            .ConfigureAwait(false);
 
         var size = new FileInfo(path).Length;
         FileHashes? hashes = null;

@@ -66,8 +66,7 @@ public sealed partial class FileTransferManager
         ArgumentNullException.ThrowIfNull(content);
         ArgumentNullException.ThrowIfNull(file);
         options ??= FileSendOptions.Default;
-        var peer = await ResolveReceiverAsync(to, cancellationToken).ConfigureAwait(false);
-        var info = await GetPeerInfoAsync(peer, cancellationToken).ConfigureAwait(false);
+        var (peer, info) = await ResolvePeerAsync(to, SupportsSi, SiCapability, cancellationToken).ConfigureAwait(false);
 
         var start = content.CanSeek ? content.Position : 0;
         FileHashes? hashes = null;

@@ -77,17 +77,27 @@ public sealed partial class FileTransferManager : IXmppExtension
     /// Finds where to send: a full JID is checked (disco#info) for SI file transfer; a bare JID is
     /// resolved to an available resource that supports it, from the presence we have seen.
     /// </summary>
-    public async Task<Jid> ResolveReceiverAsync(Jid to, CancellationToken cancellationToken = default)
+    public async Task<Jid> ResolveReceiverAsync(Jid to, CancellationToken cancellationToken = default) =>
+        (await ResolvePeerAsync(to, SupportsSi, SiCapability, cancellationToken).ConfigureAwait(false)).Peer;
+
+    private const string SiCapability = "SI file transfer (XEP-0096)";
+
+    /// <summary>
+    /// The one place that picks a receiver: returns the full JID and the disco#info it answered, so callers
+    /// choose methods and hashes from the same query instead of asking again.
+    /// </summary>
+    internal async Task<(Jid Peer, DiscoInfo Info)> ResolvePeerAsync(
+        Jid to, Func<DiscoInfo, bool> supports, string capability, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(to);
         if (!to.IsBare)
         {
             var info = await GetPeerInfoAsync(to, cancellationToken).ConfigureAwait(false);
-            return SupportsSi(info)
-                ? to
+            return supports(info)
+                ? (to, info)
                 : throw new FileTransferException(
                     FileTransferErrorKind.NotSupported,
-                    $"{to} does not support SI file transfer (XEP-0096); clients such as Conversations, Dino and Monal use HTTP upload or Jingle instead.");
+                    $"{to} does not support {capability}; clients such as Conversations, Dino and Monal use HTTP upload or Jingle instead.");
         }
 
         var resources = (Session as XmppClient)?.Presence.GetResources(to) ?? [];
@@ -95,9 +105,10 @@ public sealed partial class FileTransferManager : IXmppExtension
         {
             try
             {
-                if (SupportsSi(await Session.Disco.GetInfoAsync(resource.Jid, cancellationToken: cancellationToken).ConfigureAwait(false)))
+                var info = await Session.Disco.GetInfoAsync(resource.Jid, cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (supports(info))
                 {
-                    return resource.Jid;
+                    return (resource.Jid, info);
                 }
             }
             catch (XmppException ex) when (ex is not FileTransferException && !cancellationToken.IsCancellationRequested)
@@ -110,12 +121,10 @@ public sealed partial class FileTransferManager : IXmppExtension
             resources.Count == 0 ? FileTransferErrorKind.PeerUnavailable : FileTransferErrorKind.NotSupported,
             resources.Count == 0
                 ? $"No available resource of {to} is known (we see presence only from contacts who share it). Give the full JID, e.g. {to}/resource."
-                : $"None of the available resources of {to} supports SI file transfer (XEP-0096). Give a full JID to try one anyway.");
+                : $"None of the available resources of {to} supports {capability}. Give a full JID to try one anyway.");
     }
 
-    internal Task<DiscoInfo> GetPeerInfoAsync(Jid to, CancellationToken cancellationToken) => GetPeerInfoCoreAsync(to, cancellationToken);
-
-    private async Task<DiscoInfo> GetPeerInfoCoreAsync(Jid to, CancellationToken cancellationToken)
+    private async Task<DiscoInfo> GetPeerInfoAsync(Jid to, CancellationToken cancellationToken)
     {
         try
         {
