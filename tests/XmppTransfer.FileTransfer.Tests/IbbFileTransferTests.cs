@@ -369,27 +369,11 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
         return (sent, received);
     }
 
-    private async Task<IncomingFileOffer> NextOfferAsync()
-    {
-        using var timeout = new CancellationTokenSource(s_cap);
-        await foreach (var offer in _bobFiles.ReceiveOffersAsync(timeout.Token))
-        {
-            return offer;
-        }
+    private Task<IncomingFileOffer> NextOfferAsync() => TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
 
-        throw new InvalidOperationException("The offers ended.");
-    }
+    private string MakeFile(string name, int size) => TransferTestKit.MakeFile(_root, name, size);
 
-    private string MakeFile(string name, int size)
-    {
-        var directory = Path.Combine(_root, "out");
-        Directory.CreateDirectory(directory);
-        var path = Path.Combine(directory, name);
-        File.WriteAllBytes(path, RandomNumberGenerator.GetBytes(size));
-        return path;
-    }
-
-    private static string Sha256(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+    private static string Sha256(string path) => TransferTestKit.Sha256(path);
 
     /// <summary>Progress delivered on the reporting thread (Progress&lt;T&gt; would post to the pool).</summary>
     private sealed class SyncProgress(Action<FileTransferProgress> report) : IProgress<FileTransferProgress>

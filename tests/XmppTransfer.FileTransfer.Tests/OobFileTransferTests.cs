@@ -190,27 +190,11 @@ public sealed class OobFileTransferTests : IAsyncLifetime
     private Task<XElement> OfferUrl(string url, byte[]? sha256 = null) =>
         _alice.SendIqAsync(Stanza.MakeIq(IqType.Set, _bob.BoundJid, new OobQuery(new Uri(url), null, null, sha256).ToXml()), TimeSpan.FromSeconds(50));
 
-    private async Task<IncomingFileOffer> NextOfferAsync()
-    {
-        using var timeout = new CancellationTokenSource(s_cap);
-        await foreach (var offer in _bobFiles.ReceiveOffersAsync(timeout.Token))
-        {
-            return offer;
-        }
+    private Task<IncomingFileOffer> NextOfferAsync() => TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
 
-        throw new InvalidOperationException("The offers ended.");
-    }
+    private string MakeFile(string name, int size) => TransferTestKit.MakeFile(_root, name, size);
 
-    private string MakeFile(string name, int size)
-    {
-        var directory = Path.Combine(_root, "out");
-        Directory.CreateDirectory(directory);
-        var path = Path.Combine(directory, name);
-        File.WriteAllBytes(path, RandomNumberGenerator.GetBytes(size));
-        return path;
-    }
-
-    private static string Sha256(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+    private static string Sha256(string path) => TransferTestKit.Sha256(path);
 
     /// <summary>A one-connection-at-a-time HTTP responder that answers every request with canned bytes.</summary>
     private sealed class RawHttpServer : IAsyncDisposable

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Security.Cryptography;
 using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Core;
 using XmppTransfer.Testing;
@@ -157,36 +154,11 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         return (sent, received);
     }
 
-    private async Task<IncomingFileOffer> NextOfferAsync()
-    {
-        using var timeout = new CancellationTokenSource(s_cap);
-        await foreach (var offer in _bobFiles.ReceiveOffersAsync(timeout.Token))
-        {
-            return offer;
-        }
+    private Task<IncomingFileOffer> NextOfferAsync() => TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
 
-        throw new InvalidOperationException("The offers ended.");
-    }
+    private string MakeFile(string name, int size) => TransferTestKit.MakeFile(_root, name, size);
 
-    private string MakeFile(string name, int size)
-    {
-        var directory = Path.Combine(_root, "out");
-        Directory.CreateDirectory(directory);
-        var path = Path.Combine(directory, name);
-        File.WriteAllBytes(path, RandomNumberGenerator.GetBytes(size));
-        return path;
-    }
+    private static int ClosedLoopbackPort() => FreePort.Next();
 
-    private static int ClosedLoopbackPort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
-
-    private static string Sha256(string path)
-    {
-        using var file = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(file));
-    }
+    private static string Sha256(string path) => TransferTestKit.Sha256(path);
 }
