@@ -41,7 +41,7 @@ public sealed partial class FileTransferManager
             var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
             await using (file.ConfigureAwait(false))
             {
-                hashes = await FileHashes.ComputeAsync(file, cancellationToken).ConfigureAwait(false);
+                hashes = await FileHashes.ComputeAsync(file, includeMd5: false, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -177,7 +177,7 @@ public sealed partial class FileTransferManager
                 if (resumeFrom > 0)
                 {
                     part.SetLength(resumeFrom);
-                    await HashPrefixAsync(part, sha256, cancellationToken).ConfigureAwait(false);
+                    await FileHashes.AppendAsync(part, sha256, null, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
@@ -233,22 +233,5 @@ public sealed partial class FileTransferManager
             Sha256 = sha,
             Verified = identity.Sha256 is not null,
         };
-    }
-
-    private static async Task HashPrefixAsync(FileStream part, IncrementalHash sha256, CancellationToken cancellationToken)
-    {
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1024 * 1024);
-        try
-        {
-            int n;
-            while ((n = await part.ReadAsync(buffer.AsMemory(0, 1024 * 1024), cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                sha256.AppendData(buffer, 0, n);
-            }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-        }
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
@@ -186,124 +185,97 @@ public sealed partial class FileTransferManager
     {
         var safeName = offer.SafeName;
         var partPath = PartialFile.DataPath(directory, safeName);
-        // No hash at all only when there is nothing to verify and the caller does not want one reported:
-        // on CPUs without SHA extensions SHA-256 (~400 MiB/s a core) is the slowest step of a local transfer.
+        // No hash at all only when there is nothing to verify and the caller does not want one reported.
         var hashing = options.ComputeSha256 || identity.Sha256 is not null || identity.Md5 is not null;
         using var sha256 = hashing ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
 
         // MD5 only when it is the sole hash we can verify against: SHA-256 is what we check and report otherwise,
         // and MD5 would be the slowest step of the whole receive path.
         using var md5 = hashing && identity.Sha256 is null ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
+
+        // A socket bytestream (SOCKS5) has no inactivity timer of its own (IBB has): a silent sender must not hold us forever.
+        var socket = source is System.Net.Sockets.NetworkStream;
+        using var watchdog = new InactivityWatchdog(socket ? Options.Socks5InactivityTimeout : Timeout.InfiniteTimeSpan, cancellationToken);
+        var expected = offer.File.Size - resumeFrom;
         long received = 0;
-        var chunk = Options.CopyBufferSize;
-        byte[][] buffers = [ArrayPool<byte>.Shared.Rent(chunk), ArrayPool<byte>.Shared.Rent(chunk)];
-        Task pending = Task.CompletedTask;
-        try
+        var part = OpenPart(partPath, resumeFrom, expected);
+        await using (part.ConfigureAwait(false))
         {
-            var part = new FileStream(partPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.Asynchronous);
-            await using (part.ConfigureAwait(false))
+            identity.Save(directory, safeName);
+            if (resumeFrom > 0)
+            {
+                // Hash what we already have so the whole file is verified, then append.
+                part.SetLength(resumeFrom);
+                await FileHashes.AppendAsync(part, sha256, md5, cancellationToken).ConfigureAwait(false);
+            }
+
+            var sink = new FileSink(part.SafeFileHandle, resumeFrom, safeName, sha256, md5, Options.CopyBufferSize);
+            await using (sink.ConfigureAwait(false))
             {
                 try
                 {
-                    identity.Save(directory, safeName);
-                    if (resumeFrom > 0)
-                    {
-                        // Hash what we already have so the whole file is verified, then append.
-                        part.SetLength(resumeFrom);
-                        int n;
-                        while ((n = await part.ReadAsync(buffers[0].AsMemory(0, chunk), cancellationToken).ConfigureAwait(false)) > 0)
-                        {
-                            sha256?.AppendData(buffers[0], 0, n);
-                            md5?.AppendData(buffers[0], 0, n);
-                        }
-                    }
-                    else
-                    {
-                        part.SetLength(0);
-                    }
-
-                    // Two buffers: while one is hashed and written on the pool, the next is read from the network.
-                    var expected = offer.File.Size - resumeFrom;
-                    var current = 0;
-
-                    // Socket bytestreams are filled a whole buffer at a time (fewer, larger hand-offs); message-based ones
-                    // (IBB) are processed block by block so a misbehaving sender is stopped early.
-                    var minimum = source is System.Net.Sockets.NetworkStream ? chunk : 1;
-                    while (true)
+                    // Socket bytestreams fill a whole buffer before handing it on (fewer, larger writes); message-based ones
+                    // (IBB) go block by block so a misbehaving sender is stopped early.
+                    var ended = false;
+                    while (!ended)
                     {
                         // Bytestreams with data waiting complete reads synchronously and never look at the token.
                         cancellationToken.ThrowIfCancellationRequested();
-                        var buffer = buffers[current];
-                        int read;
-                        try
+                        var buffer = await sink.RentAsync(watchdog.Token).ConfigureAwait(false);
+                        var filled = 0;
+                        while (filled < buffer.Length)
                         {
-                            read = await source.ReadAtLeastAsync(buffer.AsMemory(0, chunk), minimum, throwOnEndOfStream: false, cancellationToken)
-                                .ConfigureAwait(false);
-                        }
-                        catch (BytestreamException ex)
-                        {
-                            throw new FileTransferException(
-                                ex.ErrorKind == BytestreamErrorKind.Timeout ? FileTransferErrorKind.Timeout : FileTransferErrorKind.TransferFailed,
-                                $"Receiving {safeName} from {offer.From} failed after {resumeFrom + received} of {offer.File.Size} bytes: {ex.Message}",
-                                ex);
-                        }
-                        catch (IOException ex)
-                        {
-                            // A socket bytestream (SOCKS5) reports a reset or abort as an I/O error.
-                            throw new FileTransferException(
-                                FileTransferErrorKind.TransferFailed,
-                                $"Receiving {safeName} from {offer.From} failed after {resumeFrom + received} of {offer.File.Size} bytes: {ex.Message}",
-                                ex);
+                            var n = await source.ReadAsync(buffer.AsMemory(filled), watchdog.Token).ConfigureAwait(false);
+                            if (n == 0)
+                            {
+                                ended = true;
+                                break;
+                            }
+
+                            filled += n;
+                            watchdog.Touch();
+                            if (!socket)
+                            {
+                                break;
+                            }
                         }
 
-                        if (read == 0)
-                        {
-                            break;
-                        }
-
-                        if (received + read > expected)
+                        if (received + filled > expected)
                         {
                             throw new FileTransferException(
                                 FileTransferErrorKind.IntegrityCheckFailed,
                                 $"{offer.From} sent more than the {offer.File.Size} bytes it offered for {safeName}; stopped.");
                         }
 
-                        await pending.ConfigureAwait(false);
-                        pending = StoreAsync(part, buffer, read, sha256, md5, cancellationToken);
-                        current ^= 1;
-                        received += read;
+                        sink.Commit(buffer, filled);
+                        received += filled;
                         reporter.Report(resumeFrom + received);
-                        if (read < minimum)
-                        {
-                            // ReadAtLeast returns short only at the end of the stream.
-                            break;
-                        }
                     }
 
-                    await pending.ConfigureAwait(false);
-                    await part.FlushAsync(cancellationToken).ConfigureAwait(false);
-                    if (received != expected)
-                    {
-                        throw new FileTransferException(
-                            FileTransferErrorKind.TransferFailed,
-                            $"{offer.From} closed the stream after {resumeFrom + received} of {offer.File.Size} bytes of {safeName}; the part is kept for resuming.");
-                    }
+                    await sink.CompleteAsync().ConfigureAwait(false);
                 }
-                finally
+                catch (OperationCanceledException) when (watchdog.HasExpired && !cancellationToken.IsCancellationRequested)
                 {
-                    // Never let the file close under a background write.
-                    await pending.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
-                        .ConfigureAwait(false);
+                    throw new FileTransferException(
+                        FileTransferErrorKind.Timeout,
+                        $"{offer.From} sent nothing for {watchdog.Timeout.TotalSeconds:0} s; stopped after {resumeFrom + received} of {offer.File.Size} bytes of {safeName} (the part is kept for resuming).");
+                }
+                catch (Exception ex) when (ex is BytestreamException or IOException)
+                {
+                    // A socket bytestream (SOCKS5) reports a reset or abort as an I/O error.
+                    throw new FileTransferException(
+                        ex is BytestreamException { ErrorKind: BytestreamErrorKind.Timeout } ? FileTransferErrorKind.Timeout : FileTransferErrorKind.TransferFailed,
+                        $"Receiving {safeName} from {offer.From} failed after {resumeFrom + received} of {offer.File.Size} bytes: {ex.Message}",
+                        ex);
                 }
             }
-        }
-        finally
-        {
-            // The background step may still use a buffer; its own failure was already observed or is moot now.
-            await pending.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
-                .ConfigureAwait(false);
-            ArrayPool<byte>.Shared.Return(buffers[0]);
-            ArrayPool<byte>.Shared.Return(buffers[1]);
+
+            if (received != expected)
+            {
+                throw new FileTransferException(
+                    FileTransferErrorKind.TransferFailed,
+                    $"{offer.From} closed the stream after {resumeFrom + received} of {offer.File.Size} bytes of {safeName}; the part is kept for resuming.");
+            }
         }
 
         reporter.Report(resumeFrom + received, force: true);
@@ -351,17 +323,6 @@ public sealed partial class FileTransferManager
     private void DisarmFallback(FallbackWaiter waiter) =>
         _awaitingFallback.TryRemove(new KeyValuePair<string, TaskCompletionSource<IncomingFileOffer>>(waiter.Key, waiter.Offer));
 
-    /// <summary>Hashes and appends one received block (runs on the pool while the next block is read).</summary>
-    private static Task StoreAsync(FileStream part, byte[] buffer, int count, IncrementalHash? sha256, IncrementalHash? md5, CancellationToken cancellationToken) =>
-        Task.Run(
-            async () =>
-            {
-                sha256?.AppendData(buffer, 0, count);
-                md5?.AppendData(buffer, 0, count);
-                await part.WriteAsync(buffer.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
-            },
-            cancellationToken);
-
     private async Task<IncomingFileOffer?> WaitForFallbackOfferAsync(FallbackWaiter waiter, CancellationToken cancellationToken)
     {
         try
@@ -387,6 +348,30 @@ public sealed partial class FileTransferManager
 
     private static string FallbackKey(string sender, string name, long size, string? md5, string? sha256) =>
         string.Join('\n', sender, name, size.ToString(System.Globalization.CultureInfo.InvariantCulture), md5, sha256);
+
+    /// <summary>
+    /// Opens the part file. A fresh one is preallocated to the size offered (fallocate; its length stays 0), so a full
+    /// disk shows before any byte is accepted and the writes do not allocate blocks one by one.
+    /// </summary>
+    private static FileStream OpenPart(string partPath, long resumeFrom, long remaining)
+    {
+        try
+        {
+            return new FileStream(partPath, new FileStreamOptions
+            {
+                Mode = resumeFrom > 0 ? FileMode.Open : FileMode.Create,
+                Access = FileAccess.ReadWrite,
+                Share = FileShare.None,
+                BufferSize = 0,
+                Options = FileOptions.Asynchronous,
+                PreallocationSize = resumeFrom > 0 ? 0 : Math.Max(0, remaining),
+            });
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new FileTransferException(FileTransferErrorKind.LocalIo, $"Cannot write {partPath}: {ex.Message}", ex);
+        }
+    }
 
     private static bool HasRoomFor(string directory, long bytes)
     {

@@ -70,14 +70,16 @@ public sealed partial class FileTransferManager
 
         var start = content.CanSeek ? content.Position : 0;
         FileHashes? hashes = null;
-        if (options.ComputeHashes && content.CanSeek && file.Md5 is null)
+        if (options.ComputeHashes && content.CanSeek && file.Md5 is null && file.Sha256 is null)
         {
-            hashes = await FileHashes.ComputeAsync(content, cancellationToken).ConfigureAwait(false);
+            // A receiver that speaks XEP-0300 gets SHA-256 only; the legacy MD5 attribute (the slowest hash) is for those that do not.
+            var xep0300 = info.HasFeature(Namespaces.Hashes);
+            hashes = await FileHashes.ComputeAsync(content, includeMd5: !xep0300, cancellationToken).ConfigureAwait(false);
             content.Position = start;
             file = file with
             {
                 Md5 = hashes.Md5,
-                Sha256 = info.HasFeature(Namespaces.Hashes) ? hashes.Sha256 : null,
+                Sha256 = xep0300 ? hashes.Sha256 : null,
             };
         }
 
@@ -210,7 +212,7 @@ public sealed partial class FileTransferManager
         var stream = await Ibb.OpenAsync(peer, sid, options.Ibb, cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
-            await CopyAsync(content, stream, offset, length, reporter, cancellationToken).ConfigureAwait(false);
+            await CopyAsync(content, stream, offset, length, reporter, null, cancellationToken).ConfigureAwait(false);
             await stream.CompleteAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -218,8 +220,10 @@ public sealed partial class FileTransferManager
     }
 
     /// <summary>
-    /// Sends over a SOCKS5 bytestream (we are the XEP-0065 requester). After the last byte we half-close and wait, at most
+    /// Sends over a SOCKS5 bytestream (we are the XEP-0065 requester): straight from the page cache with sendfile(2) when the
+    /// content is a file, else through a buffer. After the last byte we half-close and wait, at most
     /// <see cref="FileTransferOptions.Socks5CloseTimeout"/>, for the receiver to close: that is how we know it read everything.
+    /// A receiver that takes no byte for <see cref="FileTransferOptions.Socks5InactivityTimeout"/> ends the transfer.
     /// </summary>
     private async Task<TransferMethod> SendOverSocks5Async(
         Jid peer, string sid, Stream content, long offset, long length, ProgressReporter reporter, CancellationToken cancellationToken)
@@ -230,12 +234,35 @@ public sealed partial class FileTransferManager
         {
             var used = bytestream.ViaProxy ? TransferMethod.Socks5Proxy : TransferMethod.Socks5Direct;
             reporter.Method = used;
+            using var watchdog = new InactivityWatchdog(Options.Socks5InactivityTimeout, cancellationToken);
             try
             {
-                await CopyAsync(content, bytestream.Stream, offset, length, reporter, cancellationToken).ConfigureAwait(false);
+                if (content is FileStream file)
+                {
+                    var position = file.Position;
+                    await bytestream.SendFileAsync(file, position, length, n => { watchdog.Touch(); reporter.Report(offset + n); }, watchdog.Token)
+                        .ConfigureAwait(false);
+                    file.Position = position + length;
+                    reporter.Report(offset + length, force: true);
+                }
+                else
+                {
+                    await CopyAsync(content, bytestream.Stream, offset, length, reporter, watchdog, cancellationToken).ConfigureAwait(false);
+                }
+
                 bytestream.ShutdownSend();
             }
-            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+            catch (EndOfStreamException ex)
+            {
+                throw new FileTransferException(FileTransferErrorKind.LocalIo, ex.Message, ex);
+            }
+            catch (OperationCanceledException) when (watchdog.HasExpired && !cancellationToken.IsCancellationRequested)
+            {
+                // Not a SOCKS5 failure (no fallback): the connection works, the receiver stopped reading.
+                throw new FileTransferException(FileTransferErrorKind.Timeout,
+                    $"{peer} took no data for {watchdog.Timeout.TotalSeconds:0} s over the SOCKS5 bytestream; stopped.");
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException && !cancellationToken.IsCancellationRequested)
             {
                 throw new BytestreamException(BytestreamErrorKind.Closed, $"The SOCKS5 bytestream to {peer} broke while sending: {ex.Message}", ex);
             }
@@ -273,10 +300,16 @@ public sealed partial class FileTransferManager
         }
     }
 
-    /// <summary>Copies exactly <paramref name="length"/> bytes; a source that ends early is a local I/O error.</summary>
-    private async Task CopyAsync(Stream source, Stream destination, long offset, long length, ProgressReporter reporter, CancellationToken cancellationToken)
+    /// <summary>
+    /// Copies exactly <paramref name="length"/> bytes; a source that ends early is a local I/O error. With a watchdog (SOCKS5)
+    /// each buffer is written in slices, so that a slow but moving receiver keeps it fed.
+    /// </summary>
+    private async Task CopyAsync(
+        Stream source, Stream destination, long offset, long length, ProgressReporter reporter, InactivityWatchdog? watchdog, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(Options.CopyBufferSize);
+        var token = watchdog?.Token ?? cancellationToken;
+        var slice = watchdog is null ? Options.CopyBufferSize : Math.Min(Options.CopyBufferSize, WatchedWriteSlice);
         try
         {
             long sent = 0;
@@ -299,7 +332,12 @@ public sealed partial class FileTransferManager
                     throw new FileTransferException(FileTransferErrorKind.LocalIo, $"The file ended after {offset + sent} bytes; it shrank while being sent.");
                 }
 
-                await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                for (var written = 0; written < read; written += slice)
+                {
+                    await destination.WriteAsync(buffer.AsMemory(written, Math.Min(slice, read - written)), token).ConfigureAwait(false);
+                    watchdog?.Touch();
+                }
+
                 sent += read;
                 reporter.Report(offset + sent);
             }
@@ -311,6 +349,8 @@ public sealed partial class FileTransferManager
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    private const int WatchedWriteSlice = 256 * 1024;
 
     private static FileTransferException OfferRefused(Jid peer, XmppStanzaErrorException ex) => ex.Error.Condition switch
     {

@@ -23,6 +23,12 @@ public sealed record FileTransferOptions
     /// <summary>Sending over SOCKS5: after the last byte and our half-close, how long we wait for the receiver to close. Default 30 s.</summary>
     public TimeSpan Socks5CloseTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// SOCKS5 transfers: how long no byte may move (the sender's writes or the receiver's reads) before the transfer is ended
+    /// as timed out. SOCKS5 has no timer of its own (IBB has its inactivity timeout). Default 120 s.
+    /// </summary>
+    public TimeSpan Socks5InactivityTimeout { get; init; } = TimeSpan.FromSeconds(120);
+
     /// <summary>Refuse offers larger than this many bytes; null = only free disk space limits. Default null.</summary>
     public long? MaxFileSize { get; init; }
 

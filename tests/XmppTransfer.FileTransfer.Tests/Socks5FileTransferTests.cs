@@ -18,7 +18,12 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _router = new LoopbackRouter();
-        _bobFiles = new FileTransferManager(new FileTransferOptions { Socks5 = s_loopback, FallbackWait = TimeSpan.FromSeconds(5) });
+        _bobFiles = new FileTransferManager(new FileTransferOptions
+        {
+            Socks5 = s_loopback,
+            FallbackWait = TimeSpan.FromSeconds(5),
+            Socks5InactivityTimeout = TimeSpan.FromSeconds(3),
+        });
         _alice = await _router.ConnectAsync("alice");
         var bobSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _alice.Presence.Available += r =>
@@ -138,9 +143,84 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<Exception>(() => receive.WaitAsync(s_cap));
     }
 
-    private static FileTransferManager Attach(XmppClient client, Socks5BytestreamOptions options)
+    [Fact]
+    public async Task A_file_goes_by_sendfile_from_the_offset_the_receiver_asks_for_when_resuming()
     {
-        var manager = new FileTransferManager(new FileTransferOptions { Socks5 = options, FallbackWait = TimeSpan.FromSeconds(2) });
+        var alice = Attach(_alice, s_loopback);
+        var size = 3 * 1024 * 1024 + 5;
+        var source = MakeFile("resume.bin", size);
+        var inbox = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
+
+        // First attempt: the sender goes silent after the first megabyte; the receiver gives up after its inactivity
+        // timeout and keeps the part.
+        var content = new StallingStream(await File.ReadAllBytesAsync(source, TestContext.Current.CancellationToken), stallAt: 1024 * 1024);
+        using var stopSender = new CancellationTokenSource();
+        var first = alice.SendStreamAsync(_bob.BoundJid, content, new Si.FileOfferDescription("resume.bin", size), cancellationToken: stopSender.Token);
+        var offer = await NextOfferAsync();
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(inbox).WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.Timeout, ex.ErrorKind);
+        Assert.Contains("sent nothing for 3 s", ex.Message, StringComparison.Ordinal);
+        await stopSender.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.WaitAsync(s_cap));
+        var partLength = new FileInfo(Path.Combine(inbox, "resume.bin.part")).Length;
+        Assert.Equal(1024 * 1024, partLength);
+
+        // Second attempt, from the file: only the rest crosses, from the receiver's offset.
+        var (sent, received) = await TransferAsync(alice, source, new FileSendOptions { Method = TransferMethodPreference.Socks5 });
+
+        Assert.Equal(TransferMethod.Socks5Direct, sent.Method);
+        Assert.Equal(partLength, sent.ResumedFrom);
+        Assert.Equal(size - partLength, sent.BytesTransferred);
+        Assert.True(received.Verified);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+    }
+
+    [Fact]
+    public async Task A_receiver_that_stops_reading_is_given_up_after_the_senders_inactivity_timeout()
+    {
+        var alice = Attach(_alice, s_loopback, inactivity: TimeSpan.FromSeconds(1));
+        var source = MakeFile("stuck.bin", 48 * 1024 * 1024);
+        using var gate = new ManualResetEventSlim();
+        using var stopReceiver = new CancellationTokenSource();
+
+        // The receiver's loop reports progress synchronously: holding the report holds its reads.
+        var send = alice.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Socks5 });
+        var offer = await NextOfferAsync();
+        var receive = offer.AcceptAsync(Path.Combine(_root, "in"), progress: new HoldingProgress(gate), cancellationToken: stopReceiver.Token);
+
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(s_cap));
+        gate.Set();
+        await stopReceiver.CancelAsync();
+
+        Assert.Equal(FileTransferErrorKind.Timeout, ex.ErrorKind);
+        Assert.Contains("took no data for 1 s", ex.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAnyAsync<Exception>(() => receive.WaitAsync(s_cap));
+    }
+
+    [Fact]
+    public async Task A_receiver_that_speaks_xep_0300_is_offered_sha256_without_the_legacy_md5()
+    {
+        var alice = Attach(_alice, s_loopback);
+        var source = MakeFile("hashes.bin", 1000);
+
+        var send = alice.SendFileAsync(_bob.BoundJid, source);
+        var offer = await NextOfferAsync();
+        var received = await offer.AcceptAsync(Path.Combine(_root, "in")).WaitAsync(s_cap);
+        await send.WaitAsync(s_cap);
+
+        Assert.Null(offer.File.Md5);
+        Assert.Equal(Sha256(source), Convert.ToHexStringLower(offer.File.Sha256!));
+        Assert.True(received.Verified);
+    }
+
+    private static FileTransferManager Attach(XmppClient client, Socks5BytestreamOptions options, TimeSpan? inactivity = null)
+    {
+        var manager = new FileTransferManager(new FileTransferOptions
+        {
+            Socks5 = options,
+            FallbackWait = TimeSpan.FromSeconds(2),
+            Socks5InactivityTimeout = inactivity ?? FileTransferOptions.Default.Socks5InactivityTimeout,
+        });
         client.AddExtension(manager);
         return manager;
     }
@@ -161,4 +241,37 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     private static int ClosedLoopbackPort() => FreePort.Next();
 
     private static string Sha256(string path) => TransferTestKit.Sha256(path);
+
+    /// <summary>A seekable source that stops answering at <c>stallAt</c> on its second pass (the first is the sender's hash).</summary>
+    private sealed class StallingStream(byte[] content, long stallAt) : MemoryStream(content, writable: false)
+    {
+        private int _rewinds;
+
+        public override long Position
+        {
+            get => base.Position;
+            set
+            {
+                _rewinds++;
+                base.Position = value;
+            }
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_rewinds > 0 && Position >= stallAt)
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+
+            var limit = _rewinds > 0 ? (int)Math.Min(buffer.Length, Math.Max(0, stallAt - Position)) : buffer.Length;
+            return await base.ReadAsync(buffer[..(limit == 0 ? buffer.Length : limit)], cancellationToken);
+        }
+    }
+
+    /// <summary>Blocks the reporting thread until the gate opens (capped), standing in for a receiver that stops reading.</summary>
+    private sealed class HoldingProgress(ManualResetEventSlim gate) : IProgress<FileTransferProgress>
+    {
+        public void Report(FileTransferProgress value) => gate.Wait(s_cap);
+    }
 }

@@ -1,0 +1,68 @@
+namespace XmppTransfer.FileTransfer;
+
+/// <summary>
+/// Cancels a transfer when no byte has moved for a whole timeout. Progress only stamps a time (no timer reset per
+/// block, so the byte path stays cheap); a timer looks at the stamp a few times per timeout. A slow but moving
+/// transfer never trips it, a silent one does within about 1.25 timeouts.
+/// </summary>
+internal sealed class InactivityWatchdog : IDisposable
+{
+    private readonly CancellationTokenSource _expired = new();
+    private readonly CancellationTokenSource _linked;
+    private readonly Timer? _timer;
+    private readonly long _timeoutMs;
+    private long _lastProgress = Environment.TickCount64;
+
+    /// <param name="timeout">Silence allowed; <see cref="Timeout.InfiniteTimeSpan"/> disables the watchdog.</param>
+    /// <param name="cancellationToken">The caller's token, folded into <see cref="Token"/>.</param>
+    public InactivityWatchdog(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        Timeout = timeout;
+        _linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _expired.Token);
+        if (timeout == System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            return;
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
+        _timeoutMs = (long)timeout.TotalMilliseconds;
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(_timeoutMs / 4, 10, 5000));
+        _timer = new Timer(static state => ((InactivityWatchdog)state!).Check(), this, period, period);
+    }
+
+    /// <summary>The silence allowed.</summary>
+    public TimeSpan Timeout { get; }
+
+    /// <summary>Cancelled when the caller cancels or the transfer has been silent too long.</summary>
+    public CancellationToken Token => _linked.Token;
+
+    /// <summary>True once the silence ran out (as opposed to the caller cancelling).</summary>
+    public bool HasExpired => _expired.IsCancellationRequested;
+
+    /// <summary>Records that bytes moved.</summary>
+    public void Touch() => Volatile.Write(ref _lastProgress, Environment.TickCount64);
+
+    public void Dispose()
+    {
+        _timer?.Dispose();
+        _linked.Dispose();
+        _expired.Dispose();
+    }
+
+    private void Check()
+    {
+        if (Environment.TickCount64 - Volatile.Read(ref _lastProgress) < _timeoutMs)
+        {
+            return;
+        }
+
+        try
+        {
+            _expired.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The timer fired while the transfer was being disposed.
+        }
+    }
+}
