@@ -28,13 +28,14 @@ internal static class E2eBenchmark
         var rssSize = Flag(args, "--rss-size", quick ? 16 : 4096) * 1048576L;
         var pairs = Flag(args, "--pairs", quick ? 50 : 2000);
         var slixSize = Flag(args, "--slixmpp-size", quick ? 1 : 8) * 1048576L;
+        var largeSize = Flag(args, "--large-size", quick ? 8 : 1024) * 1048576L;
         var prosodyReason = args.Contains("--no-prosody") ? "--no-prosody given"
             : File.Exists("/usr/bin/prosody") || File.Exists("/usr/local/bin/prosody") ? null : "prosody is not installed";
         var slixReason = prosodyReason ?? (File.Exists("/usr/lib/python3/dist-packages/slixmpp/__init__.py") ? null : "python3-slixmpp is not installed");
 
         var table = new E2eTable();
         var started = DateTime.UtcNow;
-        Console.Error.WriteLine($"e2e: {runs} run(s), {size >> 20} MiB, RSS file {rssSize >> 20} MiB, {pairs} pairs, quick={quick}");
+        Console.Error.WriteLine($"e2e: {runs} run(s), {size >> 20} MiB and {largeSize >> 20} MiB, RSS file {rssSize >> 20} MiB, {pairs} pairs, quick={quick}");
         var work = TestFiles.CreateTempDirectory("xft-e2e-");
         try
         {
@@ -45,18 +46,16 @@ internal static class E2eBenchmark
             var raw = await table.MeasureAsync(runs, async () => Mibs(size, await Socks5ThroughputBenchmark.RawTcpAsync(size)));
             table.Add("raw loopback TCP, two sockets in-process (ceiling)", raw, "MiB/s", []);
 
-            // 2. S5B direct, ours -> ours.
+            // 2. S5B direct, ours -> ours: the bytestream alone, then file -> file at the throughput size and at the large size.
             var stream = await table.MeasureAsync(runs, async () => Mibs(size, await Socks5ThroughputBenchmark.S5bStreamOnlyAsync(size)));
             table.Add("S5B direct, bytestream only (memory -> memory, no files, no hashing)", stream, "MiB/s", [("raw TCP", Median(raw))], Median(raw));
-            var direct = await table.MeasureAsync(runs, async () => Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(work, size)).Transfer));
-            table.Add("S5B direct file -> file (ours -> ours; receiver hashes SHA-256 while writing)", direct, "MiB/s", [("raw TCP", Median(raw))], Median(raw));
-            var unhashed = await table.MeasureAsync(runs, async () => Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(work, size, hashes: false)).Transfer));
-            table.Add(
-                "S5B direct file -> file without hashing (no hash offered, receiver ComputeSha256=false; bytes compared after)",
-                unhashed,
-                "MiB/s",
-                [("raw TCP", Median(raw)), ("same with SHA-256", Median(direct))],
-                Median(raw));
+            await DirectFileRowsAsync(table, work, size, runs, Median(raw));
+            if (largeSize > 0)
+            {
+                var rawLarge = await table.MeasureAsync(runs, async () => Mibs(largeSize, await Socks5ThroughputBenchmark.RawTcpAsync(largeSize)));
+                table.Add($"raw loopback TCP, {largeSize >> 20} MiB (ceiling for the rows below)", rawLarge, "MiB/s", []);
+                await DirectFileRowsAsync(table, work, largeSize, runs, Median(rawLarge));
+            }
 
             // 3. IBB and S5B through our embedded server (its built-in proxy).
             var ibbOurs1 = new List<double>();
@@ -175,6 +174,34 @@ internal static class E2eBenchmark
         Console.WriteLine();
         table.Print(Console.Out);
         return table.AllMeasuredRowsHaveRatios ? 0 : 1;
+    }
+
+    /// <summary>
+    /// S5B direct file -> file, ours -> ours, at one size: verified (the default: the sender offers SHA-256, the receiver
+    /// hashes while writing), unverified (nothing offered, nothing hashed), the whole send including the sender's hash pass
+    /// for the offer, and SHA-256 alone on one thread, which bounds the verified row from above.
+    /// </summary>
+    private static async Task DirectFileRowsAsync(E2eTable table, string work, long size, int runs, double raw)
+    {
+        var mib = size >> 20;
+        var whole = new List<double>();
+        var verified = await table.MeasureAsync(runs, async () =>
+        {
+            var (transfer, wall) = await Socks5ThroughputBenchmark.S5bDirectAsync(work, size);
+            whole.Add(Mibs(size, wall));
+            return Mibs(size, transfer);
+        });
+        var unverified = await table.MeasureAsync(runs, async () => Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(work, size, hashes: false)).Transfer));
+        var sha256 = await table.MeasureAsync(runs, () => Task.FromResult(Mibs(size, Socks5ThroughputBenchmark.Sha256Seconds(size))));
+        table.Add($"S5B direct file -> file, {mib} MiB, verified (receiver hashes SHA-256 while writing)", verified, "MiB/s", [("raw TCP", raw), ("SHA-256 alone", Median(sha256))], raw);
+        table.Add(
+            $"S5B direct file -> file, {mib} MiB, unverified (no hash offered, receiver ComputeSha256=false; bytes compared after)",
+            unverified,
+            "MiB/s",
+            [("raw TCP", raw), ("verified", Median(verified))],
+            raw);
+        table.Add($"S5B direct file -> file, {mib} MiB, verified, whole send incl. the sender's SHA-256 pass for the offer", whole, "MiB/s", [("raw TCP", raw)], raw);
+        table.Add($"SHA-256 alone, one thread, {mib} MiB in memory (bounds the verified rows)", sha256, "MiB/s", [("raw TCP", raw)], raw);
     }
 
     private static List<double> Wrap(double? value) => value is { } v && double.IsFinite(v) ? [v] : [];

@@ -44,6 +44,35 @@ public sealed class TransferTests(CliServerFixture fixture)
     }
 
     [Fact]
+    public async Task With_no_hash_on_both_sides_the_file_arrives_byte_exact_but_unverified_and_unhashed()
+    {
+        var resource = "n" + Guid.NewGuid().ToString("N")[..8];
+        var inbox = Path.Combine(fixture.Root, "in-" + resource);
+        var file = Path.Combine(fixture.Root, "file-" + resource + ".bin");
+        var sha256 = await TestFiles.CreateRandomAsync(file, 2_000_000);
+
+        await using var receiver = XftProcess.Start(
+            ["receive", .. fixture.Connection("bob", resource), "--out", inbox, "--count", "1", "--json", "--s5b-host", "127.0.0.1", "--no-hash"],
+            CliServerFixture.Password(CliServerFixture.BobPassword));
+        await receiver.WaitForStderrAsync("waiting for files", s_cap);
+        var (exit, stdout, stderr) = await XftProcess.RunAsync(
+            ["send", $"bob@cli.test/{resource}", file, .. fixture.Connection("alice", "s" + resource), "--method", "s5b", "--json", "--s5b-host", "127.0.0.1", "--no-hash"],
+            CliServerFixture.Password(CliServerFixture.AlicePassword),
+            s_cap);
+
+        Assert.True(exit == 0, stderr);
+        using var sent = JsonDocument.Parse(stdout.Trim());
+        Assert.Equal(JsonValueKind.Null, sent.RootElement.GetProperty("sha256").ValueKind);
+        var line = await receiver.ReadLineAsync(s_cap);
+        using var received = JsonDocument.Parse(line!);
+        Assert.Equal("ok", received.RootElement.GetProperty("result").GetString());
+        Assert.False(received.RootElement.GetProperty("verified").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, received.RootElement.GetProperty("sha256").ValueKind);
+        Assert.Equal(sha256, await TestFiles.Sha256HexAsync(received.RootElement.GetProperty("file").GetString()!));
+        Assert.Equal(0, await receiver.WaitForExitAsync(s_cap));
+    }
+
+    [Fact]
     public async Task A_declined_offer_makes_the_sender_exit_with_3()
     {
         var resource = "d" + Guid.NewGuid().ToString("N")[..8];

@@ -34,9 +34,13 @@ internal static class ReceiveCommand
         {
             Description = "Also download http(s) links that accepted senders share in messages (jabber:x:oob, e.g. HTTP upload).",
         };
+        var noHash = new Option<bool>("--no-hash")
+        {
+            Description = "Do not compute SHA-256 of files offered without a hash (a hash the sender offers is always verified).",
+        };
         var command = new Command("receive", "Wait for files sent to your account and save them in a folder.")
         {
-            output, acceptFrom, count, timeout, maxSize, overwrite, decline, s5bHost, allowPrivate, fetchLinks,
+            output, acceptFrom, count, timeout, maxSize, overwrite, decline, s5bHost, allowPrivate, fetchLinks, noHash,
         };
         connection.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
@@ -80,7 +84,7 @@ internal static class ReceiveCommand
 
                 var received = 0;
                 var failed = 0;
-                var receiveOptions = new FileReceiveOptions { Overwrite = parse.GetValue(overwrite) };
+                var receiveOptions = new FileReceiveOptions { Overwrite = parse.GetValue(overwrite), ComputeSha256 = !parse.GetValue(noHash) };
                 using var done = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
                 var gate = new SemaphoreSlim(1, 1);
 

@@ -44,9 +44,13 @@ internal static class SendCommand
         };
         var oobPort = new Option<int>("--oob-port") { Description = "With --method oob: the HTTP port (default: any free port).", HelpName = "N" };
         var oobPublicHost = new Option<string?>("--oob-public-host") { Description = "With --method oob: the host name or address put in the URL (e.g. behind NAT).", HelpName = "HOST" };
+        var noHash = new Option<bool>("--no-hash")
+        {
+            Description = "Offer no hash: skips reading each file once before sending. The receiver can then neither verify the file nor resume it.",
+        };
         var command = new Command("send", "Send files to an XMPP contact (SI file transfer over SOCKS5 or in-band bytestreams, or out-of-band HTTP).")
         {
-            to, files, method, blockSize, window, description, proxy, noDirect, s5bHost, s5bPort, oobListen, oobPort, oobPublicHost,
+            to, files, method, blockSize, window, description, proxy, noDirect, s5bHost, s5bPort, oobListen, oobPort, oobPublicHost, noHash,
         };
         connection.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
@@ -112,7 +116,7 @@ internal static class SendCommand
                 await using var client = new XmppClient(options);
                 client.AddExtension(manager);
                 await client.ConnectAsync(cancellationToken);
-                var sendOptions = new FileSendOptions { Method = preference, Ibb = ibb, Description = parse.GetValue(description) };
+                var sendOptions = new FileSendOptions { Method = preference, Ibb = ibb, Description = parse.GetValue(description), ComputeHashes = !parse.GetValue(noHash) };
 
                 var exit = ExitCodes.Ok;
                 foreach (var path in paths)
