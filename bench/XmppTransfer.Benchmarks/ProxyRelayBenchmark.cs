@@ -26,11 +26,12 @@ internal static class ProxyRelayBenchmark
         // End-to-end proxy benchmark, one run, bounded: everything stops by itself.
         //   dotnet run -c Release --project bench/XmppTransfer.Benchmarks -- proxy [runs=3] [pairs=2000]
         // Needs prosody (Debian package) on PATH; starts its own Prosody (mod_proxy65 + our xft proxy as a component).
+        // Environment: BENCH_STREAM_MIB, BENCH_PROSODY_MIB, BENCH_RELAY_BUFFER, BENCH_XFT (path of the xft.dll to run).
         int runs = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 3;
         int pairs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2000;
         long streamBytes = (Environment.GetEnvironmentVariable("BENCH_STREAM_MIB") is { } mib ? long.Parse(mib, CultureInfo.InvariantCulture) : 1024) << 20;
         // mod_proxy65 stalled for good on 1 GiB streams here (nothing moved for minutes; 64 and 256 MiB finish), so its
-        // stream size is separate: BENCH_PROSODY_MIB, default 256. Throughput and CPU are normalised per GiB.
+        // stream size is separate: BENCH_PROSODY_MIB, default 256 (0 skips it). Throughput and CPU are normalised per GiB.
         long prosodyBytes = (Environment.GetEnvironmentVariable("BENCH_PROSODY_MIB") is { } pmib ? long.Parse(pmib, CultureInfo.InvariantCulture) : 256) << 20;
         await MeasureAsync(runs, pairs, streamBytes, prosodyBytes);
     }
@@ -53,7 +54,8 @@ internal static class ProxyRelayBenchmark
             ProsodyServerOptions.Default with { Tls = false, Components = [component], LogLevel = "warn" }, ct);
         await prosody.RegisterAsync("alice", Password, ct);
 
-        string xftPath = typeof(ProcessStats).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "XftPath").Value!;
+        // BENCH_XFT runs another build of xft.dll (e.g. a copy of the previous commit's) for before/after comparisons.
+        string xftPath = Environment.GetEnvironmentVariable("BENCH_XFT") ?? typeof(ProcessStats).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "XftPath").Value!;
         ProcessStartInfo info = new("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         foreach (string a in new[]
         {
@@ -124,6 +126,12 @@ internal static class ProxyRelayBenchmark
                 Console.WriteLine($"  ours {mibs:0} MiB/s");
                 ours.Add(mibs);
                 oursCpu.Add(cpu);
+                if (prosodyBytes == 0)
+                {
+                    // BENCH_PROSODY_MIB=0: ours against raw TCP only (before/after comparisons of our relay).
+                    continue;
+                }
+
                 try
                 {
                     (mibs, cpu) = await ThroughProxyAsync(prosodySocks, prosodyJid, prosody.ProcessId, prosodyBytes).WaitAsync(prosodyStall ?? TimeSpan.FromSeconds(60), ct);

@@ -25,6 +25,7 @@ public sealed class ProxyMetrics
     private long _bytesDiscarded;
     private long _activations;
     private long _handshakeFailures;
+    private long _relayBufferBytes;
 
     internal ProxyMetrics()
     {
@@ -53,6 +54,12 @@ public sealed class ProxyMetrics
 
     /// <summary>Connections whose SOCKS5 handshake failed (garbage, timeout, early close).</summary>
     public long HandshakeFailures => Volatile.Read(ref _handshakeFailures);
+
+    /// <summary>
+    /// Bytes of relay buffers held now: each is rented for one read and its write and returned, so this follows the
+    /// data in flight through the proxy; an idle stream holds none.
+    /// </summary>
+    public long RelayBufferBytes => Volatile.Read(ref _relayBufferBytes);
 
     /// <summary>Connections refused for <paramref name="reason"/> since start.</summary>
     public long GetRefusals(ProxyRefusalReason reason) => Volatile.Read(ref _refusals[(int)reason]);
@@ -98,6 +105,8 @@ public sealed class ProxyMetrics
     internal void ActivationRefused(ProxyActivationRefusal reason) => Interlocked.Increment(ref _activationRefusals[(int)reason]);
     internal void Relayed(long bytes) => Interlocked.Add(ref _bytesRelayed, bytes);
     internal void Discarded(long bytes) => Interlocked.Add(ref _bytesDiscarded, bytes);
+    internal void RelayBufferRented(int bytes) => Interlocked.Add(ref _relayBufferBytes, bytes);
+    internal void RelayBufferReturned(int bytes) => Interlocked.Add(ref _relayBufferBytes, -bytes);
 
     /// <summary>Writes every metric with its HELP and TYPE lines, '\n' line ends.</summary>
     public void WritePrometheus(TextWriter writer)
@@ -109,6 +118,7 @@ public sealed class ProxyMetrics
         Write(writer, "xmpptransfer_proxy_active_pairs", "gauge", "Streams relaying now.", ActivePairs);
         Write(writer, "xmpptransfer_proxy_relayed_bytes_total", "counter", "Bytes relayed, both directions.", BytesRelayed);
         Write(writer, "xmpptransfer_proxy_discarded_bytes_total", "counter", "Bytes received before activation and dropped.", BytesDiscarded);
+        Write(writer, "xmpptransfer_proxy_relay_buffer_bytes", "gauge", "Bytes of relay buffers held now (data in flight).", RelayBufferBytes);
         Write(writer, "xmpptransfer_proxy_activations_total", "counter", "Streams activated.", Activations);
         Write(writer, "xmpptransfer_proxy_handshake_failures_total", "counter", "Connections whose SOCKS5 handshake failed.", HandshakeFailures);
 

@@ -51,10 +51,11 @@ public sealed record Socks5ProxyOptions
     public long? BytesPerSecondTotal { get; init; }
 
     /// <summary>
-    /// Buffer per relay direction, rented once per stream from the shared pool (2 per active stream).
-    /// Default 256 KiB, chosen by measurement: 1 GiB through the proxy on loopback, medians of 7 runs on a
-    /// loaded 2-core machine, gave 1,282–1,319 MiB/s at 64/128 KiB, 1,427–1,791 MiB/s at 256 KiB and
-    /// 1,324 MiB/s at 512 KiB. Lower it to trade throughput for memory with many concurrent streams.
+    /// Largest read of a relay direction. Buffers are rented from the shared pool for one read and its write, sized
+    /// by the bytes waiting in the socket (at least 4 KiB, at most this), so an idle stream holds none; a stream
+    /// whose writes are blocked holds at most one per direction. Default 256 KiB, chosen by measurement: 1 GiB
+    /// through the proxy on loopback, medians of 7 runs on a loaded 2-core machine, gave 1,282–1,319 MiB/s at
+    /// 64/128 KiB, 1,427–1,791 MiB/s at 256 KiB and 1,324 MiB/s at 512 KiB.
     /// </summary>
     public int RelayBufferSize { get; init; } = 256 * 1024;
 

@@ -110,6 +110,27 @@ internal sealed class ProxyHarness : IAsyncDisposable
     /// <summary>Completes when the proxy closes <paramref name="socket"/> (EOF or reset), ignoring data.</summary>
     public static Task WaitClosedAsync(Socket socket) => ReadToEndAsync(socket).WaitAsync(TestTimeout, Ct);
 
+    /// <summary>
+    /// Waits, bounded by <see cref="TestTimeout"/>, for a state no event announces (e.g. the relay returns a buffer
+    /// after its write completes, which the peer cannot observe). Checks every 10 ms; ordering never relies on it.
+    /// </summary>
+    public static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using CancellationTokenSource deadline = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        deadline.CancelAfter(TestTimeout);
+        while (!condition())
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(10), deadline.Token);
+            }
+            catch (OperationCanceledException) when (!Ct.IsCancellationRequested)
+            {
+                throw new TimeoutException($"Condition not met within {TestTimeout}.");
+            }
+        }
+    }
+
     public static byte[] RandomBytes(int count)
     {
         byte[] data = new byte[count];

@@ -29,6 +29,7 @@ public sealed class ProxyMetricsTests
         Assert.Contains("xmpptransfer_proxy_activations_total 1\n", text, StringComparison.Ordinal);
         Assert.Contains("xmpptransfer_proxy_handshake_failures_total 0\n", text, StringComparison.Ordinal);
         Assert.Contains("xmpptransfer_proxy_relayed_bytes_total ", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE xmpptransfer_proxy_relay_buffer_bytes gauge\nxmpptransfer_proxy_relay_buffer_bytes ", text, StringComparison.Ordinal);
         Assert.Contains("xmpptransfer_proxy_refusals_total{reason=\"per_address_limit\"} 1\n", text, StringComparison.Ordinal);
         Assert.Contains("xmpptransfer_proxy_stream_closures_total{reason=\"idle_timeout\"} 0\n", text, StringComparison.Ordinal);
         Assert.DoesNotContain("\r", text, StringComparison.Ordinal);

@@ -28,7 +28,7 @@ internal static class ProxyCommand
         var rate = new Option<string?>("--rate") { Description = "Bandwidth per stream in bytes/s, K/M/G suffixes (default unlimited).", HelpName = "BYTES" };
         var totalRate = new Option<string?>("--total-rate") { Description = "Bandwidth of all streams together in bytes/s (default unlimited).", HelpName = "BYTES" };
         var maxBytes = new Option<string?>("--max-bytes-per-stream") { Description = "Bytes per stream before it is closed (default unlimited).", HelpName = "BYTES" };
-        var relayBuffer = new Option<string?>("--relay-buffer") { Description = "Buffer per stream direction (default 256K; lower it for many concurrent streams).", HelpName = "BYTES" };
+        var relayBuffer = new Option<string?>("--relay-buffer") { Description = "Largest relay read per stream direction, held only while data is in flight (default 256K).", HelpName = "BYTES" };
         var metrics = new Option<string?>("--metrics") { Description = "Serve Prometheus text on http://ADDR:PORT/metrics.", HelpName = "ADDR:PORT" };
         var json = new Option<bool>("--json") { Description = "Print JSON event lines (listening, connected, disconnected, stopped) on stdout." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Debug logging on stderr." };
