@@ -31,4 +31,7 @@ internal static partial class CoreLog
 
     [LoggerMessage(1008, LogLevel.Trace, "Connection attempt to {Host}:{Port} failed: {Reason}")]
     public static partial void EndpointFailed(ILogger logger, string host, int port, string reason);
+
+    [LoggerMessage(1009, LogLevel.Warning, "Dropped the answer {Id} to {To}: the outgoing queue is full (the server is not reading what we send)")]
+    public static partial void ReplyDropped(ILogger logger, string id, string to);
 }

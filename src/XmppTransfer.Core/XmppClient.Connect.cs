@@ -40,7 +40,7 @@ public sealed partial class XmppClient
             try
             {
                 var addresses = await ResolveHostAsync(endpoint.Host, cancellationToken).ConfigureAwait(false);
-                transport = await XmppTransport.ConnectAsync(addresses, endpoint.Port, Options.ConnectTimeout, Options.Limits, cancellationToken)
+                transport = await XmppTransport.ConnectAsync(addresses, endpoint.Port, Options.ConnectTimeout, Options.Limits, Options.MaxOutgoingQueueBytes, cancellationToken)
                     .ConfigureAwait(false);
             }
             catch (XmppConnectionException ex) when (ex.Kind is XmppErrorKind.Connection or XmppErrorKind.Timeout or XmppErrorKind.Dns)

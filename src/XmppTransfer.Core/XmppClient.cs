@@ -13,7 +13,7 @@ public sealed partial class XmppClient : XmppSession
     private readonly Roster.PresenceTracker _presence = new();
 
     public XmppClient(XmppClientOptions options)
-        : base(options?.LoggerFactory, options?.IqTimeout ?? TimeSpan.FromSeconds(30))
+        : base(options?.LoggerFactory, options?.IqTimeout ?? TimeSpan.FromSeconds(30), options?.OutgoingQueueTimeout ?? TimeSpan.FromSeconds(30))
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();

@@ -45,6 +45,16 @@ public sealed record XmppClientOptions
     /// <summary>Default wait for an IQ answer. Default 30 s.</summary>
     public TimeSpan IqTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Approximate bytes of stanzas that may wait to be written; when the server reads slower than we send, senders wait
+    /// (<see cref="XmppSession.SendAsync"/>) instead of this growing. Default 4 MiB: a dozen full default IBB windows, far
+    /// more than a reading server ever leaves queued. A single larger stanza still goes when the queue is empty.
+    /// </summary>
+    public int MaxOutgoingQueueBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>How long a send waits for room in a full outgoing queue before failing with a timeout. Default 30 s.</summary>
+    public TimeSpan OutgoingQueueTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Limits on what the server may send us.</summary>
     public XmlLimits Limits { get; init; } = XmlLimits.Default;
 
@@ -63,9 +73,14 @@ public sealed record XmppClientOptions
             throw new ArgumentException($"The account JID '{Jid}' has no local part (expected user@domain).", nameof(Jid));
         }
 
-        if (ConnectTimeout <= TimeSpan.Zero || NegotiationTimeout <= TimeSpan.Zero || IqTimeout <= TimeSpan.Zero)
+        if (ConnectTimeout <= TimeSpan.Zero || NegotiationTimeout <= TimeSpan.Zero || IqTimeout <= TimeSpan.Zero || OutgoingQueueTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), "Timeouts must be positive.");
+        }
+
+        if (MaxOutgoingQueueBytes <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxOutgoingQueueBytes), "The outgoing queue limit must be positive.");
         }
 
         if (Port is < 1 or > 65535)

@@ -24,16 +24,22 @@ public abstract partial class XmppSession : IAsyncDisposable
     private Task? _readLoop;
     private int _disposed;
 
-    protected XmppSession(ILoggerFactory? loggerFactory, TimeSpan defaultIqTimeout)
+    protected XmppSession(ILoggerFactory? loggerFactory, TimeSpan defaultIqTimeout, TimeSpan outgoingQueueTimeout)
     {
         if (defaultIqTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(defaultIqTimeout), "The IQ timeout must be positive.");
         }
 
+        if (outgoingQueueTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(outgoingQueueTimeout), "The outgoing queue timeout must be positive.");
+        }
+
         LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         Logger = LoggerFactory.CreateLogger(GetType());
         DefaultIqTimeout = defaultIqTimeout;
+        OutgoingQueueTimeout = outgoingQueueTimeout;
         Disco = new ServiceDiscoveryManager(this);
     }
 
@@ -45,6 +51,9 @@ public abstract partial class XmppSession : IAsyncDisposable
 
     /// <summary>How long <see cref="SendIqAsync"/> waits for an answer unless told otherwise.</summary>
     public TimeSpan DefaultIqTimeout { get; }
+
+    /// <summary>How long <see cref="SendAsync"/> waits for room while the outgoing queue is full.</summary>
+    public TimeSpan OutgoingQueueTimeout { get; }
 
     /// <summary>Service discovery: our identities and features, and queries to others.</summary>
     public ServiceDiscoveryManager Disco { get; }
@@ -115,24 +124,29 @@ public abstract partial class XmppSession : IAsyncDisposable
     /// <summary>Removes a handler registered with <see cref="RegisterIqHandler"/>.</summary>
     public void UnregisterIqHandler(XName payload, IqType type) => _handlers.TryRemove((payload, type), out _);
 
-    /// <summary>Sends a stanza. Completes when it is queued for the wire; throws when the stream is gone.</summary>
+    /// <summary>
+    /// Sends a stanza. Completes when it is queued for the wire, at once unless the outgoing queue is full (the server
+    /// is not reading what we send): then it waits for room, at most <see cref="OutgoingQueueTimeout"/> (an
+    /// <see cref="XmppException"/> of kind <see cref="XmppErrorKind.Timeout"/>). Stanzas sent one after another, even
+    /// without awaiting each, go out in call order. Throws <see cref="XmppConnectionException"/> when the stream is gone.
+    /// </summary>
     public ValueTask SendAsync(XElement stanza, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stanza);
         cancellationToken.ThrowIfCancellationRequested();
         PrepareOutgoing(stanza);
         var transport = _transport;
-        if (transport is null || _completion.Task.IsCompleted || !transport.Enqueue(stanza))
+        if (transport is null || _completion.Task.IsCompleted)
         {
             throw new XmppConnectionException(XmppErrorKind.Closed, "The XMPP stream is closed.");
         }
 
-        return ValueTask.CompletedTask;
+        return transport.EnqueueAsync(stanza, OutgoingQueueTimeout, cancellationToken);
     }
 
     /// <summary>
     /// Sends an IQ get or set and waits for its result, at most <paramref name="timeout"/> (default:
-    /// <see cref="DefaultIqTimeout"/>). Returns the result stanza; throws
+    /// <see cref="DefaultIqTimeout"/>, which includes any wait for room in the outgoing queue). Returns the result stanza; throws
     /// <see cref="XmppStanzaErrorException"/> for an error answer and an <see cref="XmppException"/>
     /// of kind <see cref="XmppErrorKind.Timeout"/> when no answer came in time.
     /// </summary>
@@ -163,7 +177,8 @@ public abstract partial class XmppSession : IAsyncDisposable
         timeoutSource.CancelAfter(wait);
         try
         {
-            await SendAsync(iq, cancellationToken).ConfigureAwait(false);
+            // The wait for room in a full outgoing queue counts against the IQ's own timeout too.
+            await SendAsync(iq, timeoutSource.Token).ConfigureAwait(false);
             var answer = await pending.Completion.Task.WaitAsync(timeoutSource.Token).ConfigureAwait(false);
             if (Stanza.GetIqType(answer) == IqType.Error)
             {
@@ -468,7 +483,13 @@ public abstract partial class XmppSession : IAsyncDisposable
         try
         {
             PrepareOutgoing(reply);
-            _transport?.Enqueue(reply);
+
+            // Never waits: this runs on the read loop, and a read loop waiting for the peer to read while the peer
+            // waits for us to read would deadlock both. The requester's own timeout covers a dropped answer.
+            if (_transport?.TryEnqueue(reply) == EnqueueResult.Full)
+            {
+                CoreLog.ReplyDropped(Logger, (string?)reply.Attribute("id") ?? "(none)", (string?)reply.Attribute("to") ?? "(none)");
+            }
         }
         catch (XmppException)
         {

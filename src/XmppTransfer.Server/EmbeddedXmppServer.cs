@@ -309,7 +309,8 @@ public sealed class EmbeddedXmppServer : IAsyncDisposable
 
     private async Task SweepLoopAsync()
     {
-        var period = TimeSpan.FromTicks(Math.Clamp(Math.Min(Options.IdleTimeout.Ticks, Options.PingTimeout.Ticks) / 4, TimeSpan.TicksPerMillisecond * 100, TimeSpan.TicksPerSecond * 5));
+        var shortest = Math.Min(Math.Min(Options.IdleTimeout.Ticks, Options.PingTimeout.Ticks), Options.OutgoingQueueTimeout.Ticks);
+        var period = TimeSpan.FromTicks(Math.Clamp(shortest / 4, TimeSpan.TicksPerMillisecond * 100, TimeSpan.TicksPerSecond * 5));
         using var timer = new PeriodicTimer(period, Options.TimeProvider);
         try
         {
@@ -318,6 +319,14 @@ public sealed class EmbeddedXmppServer : IAsyncDisposable
                 foreach (var client in _clients.Keys)
                 {
                     client.CheckIdle();
+
+                    // A full queue with nothing new routed to it is only noticed here.
+                    client.CheckOutgoing();
+                }
+
+                foreach (var component in _components.Keys)
+                {
+                    component.CheckOutgoing();
                 }
             }
         }

@@ -50,4 +50,7 @@ internal static partial class ServerLog
 
     [LoggerMessage(5014, LogLevel.Warning, "Login as {User} from {RemoteAddress} refused: locked out after repeated failures")]
     public static partial void LockedOut(ILogger logger, string user, IPAddress remoteAddress);
+
+    [LoggerMessage(5015, LogLevel.Warning, "{Peer} from {RemoteAddress} has not read its stream for {Seconds:0.#} s with {QueuedBytes} bytes queued: closing it with policy-violation")]
+    public static partial void NotReading(ILogger logger, string peer, IPAddress remoteAddress, double seconds, long queuedBytes);
 }

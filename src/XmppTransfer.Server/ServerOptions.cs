@@ -81,6 +81,20 @@ public sealed record ServerOptions
     /// <summary>Largest stanza accepted, in bytes; a bigger one gets a <c>policy-violation</c> stream error. Default 256 KiB (64 KiB IBB blocks fit).</summary>
     public int MaxStanzaBytes { get; init; } = 256 * 1024;
 
+    /// <summary>
+    /// Approximate bytes of stanzas that may wait to be written to one session or component. When it is full, stanzas
+    /// routed to it are bounced with <c>resource-constraint</c> (presence is dropped) rather than buffered. Default
+    /// 2 MiB: several full default IBB windows (64 blocks of 4 KiB, about 350 KiB in base64) or eight maximum-size
+    /// stanzas, while 64 connections from one address can hold at most 128 MiB.
+    /// </summary>
+    public int MaxOutgoingQueueBytes { get; init; } = 2 * 1024 * 1024;
+
+    /// <summary>
+    /// A session or component whose outgoing queue stays full this long with no write completing (it is not reading
+    /// its socket) is closed with the stream error <c>policy-violation</c>. Default 30 s.
+    /// </summary>
+    public TimeSpan OutgoingQueueTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Open connections (all listeners together) per remote address; more are closed at once. Default 64.</summary>
     public int MaxConnectionsPerAddress { get; init; } = 64;
 
@@ -164,6 +178,8 @@ public sealed record ServerOptions
         RequirePositive(MaxConnectionsPerAddress, nameof(MaxConnectionsPerAddress));
         RequirePositive(MaxConnections, nameof(MaxConnections));
         RequirePositive(MaxResourcesPerAccount, nameof(MaxResourcesPerAccount));
+        RequirePositive(MaxOutgoingQueueBytes, nameof(MaxOutgoingQueueBytes));
+        RequirePositive(OutgoingQueueTimeout, nameof(OutgoingQueueTimeout));
         RequirePositive(MaxAuthAttemptsPerStream, nameof(MaxAuthAttemptsPerStream));
         RequirePositive(AccountLockoutThreshold, nameof(AccountLockoutThreshold));
         RequirePositive(AddressLockoutThreshold, nameof(AddressLockoutThreshold));

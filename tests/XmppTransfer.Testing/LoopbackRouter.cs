@@ -115,7 +115,8 @@ public sealed class LoopbackRouter : IAsyncDisposable
 
     private async Task ServeAsync(Socket socket)
     {
-        var transport = new XmppTransport(socket, new XmlLimits { MaxStanzaBytes = 1024 * 1024 });
+        // A generous queue: this router drops what does not fit, and transfer tests should fail on their own terms.
+        var transport = new XmppTransport(socket, new XmlLimits { MaxStanzaBytes = 1024 * 1024 }, 64 * 1024 * 1024);
         string? jid = null;
         try
         {
@@ -154,7 +155,7 @@ public sealed class LoopbackRouter : IAsyncDisposable
             {
                 foreach (var other in _clients.Values)
                 {
-                    other.Enqueue(new XElement(Stanza.Presence, new XAttribute("from", jid), new XAttribute("type", "unavailable")));
+                    _ = other.TryEnqueue(new XElement(Stanza.Presence, new XAttribute("from", jid), new XAttribute("type", "unavailable")));
                 }
             }
 
@@ -174,7 +175,7 @@ public sealed class LoopbackRouter : IAsyncDisposable
                 {
                     var copy = new XElement(stanza);
                     copy.SetAttributeValue("to", jid);
-                    other.Enqueue(copy);
+                    _ = other.TryEnqueue(copy);
                 }
             }
 
@@ -191,7 +192,7 @@ public sealed class LoopbackRouter : IAsyncDisposable
                     : Stanza.MakeError(stanza, StanzaError.ServiceUnavailable());
                 reply.SetAttributeValue("to", from);
                 reply.SetAttributeValue("from", to ?? Domain);
-                _clients.GetValueOrDefault(from)?.Enqueue(reply);
+                _ = _clients.GetValueOrDefault(from)?.TryEnqueue(reply);
             }
 
             return;
@@ -205,12 +206,12 @@ public sealed class LoopbackRouter : IAsyncDisposable
 
         if (_clients.TryGetValue(to, out var target))
         {
-            target.Enqueue(routed);
+            _ = target.TryEnqueue(routed);
         }
         else if (stanza.Name == Stanza.Iq && Stanza.GetIqType(stanza) is IqType.Get or IqType.Set)
         {
             var error = Stanza.MakeError(stanza, StanzaError.ServiceUnavailable());
-            _clients.GetValueOrDefault(from)?.Enqueue(error);
+            _ = _clients.GetValueOrDefault(from)?.TryEnqueue(error);
         }
     }
 }

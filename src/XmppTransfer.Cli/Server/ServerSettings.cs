@@ -73,6 +73,7 @@ internal static class ServerSettings
             ProxyExternalHost = Get(configuration, "Server:Proxy:ExternalIp", "xmpp.proxy.externalip"),
             MaxStanzaBytes = Int(configuration, "Server:MaxStanzaBytes", defaults.MaxStanzaBytes),
             MaxConnectionsPerAddress = Int(configuration, "Server:MaxConnectionsPerAddress", defaults.MaxConnectionsPerAddress),
+            MaxOutgoingQueueBytes = Int(configuration, "Server:MaxOutgoingQueueBytes", defaults.MaxOutgoingQueueBytes),
             LoggerFactory = loggerFactory,
         };
     }

@@ -15,9 +15,10 @@ public sealed class XmppComponent : XmppSession
     private static readonly XName s_handshake = XName.Get("handshake", Namespaces.Client);
 
     public XmppComponent(XmppComponentOptions options)
-        : base(options?.LoggerFactory, options?.IqTimeout ?? TimeSpan.FromSeconds(30))
+        : base(options?.LoggerFactory, options?.IqTimeout ?? TimeSpan.FromSeconds(30), options?.OutgoingQueueTimeout ?? TimeSpan.FromSeconds(30))
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxOutgoingQueueBytes);
         Options = options;
         LocalJid = options.Jid;
     }
@@ -32,7 +33,7 @@ public sealed class XmppComponent : XmppSession
         var addresses = IPAddress.TryParse(Options.Host, out var literal)
             ? [literal]
             : await System.Net.Dns.GetHostAddressesAsync(Options.Host, cancellationToken).ConfigureAwait(false);
-        var transport = await XmppTransport.ConnectAsync(addresses, Options.Port, Options.ConnectTimeout, Options.Limits, cancellationToken)
+        var transport = await XmppTransport.ConnectAsync(addresses, Options.Port, Options.ConnectTimeout, Options.Limits, Options.MaxOutgoingQueueBytes, cancellationToken)
             .ConfigureAwait(false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Options.HandshakeTimeout);

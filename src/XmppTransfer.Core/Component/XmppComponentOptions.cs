@@ -29,6 +29,16 @@ public sealed record XmppComponentOptions
     /// <summary>Default wait for an IQ answer. Default 30 s.</summary>
     public TimeSpan IqTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Approximate bytes of stanzas that may wait to be written; when the server reads slower than we send, senders wait
+    /// (<see cref="XmppSession.SendAsync"/>) instead of this growing. Default 4 MiB: a dozen full default IBB windows, far
+    /// more than a reading server ever leaves queued. A single larger stanza still goes when the queue is empty.
+    /// </summary>
+    public int MaxOutgoingQueueBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>How long a send waits for room in a full outgoing queue before failing with a timeout. Default 30 s.</summary>
+    public TimeSpan OutgoingQueueTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     public XmlLimits Limits { get; init; } = XmlLimits.Default;
 
     public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;

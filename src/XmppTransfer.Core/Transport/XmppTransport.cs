@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net.Security;
 using System.Net.Sockets;
-using System.Threading.Channels;
 using System.Xml.Linq;
 using XmppTransfer.Core.Xml;
 
@@ -11,14 +10,15 @@ namespace XmppTransfer.Core.Transport;
 /// One TCP connection carrying an XML stream: the socket, the optional TLS layer, the current
 /// XML reader (replaced at every stream restart) and one writer loop. During negotiation the owner
 /// writes directly; once the session starts, every write goes through the writer loop so that
-/// stanzas from many tasks never interleave and small stanzas are batched into one send.
+/// stanzas from many tasks never interleave and small stanzas are batched into one send. What waits for the
+/// writer loop is bounded by an <see cref="OutgoingQueue"/>.
 /// </summary>
 internal sealed class XmppTransport : IAsyncDisposable
 {
     private const int BatchBytes = 64 * 1024;
     private readonly Socket _socket;
     private readonly XmlLimits _limits;
-    private readonly Channel<XElement> _outgoing = Channel.CreateUnbounded<XElement>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly OutgoingQueue _outgoing;
     private readonly ArrayBufferWriter<byte> _buffer = new(16 * 1024);
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private Stream _stream;
@@ -27,10 +27,15 @@ internal sealed class XmppTransport : IAsyncDisposable
     private string _contentNamespace = Namespaces.Client;
     private int _disposed;
 
-    public XmppTransport(Socket socket, XmlLimits limits)
+    /// <param name="socket">The connected socket; the transport owns it.</param>
+    /// <param name="limits">Limits on what the peer may send.</param>
+    /// <param name="maxQueuedBytes">Approximate bytes of stanzas that may wait for the writer loop.</param>
+    /// <param name="timeProvider">The clock of the outgoing queue's timeouts and stall clock.</param>
+    public XmppTransport(Socket socket, XmlLimits limits, int maxQueuedBytes, TimeProvider? timeProvider = null)
     {
         _socket = socket;
         _limits = limits;
+        _outgoing = new OutgoingQueue(maxQueuedBytes, timeProvider);
         _socket.NoDelay = true;
         _stream = new NetworkStream(socket, ownsSocket: false);
     }
@@ -45,7 +50,12 @@ internal sealed class XmppTransport : IAsyncDisposable
 
     /// <summary>Connects to the first address that answers within <paramref name="connectTimeout"/> each.</summary>
     public static async Task<XmppTransport> ConnectAsync(
-        IReadOnlyList<System.Net.IPAddress> addresses, int port, TimeSpan connectTimeout, XmlLimits limits, CancellationToken cancellationToken)
+        IReadOnlyList<System.Net.IPAddress> addresses,
+        int port,
+        TimeSpan connectTimeout,
+        XmlLimits limits,
+        int maxQueuedBytes,
+        CancellationToken cancellationToken)
     {
         Exception? last = null;
         foreach (var address in addresses)
@@ -56,7 +66,7 @@ internal sealed class XmppTransport : IAsyncDisposable
             try
             {
                 await socket.ConnectAsync(address, port, timeout.Token).ConfigureAwait(false);
-                return new XmppTransport(socket, limits);
+                return new XmppTransport(socket, limits, maxQueuedBytes);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -135,24 +145,32 @@ internal sealed class XmppTransport : IAsyncDisposable
     public Task SendDirectAsync(XElement element, CancellationToken cancellationToken) =>
         WriteDirectAsync(buffer => StanzaSerializer.Write(element, _contentNamespace, buffer), cancellationToken);
 
-    /// <summary>Hands writing over to the writer loop; from now on use <see cref="Enqueue"/>.</summary>
+    /// <summary>Hands writing over to the writer loop; from now on use <see cref="TryEnqueue"/> or <see cref="EnqueueAsync"/>.</summary>
     public void StartWriter() => _writerLoop = Task.Run(WriteLoopAsync);
 
-    /// <summary>Queues a stanza for the writer loop. Never blocks: the protocols above bound what is in flight.</summary>
-    public bool Enqueue(XElement stanza) => _outgoing.Writer.TryWrite(stanza);
+    /// <summary>Queues a stanza for the writer loop if the outgoing queue has room; never waits.</summary>
+    public EnqueueResult TryEnqueue(XElement stanza) => _outgoing.TryEnqueue(stanza);
+
+    /// <summary>Queues a stanza, waiting at most <paramref name="timeout"/> for room (see <see cref="OutgoingQueue.EnqueueAsync"/>).</summary>
+    public ValueTask EnqueueAsync(XElement stanza, TimeSpan timeout, CancellationToken cancellationToken) =>
+        _outgoing.EnqueueAsync(stanza, timeout, cancellationToken);
+
+    /// <summary>Approximate bytes waiting for the writer loop.</summary>
+    public long QueuedBytes => _outgoing.QueuedBytes;
+
+    /// <summary>How long the outgoing queue has been full without a write completing (see <see cref="OutgoingQueue.StalledFor"/>).</summary>
+    public TimeSpan OutgoingStalledFor => _outgoing.StalledFor;
 
     /// <summary>Completes when the writer loop ends (faults when a write failed).</summary>
     public Task WriterCompletion => _writerLoop ?? Task.CompletedTask;
 
-    /// <summary>Sends a stream error (if any) and our closing tag, after everything already queued.</summary>
-    public async Task CloseStreamAsync(XElement? streamError, TimeSpan drainTimeout)
+    /// <summary>
+    /// Sends a stream error (if any) and our closing tag, after everything already queued, or instead of it with
+    /// <paramref name="discardQueued"/> (for a peer that stopped reading: the error would never get past the queue).
+    /// </summary>
+    public async Task CloseStreamAsync(XElement? streamError, TimeSpan drainTimeout, bool discardQueued = false)
     {
-        if (streamError is not null)
-        {
-            _outgoing.Writer.TryWrite(streamError);
-        }
-
-        _outgoing.Writer.TryComplete();
+        _outgoing.Complete(streamError, discardQueued);
         if (_writerLoop is not null)
         {
             try
@@ -196,7 +214,7 @@ internal sealed class XmppTransport : IAsyncDisposable
             return;
         }
 
-        _outgoing.Writer.TryComplete();
+        _outgoing.Complete(discardQueued: true);
         try
         {
             _socket.Shutdown(SocketShutdown.Both);
@@ -248,22 +266,26 @@ internal sealed class XmppTransport : IAsyncDisposable
 
     private async Task WriteLoopAsync()
     {
-        var reader = _outgoing.Reader;
         try
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            while (await _outgoing.WaitToReadAsync().ConfigureAwait(false))
             {
                 await _writeLock.WaitAsync().ConfigureAwait(false);
                 try
                 {
                     _buffer.ResetWrittenCount();
-                    while (_buffer.WrittenCount < BatchBytes && reader.TryRead(out var element))
+                    while (_buffer.WrittenCount < BatchBytes && _outgoing.TryDequeue(out var element))
                     {
                         StanzaSerializer.Write(element, _contentNamespace, _buffer);
                     }
 
-                    await _stream.WriteAsync(_buffer.WrittenMemory).ConfigureAwait(false);
-                    await _stream.FlushAsync().ConfigureAwait(false);
+                    // Closing may have discarded what WaitToReadAsync saw.
+                    if (_buffer.WrittenCount > 0)
+                    {
+                        await _stream.WriteAsync(_buffer.WrittenMemory).ConfigureAwait(false);
+                        await _stream.FlushAsync().ConfigureAwait(false);
+                        _outgoing.OnWritten();
+                    }
                 }
                 finally
                 {
@@ -273,8 +295,9 @@ internal sealed class XmppTransport : IAsyncDisposable
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
         {
-            _outgoing.Writer.TryComplete(ex);
-            throw new XmppConnectionException(XmppErrorKind.Connection, "The connection dropped while sending: " + ex.Message, ex);
+            var failure = new XmppConnectionException(XmppErrorKind.Connection, "The connection dropped while sending: " + ex.Message, ex);
+            _outgoing.Complete(discardQueued: true, reason: failure);
+            throw failure;
         }
     }
 }

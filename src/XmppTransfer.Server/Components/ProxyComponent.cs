@@ -23,17 +23,18 @@ internal sealed class ProxyComponent(string domain, string serverDomain, Socks5P
 
     public string? Name => "SOCKS5 Bytestreams Service";
 
-    public void Deliver(XElement stanza)
+    public bool Deliver(XElement stanza)
     {
         if (stanza.Name != Stanza.Iq || Stanza.GetIqType(stanza) is not (IqType.Get or IqType.Set))
         {
             // Messages, presence, results and errors: nothing to do (never answer an error with an error).
-            return;
+            return true;
         }
 
         var reply = Answer(stanza);
         reply.SetAttributeValue("from", Domain);
         router.RouteFromComponent(this, reply);
+        return true;
     }
 
     private XElement Answer(XElement iq)

@@ -13,6 +13,8 @@ namespace XmppTransfer.Server.Internal;
 /// One client connection (RFC 6120): STARTTLS or direct TLS, SASL, resource binding, then the session's read loop
 /// handing stanzas to the <see cref="Router"/>. Stanzas for the session are queued on its transport's writer loop.
 /// Any protocol violation ends the stream with the matching stream error; the server keeps serving everyone else.
+/// A client that stops reading is closed with <c>policy-violation</c> once its queue has stayed full for
+/// <see cref="ServerOptions.OutgoingQueueTimeout"/>.
 /// </summary>
 internal sealed partial class C2sConnection : IStanzaSink, IAsyncDisposable
 {
@@ -21,6 +23,7 @@ internal sealed partial class C2sConnection : IStanzaSink, IAsyncDisposable
     private readonly XmppTransport _transport;
     private readonly bool _directTls;
     private int _closing;
+    private int _notReading;
     private bool _headerSent;
     private string? _user;
     private string? _mechanism;
@@ -33,7 +36,11 @@ internal sealed partial class C2sConnection : IStanzaSink, IAsyncDisposable
         _server = server;
         _directTls = directTls;
         RemoteAddress = (socket.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
-        _transport = new XmppTransport(socket, new XmlLimits { MaxStanzaBytes = server.Options.MaxStanzaBytes });
+        _transport = new XmppTransport(
+            socket,
+            new XmlLimits { MaxStanzaBytes = server.Options.MaxStanzaBytes },
+            server.Options.MaxOutgoingQueueBytes,
+            server.Options.TimeProvider);
         _lastActivity = server.Options.TimeProvider.GetTimestamp();
     }
 
@@ -54,7 +61,17 @@ internal sealed partial class C2sConnection : IStanzaSink, IAsyncDisposable
     /// <summary>Completes when the connection is gone.</summary>
     public Task? Completion { get; set; }
 
-    public void Deliver(XElement stanza) => _transport.Enqueue(stanza);
+    public bool Deliver(XElement stanza)
+    {
+        var result = _transport.TryEnqueue(stanza);
+        if (result == EnqueueResult.Full)
+        {
+            CheckOutgoing();
+        }
+
+        // A closing session drops what still comes: its unavailable presence follows.
+        return result != EnqueueResult.Full;
+    }
 
     public ValueTask DisposeAsync() => _transport.DisposeAsync();
 
@@ -116,7 +133,7 @@ internal sealed partial class C2sConnection : IStanzaSink, IAsyncDisposable
     /// Closes the stream from outside the read loop (conflict, shutdown, idle): the stream error and our closing tag
     /// after whatever is queued, then up to <paramref name="grace"/> for the client to close before the socket goes.
     /// </summary>
-    public async Task CloseAsync(string? condition, string? text, TimeSpan grace)
+    public async Task CloseAsync(string? condition, string? text, TimeSpan grace, bool discardQueued = false)
     {
         if (Interlocked.Exchange(ref _closing, 1) != 0)
         {
@@ -129,7 +146,7 @@ internal sealed partial class C2sConnection : IStanzaSink, IAsyncDisposable
             ServerLog.StreamErrorSent(_server.Logger, RemoteAddress, condition, text);
         }
 
-        await _transport.CloseStreamAsync(condition is null ? null : StreamError.Create(condition, text), s_closeTimeout).ConfigureAwait(false);
+        await _transport.CloseStreamAsync(condition is null ? null : StreamError.Create(condition, text), s_closeTimeout, discardQueued).ConfigureAwait(false);
         if (Completion is { } completion)
         {
             try
@@ -165,6 +182,28 @@ internal sealed partial class C2sConnection : IStanzaSink, IAsyncDisposable
             ping.SetAttributeValue("from", _server.Router.Domain);
             Deliver(ping);
         }
+    }
+
+    /// <summary>
+    /// Called when a delivery is refused and by the server's sweeper: a client whose outgoing queue has been full with no
+    /// write completing for <see cref="ServerOptions.OutgoingQueueTimeout"/> is not reading its socket. It is closed with
+    /// <c>policy-violation</c> (RFC 6120 §4.9.3.14: it broke the server's limit on unread data), the queued stanzas are
+    /// discarded so the error is next on the wire, and its memory is freed.
+    /// </summary>
+    public void CheckOutgoing()
+    {
+        var stalled = _transport.OutgoingStalledFor;
+        if (stalled < _server.Options.OutgoingQueueTimeout || Volatile.Read(ref _closing) != 0 || Interlocked.Exchange(ref _notReading, 1) != 0)
+        {
+            return;
+        }
+
+        ServerLog.NotReading(_server.Logger, FullJid?.ToString() ?? "A client", RemoteAddress, stalled.TotalSeconds, _transport.QueuedBytes);
+        _server.Track(CloseAsync(
+            "policy-violation",
+            $"The stream was not read for {stalled.TotalSeconds:0} s while stanzas for it were waiting.",
+            s_closeTimeout,
+            discardQueued: true));
     }
 
     private async Task SessionLoopAsync()

@@ -19,7 +19,8 @@ namespace XmppTransfer.Server.Internal;
 /// C: &lt;handshake&gt;hex(SHA1(ID + secret))&lt;/handshake&gt;               S: &lt;handshake/&gt;  (else not-authorized)
 /// </code>
 /// Unknown names get <c>host-unknown</c>, a name already attached <c>conflict</c>. Stanzas from the component must
-/// come from its domain (else <c>invalid-from</c>).
+/// come from its domain (else <c>invalid-from</c>). A component that stops reading is closed with <c>policy-violation</c>
+/// once its queue has stayed full for <see cref="ServerOptions.OutgoingQueueTimeout"/>, as client sessions are.
 /// </summary>
 internal sealed class ComponentConnection : IServerComponent, IAsyncDisposable
 {
@@ -31,19 +32,49 @@ internal sealed class ComponentConnection : IServerComponent, IAsyncDisposable
     private bool _headerSent;
     private bool _attached;
     private int _closing;
+    private int _notReading;
 
     public ComponentConnection(EmbeddedXmppServer server, Socket socket)
     {
         _server = server;
         _remoteAddress = (socket.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
-        _transport = new XmppTransport(socket, new XmlLimits { MaxStanzaBytes = server.Options.MaxStanzaBytes });
+        _transport = new XmppTransport(
+            socket,
+            new XmlLimits { MaxStanzaBytes = server.Options.MaxStanzaBytes },
+            server.Options.MaxOutgoingQueueBytes,
+            server.Options.TimeProvider);
     }
 
     public string Domain { get; private set; } = string.Empty;
 
     public string? Name => null;
 
-    public void Deliver(XElement stanza) => _transport.Enqueue(stanza);
+    public bool Deliver(XElement stanza)
+    {
+        var result = _transport.TryEnqueue(stanza);
+        if (result == EnqueueResult.Full)
+        {
+            CheckOutgoing();
+        }
+
+        return result != EnqueueResult.Full;
+    }
+
+    /// <summary>Closes a component that has not read its stream for <see cref="ServerOptions.OutgoingQueueTimeout"/> (see <see cref="C2sConnection.CheckOutgoing"/>).</summary>
+    public void CheckOutgoing()
+    {
+        var stalled = _transport.OutgoingStalledFor;
+        if (stalled < _server.Options.OutgoingQueueTimeout || Volatile.Read(ref _closing) != 0 || Interlocked.Exchange(ref _notReading, 1) != 0)
+        {
+            return;
+        }
+
+        ServerLog.NotReading(_server.Logger, "Component " + Domain, _remoteAddress, stalled.TotalSeconds, _transport.QueuedBytes);
+        _server.Track(CloseAsync(
+            "policy-violation",
+            $"The stream was not read for {stalled.TotalSeconds:0} s while stanzas for it were waiting.",
+            discardQueued: true));
+    }
 
     public ValueTask DisposeAsync() => _transport.DisposeAsync();
 
@@ -113,7 +144,7 @@ internal sealed class ComponentConnection : IServerComponent, IAsyncDisposable
     }
 
     /// <summary>Closes the stream with an optional stream error (shutdown, violations).</summary>
-    public async Task CloseAsync(string? condition, string? text)
+    public async Task CloseAsync(string? condition, string? text, bool discardQueued = false)
     {
         if (Interlocked.Exchange(ref _closing, 1) != 0)
         {
@@ -138,7 +169,7 @@ internal sealed class ComponentConnection : IServerComponent, IAsyncDisposable
             }
         }
 
-        await _transport.CloseStreamAsync(condition is null ? null : StreamError.Create(condition, text), s_closeTimeout).ConfigureAwait(false);
+        await _transport.CloseStreamAsync(condition is null ? null : StreamError.Create(condition, text), s_closeTimeout, discardQueued).ConfigureAwait(false);
         await _transport.DisposeAsync().ConfigureAwait(false);
     }
 

@@ -14,6 +14,8 @@ namespace XmppTransfer.Server.Internal;
 /// the highest-priority resource, IQs answered on the account's behalf), to the server itself, and to components.
 /// Presence is a shared roster: every available session sees every other one. The hot path (an IQ to a bound full
 /// JID) is a dictionary lookup and a queue write on the sender's read loop; presence changes take one lock.
+/// Delivery never waits: a recipient whose outgoing queue is full gets nothing more until it reads (stanzas are bounced
+/// with <c>resource-constraint</c>, presence is dropped), so one slow reader cannot stall its senders or anyone else.
 /// </summary>
 internal sealed partial class Router : IComponentRouter
 {
@@ -150,7 +152,7 @@ internal sealed partial class Router : IComponentRouter
         Route(stanza, claimed, isLocalUser: false);
     }
 
-    /// <summary>Delivers a stanza the server itself generated, by its <c>to</c>.</summary>
+    /// <summary>Delivers a stanza the server itself generated, by its <c>to</c>; dropped when the recipient is not keeping up.</summary>
     public void Send(XElement stanza)
     {
         var to = Stanza.GetTo(stanza);
@@ -163,12 +165,13 @@ internal sealed partial class Router : IComponentRouter
         {
             if (to.Resource is not null && _sessions.TryGetValue(to.ToString(), out var session))
             {
-                session.Deliver(stanza);
+                // Answers and bounces go to the one who sent the request; refused, they are not worth another bounce.
+                _ = session.Deliver(stanza);
             }
         }
         else if (_components.TryGetValue(to.Domain, out var component))
         {
-            component.Deliver(stanza);
+            _ = component.Deliver(stanza);
         }
     }
 
@@ -203,7 +206,7 @@ internal sealed partial class Router : IComponentRouter
 
         if (_components.TryGetValue(to.Domain, out var component))
         {
-            component.Deliver(stanza);
+            DeliverOrBounce(component, stanza);
             return;
         }
 
@@ -224,7 +227,7 @@ internal sealed partial class Router : IComponentRouter
         {
             if (_sessions.TryGetValue(to.ToString(), out var target))
             {
-                target.Deliver(stanza);
+                DeliverOrBounce(target, stanza);
                 return;
             }
 
@@ -260,7 +263,7 @@ internal sealed partial class Router : IComponentRouter
             var best = BestResource(to.Local!);
             if (best is not null)
             {
-                best.Deliver(stanza);
+                DeliverOrBounce(best, stanza);
             }
             else if (type is null or "normal" or "chat")
             {
@@ -403,7 +406,8 @@ internal sealed partial class Router : IComponentRouter
             case null or "unavailable":
                 foreach (var session in AvailableResources(account.Local!))
                 {
-                    session.Deliver(new XElement(stanza));
+                    // Presence to a session that is not keeping up is dropped (RFC 6121 lets a server drop presence).
+                    _ = session.Deliver(new XElement(stanza));
                 }
 
                 break;
@@ -472,14 +476,15 @@ internal sealed partial class Router : IComponentRouter
             {
                 if (other != session && other.Presence is not null)
                 {
+                    // Presence to a session that is not keeping up is dropped, never waited for: this runs under the lock.
                     var copy = new XElement(stanza);
                     copy.SetAttributeValue("to", other.FullJid!.ToString());
-                    other.Deliver(copy);
+                    _ = other.Deliver(copy);
                     if (initial && type is null)
                     {
                         var theirs = new XElement(other.Presence);
                         theirs.SetAttributeValue("to", session.FullJid!.ToString());
-                        session.Deliver(theirs);
+                        _ = session.Deliver(theirs);
                     }
                 }
             }
@@ -513,7 +518,7 @@ internal sealed partial class Router : IComponentRouter
             {
                 if (other.Presence is not null)
                 {
-                    other.Deliver(new XElement(
+                    _ = other.Deliver(new XElement(
                         Stanza.Presence,
                         new XAttribute("from", jid.ToString()),
                         new XAttribute("to", other.FullJid!.ToString()),
@@ -587,6 +592,15 @@ internal sealed partial class Router : IComponentRouter
         }
 
         return stanza.Name == Stanza.Message && (string?)stanza.Attribute("type") != "error" && stanza.Elements().Any(e => e.Name.NamespaceName == Namespaces.Ibb);
+    }
+
+    private void DeliverOrBounce(IStanzaSink sink, XElement stanza)
+    {
+        if (!sink.Deliver(stanza))
+        {
+            // RFC 6120 §8.3.3.18: the recipient cannot take it now; type 'wait' tells the sender to retry later.
+            Bounce(stanza, StanzaError.ResourceConstraint("The recipient is not reading its stream fast enough."));
+        }
     }
 
     private void Bounce(XElement stanza, StanzaError error)
