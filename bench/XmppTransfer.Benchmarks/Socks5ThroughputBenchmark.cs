@@ -14,7 +14,7 @@ namespace XmppTransfer.Benchmarks;
 /// <summary>
 /// SOCKS5 throughput on loopback, one run each: raw TCP (two sockets, one process), the S5B bytestream alone, S5B direct
 /// file to file through the in-process router, and S5B through Prosody's mod_proxy65; then the process's peak RSS.
-/// Usage: <c>dotnet XmppTransfer.Benchmarks.dll s5b [raw|stream|direct|proxy|all] [MiB...]</c>.
+/// Usage: <c>dotnet XmppTransfer.Benchmarks.dll s5b [raw|stream|direct|unverified|proxy|all] [MiB...]</c>.
 /// </summary>
 internal static class Socks5ThroughputBenchmark
 {
@@ -44,6 +44,12 @@ internal static class Socks5ThroughputBenchmark
                     var (transfer, wall) = await S5bDirectAsync(work, size);
                     Report("S5B direct file->file (transfer)", size, transfer, raw);
                     Report("S5B direct file->file (whole send incl. hashing)", size, wall, raw);
+                }
+
+                if (mode is "unverified" or "all")
+                {
+                    var (transfer, _) = await S5bDirectAsync(work, size, hashes: false);
+                    Report("S5B direct file->file unverified (no hashes)", size, transfer, raw);
                 }
 
                 if (mode is "proxy" or "all")
