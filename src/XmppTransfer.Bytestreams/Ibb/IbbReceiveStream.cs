@@ -203,6 +203,13 @@ public sealed class IbbReceiveStream : Stream
         }
     }
 
+    /// <summary>
+    /// The sender's presence went unavailable without a close: fail reads now instead of after the inactivity timeout.
+    /// Buffered blocks are dropped (the sender cannot be acknowledged any more); what was read is kept by the caller.
+    /// </summary>
+    internal void OnPeerUnavailable() =>
+        _ = FailAsync(new BytestreamException(BytestreamErrorKind.Closed, $"{Peer} went offline before closing the in-band bytestream."), notifyPeer: false);
+
     /// <summary>A protocol error: fail reads and close the bytestream towards the sender.</summary>
     private void Fail(string reason)
     {

@@ -156,6 +156,9 @@ public sealed class IbbSendStream : Stream
     /// <summary>The receiver closed the bytestream while we were sending.</summary>
     internal void OnClosedByPeer() => _peerClosedReason = $"{Peer} closed the in-band bytestream before the end";
 
+    /// <summary>The receiver's presence went unavailable: nothing more can reach it (message-based IBB would not notice otherwise).</summary>
+    internal void OnPeerUnavailable() => _peerClosedReason ??= $"{Peer} went offline before the end of the in-band bytestream";
+
     private async ValueTask SendBlockAsync(ReadOnlyMemory<byte> block, CancellationToken cancellationToken)
     {
         if (_inFlight.Count >= _window)

@@ -39,6 +39,7 @@ public sealed class InBandBytestreamManager : IXmppExtension
         session.RegisterIqHandler(IbbData.Name, IqType.Set, HandleData);
         session.RegisterIqHandler(IbbClose.Name, IqType.Set, HandleClose);
         session.MessageReceived += HandleMessage;
+        session.PresenceReceived += HandlePresence;
     }
 
     /// <summary>
@@ -209,6 +210,37 @@ public sealed class InBandBytestreamManager : IXmppExtension
         }
 
         return ValueTask.FromResult<XElement?>(null);
+    }
+
+    /// <summary>
+    /// A peer that goes offline ends its bytestreams at once: a sender that vanished without a close would otherwise hold
+    /// the receiver until the inactivity timeout, and a message-based sender gets no errors to notice a vanished receiver.
+    /// </summary>
+    private void HandlePresence(XElement presence)
+    {
+        if ((string?)presence.Attribute("type") != "unavailable" || Stanza.GetFrom(presence) is not { IsBare: false } from)
+        {
+            return;
+        }
+
+        var peer = from.ToString();
+        foreach (var (key, stream) in _sessions)
+        {
+            if (key.Peer != peer)
+            {
+                continue;
+            }
+
+            switch (stream)
+            {
+                case IbbReceiveStream receiving:
+                    receiving.OnPeerUnavailable();
+                    break;
+                case IbbSendStream sending:
+                    sending.OnPeerUnavailable();
+                    break;
+            }
+        }
     }
 
     private void HandleMessage(XElement message)

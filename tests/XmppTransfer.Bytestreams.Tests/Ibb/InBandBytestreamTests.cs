@@ -155,6 +155,51 @@ public sealed class InBandBytestreamTests : IAsyncLifetime
         Assert.Contains(ex.ErrorKind, new[] { BytestreamErrorKind.Cancelled, BytestreamErrorKind.Refused });
     }
 
+    [Fact]
+    public async Task A_sender_that_goes_offline_without_a_close_fails_the_reader_at_once_not_after_the_inactivity_timeout()
+    {
+        var receive = await OpenRawAsync("gone");
+        var first = new byte[3];
+        var reading = receive.ReadExactlyAsync(first).AsTask();
+
+        // A block is acknowledged when it is read, so the read runs while the block is sent.
+        await SendDataAsync("gone", 0, [1, 2, 3]);
+        await reading.WaitAsync(s_cap);
+
+        // What a server sends when the sender's connection drops (its default inactivity timeout is 120 s, the cap 30 s).
+        await _alice.SendAsync(new XElement(Stanza.Presence, new XAttribute("to", _bob.BoundJid.ToString()), new XAttribute("type", "unavailable")));
+
+        var ex = await Assert.ThrowsAsync<BytestreamException>(() => receive.ReadAsync(new byte[16]).AsTask().WaitAsync(s_cap));
+        Assert.Equal(BytestreamErrorKind.Closed, ex.ErrorKind);
+        Assert.Contains("went offline", ex.Message, StringComparison.Ordinal);
+        Assert.Equal([1, 2, 3], first);
+    }
+
+    [Fact]
+    public async Task Unavailable_presence_from_someone_else_leaves_the_stream_alone()
+    {
+        var receive = await OpenRawAsync("other");
+        await using var carol = await _router.ConnectAsync("carol");
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _bob.PresenceReceived += presence =>
+        {
+            if ((string?)presence.Attribute("type") == "unavailable" && Stanza.GetFrom(presence) == carol.BoundJid)
+            {
+                seen.TrySetResult();
+            }
+        };
+
+        await carol.SendAsync(new XElement(Stanza.Presence, new XAttribute("to", _bob.BoundJid.ToString()), new XAttribute("type", "unavailable")));
+        await seen.Task.WaitAsync(s_cap);
+
+        var one = new byte[1];
+        var reading = receive.ReadExactlyAsync(one).AsTask();
+        await SendDataAsync("other", 0, [9]);
+        await reading.WaitAsync(s_cap);
+
+        Assert.Equal(9, one[0]);
+    }
+
     private async Task<IbbReceiveStream> OpenRawAsync(string sid)
     {
         var incoming = _bobIbb.Expect(_alice.BoundJid, sid);
