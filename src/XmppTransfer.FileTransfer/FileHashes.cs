@@ -29,20 +29,23 @@ public sealed record FileHashes(string? Md5, byte[] Sha256)
     }
 
     /// <summary>
-    /// Feeds the rest of <paramref name="content"/> to the given hashes (either may be null). The next block is read
-    /// while the current one is hashed; two hashes run side by side.
+    /// Feeds the rest of <paramref name="content"/>, at most <paramref name="limit"/> bytes, to the given hashes (either may
+    /// be null). The next block is read while the current one is hashed; two hashes run side by side.
     /// </summary>
-    internal static async Task AppendAsync(Stream content, IncrementalHash? first, IncrementalHash? second, CancellationToken cancellationToken)
+    internal static async Task AppendAsync(
+        Stream content, IncrementalHash? first, IncrementalHash? second, CancellationToken cancellationToken, long limit = long.MaxValue)
     {
         var current = ArrayPool<byte>.Shared.Rent(BlockSize);
         var next = ArrayPool<byte>.Shared.Rent(BlockSize);
         var reading = ValueTask.FromResult(0);
         try
         {
-            var count = await content.ReadAsync(current.AsMemory(0, BlockSize), cancellationToken).ConfigureAwait(false);
+            var left = limit;
+            var count = await content.ReadAsync(current.AsMemory(0, (int)Math.Min(BlockSize, left)), cancellationToken).ConfigureAwait(false);
             while (count > 0)
             {
-                reading = content.ReadAsync(next.AsMemory(0, BlockSize), cancellationToken);
+                left -= count;
+                reading = left > 0 ? content.ReadAsync(next.AsMemory(0, (int)Math.Min(BlockSize, left)), cancellationToken) : ValueTask.FromResult(0);
                 var block = current;
                 var length = count;
                 if (first is not null && second is not null)

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Security.Cryptography;
 using XmppTransfer.Bytestreams;
 using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Core;
@@ -79,6 +78,12 @@ public sealed partial class FileTransferManager
     {
         var safeName = offer.SafeName;
         var resumeFrom = options.Resume && offer.File.SupportsRange ? PartialFile.ResumableLength(directory, safeName, identity) : 0;
+        using var hashing = ReceiveHashing.For(identity, options.ComputeSha256);
+        if (resumeFrom > 0 && !await hashing.TryAppendPrefixAsync(PartialFile.DataPath(directory, safeName), resumeFrom, cancellationToken).ConfigureAwait(false))
+        {
+            resumeFrom = 0;
+        }
+
         if (!HasRoomFor(directory, offer.File.Size - resumeFrom))
         {
             await offer.DeclineAsync("Not enough disk space", CancellationToken.None).ConfigureAwait(false);
@@ -105,7 +110,7 @@ public sealed partial class FileTransferManager
         var reporter = new ProgressReporter(progress, safeName, offer.File.Size, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Ibb };
         if (socks5Registration is not null)
         {
-            return await ReceiveOverSocks5Async(offer, socks5Registration, directory, identity, resumeFrom, options, reporter, clock, cancellationToken)
+            return await ReceiveOverSocks5Async(offer, socks5Registration, directory, identity, resumeFrom, hashing, options, reporter, clock, cancellationToken)
                 .ConfigureAwait(false);
         }
 
@@ -121,7 +126,7 @@ public sealed partial class FileTransferManager
 
         await using (source.ConfigureAwait(false))
         {
-            return await SaveAsync(offer, source, TransferMethod.Ibb, directory, identity, resumeFrom, options, reporter, clock, cancellationToken).ConfigureAwait(false);
+            return await SaveAsync(offer, source, TransferMethod.Ibb, directory, identity, resumeFrom, hashing, options, reporter, clock, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -135,6 +140,7 @@ public sealed partial class FileTransferManager
         string directory,
         PartialFile identity,
         long resumeFrom,
+        ReceiveHashing hashing,
         FileReceiveOptions options,
         ProgressReporter reporter,
         Stopwatch clock,
@@ -159,12 +165,13 @@ public sealed partial class FileTransferManager
             reporter.Method = method;
             try
             {
-                return await SaveAsync(offer, bytestream.Stream, method, directory, identity, resumeFrom, options, reporter, clock, cancellationToken)
+                return await SaveAsync(offer, bytestream.Stream, method, directory, identity, resumeFrom, hashing, options, reporter, clock, cancellationToken)
                     .ConfigureAwait(false);
             }
-            catch (FileTransferException ex) when (ex.ErrorKind is FileTransferErrorKind.TransferFailed or FileTransferErrorKind.Timeout)
+            catch (FileTransferException ex) when (ex.ErrorKind is FileTransferErrorKind.TransferFailed)
             {
-                // Cut short: the part is kept, and the sender's IBB re-offer resumes from it.
+                // Cut short: the part is kept, and the sender's IBB re-offer resumes from it. Not on our inactivity timeout:
+                // a sender that went silent will not re-offer either.
                 ex.Data[Socks5FailureMarker] = true;
                 throw;
             }
@@ -178,6 +185,7 @@ public sealed partial class FileTransferManager
         string directory,
         PartialFile identity,
         long resumeFrom,
+        ReceiveHashing hashing,
         FileReceiveOptions options,
         ProgressReporter reporter,
         Stopwatch clock,
@@ -185,13 +193,8 @@ public sealed partial class FileTransferManager
     {
         var safeName = offer.SafeName;
         var partPath = PartialFile.DataPath(directory, safeName);
-        // No hash at all only when there is nothing to verify and the caller does not want one reported.
-        var hashing = options.ComputeSha256 || identity.Sha256 is not null || identity.Md5 is not null;
-        using var sha256 = hashing ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
-
-        // MD5 only when it is the sole hash we can verify against: SHA-256 is what we check and report otherwise,
-        // and MD5 would be the slowest step of the whole receive path.
-        using var md5 = hashing && identity.Sha256 is null ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
+        var sha256 = hashing.Sha256;
+        var md5 = hashing.Md5;
 
         // A socket bytestream (SOCKS5) has no inactivity timer of its own (IBB has): a silent sender must not hold us forever.
         var socket = source is System.Net.Sockets.NetworkStream;
@@ -204,9 +207,8 @@ public sealed partial class FileTransferManager
             identity.Save(directory, safeName);
             if (resumeFrom > 0)
             {
-                // Hash what we already have so the whole file is verified, then append.
+                // The prefix was hashed before we answered; anything past it is not ours to trust.
                 part.SetLength(resumeFrom);
-                await FileHashes.AppendAsync(part, sha256, md5, cancellationToken).ConfigureAwait(false);
             }
 
             var sink = new FileSink(part.SafeFileHandle, resumeFrom, safeName, sha256, md5, Options.CopyBufferSize);
@@ -214,64 +216,26 @@ public sealed partial class FileTransferManager
             {
                 try
                 {
-                    // Socket bytestreams fill a whole buffer before handing it on (fewer, larger writes); message-based ones
-                    // (IBB) go block by block so a misbehaving sender is stopped early.
-                    var ended = false;
-                    while (!ended)
-                    {
-                        // Bytestreams with data waiting complete reads synchronously and never look at the token.
-                        cancellationToken.ThrowIfCancellationRequested();
-                        var buffer = await sink.RentAsync(watchdog.Token).ConfigureAwait(false);
-                        var filled = 0;
-                        while (filled < buffer.Length)
-                        {
-                            var n = await source.ReadAsync(buffer.AsMemory(filled), watchdog.Token).ConfigureAwait(false);
-                            if (n == 0)
-                            {
-                                ended = true;
-                                break;
-                            }
-
-                            filled += n;
-                            watchdog.Touch();
-                            if (!socket)
-                            {
-                                break;
-                            }
-                        }
-
-                        if (received + filled > expected)
-                        {
-                            throw new FileTransferException(
-                                FileTransferErrorKind.IntegrityCheckFailed,
-                                $"{offer.From} sent more than the {offer.File.Size} bytes it offered for {safeName}; stopped.");
-                        }
-
-                        sink.Commit(buffer, filled);
-                        received += filled;
-                        reporter.Report(resumeFrom + received);
-                    }
-
+                    received = await PumpAsync(offer, source, sink, socket, expected, resumeFrom, watchdog, reporter, cancellationToken).ConfigureAwait(false);
                     await sink.CompleteAsync().ConfigureAwait(false);
                 }
-                catch (OperationCanceledException) when (watchdog.HasExpired && !cancellationToken.IsCancellationRequested)
+                catch (Exception failure) when (failure is not FileTransferException { ErrorKind: FileTransferErrorKind.LocalIo })
                 {
-                    throw new FileTransferException(
-                        FileTransferErrorKind.Timeout,
-                        $"{offer.From} sent nothing for {watchdog.Timeout.TotalSeconds:0} s; stopped after {resumeFrom + received} of {offer.File.Size} bytes of {safeName} (the part is kept for resuming).");
+                    // Keep every byte that arrived, exactly: finish the writes, then cut the part to what is on disk (which also
+                    // frees the space preallocated beyond it). A write failure (LocalIo) has already stopped the sink.
+                    await SettlePartAsync(sink, part).ConfigureAwait(false);
+                    throw;
                 }
-                catch (Exception ex) when (ex is BytestreamException or IOException)
+                catch (FileTransferException)
                 {
-                    // A socket bytestream (SOCKS5) reports a reset or abort as an I/O error.
-                    throw new FileTransferException(
-                        ex is BytestreamException { ErrorKind: BytestreamErrorKind.Timeout } ? FileTransferErrorKind.Timeout : FileTransferErrorKind.TransferFailed,
-                        $"Receiving {safeName} from {offer.From} failed after {resumeFrom + received} of {offer.File.Size} bytes: {ex.Message}",
-                        ex);
+                    part.SetLength(sink.Position);
+                    throw;
                 }
             }
 
             if (received != expected)
             {
+                part.SetLength(resumeFrom + received);
                 throw new FileTransferException(
                     FileTransferErrorKind.TransferFailed,
                     $"{offer.From} closed the stream after {resumeFrom + received} of {offer.File.Size} bytes of {safeName}; the part is kept for resuming.");
@@ -348,6 +312,116 @@ public sealed partial class FileTransferManager
 
     private static string FallbackKey(string sender, string name, long size, string? md5, string? sha256) =>
         string.Join('\n', sender, name, size.ToString(System.Globalization.CultureInfo.InvariantCulture), md5, sha256);
+
+    /// <summary>
+    /// Moves bytes from the bytestream into the sink until the offered size (socket bytestreams: then we stop reading, as
+    /// some senders wait for our close rather than close first) or the end of the stream. Socket bytestreams fill a whole
+    /// buffer before handing it on (fewer, larger writes); message-based ones (IBB) go block by block so a sender that sends
+    /// more than it offered is stopped early. What was read when a failure strikes is committed first, so it is kept.
+    /// </summary>
+    private static async Task<long> PumpAsync(
+        IncomingFileOffer offer,
+        Stream source,
+        FileSink sink,
+        bool socket,
+        long expected,
+        long resumeFrom,
+        InactivityWatchdog watchdog,
+        ProgressReporter reporter,
+        CancellationToken cancellationToken)
+    {
+        long received = 0;
+        while (!socket || received < expected)
+        {
+            // Bytestreams with data waiting complete reads synchronously and never look at the token.
+            cancellationToken.ThrowIfCancellationRequested();
+
+            // Waiting for a buffer is waiting for our own disk, not for the peer: the watchdog is not involved.
+            var buffer = await sink.RentAsync(cancellationToken).ConfigureAwait(false);
+            watchdog.Touch();
+            var filled = 0;
+            var ended = false;
+            try
+            {
+                while (filled < buffer.Length)
+                {
+                    var room = socket ? (int)Math.Min(buffer.Length - filled, expected - received - filled) : buffer.Length - filled;
+                    if (room == 0)
+                    {
+                        break;
+                    }
+
+                    var n = await source.ReadAsync(buffer.AsMemory(filled, room), watchdog.Token).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        ended = true;
+                        break;
+                    }
+
+                    filled += n;
+                    watchdog.Touch();
+                    if (!socket)
+                    {
+                        break;
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (watchdog.HasExpired && !cancellationToken.IsCancellationRequested)
+            {
+                sink.Commit(buffer, filled);
+                throw new FileTransferException(
+                    FileTransferErrorKind.Timeout,
+                    $"{offer.From} sent nothing for {watchdog.Timeout.TotalSeconds:0} s; stopped after {resumeFrom + received + filled} of {offer.File.Size} bytes of {offer.SafeName} (the part is kept for resuming).");
+            }
+            catch (Exception ex) when (ex is BytestreamException or IOException)
+            {
+                // A socket bytestream (SOCKS5) reports a reset or abort as an I/O error.
+                sink.Commit(buffer, filled);
+                throw new FileTransferException(
+                    ex is BytestreamException { ErrorKind: BytestreamErrorKind.Timeout } ? FileTransferErrorKind.Timeout : FileTransferErrorKind.TransferFailed,
+                    $"Receiving {offer.SafeName} from {offer.From} failed after {resumeFrom + received + filled} of {offer.File.Size} bytes: {ex.Message}",
+                    ex);
+            }
+            catch
+            {
+                sink.Commit(buffer, filled);
+                throw;
+            }
+
+            if (received + filled > expected)
+            {
+                sink.Commit(buffer, (int)(expected - received));
+                throw new FileTransferException(
+                    FileTransferErrorKind.IntegrityCheckFailed,
+                    $"{offer.From} sent more than the {offer.File.Size} bytes it offered for {offer.SafeName}; stopped.");
+            }
+
+            sink.Commit(buffer, filled);
+            received += filled;
+            reporter.Report(resumeFrom + received);
+            if (ended)
+            {
+                break;
+            }
+        }
+
+        return received;
+    }
+
+    /// <summary>After a failure: let the committed blocks reach the file, then cut it to exactly what was written.</summary>
+    private static async Task SettlePartAsync(FileSink sink, FileStream part)
+    {
+        try
+        {
+            await sink.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (FileTransferException)
+        {
+            // The disk failed too; what did get written is what we keep.
+        }
+
+        part.SetLength(sink.Position);
+    }
 
     /// <summary>
     /// Opens the part file. A fresh one is preallocated to the size offered (fallocate; its length stays 0), so a full

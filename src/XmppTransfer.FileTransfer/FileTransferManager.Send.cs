@@ -237,7 +237,7 @@ public sealed partial class FileTransferManager
             using var watchdog = new InactivityWatchdog(Options.Socks5InactivityTimeout, cancellationToken);
             try
             {
-                if (content is FileStream file)
+                if (content is FileStream { CanSeek: true } file)
                 {
                     var position = file.Position;
                     await bytestream.SendFileAsync(file, position, length, n => { watchdog.Touch(); reporter.Report(offset + n); }, watchdog.Token)
@@ -256,13 +256,19 @@ public sealed partial class FileTransferManager
             {
                 throw new FileTransferException(FileTransferErrorKind.LocalIo, ex.Message, ex);
             }
-            catch (OperationCanceledException) when (watchdog.HasExpired && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException or ObjectDisposedException
+                && watchdog.HasExpired && !cancellationToken.IsCancellationRequested)
             {
-                // Not a SOCKS5 failure (no fallback): the connection works, the receiver stopped reading.
+                // Not a SOCKS5 failure (no fallback): the connection works, the receiver stopped reading. The watchdog closes
+                // the socket, so its expiry can surface as any of these.
                 throw new FileTransferException(FileTransferErrorKind.Timeout,
-                    $"{peer} took no data for {watchdog.Timeout.TotalSeconds:0} s over the SOCKS5 bytestream; stopped.");
+                    $"{peer} took no data for {watchdog.Timeout.TotalSeconds:0} s over the SOCKS5 bytestream; stopped.", ex);
             }
-            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException && cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("The send was cancelled.", ex, cancellationToken);
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
             {
                 throw new BytestreamException(BytestreamErrorKind.Closed, $"The SOCKS5 bytestream to {peer} broke while sending: {ex.Message}", ex);
             }

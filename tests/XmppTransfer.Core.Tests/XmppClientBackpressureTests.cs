@@ -61,7 +61,9 @@ public class XmppClientBackpressureTests
         await using var server = new ScriptedXmppServer();
         await using var client = await ConnectedAsync(server, TimeSpan.FromMilliseconds(300));
 
-        for (var attempt = 0; attempt < 64; attempt++)
+        // Each waiting send that still finds room means the kernel took more; keep pushing until it takes nothing. Bounded
+        // by bytes (SendUntilOneWaitsAsync stops at MaxMessages) and by attempts, not by a guess at the buffer sizes.
+        for (var attempt = 0; attempt < 4096; attempt++)
         {
             var waiting = await SendUntilOneWaitsAsync(client, CancellationToken.None);
             try

@@ -144,16 +144,17 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_file_goes_by_sendfile_from_the_offset_the_receiver_asks_for_when_resuming()
+    public async Task A_silent_sender_is_stopped_by_the_inactivity_timeout_with_every_byte_kept_and_the_rest_goes_by_sendfile_from_that_offset()
     {
         var alice = Attach(_alice, s_loopback);
         var size = 3 * 1024 * 1024 + 5;
         var source = MakeFile("resume.bin", size);
         var inbox = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
 
-        // First attempt: the sender goes silent after the first megabyte; the receiver gives up after its inactivity
-        // timeout and keeps the part.
-        var content = new StallingStream(await File.ReadAllBytesAsync(source, TestContext.Current.CancellationToken), stallAt: 1024 * 1024);
+        // First attempt: the sender goes silent partway into the second receive buffer; the receiver gives up after its
+        // inactivity timeout and keeps exactly what arrived (the half-filled buffer too).
+        const int StallAt = 1024 * 1024 + 12_345;
+        var content = new StallingStream(await File.ReadAllBytesAsync(source, TestContext.Current.CancellationToken), stallAt: StallAt);
         using var stopSender = new CancellationTokenSource();
         var first = alice.SendStreamAsync(_bob.BoundJid, content, new Si.FileOfferDescription("resume.bin", size), cancellationToken: stopSender.Token);
         var offer = await NextOfferAsync();
@@ -163,7 +164,8 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         await stopSender.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.WaitAsync(s_cap));
         var partLength = new FileInfo(Path.Combine(inbox, "resume.bin.part")).Length;
-        Assert.Equal(1024 * 1024, partLength);
+        Assert.Equal(StallAt, partLength);
+        Assert.InRange(await AllocatedBytesAsync(Path.Combine(inbox, "resume.bin.part")), 0, partLength + 64 * 1024);
 
         // Second attempt, from the file: only the rest crosses, from the receiver's offset.
         var (sent, received) = await TransferAsync(alice, source, new FileSendOptions { Method = TransferMethodPreference.Socks5 });
@@ -241,6 +243,16 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     private static int ClosedLoopbackPort() => FreePort.Next();
 
     private static string Sha256(string path) => TransferTestKit.Sha256(path);
+
+    /// <summary>Disk space the file holds (blocks), which the part's preallocation must not leave behind after a failure.</summary>
+    private static async Task<long> AllocatedBytesAsync(string path)
+    {
+        using var stat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%b %B", path]) { RedirectStandardOutput = true })!;
+        var output = await stat.StandardOutput.ReadToEndAsync().WaitAsync(s_cap);
+        await stat.WaitForExitAsync().WaitAsync(s_cap);
+        var parts = output.Trim().Split(' ');
+        return long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture) * long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     /// <summary>A seekable source that stops answering at <c>stallAt</c> on its second pass (the first is the sender's hash).</summary>
     private sealed class StallingStream(byte[] content, long stallAt) : MemoryStream(content, writable: false)

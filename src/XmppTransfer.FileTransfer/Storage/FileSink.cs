@@ -165,8 +165,9 @@ internal sealed class FileSink : IAsyncDisposable
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex)
         {
+            // Whatever it is, the receive loop must hear of it (a silent writer would leave it waiting for a buffer for ever).
             Fail(new FileTransferException(FileTransferErrorKind.LocalIo, $"Writing {_displayName} failed after {Position} bytes: {ex.Message}", ex));
         }
     }
@@ -184,6 +185,10 @@ internal sealed class FileSink : IAsyncDisposable
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
+        }
+        catch (Exception ex)
+        {
+            Fail(new FileTransferException(FileTransferErrorKind.LocalIo, $"Hashing {_displayName} failed: {ex.Message}", ex));
         }
     }
 
