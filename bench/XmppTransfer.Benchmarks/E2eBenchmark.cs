@@ -88,7 +88,7 @@ internal static class E2eBenchmark
             }
 
             // 4. Prosody and slixmpp.
-            List<double> ibbProsody1 = [], ibbProsody64 = [], s5bModProxy = [], slixIbb = [], slixS5b = [];
+            List<double> ibbProsody1 = [], ibbProsody64 = [], s5bModProxy = [], slixIbb = [], slixS5b = [], s5bModProxyLarge = [], slixS5bLarge = [];
             double prosodyCpu64 = double.NaN, prosodyClientsCpu64 = double.NaN;
             ProxyRelayResult? relay = null;
             if (prosodyReason is null)
@@ -108,17 +108,31 @@ internal static class E2eBenchmark
                         prosodyCpu64 = serverCpu;
                         return mibs;
                     });
-                    s5bModProxy = await table.MeasureAsync(runs, async () => Mibs(size, (await Socks5ThroughputBenchmark.RunAsync(
-                        work, size,
+                    async Task<double> ModProxyAsync(long bytes) => Mibs(bytes, (await Socks5ThroughputBenchmark.RunAsync(
+                        work, bytes,
                         new Socks5BytestreamOptions { LoopbackOnly = true, DirectCandidates = false },
                         new Socks5BytestreamOptions { LoopbackOnly = true },
-                        (user, files) => ConnectAsync(user, prosody.Host, prosody.C2sPort, prosody.CertificateSha256, files))).Transfer));
+                        (user, files) => ConnectAsync(user, prosody.Host, prosody.C2sPort, prosody.CertificateSha256, files))).Transfer);
+                    s5bModProxy = await table.MeasureAsync(runs, () => ModProxyAsync(size));
                     if (slixReason is null)
                     {
                         var slixFile = Path.Combine(work, "slixmpp.bin");
                         await TestFiles.CreateRandomAsync(slixFile, slixSize);
                         slixIbb = await table.TryAsync(() => SlixmppAsync(prosody, slixFile, work, runs, SlixmppSendOptions.Default));
                         slixS5b = await table.TryAsync(() => SlixmppAsync(prosody, file, work, runs, new SlixmppSendOptions { Method = SlixmppTransferMethod.S5b }));
+                    }
+
+                    if (largeSize > 0)
+                    {
+                        // The same two paths on the large file (mod_proxy65 is slow: about 20 s per GiB).
+                        s5bModProxyLarge = await table.MeasureAsync(runs, () => ModProxyAsync(largeSize));
+                        if (slixReason is null)
+                        {
+                            var largeFile = Path.Combine(work, "large.bin");
+                            await TestFiles.CreateRandomAsync(largeFile, largeSize);
+                            slixS5bLarge = await table.TryAsync(() => SlixmppAsync(prosody, largeFile, work, runs, new SlixmppSendOptions { Method = SlixmppTransferMethod.S5b }));
+                            File.Delete(largeFile);
+                        }
                     }
                 }
 
@@ -139,6 +153,13 @@ internal static class E2eBenchmark
             table.Add("S5B through our proxy (embedded server's), file -> file, ours -> ours", s5bOurProxy, "MiB/s", [("S5B through Prosody mod_proxy65", Median(s5bModProxy)), ("raw TCP", Median(raw))], Median(raw));
             table.Add("S5B through Prosody mod_proxy65, file -> file, ours -> ours", s5bModProxy, "MiB/s", [("slixmpp -> slixmpp S5B, same proxy", Median(slixS5b)), ("raw TCP", Median(raw))], Median(raw), noProsody);
             table.Add("slixmpp -> slixmpp S5B through Prosody mod_proxy65", slixS5b, "MiB/s", [("raw TCP", Median(raw))], Median(raw), noSlix);
+            if (largeSize > 0)
+            {
+                var mib = largeSize >> 20;
+                table.Add($"S5B through Prosody mod_proxy65, file -> file, {mib} MiB, ours -> ours", s5bModProxyLarge, "MiB/s", [($"slixmpp -> slixmpp S5B, same proxy, {mib} MiB", Median(slixS5bLarge)), ("raw TCP", Median(raw))], Median(raw), noProsody);
+                table.Add($"slixmpp -> slixmpp S5B through Prosody mod_proxy65, {mib} MiB", slixS5bLarge, "MiB/s", [("raw TCP", Median(raw))], Median(raw), noSlix);
+            }
+
             table.Add("S5B relay socket -> socket through our proxy (xft proxy process)", Wrap(relay?.OursMiBs), "MiB/s", [("mod_proxy65 relay", relay?.ProsodyMiBs ?? double.NaN), ("raw TCP", relay?.RawMiBs ?? double.NaN)], relay?.RawMiBs, noProsody);
             table.Add("S5B relay socket -> socket through Prosody mod_proxy65", Wrap(relay?.ProsodyMiBs), "MiB/s", [("raw TCP", relay?.RawMiBs ?? double.NaN)], relay?.RawMiBs, relay is null ? noProsody : "not measured: mod_proxy65 stalled (no run finished in time; see notes)");
             table.Add("IBB through Prosody, our clients, 4096 B blocks, window 1", ibbProsody1, "MiB/s", [("slixmpp -> slixmpp IBB 4096 B stop-and-wait", Median(slixIbb)), ("raw TCP", Median(raw))], Median(raw), noProsody);
