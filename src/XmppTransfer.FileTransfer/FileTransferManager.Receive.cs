@@ -373,6 +373,12 @@ public sealed partial class FileTransferManager
                     FileTransferErrorKind.Timeout,
                     $"{offer.From} sent nothing for {watchdog.Timeout.TotalSeconds:0} s; stopped after {resumeFrom + received + filled} of {offer.File.Size} bytes of {offer.SafeName} (the part is kept for resuming).");
             }
+            catch (BytestreamException) when (!socket && received + filled == expected)
+            {
+                // Every offered byte is here and only the sender's close is missing (it went offline or silent after the
+                // last block): the hash decides, as for any complete receive.
+                ended = true;
+            }
             catch (Exception ex) when (ex is BytestreamException or IOException)
             {
                 // A socket bytestream (SOCKS5) reports a reset or abort as an I/O error.

@@ -270,6 +270,37 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sender_that_goes_offline_after_the_last_block_but_before_its_close_still_delivers_a_verified_file()
+    {
+        var carolFiles = new FileTransferManager();
+        var carol = await _router.ConnectAsync("carol", c => c.AddExtension(carolFiles));
+        var source = MakeFile("lastblock.bin", 300_000);
+        var closeSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _router.Intercept = stanza =>
+        {
+            if (stanza.Element(XName.Get("close", Namespaces.Ibb)) is not null)
+            {
+                // The close never arrives: carol's connection dies right after her last data block.
+                closeSent.TrySetResult();
+                return null;
+            }
+
+            return stanza;
+        };
+
+        var send = carolFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Ibb });
+        var offer = await NextOfferAsync();
+        var receiving = offer.AcceptAsync(Path.Combine(_root, "in"));
+        await closeSent.Task.WaitAsync(s_cap);
+        await carol.DisposeAsync();
+
+        var received = await receiving.WaitAsync(s_cap);
+        Assert.True(received.Verified);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+        await Assert.ThrowsAnyAsync<Exception>(() => send.WaitAsync(s_cap));
+    }
+
+    [Fact]
     public async Task A_cut_transfer_resumes_from_the_partial_and_sends_only_the_rest()
     {
         var size = 2 * 1024 * 1024;

@@ -118,21 +118,25 @@ public sealed class IbbInteropTests(ProsodyFixture fixture) : IDisposable
         // Small copy buffers make progress fine-grained, so the cut lands before the last block is sent.
         var alice = await ConnectAsync(ProsodyFixture.Alice, copyBufferSize: 16 * 1024);
         var cut = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var dropped = new ManualResetEventSlim();
         var first = alice.GetExtension<FileTransferManager>()!.SendFileAsync(
             bob.BoundJid,
             source,
             new FileSendOptions { Method = TransferMethodPreference.Ibb, Ibb = InBandBytestreamOptions.Default with { Window = 4 } },
             new SyncProgress(p =>
             {
-                if (p.BytesTransferred >= cutAt)
+                if (p.BytesTransferred >= cutAt && cut.TrySetResult())
                 {
-                    cut.TrySetResult();
+                    // Progress is reported on the sender's copy loop: holding it here stops the sending until the
+                    // connection is gone, so the cut really lands before the end of the file.
+                    dropped.Wait(s_cap);
                 }
             }));
         var offer = await NextOfferAsync(bobFiles);
         var receiving = offer.AcceptAsync(inbox, new FileReceiveOptions(), null);
         await cut.Task.WaitAsync(s_cap);
         await alice.DisposeAsync();
+        dropped.Set();
         await Assert.ThrowsAnyAsync<Exception>(() => first.WaitAsync(s_cap));
         await Assert.ThrowsAsync<FileTransferException>(() => receiving.WaitAsync(s_cap));
         var partial = new FileInfo(Path.Combine(inbox, "resume.bin.part")).Length;
