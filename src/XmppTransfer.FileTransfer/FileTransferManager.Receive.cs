@@ -219,16 +219,11 @@ public sealed partial class FileTransferManager
                     received = await PumpAsync(offer, source, sink, socket, expected, resumeFrom, watchdog, reporter, cancellationToken).ConfigureAwait(false);
                     await sink.CompleteAsync().ConfigureAwait(false);
                 }
-                catch (Exception failure) when (failure is not FileTransferException { ErrorKind: FileTransferErrorKind.LocalIo })
+                catch
                 {
                     // Keep every byte that arrived, exactly: finish the writes, then cut the part to what is on disk (which also
-                    // frees the space preallocated beyond it). A write failure (LocalIo) has already stopped the sink.
+                    // frees the space preallocated beyond it).
                     await SettlePartAsync(sink, part).ConfigureAwait(false);
-                    throw;
-                }
-                catch (FileTransferException)
-                {
-                    part.SetLength(sink.Position);
                     throw;
                 }
             }
@@ -414,7 +409,10 @@ public sealed partial class FileTransferManager
         return received;
     }
 
-    /// <summary>After a failure: let the committed blocks reach the file, then cut it to exactly what was written.</summary>
+    /// <summary>
+    /// After a failure: let the committed blocks reach the file, then cut it to exactly what was written. After a write
+    /// failure the sink has stopped already and <see cref="FileSink.CompleteAsync"/> only repeats that failure.
+    /// </summary>
     private static async Task SettlePartAsync(FileSink sink, FileStream part)
     {
         try
