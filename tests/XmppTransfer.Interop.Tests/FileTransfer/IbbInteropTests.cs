@@ -166,7 +166,14 @@ public sealed class IbbInteropTests(ProsodyFixture fixture) : IDisposable
             Port = fixture.Server.C2sPort,
             TrustedCertificateSha256 = fixture.Server.CertificateSha256,
         });
-        client.AddExtension(new FileTransferManager(new FileTransferOptions { Ibb = ibb ?? InBandBytestreamOptions.Default, CopyBufferSize = copyBufferSize }));
+        // Every copied buffer reports progress (no throttling): the resume test cuts the sender from its progress callback,
+        // and a throttled report could first pass the cut point only with the final, forced one, after the last block.
+        client.AddExtension(new FileTransferManager(new FileTransferOptions
+        {
+            Ibb = ibb ?? InBandBytestreamOptions.Default,
+            CopyBufferSize = copyBufferSize,
+            ProgressInterval = TimeSpan.Zero,
+        }));
         await client.ConnectAsync().WaitAsync(s_cap);
         return client;
     }
