@@ -205,7 +205,7 @@ internal static class E2eBenchmark
     private static async Task DirectFileRowsAsync(E2eTable table, string work, long size, int runs)
     {
         var mib = size >> 20;
-        List<double> raw = [], verified = [], unverified = [], whole = [], sha256 = [];
+        List<double> raw = [], verified = [], unverified = [], whole = [], sha256 = [], bare = [];
         await table.MeasureAsync(runs, async () =>
         {
             raw.Add(Mibs(size, await Socks5ThroughputBenchmark.RawTcpAsync(size)));
@@ -214,6 +214,7 @@ internal static class E2eBenchmark
             whole.Add(Mibs(size, wall));
             unverified.Add(Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(work, size, hashes: false)).Transfer));
             sha256.Add(Mibs(size, Socks5ThroughputBenchmark.Sha256Seconds(size)));
+            bare.Add(Mibs(size, await FileToFileCeiling.MeasureAsync(work, size)));
             return 0;
         });
         var ceiling = Median(raw);
@@ -227,10 +228,18 @@ internal static class E2eBenchmark
             ceiling);
         table.Add($"S5B direct file -> file, {mib} MiB, verified, whole send incl. the sender's SHA-256 pass for the offer", whole, "MiB/s", [("raw TCP", ceiling)], ceiling);
         table.Add($"SHA-256 alone, one thread, {mib} MiB in memory (bounds the verified rows)", sha256, "MiB/s", [("raw TCP", ceiling)], ceiling);
+        table.Add(
+            $"file -> file without XMPP, {mib} MiB (sendfile -> loopback -> 4 x 1 MiB ring -> pwrite thread; bounds the unverified row)",
+            bare,
+            "MiB/s",
+            [("raw TCP", ceiling), ("S5B unverified", Median(unverified))],
+            ceiling);
         if (raw.Count > 0)
         {
             var perRun = string.Join(", ", raw.Select((r, i) => string.Create(CultureInfo.InvariantCulture, $"{unverified.ElementAtOrDefault(i) / r:0.00}x")));
             table.Note($"S5B direct, {mib} MiB: unverified file -> file over raw TCP of the same run, run by run: {perRun}.");
+            var barePerRun = string.Join(", ", raw.Select((r, i) => string.Create(CultureInfo.InvariantCulture, $"{bare.ElementAtOrDefault(i) / r:0.00}x")));
+            table.Note($"file -> file without XMPP, {mib} MiB, over raw TCP of the same run, run by run: {barePerRun}.");
         }
     }
 

@@ -14,7 +14,8 @@ namespace XmppTransfer.Benchmarks;
 /// <summary>
 /// SOCKS5 throughput on loopback, one run each: raw TCP (two sockets, one process), the S5B bytestream alone, S5B direct
 /// file to file through the in-process router, and S5B through Prosody's mod_proxy65; then the process's peak RSS.
-/// Usage: <c>dotnet XmppTransfer.Benchmarks.dll s5b [raw|stream|direct|unverified|proxy|all] [MiB...]</c>.
+/// Usage: <c>dotnet XmppTransfer.Benchmarks.dll s5b [raw|stream|direct|unverified|ceiling|proxy|all] [MiB...]</c>
+/// (<c>ceiling</c>: the same file -> file byte path without XMPP, see <see cref="FileToFileCeiling"/>).
 /// </summary>
 internal static class Socks5ThroughputBenchmark
 {
@@ -50,6 +51,11 @@ internal static class Socks5ThroughputBenchmark
                 {
                     var (transfer, _) = await S5bDirectAsync(work, size, hashes: false);
                     Report("S5B direct file->file unverified (no hashes)", size, transfer, raw);
+                }
+
+                if (mode is "ceiling" or "all")
+                {
+                    Report("file->file without XMPP (same byte path)", size, await FileToFileCeiling.MeasureAsync(work, size), raw);
                 }
 
                 if (mode is "proxy" or "all")
@@ -248,7 +254,7 @@ internal static class Socks5ThroughputBenchmark
         return clock.Elapsed.TotalSeconds;
     }
 
-    private static async Task WriteRandomAsync(string path, long size)
+    internal static async Task WriteRandomAsync(string path, long size)
     {
         var block = RandomNumberGenerator.GetBytes(1 << 20);
         await using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
