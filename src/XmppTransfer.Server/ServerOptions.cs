@@ -169,6 +169,11 @@ public sealed record ServerOptions
             throw new ArgumentException($"'{ProxyService}' is not a valid proxy service label.", nameof(ProxyService));
         }
 
+        if (ProxyExternalHost is not null && string.IsNullOrWhiteSpace(ProxyExternalHost))
+        {
+            throw new ArgumentException("The proxy's external host must not be blank.", nameof(ProxyExternalHost));
+        }
+
         if (MaxStanzaBytes < 16 * 1024)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxStanzaBytes), MaxStanzaBytes, "Must be at least 16 KiB.");

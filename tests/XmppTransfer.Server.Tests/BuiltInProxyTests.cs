@@ -4,12 +4,16 @@ using System.Text;
 using System.Xml.Linq;
 using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Core;
+using XmppTransfer.Core.Component;
 using XmppTransfer.Core.Stanzas;
+using XmppTransfer.Proxy;
 
 namespace XmppTransfer.Server.Tests;
 
 public sealed class BuiltInProxyTests
 {
+    private const int StreamClosedEvent = 4008;
+
     private static readonly Jid s_proxy = Jid.Parse("proxy.example.test");
 
     [Fact]
@@ -45,6 +49,136 @@ public sealed class BuiltInProxyTests
         var ex = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => alice.SendIqAsync(Activation("sid-2", bob.BoundJid)).WaitAsync(ServerHarness.Cap));
 
         Assert.Equal("not-allowed", ex.Error.Condition);
+    }
+
+    [Fact]
+    public async Task A_user_over_the_per_user_stream_limit_gets_resource_constraint_until_one_of_its_streams_closes()
+    {
+        // The server has no setting for it: the proxy's default of 16 active streams per user applies.
+        const int Limit = 16;
+        var closed = new LogEventWatcher(StreamClosedEvent);
+        await using var harness = await ServerHarness.StartAsync(ServerHarness.BaseOptions with { LoggerFactory = closed });
+        var alice = await harness.ConnectAsync("alice", "req");
+        var bob = await harness.ConnectAsync("bob", "tgt");
+        var pairs = new List<(Socket Target, Socket Requester)>();
+        try
+        {
+            for (var i = 0; i <= Limit; i++)
+            {
+                pairs.Add(await ConnectPairAsync(harness, $"cap-{i}", alice.BoundJid, bob.BoundJid));
+            }
+
+            for (var i = 0; i < Limit; i++)
+            {
+                await alice.SendIqAsync(Activation($"cap-{i}", bob.BoundJid)).WaitAsync(ServerHarness.Cap);
+            }
+
+            var refused = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => alice.SendIqAsync(Activation($"cap-{Limit}", bob.BoundJid)).WaitAsync(ServerHarness.Cap));
+            pairs[0].Target.Dispose();
+            pairs[0].Requester.Dispose();
+            await closed.Seen.WaitAsync(ServerHarness.Cap);
+            await alice.SendIqAsync(Activation($"cap-{Limit}", bob.BoundJid)).WaitAsync(ServerHarness.Cap);
+
+            Assert.Equal(("resource-constraint", StanzaErrorType.Wait), (refused.Error.Condition, refused.Error.Type));
+            Assert.Equal(1, harness.Server.ProxyMetrics!.GetActivationRefusals(ProxyActivationRefusal.StreamLimit));
+            Assert.Equal(Limit + 1, harness.Server.ProxyMetrics.Activations);
+        }
+        finally
+        {
+            foreach (var (target, requester) in pairs)
+            {
+                target.Dispose();
+                requester.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Users_of_another_domain_and_the_component_itself_are_forbidden_to_use_the_built_in_proxy()
+    {
+        await using var harness = await ServerHarness.StartAsync();
+        await using var component = new XmppComponent(new XmppComponentOptions
+        {
+            Jid = Jid.Parse("comp.example.test"),
+            Secret = "component-secret",
+            Host = "127.0.0.1",
+            Port = harness.Server.ComponentEndPoint!.Port,
+        });
+        await component.ConnectAsync().WaitAsync(ServerHarness.Cap);
+        var bob = await harness.ConnectAsync("bob", "tgt");
+        var addressQuery = Stanza.MakeIq(IqType.Get, s_proxy, new XElement(XName.Get("query", Namespaces.Bytestreams)));
+        addressQuery.SetAttributeValue("from", "mallory@comp.example.test/x");
+        var activation = Activation("sid-f", bob.BoundJid);
+        activation.SetAttributeValue("from", "mallory@comp.example.test/x");
+        var asComponent = Stanza.MakeIq(IqType.Get, s_proxy, new XElement(XName.Get("query", Namespaces.Bytestreams)));
+
+        var query = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => component.SendIqAsync(addressQuery).WaitAsync(ServerHarness.Cap));
+        var activate = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => component.SendIqAsync(activation).WaitAsync(ServerHarness.Cap));
+        var domainOnly = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => component.SendIqAsync(asComponent).WaitAsync(ServerHarness.Cap));
+
+        Assert.Equal(("forbidden", StanzaErrorType.Auth), (query.Error.Condition, query.Error.Type));
+        Assert.Equal(("forbidden", StanzaErrorType.Auth), (activate.Error.Condition, activate.Error.Type));
+        Assert.Equal(("forbidden", StanzaErrorType.Auth), (domainOnly.Error.Condition, domainOnly.Error.Type));
+        Assert.Equal(3, harness.Server.ProxyMetrics!.GetActivationRefusals(ProxyActivationRefusal.Forbidden));
+        Assert.Equal(0, harness.Server.ProxyMetrics.AddressQueries);
+    }
+
+    [Fact]
+    public async Task The_address_query_echoes_a_sid_and_is_counted()
+    {
+        await using var harness = await ServerHarness.StartAsync();
+        var alice = await harness.ConnectAsync("alice", "req");
+
+        var answer = await alice.SendIqAsync(Stanza.MakeIq(
+            IqType.Get,
+            s_proxy,
+            new XElement(XName.Get("query", Namespaces.Bytestreams), new XAttribute("sid", "old-client-sid")))).WaitAsync(ServerHarness.Cap);
+
+        var query = answer.Element(XName.Get("query", Namespaces.Bytestreams))!;
+        Assert.Equal("old-client-sid", (string?)query.Attribute("sid"));
+        var host = Assert.Single(query.Elements(XName.Get("streamhost", Namespaces.Bytestreams)));
+        Assert.Equal("proxy.example.test", (string?)host.Attribute("jid"));
+        Assert.Equal(1, harness.Server.ProxyMetrics!.AddressQueries);
+    }
+
+    [Fact]
+    public async Task Activation_also_tries_the_target_as_sent_when_the_peers_hashed_an_unprepped_jid()
+    {
+        await using var harness = await ServerHarness.StartAsync();
+        var alice = await harness.ConnectAsync("alice", "req");
+        var bob = await harness.ConnectAsync("bob", "tgt");
+        const string AsSent = "BOB@example.test/tgt";
+        var dstAddr = Socks5Address.Compute("sid-u", alice.BoundJid.ToString(), AsSent);
+        using var target = await Socks5ConnectAsync(harness, dstAddr);
+        using var requester = await Socks5ConnectAsync(harness, dstAddr);
+
+        var result = await alice.SendIqAsync(Stanza.MakeIq(
+            IqType.Set,
+            s_proxy,
+            new XElement(XName.Get("query", Namespaces.Bytestreams), new XAttribute("sid", "sid-u"), new XElement(XName.Get("activate", Namespaces.Bytestreams), AsSent)))).WaitAsync(ServerHarness.Cap);
+        var payload = RandomNumberGenerator.GetBytes(10_000);
+        var sending = requester.SendAsync(payload);
+        var received = await ReadExactlyAsync(target, payload.Length);
+        await sending.WaitAsync(ServerHarness.Cap);
+
+        Assert.Equal("result", (string?)result.Attribute("type"));
+        Assert.Equal(payload, received);
+        Assert.Equal(1, harness.Server.ProxyMetrics!.Activations);
+    }
+
+    private static async Task<(Socket Target, Socket Requester)> ConnectPairAsync(ServerHarness harness, string sid, Jid requester, Jid target)
+    {
+        var dstAddr = Socks5Address.Compute(sid, requester.ToString(), target.ToString());
+        var targetLeg = await Socks5ConnectAsync(harness, dstAddr);
+        try
+        {
+            return (targetLeg, await Socks5ConnectAsync(harness, dstAddr));
+        }
+        catch
+        {
+            targetLeg.Dispose();
+            throw;
+        }
     }
 
     private static XElement Activation(string sid, Jid target) => Stanza.MakeIq(

@@ -2,24 +2,34 @@ using XmppTransfer.Core;
 
 namespace XmppTransfer.Proxy.Internal;
 
-/// <summary>Who may use the proxy: local domains (default: our domain and its parent), allowed domains and users.</summary>
+/// <summary>
+/// Who may use the proxy: local domains (default: our domain and its parent), allowed domains and users; with
+/// <c>usersOnly</c>, never a JID without a local part (a server or a component).
+/// </summary>
 internal sealed class ProxyAccessPolicy
 {
     private readonly HashSet<string>? _localDomains;
     private readonly HashSet<string> _allowedDomains;
     private readonly HashSet<Jid> _allowedJids;
     private readonly bool _allowAnyone;
+    private readonly bool _usersOnly;
 
-    public ProxyAccessPolicy(BytestreamProxyOptions options)
+    public ProxyAccessPolicy(BytestreamProxyOptions options, bool usersOnly = false)
     {
         _localDomains = options.LocalDomains is null ? null : [.. options.LocalDomains.Select(NormalizeDomain)];
         _allowedDomains = [.. options.AllowedDomains.Select(NormalizeDomain)];
         _allowedJids = [.. options.AllowedJids.Select(j => Jid.Parse(j).Bare)];
         _allowAnyone = options.AllowAnyone;
+        _usersOnly = usersOnly;
     }
 
     public bool IsAllowed(Jid requester, Jid? local)
     {
+        if (_usersOnly && requester.Local is null)
+        {
+            return false;
+        }
+
         if (_allowAnyone || _allowedJids.Contains(requester.Bare) || _allowedDomains.Contains(requester.Domain))
         {
             return true;

@@ -1,5 +1,5 @@
 using System.Xml.Linq;
-using XmppTransfer.Bytestreams.Socks5;
+using Microsoft.Extensions.Logging;
 using XmppTransfer.Core;
 using XmppTransfer.Core.Stanzas;
 using XmppTransfer.Proxy;
@@ -7,21 +7,51 @@ using XmppTransfer.Proxy;
 namespace XmppTransfer.Server.Components;
 
 /// <summary>
-/// The XMPP duties of the built-in XEP-0065 streamhost (PROTOCOLS.md §5.2), hosted in-process: the proxy's face
-/// written for <c>xft proxy</c> is an extension of an <c>XmppSession</c> and needs a socket stream, so the few
-/// duties are done here directly against the same <see cref="Socks5Proxy"/> engine.
-/// disco#info ⇒ identity proxy/bytestreams; disco#items ⇒ empty; address query ⇒ one streamhost (local users only,
-/// else <c>forbidden</c>); activation ⇒ recompute SHA1(sid + from + target) and <see cref="Socks5Proxy.TryActivate"/>.
+/// The XMPP duties of the built-in XEP-0065 streamhost (PROTOCOLS.md §5.2), hosted in-process. It has no
+/// <c>XmppSession</c>, so it answers disco itself (disco#info ⇒ identity proxy/bytestreams; disco#items ⇒ empty) and
+/// hands the address query and activation to <see cref="BytestreamProxyService"/>, the request handling of
+/// <c>xft proxy</c>: one streamhost (this domain at the bound host and port), users of the server's domain only (a
+/// <c>from</c> without a local part or at another domain gets <c>forbidden</c>), at most
+/// <see cref="BytestreamProxyOptions.MaxActiveStreamsPerJid"/> active streams per user (<c>resource-constraint</c>),
+/// activation by recomputing SHA1(sid + from + target), with refusals counted in the proxy's metrics and logged.
 /// </summary>
-internal sealed class ProxyComponent(string domain, string serverDomain, Socks5Proxy proxy, string host, int port, IComponentRouter router) : IServerComponent
+internal sealed class ProxyComponent : IServerComponent
 {
     private static readonly XName s_query = XName.Get("query", Namespaces.Bytestreams);
     private static readonly XName s_discoInfo = XName.Get("query", Namespaces.DiscoInfo);
     private static readonly XName s_discoItems = XName.Get("query", Namespaces.DiscoItems);
 
-    public string Domain { get; } = domain;
+    private readonly Jid _jid;
+    private readonly BytestreamProxyService _service;
+    private readonly IComponentRouter _router;
 
-    public string? Name => "SOCKS5 Bytestreams Service";
+    /// <param name="domain">The component's domain (lower-case), also the streamhost JID.</param>
+    /// <param name="serverDomain">The served domain: only its users may use the proxy.</param>
+    /// <param name="proxy">The started SOCKS5 engine.</param>
+    /// <param name="host">The host advertised in the streamhost.</param>
+    /// <param name="port">The port advertised in the streamhost.</param>
+    /// <param name="loggerFactory">The server's logging.</param>
+    /// <param name="router">Where answers go.</param>
+    public ProxyComponent(string domain, string serverDomain, Socks5Proxy proxy, string host, int port, ILoggerFactory loggerFactory, IComponentRouter router)
+    {
+        Domain = domain;
+        _jid = Jid.Parse(domain);
+        _router = router;
+        _service = new BytestreamProxyService(
+            proxy,
+            BytestreamProxyOptions.Default with
+            {
+                Jid = domain,
+                StreamHosts = [new ProxyStreamHost(host, port)],
+                LocalDomains = [serverDomain],
+                LoggerFactory = loggerFactory,
+            },
+            usersOnly: true);
+    }
+
+    public string Domain { get; }
+
+    public string? Name => _service.Options.Name;
 
     public bool Deliver(XElement stanza)
     {
@@ -33,7 +63,7 @@ internal sealed class ProxyComponent(string domain, string serverDomain, Socks5P
 
         var reply = Answer(stanza);
         reply.SetAttributeValue("from", Domain);
-        router.RouteFromComponent(this, reply);
+        _router.RouteFromComponent(this, reply);
         return true;
     }
 
@@ -62,47 +92,18 @@ internal sealed class ProxyComponent(string domain, string serverDomain, Socks5P
             return payload.Attribute("node") is not null ? Stanza.MakeError(iq, StanzaError.ItemNotFound()) : Stanza.MakeResult(iq, new XElement(s_discoItems));
         }
 
-        var from = Stanza.GetFrom(iq);
-        if (payload.Name == s_query && get)
+        if (payload.Name == s_query)
         {
-            // Only users of this server may use its proxy (XEP-0065 §11, and what Prosody does).
-            return from?.Domain != serverDomain || from.Local is null
-                ? Stanza.MakeError(iq, StanzaError.Forbidden())
-                : Stanza.MakeResult(iq, new XElement(
-                    s_query,
-                    new XElement(XName.Get("streamhost", Namespaces.Bytestreams), new XAttribute("jid", Domain), new XAttribute("host", host), new XAttribute("port", port))));
-        }
-
-        if (payload.Name == s_query && !get)
-        {
-            return Activate(iq, payload, from);
+            try
+            {
+                return Stanza.MakeResult(iq, _service.Handle(iq, _jid));
+            }
+            catch (XmppStanzaErrorException ex)
+            {
+                return Stanza.MakeError(iq, ex.Error);
+            }
         }
 
         return Stanza.MakeError(iq, StanzaError.ServiceUnavailable());
-    }
-
-    private XElement Activate(XElement iq, XElement query, Jid? from)
-    {
-        var sid = (string?)query.Attribute("sid");
-        var activate = query.Element(XName.Get("activate", Namespaces.Bytestreams))?.Value.Trim();
-        if (string.IsNullOrEmpty(sid) || string.IsNullOrEmpty(activate) || from is null)
-        {
-            return Stanza.MakeError(iq, StanzaError.BadRequest("The activation needs a sid and an <activate/> JID."));
-        }
-
-        if (!Jid.TryParse(activate, out var target))
-        {
-            return Stanza.MakeError(iq, StanzaError.JidMalformed());
-        }
-
-        // The hash includes the server-stamped 'from': only the Requester can activate.
-        return proxy.TryActivate(Socks5Address.Compute(sid, from.ToString(), target.ToString())) switch
-        {
-            ActivationResult.Activated => Stanza.MakeResult(iq),
-            ActivationResult.NotFound => Stanza.MakeError(iq, StanzaError.ItemNotFound("No connected stream has this sid, requester and target.")),
-            ActivationResult.OneLegOnly => Stanza.MakeError(iq, StanzaError.NotAllowed("Only one side has connected so far.")),
-            ActivationResult.AlreadyActive => Stanza.MakeError(iq, StanzaError.NotAllowed("The stream is already active.")),
-            _ => Stanza.MakeError(iq, StanzaError.InternalServerError()),
-        };
     }
 }
