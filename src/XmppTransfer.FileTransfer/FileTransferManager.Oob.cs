@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using System.Threading.Channels;
 using System.Xml.Linq;
 using XmppTransfer.Core;
@@ -154,40 +153,68 @@ public sealed partial class FileTransferManager
         }
     }
 
+    /// <summary>
+    /// Downloads an out-of-band offer into <c>name.part</c> through the same pipeline as a bytestream receive
+    /// (<see cref="FileSink"/>: pooled buffers, ordered writes, SHA-256 on another thread), preallocated when the size is
+    /// announced. A matching part is resumed with a Range request (its prefix hashed first; a server that ignores the
+    /// range sends the whole file again). A failed download keeps exactly the bytes that arrived, for the next offer of
+    /// the same file; a body that fails its hash or runs past the size it announced is deleted.
+    /// </summary>
     private async Task<FileTransferResult> ReceiveOobAsync(
         IncomingFileOffer offer, string directory, PartialFile identity, FileReceiveOptions options, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
     {
-        var url = offer.Url!;
         var safeName = offer.SafeName;
-        var oob = Options.Oob;
-        var resumeFrom = options.Resume && identity.Sha256 is not null ? PartialFile.ResumableLength(directory, safeName, identity) : 0;
-        var clock = Stopwatch.StartNew();
-        var reporter = new ProgressReporter(progress, safeName, -1, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Oob };
-        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var partPath = PartialFile.DataPath(directory, safeName);
-        long total;
-        bool resumed;
+        var clock = Stopwatch.StartNew();
+        using var hashing = ReceiveHashing.ForDownload(identity, options.ComputeSha256);
+        var resumeFrom = options.Resume && identity.Sha256 is not null ? PartialFile.ResumableLength(directory, safeName, identity) : 0;
+        long received;
         try
         {
-            using var downloader = new OobDownloader(oob);
-            var part = new FileStream(partPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.Asynchronous);
+            // Hashed before the request, so the server is not left waiting while we re-read a large part.
+            if (resumeFrom > 0 && !await hashing.TryAppendPrefixAsync(partPath, resumeFrom, cancellationToken).ConfigureAwait(false))
+            {
+                resumeFrom = 0;
+            }
+
+            using var downloader = new OobDownloader(Options.Oob);
+            using var download = await downloader.StartAsync(offer.Url!, resumeFrom, cancellationToken).ConfigureAwait(false);
+            if (download.Offset != resumeFrom)
+            {
+                // The server ignored the range: the whole file comes again, hashed from nothing.
+                hashing.Reset();
+                resumeFrom = download.Offset;
+            }
+
+            var reporter = new ProgressReporter(progress, safeName, download.Total ?? -1, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Oob };
+            var part = PartData.Open(partPath, resumeFrom, download.Total - resumeFrom ?? 0);
             await using (part.ConfigureAwait(false))
             {
                 identity.Save(directory, safeName);
                 if (resumeFrom > 0)
                 {
+                    // The prefix was hashed; anything past it is not ours to trust.
                     part.SetLength(resumeFrom);
-                    await FileHashes.AppendAsync(part, sha256, null, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    part.SetLength(0);
                 }
 
-                (var reported, resumed) = await downloader.DownloadAsync(url, part, resumeFrom, sha256, n => reporter.Report(n), cancellationToken).ConfigureAwait(false);
-                total = reported ?? part.Length;
-                await part.FlushAsync(cancellationToken).ConfigureAwait(false);
+                var sink = new FileSink(part.SafeFileHandle, resumeFrom, safeName, hashing.Sha256, null, Options.CopyBufferSize);
+                await using (sink.ConfigureAwait(false))
+                {
+                    try
+                    {
+                        received = await download.CopyToAsync(sink, n => reporter.Report(n), cancellationToken).ConfigureAwait(false);
+                        await sink.CompleteAsync().ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        // Keep every byte that arrived, exactly, and free the space preallocated beyond it.
+                        await PartData.SettleAsync(sink, part).ConfigureAwait(false);
+                        throw;
+                    }
+                }
             }
+
+            reporter.Report(resumeFrom + received, force: true);
         }
         catch (FileTransferException ex)
         {
@@ -205,7 +232,8 @@ public sealed partial class FileTransferManager
             throw;
         }
 
-        var sha = Convert.ToHexStringLower(sha256.GetHashAndReset());
+        var total = resumeFrom + received;
+        var sha = hashing.Sha256 is null ? null : Convert.ToHexStringLower(hashing.Sha256.GetHashAndReset());
         if (identity.Sha256 is not null && identity.Sha256 != sha)
         {
             PartialFile.Delete(directory, safeName);
@@ -217,8 +245,7 @@ public sealed partial class FileTransferManager
         File.Move(partPath, finalPath, options.Overwrite);
         File.Delete(PartialFile.MetadataPath(directory, safeName));
         offer.Response.TrySetResult(null);
-        reporter.Report(total, force: true);
-        FileTransferLog.Completed(Logger, offer.Sid, offer.From.ToString(), total - (resumed ? resumeFrom : 0), "oob", clock.Elapsed.TotalSeconds);
+        FileTransferLog.Completed(Logger, offer.Sid, offer.From.ToString(), received, "oob", clock.Elapsed.TotalSeconds);
         return new FileTransferResult
         {
             Peer = offer.From,
@@ -227,8 +254,8 @@ public sealed partial class FileTransferManager
             Path = finalPath,
             Method = TransferMethod.Oob,
             Size = total,
-            BytesTransferred = total - (resumed ? resumeFrom : 0),
-            ResumedFrom = resumed ? resumeFrom : 0,
+            BytesTransferred = received,
+            ResumedFrom = resumeFrom,
             Duration = clock.Elapsed,
             Sha256 = sha,
             Verified = identity.Sha256 is not null,

@@ -201,7 +201,7 @@ public sealed partial class FileTransferManager
         using var watchdog = new InactivityWatchdog(socket ? Options.Socks5InactivityTimeout : Timeout.InfiniteTimeSpan, cancellationToken);
         var expected = offer.File.Size - resumeFrom;
         long received = 0;
-        var part = OpenPart(partPath, resumeFrom, expected);
+        var part = PartData.Open(partPath, resumeFrom, expected);
         await using (part.ConfigureAwait(false))
         {
             identity.Save(directory, safeName);
@@ -223,7 +223,7 @@ public sealed partial class FileTransferManager
                 {
                     // Keep every byte that arrived, exactly: finish the writes, then cut the part to what is on disk (which also
                     // frees the space preallocated beyond it).
-                    await SettlePartAsync(sink, part).ConfigureAwait(false);
+                    await PartData.SettleAsync(sink, part).ConfigureAwait(false);
                     throw;
                 }
             }
@@ -407,48 +407,6 @@ public sealed partial class FileTransferManager
         }
 
         return received;
-    }
-
-    /// <summary>
-    /// After a failure: let the committed blocks reach the file, then cut it to exactly what was written. After a write
-    /// failure the sink has stopped already and <see cref="FileSink.CompleteAsync"/> only repeats that failure.
-    /// </summary>
-    private static async Task SettlePartAsync(FileSink sink, FileStream part)
-    {
-        try
-        {
-            await sink.CompleteAsync().ConfigureAwait(false);
-        }
-        catch (FileTransferException)
-        {
-            // The disk failed too; what did get written is what we keep.
-        }
-
-        part.SetLength(sink.Position);
-    }
-
-    /// <summary>
-    /// Opens the part file. A fresh one is preallocated to the size offered (fallocate; its length stays 0), so a full
-    /// disk shows before any byte is accepted and the writes do not allocate blocks one by one.
-    /// </summary>
-    private static FileStream OpenPart(string partPath, long resumeFrom, long remaining)
-    {
-        try
-        {
-            return new FileStream(partPath, new FileStreamOptions
-            {
-                Mode = resumeFrom > 0 ? FileMode.Open : FileMode.Create,
-                Access = FileAccess.ReadWrite,
-                Share = FileShare.None,
-                BufferSize = 0,
-                Options = FileOptions.Asynchronous,
-                PreallocationSize = resumeFrom > 0 ? 0 : Math.Max(0, remaining),
-            });
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new FileTransferException(FileTransferErrorKind.LocalIo, $"Cannot write {partPath}: {ex.Message}", ex);
-        }
     }
 
     private static bool HasRoomFor(string directory, long bytes)

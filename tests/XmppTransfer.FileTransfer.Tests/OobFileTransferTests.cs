@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -163,6 +164,161 @@ public sealed class OobFileTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_download_cut_mid_body_keeps_exactly_the_bytes_received_and_the_next_offer_resumes_it_with_a_range_request()
+    {
+        var bytes = RandomNumberGenerator.GetBytes(3 * 1024 * 1024 + 5);
+        var sha = SHA256.HashData(bytes);
+        var inbox = Path.Combine(_root, "in");
+
+        // The connection drops partway into the second receive buffer: the half-filled buffer is kept too.
+        const int CutAt = 1024 * 1024 + 12_345;
+        await using (var broken = new RawHttpServer(_ => Http($"200 OK\r\nContent-Length: {bytes.Length}", bytes.AsSpan(0, CutAt))))
+        {
+            var first = OfferUrl($"http://127.0.0.1:{broken.Port}/a/cut.bin", sha);
+            var offer = await NextOfferAsync();
+            var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(inbox).WaitAsync(s_cap));
+            Assert.Equal(FileTransferErrorKind.TransferFailed, ex.ErrorKind);
+            Assert.Contains($"broke off after {CutAt} bytes", ex.Message, StringComparison.Ordinal);
+            await Assert.ThrowsAsync<XmppStanzaErrorException>(() => first.WaitAsync(s_cap));
+        }
+
+        var part = Path.Combine(inbox, "cut.bin.part");
+        Assert.Equal(bytes[..CutAt], await File.ReadAllBytesAsync(part, TestContext.Current.CancellationToken));
+
+        await using var ranged = new RawHttpServer(_ => Http(
+            $"206 Partial Content\r\nContent-Range: bytes {CutAt}-{bytes.Length - 1}/{bytes.Length}\r\nContent-Length: {bytes.Length - CutAt}", bytes.AsSpan(CutAt)));
+        var second = OfferUrl($"http://127.0.0.1:{ranged.Port}/b/cut.bin", sha);
+        var retry = await NextOfferAsync();
+        var received = await retry.AcceptAsync(inbox).WaitAsync(s_cap);
+        await second.WaitAsync(s_cap);
+
+        Assert.Contains($"Range: bytes={CutAt}-", Assert.Single(ranged.Requests), StringComparison.Ordinal);
+        Assert.Equal(CutAt, received.ResumedFrom);
+        Assert.Equal(bytes.Length - CutAt, received.BytesTransferred);
+        Assert.Equal(bytes.Length, received.Size);
+        Assert.True(received.Verified);
+        Assert.Equal(Convert.ToHexStringLower(sha), received.Sha256);
+        Assert.Equal(Convert.ToHexStringLower(sha), Sha256(received.Path!));
+        Assert.False(File.Exists(part));
+        Assert.False(File.Exists(part + ".json"));
+    }
+
+    [Fact]
+    public async Task A_server_that_ignores_the_range_sends_the_whole_file_again_and_it_is_verified_from_the_start()
+    {
+        var bytes = RandomNumberGenerator.GetBytes(200_000);
+        var sha = SHA256.HashData(bytes);
+        var inbox = Path.Combine(_root, "in");
+        await using (var broken = new RawHttpServer(_ => Http($"200 OK\r\nContent-Length: {bytes.Length}", bytes.AsSpan(0, 50_000))))
+        {
+            var first = OfferUrl($"http://127.0.0.1:{broken.Port}/a/again.bin", sha);
+            var offer = await NextOfferAsync();
+            await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(inbox).WaitAsync(s_cap));
+            await Assert.ThrowsAsync<XmppStanzaErrorException>(() => first.WaitAsync(s_cap));
+        }
+
+        await using var whole = new RawHttpServer(_ => Http($"200 OK\r\nContent-Length: {bytes.Length}", bytes));
+        var second = OfferUrl($"http://127.0.0.1:{whole.Port}/b/again.bin", sha);
+        var retry = await NextOfferAsync();
+        var received = await retry.AcceptAsync(inbox).WaitAsync(s_cap);
+        await second.WaitAsync(s_cap);
+
+        Assert.Contains("Range: bytes=50000-", Assert.Single(whole.Requests), StringComparison.Ordinal);
+        Assert.Equal(0, received.ResumedFrom);
+        Assert.Equal(bytes.Length, received.BytesTransferred);
+        Assert.True(received.Verified);
+        Assert.Equal(Convert.ToHexStringLower(sha), Sha256(received.Path!));
+    }
+
+    [Fact]
+    public async Task A_failed_download_frees_the_space_preallocated_for_the_announced_size()
+    {
+        const long Announced = 64L * 1024 * 1024;
+        const int Sent = 1024 * 1024 + 12_345;
+        var inbox = Path.Combine(_root, "in");
+        var part = Path.Combine(inbox, "big.bin.part");
+        var hangUp = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = new RawHttpServer(async (_, stream, stop) =>
+        {
+            await stream.WriteAsync(Http($"200 OK\r\nContent-Length: {Announced}", RandomNumberGenerator.GetBytes(Sent)), stop);
+            await hangUp.Task.WaitAsync(stop);
+        });
+        var answer = OfferUrl($"http://127.0.0.1:{server.Port}/f/big.bin");
+        var offer = await NextOfferAsync();
+        var firstBuffer = new FirstReport();
+        var receive = offer.AcceptAsync(inbox, progress: firstBuffer);
+
+        // While the download runs, the part holds the whole announced size (its length stays what was written).
+        await firstBuffer.Reported.WaitAsync(s_cap);
+        Assert.InRange(await TransferTestKit.AllocatedBytesAsync(part, s_cap), Announced, long.MaxValue);
+
+        hangUp.SetResult();
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => receive.WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.TransferFailed, ex.ErrorKind);
+        await Assert.ThrowsAsync<XmppStanzaErrorException>(() => answer.WaitAsync(s_cap));
+        var length = new FileInfo(part).Length;
+        Assert.Equal(Sent, length);
+        Assert.InRange(await TransferTestKit.AllocatedBytesAsync(part, s_cap), 0, length + 64 * 1024);
+    }
+
+    [Fact]
+    public async Task A_body_longer_than_its_announced_length_is_refused_and_its_data_discarded()
+    {
+        // A chunked body beside a Content-Length: HttpClient reports the length and hands over every chunk.
+        var body = RandomNumberGenerator.GetBytes(150_000);
+        var chunked = Encoding.ASCII.GetBytes($"{body.Length:x}\r\n").Concat(body).Concat(Encoding.ASCII.GetBytes("\r\n0\r\n\r\n")).ToArray();
+        await using var liar = new RawHttpServer(_ => Http("200 OK\r\nContent-Length: 100000\r\nTransfer-Encoding: chunked", chunked));
+        var answer = OfferUrl($"http://127.0.0.1:{liar.Port}/f/long.bin");
+        var offer = await NextOfferAsync();
+        var inbox = Path.Combine(_root, "in");
+
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(inbox).WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.IntegrityCheckFailed, ex.ErrorKind);
+        Assert.Contains("sent more than the 100000 bytes it announced", ex.Message, StringComparison.Ordinal);
+        var error = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => answer.WaitAsync(s_cap));
+        Assert.Equal("item-not-found", error.Error.Condition);
+        Assert.Empty(Directory.GetFiles(inbox));
+    }
+
+    [Fact]
+    public async Task A_body_of_unannounced_length_stops_at_the_download_limit()
+    {
+        await using var carol = await ConnectReceiverAsync("carol", s_lan with { MaxDownloadBytes = 100_000 });
+        await using var endless = new RawHttpServer(_ => Http("200 OK", RandomNumberGenerator.GetBytes(300_000)));
+        var answer = OfferUrl($"http://127.0.0.1:{endless.Port}/f/endless.bin", to: carol.BoundJid);
+        var offer = await TransferTestKit.NextOfferAsync(carol.GetExtension<FileTransferManager>()!, s_cap);
+        var inbox = Path.Combine(_root, "carol");
+
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(inbox).WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.Refused, ex.ErrorKind);
+        Assert.Contains("larger than the limit of 100000 bytes", ex.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<XmppStanzaErrorException>(() => answer.WaitAsync(s_cap));
+        Assert.Equal(100_000, new FileInfo(Path.Combine(inbox, "endless.bin.part")).Length);
+    }
+
+    [Fact]
+    public async Task A_server_that_goes_silent_mid_body_is_given_up_after_the_inactivity_timeout_with_every_byte_kept()
+    {
+        await using var carol = await ConnectReceiverAsync("carol", s_lan with { InactivityTimeout = TimeSpan.FromSeconds(1) });
+        var never = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var silent = new RawHttpServer(async (_, stream, stop) =>
+        {
+            // Then it holds the connection open without a byte more until the test ends.
+            await stream.WriteAsync(Http("200 OK\r\nContent-Length: 500000", RandomNumberGenerator.GetBytes(70_000)), stop);
+            await never.Task.WaitAsync(stop);
+        });
+        var answer = OfferUrl($"http://127.0.0.1:{silent.Port}/f/silent.bin", to: carol.BoundJid);
+        var offer = await TransferTestKit.NextOfferAsync(carol.GetExtension<FileTransferManager>()!, s_cap);
+        var inbox = Path.Combine(_root, "carol");
+
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(inbox).WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.Timeout, ex.ErrorKind);
+        Assert.Contains("stalled for 1 s after 70000 bytes", ex.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<XmppStanzaErrorException>(() => answer.WaitAsync(s_cap));
+        Assert.Equal(70_000, new FileInfo(Path.Combine(inbox, "silent.bin.part")).Length);
+    }
+
+    [Fact]
     public async Task Links_in_messages_are_reported_and_can_be_downloaded()
     {
         var source = MakeFile("shared.txt", 1234);
@@ -187,8 +343,15 @@ public sealed class OobFileTransferTests : IAsyncLifetime
         Assert.Equal(Sha256(source), Sha256(received.Path!));
     }
 
-    private Task<XElement> OfferUrl(string url, byte[]? sha256 = null) =>
-        _alice.SendIqAsync(Stanza.MakeIq(IqType.Set, _bob.BoundJid, new OobQuery(new Uri(url), null, null, sha256).ToXml()), TimeSpan.FromSeconds(50));
+    private Task<XElement> OfferUrl(string url, byte[]? sha256 = null, Jid? to = null) =>
+        _alice.SendIqAsync(Stanza.MakeIq(IqType.Set, to ?? _bob.BoundJid, new OobQuery(new Uri(url), null, null, sha256).ToXml()), TimeSpan.FromSeconds(50));
+
+    private Task<XmppClient> ConnectReceiverAsync(string user, OobOptions oob) =>
+        _router.ConnectAsync(user, c => c.AddExtension(new FileTransferManager(new FileTransferOptions { Oob = oob })));
+
+    /// <summary>An HTTP/1.1 response: the status line and headers (<c>Connection: close</c> added), then the body bytes.</summary>
+    private static byte[] Http(string statusAndHeaders, ReadOnlySpan<byte> body) =>
+        [.. Encoding.ASCII.GetBytes($"HTTP/1.1 {statusAndHeaders}\r\nConnection: close\r\n\r\n"), .. body];
 
     private Task<IncomingFileOffer> NextOfferAsync() => TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
 
@@ -196,10 +359,25 @@ public sealed class OobFileTransferTests : IAsyncLifetime
 
     private static string Sha256(string path) => TransferTestKit.Sha256(path);
 
-    /// <summary>A one-connection-at-a-time HTTP responder that answers every request with canned bytes.</summary>
+    /// <summary>Completes on the first progress report (the first receive buffer handed to the writer).</summary>
+    private sealed class FirstReport : IProgress<FileTransferProgress>
+    {
+        private readonly TaskCompletionSource _reported = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Reported => _reported.Task;
+
+        public void Report(FileTransferProgress value) => _reported.TrySetResult();
+    }
+
+    /// <summary>
+    /// A one-connection-at-a-time HTTP responder: reads each request's head, then answers with canned bytes (or a handler
+    /// that writes what it likes and may hold the connection until the server is disposed) and closes.
+    /// </summary>
     private sealed class RawHttpServer : IAsyncDisposable
     {
         private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource _stop = new();
+        private readonly ConcurrentQueue<string> _requests = new();
         private readonly Task _loop;
 
         public RawHttpServer(string response)
@@ -208,19 +386,24 @@ public sealed class OobFileTransferTests : IAsyncLifetime
         }
 
         public RawHttpServer(Func<string, byte[]> respond)
+            : this((request, stream, stop) => stream.WriteAsync(respond(request), stop).AsTask())
+        {
+        }
+
+        public RawHttpServer(Func<string, NetworkStream, CancellationToken, Task> serve)
         {
             _listener.Start();
             _loop = Task.Run(async () =>
             {
                 while (true)
                 {
-                    using var client = await _listener.AcceptTcpClientAsync();
+                    using var client = await _listener.AcceptTcpClientAsync(_stop.Token);
                     var stream = client.GetStream();
                     var buffer = new byte[8192];
                     var request = new StringBuilder();
                     while (!request.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
                     {
-                        var n = await stream.ReadAsync(buffer);
+                        var n = await stream.ReadAsync(buffer, _stop.Token);
                         if (n == 0)
                         {
                             break;
@@ -229,7 +412,8 @@ public sealed class OobFileTransferTests : IAsyncLifetime
                         request.Append(Encoding.ASCII.GetString(buffer, 0, n));
                     }
 
-                    await stream.WriteAsync(respond(request.ToString()));
+                    _requests.Enqueue(request.ToString());
+                    await serve(request.ToString(), stream, _stop.Token);
                     client.Client.Shutdown(SocketShutdown.Both);
                 }
             });
@@ -237,11 +421,16 @@ public sealed class OobFileTransferTests : IAsyncLifetime
 
         public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
+        /// <summary>The head of every request served so far, in order.</summary>
+        public IReadOnlyCollection<string> Requests => _requests;
+
         public async ValueTask DisposeAsync()
         {
+            await _stop.CancelAsync();
             _listener.Stop();
             await _loop.ContinueWith(_ => { }, TaskScheduler.Default);
             _listener.Dispose();
+            _stop.Dispose();
         }
     }
 }

@@ -165,7 +165,7 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.WaitAsync(s_cap));
         var partLength = new FileInfo(Path.Combine(inbox, "resume.bin.part")).Length;
         Assert.Equal(StallAt, partLength);
-        Assert.InRange(await AllocatedBytesAsync(Path.Combine(inbox, "resume.bin.part")), 0, partLength + 64 * 1024);
+        Assert.InRange(await TransferTestKit.AllocatedBytesAsync(Path.Combine(inbox, "resume.bin.part"), s_cap), 0, partLength + 64 * 1024);
 
         // Second attempt, from the file: only the rest crosses, from the receiver's offset.
         var (sent, received) = await TransferAsync(alice, source, new FileSendOptions { Method = TransferMethodPreference.Socks5 });
@@ -243,16 +243,6 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     private static int ClosedLoopbackPort() => FreePort.Next();
 
     private static string Sha256(string path) => TransferTestKit.Sha256(path);
-
-    /// <summary>Disk space the file holds (blocks), which the part's preallocation must not leave behind after a failure.</summary>
-    private static async Task<long> AllocatedBytesAsync(string path)
-    {
-        using var stat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%b %B", path]) { RedirectStandardOutput = true })!;
-        var output = await stat.StandardOutput.ReadToEndAsync().WaitAsync(s_cap);
-        await stat.WaitForExitAsync().WaitAsync(s_cap);
-        var parts = output.Trim().Split(' ');
-        return long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture) * long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
-    }
 
     /// <summary>A seekable source that stops answering at <c>stallAt</c> on its second pass (the first is the sender's hash).</summary>
     private sealed class StallingStream(byte[] content, long stallAt) : MemoryStream(content, writable: false)

@@ -135,11 +135,15 @@ public sealed class LoopbackRouter : IAsyncDisposable
             var bind = await transport.Reader.ReadElementAsync(token) ?? throw new IOException("closed");
             var resource = bind.Descendants(XName.Get("resource", Namespaces.Bind)).FirstOrDefault()?.Value ?? "r" + Interlocked.Increment(ref _next);
             jid = Jid.Create(user, Domain, resource).ToString();
+
+            // Routable before the client hears it is bound: its ConnectAsync returns on the bind result, and a test that
+            // sends to it at once must not race this task. What others send meanwhile waits in the queue until the writer
+            // starts, after the bind result.
+            _clients[jid] = transport;
             await transport.SendDirectAsync(
                 Stanza.MakeResult(bind, new XElement(XName.Get("bind", Namespaces.Bind), new XElement(XName.Get("jid", Namespaces.Bind), jid))),
                 token);
             transport.StartWriter();
-            _clients[jid] = transport;
             while (await transport.Reader.ReadElementAsync(token) is { } stanza)
             {
                 Route(jid, stanza);

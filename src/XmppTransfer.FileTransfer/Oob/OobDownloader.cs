@@ -1,8 +1,6 @@
-using System.Buffers;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 
 namespace XmppTransfer.FileTransfer.Oob;
 
@@ -10,6 +8,7 @@ namespace XmppTransfer.FileTransfer.Oob;
 /// Downloads an OOB URL with HttpClient: only http/https (redirects too), optionally refusing private
 /// and loopback addresses (checked on the resolved address at connect time, so DNS cannot sneak
 /// around it), a size cap, an inactivity deadline, and resume with Range into an existing partial.
+/// The body goes to the part file through the receive pipeline (<see cref="OobDownload.CopyToAsync"/>).
 /// </summary>
 internal sealed class OobDownloader : IDisposable
 {
@@ -32,115 +31,75 @@ internal sealed class OobDownloader : IDisposable
     }
 
     /// <summary>
-    /// Downloads into <paramref name="target"/> from <paramref name="offset"/> (a Range request when
-    /// above zero). Returns the total size the server reported and whether it honoured the range.
+    /// Sends the GET (a Range request from <paramref name="offset"/> when above zero) and checks the answer: still http or
+    /// https after redirects, a success status, a size within the limit. A server that ignores the range answers with the
+    /// whole file, which then starts at 0 (<see cref="OobDownload.Offset"/>). The wait for the answer and every later read
+    /// are bounded by the inactivity timeout (the connect by its own).
     /// </summary>
-    public async Task<(long? TotalSize, bool Resumed)> DownloadAsync(
-        Uri url, FileStream target, long offset, IncrementalHash sha256, Action<long> onProgress, CancellationToken cancellationToken)
+    public async Task<OobDownload> StartAsync(Uri url, long offset, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, url);
-        if (offset > 0)
-        {
-            request.Headers.Range = new RangeHeaderValue(offset, null);
-        }
-
-        using var inactivity = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        inactivity.CancelAfter(_options.InactivityTimeout);
-        HttpResponseMessage response;
+        var watchdog = new InactivityWatchdog(_options.InactivityTimeout, cancellationToken);
+        HttpResponseMessage? response = null;
         try
         {
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, inactivity.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new FileTransferException(FileTransferErrorKind.Timeout, $"{url.Host} did not answer within {_options.InactivityTimeout.TotalSeconds:0} s.");
-        }
-        catch (HttpRequestException ex)
-        {
-            throw new FileTransferException(FileTransferErrorKind.TransferFailed, $"Downloading {url} failed: {ex.Message}", ex);
-        }
+            using (var request = new HttpRequestMessage(HttpMethod.Get, url))
+            {
+                if (offset > 0)
+                {
+                    request.Headers.Range = new RangeHeaderValue(offset, null);
+                }
 
-        using (response)
-        {
+                try
+                {
+                    response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, watchdog.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new FileTransferException(FileTransferErrorKind.Timeout, $"{url.Host} did not answer within {_options.InactivityTimeout.TotalSeconds:0} s.");
+                }
+                catch (HttpRequestException ex)
+                {
+                    throw new FileTransferException(FileTransferErrorKind.TransferFailed, $"Downloading {url} failed: {ex.Message}", ex);
+                }
+            }
+
             var final = response.RequestMessage?.RequestUri ?? url;
             if (final.Scheme != Uri.UriSchemeHttp && final.Scheme != Uri.UriSchemeHttps)
             {
                 throw new FileTransferException(FileTransferErrorKind.Refused, "The download was redirected away from http/https; refused.");
             }
 
-            var resumed = offset > 0 && response.StatusCode == HttpStatusCode.PartialContent;
             if (!response.IsSuccessStatusCode)
             {
                 throw new FileTransferException(FileTransferErrorKind.TransferFailed, $"Downloading {url} failed: HTTP {(int)response.StatusCode} {response.ReasonPhrase}.");
             }
 
-            if (offset > 0 && !resumed)
+            var headers = response.Content.Headers;
+            var resumed = offset > 0 && response.StatusCode == HttpStatusCode.PartialContent;
+            if (resumed && headers.ContentRange?.From != offset)
             {
-                // The server ignored the range: start over and rehash from nothing.
-                target.SetLength(0);
-                target.Position = 0;
-                sha256.GetHashAndReset();
-                offset = 0;
+                throw new FileTransferException(
+                    FileTransferErrorKind.TransferFailed, $"Downloading {url} failed: asked for the bytes from {offset}, answered with {headers.ContentRange?.ToString() ?? "no range"}.");
             }
 
-            long? total = resumed ? response.Content.Headers.ContentRange?.Length : response.Content.Headers.ContentLength;
+            // Not resumed: the server ignored the range and sends the whole file, from 0.
+            var start = resumed ? offset : 0;
+            var total = resumed ? headers.ContentRange!.Length : headers.ContentLength;
             if (total is { } size && _options.MaxDownloadBytes is { } max && size > max)
             {
                 throw new FileTransferException(FileTransferErrorKind.Refused, $"The file is {size} bytes, over the limit of {max}.");
             }
 
-            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            await using (stream.ConfigureAwait(false))
-            {
-                var buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
-                try
-                {
-                    var written = offset;
-                    while (true)
-                    {
-                        inactivity.CancelAfter(_options.InactivityTimeout);
-                        int read;
-                        try
-                        {
-                            read = await stream.ReadAsync(buffer, inactivity.Token).ConfigureAwait(false);
-                        }
-                        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                        {
-                            throw new FileTransferException(FileTransferErrorKind.Timeout, $"The download from {url.Host} stalled for {_options.InactivityTimeout.TotalSeconds:0} s.");
-                        }
-                        catch (Exception ex) when (ex is IOException or HttpRequestException)
-                        {
-                            throw new FileTransferException(FileTransferErrorKind.TransferFailed, $"The download from {url.Host} broke off after {written} bytes: {ex.Message}", ex);
-                        }
-
-                        if (read == 0)
-                        {
-                            break;
-                        }
-
-                        written += read;
-                        if ((total is { } expected && written > expected) || (_options.MaxDownloadBytes is { } cap && written > cap))
-                        {
-                            throw new FileTransferException(FileTransferErrorKind.IntegrityCheckFailed, $"{url.Host} sent more bytes than it announced; stopped.");
-                        }
-
-                        await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
-                        sha256.AppendData(buffer, 0, read);
-                        onProgress(written);
-                    }
-
-                    if (total is { } announced && written != announced)
-                    {
-                        throw new FileTransferException(FileTransferErrorKind.TransferFailed, $"{url.Host} announced {announced} bytes but sent {written}.");
-                    }
-
-                    return (total ?? written, resumed);
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                }
-            }
+            var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            var download = new OobDownload(response, body, watchdog, url, start, total, _options.MaxDownloadBytes);
+            response = null;
+            watchdog = null;
+            return download;
+        }
+        finally
+        {
+            response?.Dispose();
+            watchdog?.Dispose();
         }
     }
 

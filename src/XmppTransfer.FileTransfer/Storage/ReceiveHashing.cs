@@ -5,7 +5,7 @@ namespace XmppTransfer.FileTransfer.Storage;
 /// <summary>
 /// The hashes a receive feeds: SHA-256 when the offer has one or the caller wants it reported; MD5 only when it is the
 /// sole hash offered (it is the slowest step of a receive otherwise). Nothing at all when there is nothing to verify and
-/// nothing is wanted.
+/// nothing is wanted. An HTTP download (XEP-0066) carries at most a SHA-256, so it never feeds MD5.
 /// </summary>
 internal sealed class ReceiveHashing : IDisposable
 {
@@ -26,6 +26,10 @@ internal sealed class ReceiveHashing : IDisposable
             hashing ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null,
             hashing && identity.Sha256 is null ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null);
     }
+
+    /// <summary>For an out-of-band download: SHA-256 when the offer has one or the caller wants it reported; never MD5.</summary>
+    public static ReceiveHashing ForDownload(PartialFile identity, bool computeSha256) =>
+        new(computeSha256 || identity.Sha256 is not null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null, null);
 
     /// <summary>
     /// Hashes the first <paramref name="length"/> bytes of the part we resume, so the whole file is verified in the end.
@@ -67,7 +71,8 @@ internal sealed class ReceiveHashing : IDisposable
         Md5?.Dispose();
     }
 
-    private void Reset()
+    /// <summary>Forgets everything fed so far (a resume that turned into a download from the start).</summary>
+    public void Reset()
     {
         _ = Sha256?.GetHashAndReset();
         _ = Md5?.GetHashAndReset();

@@ -1,0 +1,52 @@
+namespace XmppTransfer.FileTransfer.Storage;
+
+/// <summary>
+/// The bytes of a part file (<c>name.part</c>) while a receive writes it: opened (a fresh one preallocated to the size
+/// expected), and after a failure cut to exactly what reached it, which also frees the preallocated rest. Shared by
+/// every receive path, so an interrupted transfer leaves the same resumable part whichever way the bytes came.
+/// </summary>
+internal static class PartData
+{
+    /// <summary>
+    /// Opens the part file. A fresh one is preallocated to <paramref name="remaining"/> bytes (fallocate; its length stays
+    /// 0), so a full disk shows before any byte is accepted and the writes do not allocate blocks one by one. A resumed
+    /// one (<paramref name="resumeFrom"/> above zero) is opened as it is.
+    /// </summary>
+    public static FileStream Open(string partPath, long resumeFrom, long remaining)
+    {
+        try
+        {
+            return new FileStream(partPath, new FileStreamOptions
+            {
+                Mode = resumeFrom > 0 ? FileMode.Open : FileMode.Create,
+                Access = FileAccess.ReadWrite,
+                Share = FileShare.None,
+                BufferSize = 0,
+                Options = FileOptions.Asynchronous,
+                PreallocationSize = resumeFrom > 0 ? 0 : Math.Max(0, remaining),
+            });
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new FileTransferException(FileTransferErrorKind.LocalIo, $"Cannot write {partPath}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// After a failure: let the committed blocks reach the file, then cut it to exactly what was written. After a write
+    /// failure the sink has stopped already and <see cref="FileSink.CompleteAsync"/> only repeats that failure.
+    /// </summary>
+    public static async Task SettleAsync(FileSink sink, FileStream part)
+    {
+        try
+        {
+            await sink.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (FileTransferException)
+        {
+            // The disk failed too; what did get written is what we keep.
+        }
+
+        part.SetLength(sink.Position);
+    }
+}
