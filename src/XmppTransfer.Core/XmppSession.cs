@@ -15,8 +15,12 @@ namespace XmppTransfer.Core;
 /// </summary>
 public abstract partial class XmppSession : IAsyncDisposable
 {
+    /// <summary>How long a polite close waits for IQ handlers still answering (see CloseAsync).</summary>
+    private static readonly TimeSpan s_answerGrace = TimeSpan.FromMilliseconds(500);
+
     private readonly ConcurrentDictionary<string, PendingIq> _pending = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(XName Payload, IqType Type), IqHandler> _handlers = new();
+    private readonly ConcurrentDictionary<Task, byte> _answering = new();
     private readonly List<IXmppExtension> _extensions = [];
     private readonly CancellationTokenSource _shutdown = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -235,6 +239,20 @@ public abstract partial class XmppSession : IAsyncDisposable
     private protected async Task CloseAsync(XmppException? reason, XElement? streamError = null)
     {
         var transport = _transport;
+        if (reason is null && transport is not null && !_answering.IsEmpty)
+        {
+            // A polite close first lets handlers that are answering right now put their replies in the queue, which the
+            // closing tag then follows. A handler still waiting for someone (an offer nobody has looked at) gets
+            // s_answerGrace at most and then no answer; its requester's own timeout covers that.
+            try
+            {
+                await Task.WhenAll(_answering.Keys).WaitAsync(s_answerGrace).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Out of time (or a handler failed, which it reports itself): close anyway.
+            }
+        }
         if (reason is null)
         {
             _completion.TrySetResult();
@@ -444,7 +462,16 @@ public abstract partial class XmppSession : IAsyncDisposable
         }
         else
         {
-            _ = CompleteRequestAsync(iq, payload, task);
+            // Tracked so that a polite close lets an answer given just before it (an offer declined, then the program
+            // exits) still go out: see CloseAsync.
+            var answering = CompleteRequestAsync(iq, payload, task);
+            _answering.TryAdd(answering, 0);
+            _ = answering.ContinueWith(
+                static (done, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(done, out _),
+                _answering,
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
         }
     }
 

@@ -99,6 +99,34 @@ public class XmppClientTests
     }
 
     [Fact]
+    public async Task An_answer_given_while_the_client_closes_still_reaches_the_peer_before_the_stream_ends()
+    {
+        await using var server = new ScriptedXmppServer();
+        await using var client = await ConnectedAsync(server);
+        var offer = XName.Get("offer", "urn:example:offer");
+        var answer = new TaskCompletionSource<XElement?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.RegisterIqHandler(offer, IqType.Set, (_, _) =>
+        {
+            asked.TrySetResult();
+            return new ValueTask<XElement?>(answer.Task);
+        });
+        await server.SendAsync("<iq type='set' id='o1' from='bob@example.test/x'><offer xmlns='urn:example:offer'/></iq>");
+        await asked.Task.WaitAsync(s_cap);
+        // The read loop handles one stanza after another: once the next request is answered, the offer's handler has returned.
+        await server.SendAsync("<iq type='get' id='b1' from='bob@example.test/x'><nothing xmlns='urn:example:unknown'/></iq>");
+        await server.ReadUntilAsync(e => (string?)e.Attribute("id") == "b1").WaitAsync(s_cap);
+
+        // The program declines and exits at once: the close starts before the handler's answer is on its way.
+        var closing = client.DisposeAsync().AsTask();
+        answer.SetException(new XmppStanzaErrorException(StanzaError.Forbidden("Offer Declined")));
+
+        var reply = await server.ReadUntilAsync(e => (string?)e.Attribute("id") == "o1").WaitAsync(s_cap);
+        Assert.Equal("forbidden", StanzaError.Parse(reply).Condition);
+        await closing.WaitAsync(s_cap);
+    }
+
+    [Fact]
     public async Task Disco_info_lists_our_identity_and_features_and_unknown_nodes_are_item_not_found()
     {
         await using var server = new ScriptedXmppServer();
