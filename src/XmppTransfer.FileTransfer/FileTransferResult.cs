@@ -33,8 +33,8 @@ public sealed record FileTransferResult
     public string? Sha256 { get; init; }
 
     /// <summary>
-    /// Lowercase hex MD5 of the whole file (the legacy SI hash attribute). A receiver computes it only when the offer has no
-    /// SHA-256 to verify against; otherwise it is null.
+    /// Lowercase hex MD5 of the whole file (the legacy SI hash attribute). A receiver computes it only when the offer carries
+    /// an MD5 and no SHA-256 (the one case it is needed to verify); otherwise it is null.
     /// </summary>
     public string? Md5 { get; init; }
 

@@ -137,6 +137,20 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Without_offered_hashes_the_receiver_reports_the_sha256_it_computed_and_spends_nothing_on_md5()
+    {
+        var source = MakeFile("unhashed.bin", 10_000);
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Ibb, ComputeHashes = false });
+        var offer = await NextOfferAsync();
+        var received = await offer.AcceptAsync(Path.Combine(_root, "in")).WaitAsync(s_cap);
+        await send.WaitAsync(s_cap);
+
+        Assert.Equal(Sha256(source), received.Sha256);
+        Assert.Null(received.Md5);
+        Assert.False(received.Verified);
+    }
+
+    [Fact]
     public async Task A_declined_offer_fails_the_send_with_declined()
     {
         var source = MakeFile("no.bin", 10);

@@ -24,7 +24,7 @@ internal sealed class ReceiveHashing : IDisposable
         var hashing = computeSha256 || identity.Sha256 is not null || identity.Md5 is not null;
         return new ReceiveHashing(
             hashing ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null,
-            hashing && identity.Sha256 is null ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null);
+            identity.Md5 is not null && identity.Sha256 is null ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null);
     }
 
     /// <summary>For an out-of-band download: SHA-256 when the offer has one or the caller wants it reported; never MD5.</summary>
