@@ -20,7 +20,9 @@ public abstract partial class XmppSession : IAsyncDisposable
 
     private readonly ConcurrentDictionary<string, PendingIq> _pending = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(XName Payload, IqType Type), IqHandler> _handlers = new();
-    private readonly ConcurrentDictionary<Task, byte> _answering = new();
+    private readonly TaskCompletionSource _allAnswered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _answering;
+    private int _closing;
     private readonly List<IXmppExtension> _extensions = [];
     private readonly CancellationTokenSource _shutdown = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -239,20 +241,23 @@ public abstract partial class XmppSession : IAsyncDisposable
     private protected async Task CloseAsync(XmppException? reason, XElement? streamError = null)
     {
         var transport = _transport;
-        if (reason is null && transport is not null && !_answering.IsEmpty)
+        // A polite close first lets handlers that are answering right now put their replies in the queue, which the
+        // closing tag then follows. A handler still waiting for someone (an offer nobody has looked at) gets
+        // s_answerGrace at most and then no answer; its requester's own timeout covers that. (Exchange: a full fence, so
+        // a handler finishing at this moment either sees the flag or is not counted below.)
+        Interlocked.Exchange(ref _closing, 1);
+        if (reason is null && transport is not null && Volatile.Read(ref _answering) > 0)
         {
-            // A polite close first lets handlers that are answering right now put their replies in the queue, which the
-            // closing tag then follows. A handler still waiting for someone (an offer nobody has looked at) gets
-            // s_answerGrace at most and then no answer; its requester's own timeout covers that.
             try
             {
-                await Task.WhenAll(_answering.Keys).WaitAsync(s_answerGrace).ConfigureAwait(false);
+                await _allAnswered.Task.WaitAsync(s_answerGrace).ConfigureAwait(false);
             }
-            catch (Exception)
+            catch (TimeoutException)
             {
-                // Out of time (or a handler failed, which it reports itself): close anyway.
+                // A handler is still waiting for someone: close anyway.
             }
         }
+
         if (reason is null)
         {
             _completion.TrySetResult();
@@ -462,32 +467,36 @@ public abstract partial class XmppSession : IAsyncDisposable
         }
         else
         {
-            // Tracked so that a polite close lets an answer given just before it (an offer declined, then the program
+            // Counted so that a polite close lets an answer given just before it (an offer declined, then the program
             // exits) still go out: see CloseAsync.
-            var answering = CompleteRequestAsync(iq, payload, task);
-            _answering.TryAdd(answering, 0);
-            _ = answering.ContinueWith(
-                static (done, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(done, out _),
-                _answering,
-                CancellationToken.None,
-                TaskContinuationOptions.ExecuteSynchronously,
-                TaskScheduler.Default);
+            Interlocked.Increment(ref _answering);
+            _ = CompleteRequestAsync(iq, payload, task);
         }
     }
 
     private async Task CompleteRequestAsync(XElement iq, XElement payload, ValueTask<XElement?> task)
     {
-        XElement reply;
         try
         {
-            reply = Stanza.MakeResult(iq, await task.ConfigureAwait(false));
-        }
-        catch (Exception ex)
-        {
-            reply = ErrorReply(iq, payload, ex);
-        }
+            XElement reply;
+            try
+            {
+                reply = Stanza.MakeResult(iq, await task.ConfigureAwait(false));
+            }
+            catch (Exception ex)
+            {
+                reply = ErrorReply(iq, payload, ex);
+            }
 
-        Reply(reply);
+            Reply(reply);
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref _answering) == 0 && Volatile.Read(ref _closing) != 0)
+            {
+                _allAnswered.TrySetResult();
+            }
+        }
     }
 
     private XElement ErrorReply(XElement iq, XElement payload, Exception exception)
