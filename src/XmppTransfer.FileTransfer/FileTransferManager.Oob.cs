@@ -166,7 +166,7 @@ public sealed partial class FileTransferManager
         var safeName = offer.SafeName;
         var partPath = PartialFile.DataPath(directory, safeName);
         var clock = Stopwatch.StartNew();
-        using var hashing = ReceiveHashing.ForDownload(identity, options.ComputeSha256);
+        using var hashing = ReceiveHashing.For(identity, options.ComputeSha256);
         var resumeFrom = options.Resume && identity.Sha256 is not null ? PartialFile.ResumableLength(directory, safeName, identity) : 0;
         long received;
         try

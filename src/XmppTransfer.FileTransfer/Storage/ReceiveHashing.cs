@@ -27,10 +27,6 @@ internal sealed class ReceiveHashing : IDisposable
             identity.Md5 is not null && identity.Sha256 is null ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null);
     }
 
-    /// <summary>For an out-of-band download: SHA-256 when the offer has one or the caller wants it reported; never MD5.</summary>
-    public static ReceiveHashing ForDownload(PartialFile identity, bool computeSha256) =>
-        new(computeSha256 || identity.Sha256 is not null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null, null);
-
     /// <summary>
     /// Hashes the first <paramref name="length"/> bytes of the part we resume, so the whole file is verified in the end.
     /// Done before the offer is answered: once the sender streams, a receiver busy re-reading a large part would look
