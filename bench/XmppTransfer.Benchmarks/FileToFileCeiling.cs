@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
 
@@ -25,12 +24,9 @@ internal static class FileToFileCeiling
         await Socks5ThroughputBenchmark.WriteRandomAsync(source, size);
         try
         {
-            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listener.Listen(1);
-            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            await client.ConnectAsync(listener.LocalEndPoint!);
-            using var server = await listener.AcceptAsync();
+            var (client, server) = await Socks5ThroughputBenchmark.LoopbackPairAsync();
+            using var sending = client;
+            using var receiving = server;
             using var output = File.OpenHandle(destination, FileMode.Create, FileAccess.Write, FileShare.None, FileOptions.None, size);
             var clock = Stopwatch.StartNew();
             var send = Task.Run(() => SendAsync(client, source, size));

@@ -93,14 +93,22 @@ internal static class Socks5ThroughputBenchmark
         return double.NaN;
     }
 
-    internal static async Task<double> RawTcpAsync(long size)
+    /// <summary>Two connected loopback TCP sockets in this process.</summary>
+    internal static async Task<(Socket Client, Socket Server)> LoopbackPairAsync()
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen(1);
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(listener.LocalEndPoint!);
-        using var server = await listener.AcceptAsync();
+        return (client, await listener.AcceptAsync());
+    }
+
+    internal static async Task<double> RawTcpAsync(long size)
+    {
+        var (client, server) = await LoopbackPairAsync();
+        using var sending = client;
+        using var receiving = server;
         var clock = Stopwatch.StartNew();
         var send = Task.Run(async () =>
         {
