@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Runtime;
 using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Core;
 using XmppTransfer.FileTransfer;
@@ -49,6 +50,11 @@ internal static class E2eBenchmark
             // 2. S5B direct, ours -> ours: the bytestream alone, then file -> file at the throughput size and at the large size.
             var stream = await table.MeasureAsync(runs, async () => Mibs(size, await Socks5ThroughputBenchmark.S5bStreamOnlyAsync(size)));
             table.Add("S5B direct, bytestream only (memory -> memory, no files, no hashing)", stream, "MiB/s", [("raw TCP", Median(raw))], Median(raw));
+            var warmSize = quick ? 1L << 20 : 16L << 20;
+            var (warmPasses, warmJit) = await Socks5ThroughputBenchmark.WarmUpAsync(work, warmSize, quick ? 2 : 150);
+            table.Note(string.Create(
+                CultureInfo.InvariantCulture,
+                $"Warm-up before the S5B direct rows: {warmPasses} untimed passes over their paths ({warmSize >> 20} MiB each), {warmJit.TotalMilliseconds:0} ms of JIT, until six passes in a row compiled under 20 ms (or the cap)."));
             await DirectFileRowsAsync(table, work, size, runs);
             if (largeSize > 0)
             {
@@ -206,6 +212,7 @@ internal static class E2eBenchmark
     {
         var mib = size >> 20;
         List<double> raw = [], verified = [], unverified = [], whole = [], sha256 = [], bare = [];
+        var jitBefore = JitInfo.GetCompilationTime();
         await table.MeasureAsync(runs, async () =>
         {
             raw.Add(Mibs(size, await Socks5ThroughputBenchmark.RawTcpAsync(size)));
@@ -217,6 +224,7 @@ internal static class E2eBenchmark
             bare.Add(Mibs(size, await FileToFileCeiling.MeasureAsync(work, size)));
             return 0;
         });
+        var jit = JitInfo.GetCompilationTime() - jitBefore;
         var ceiling = Median(raw);
         table.Add($"raw loopback TCP, {mib} MiB, interleaved with the S5B direct runs below (their ceiling)", raw, "MiB/s", []);
         table.Add($"S5B direct file -> file, {mib} MiB, verified (receiver hashes SHA-256 while writing)", verified, "MiB/s", [("raw TCP", ceiling), ("SHA-256 alone", Median(sha256))], ceiling);
@@ -229,7 +237,7 @@ internal static class E2eBenchmark
         table.Add($"S5B direct file -> file, {mib} MiB, verified, whole send incl. the sender's SHA-256 pass for the offer", whole, "MiB/s", [("raw TCP", ceiling)], ceiling);
         table.Add($"SHA-256 alone, one thread, {mib} MiB in memory (bounds the verified rows)", sha256, "MiB/s", [("raw TCP", ceiling)], ceiling);
         table.Add(
-            $"file -> file without XMPP, {mib} MiB (sendfile -> loopback -> 4 x 1 MiB ring -> pwrite thread; bounds the unverified row)",
+            $"file -> file without XMPP, {mib} MiB (sendfile -> loopback -> 4 x 1 MiB ring -> pwrite task; the byte path alone, for reference)",
             bare,
             "MiB/s",
             [("raw TCP", ceiling), ("S5B unverified", Median(unverified))],
@@ -240,6 +248,7 @@ internal static class E2eBenchmark
             table.Note($"S5B direct, {mib} MiB: unverified file -> file over raw TCP of the same run, run by run: {perRun}.");
             var barePerRun = string.Join(", ", raw.Select((r, i) => string.Create(CultureInfo.InvariantCulture, $"{bare.ElementAtOrDefault(i) / r:0.00}x")));
             table.Note($"file -> file without XMPP, {mib} MiB, over raw TCP of the same run, run by run: {barePerRun}.");
+            table.Note(string.Create(CultureInfo.InvariantCulture, $"JIT compilation inside the S5B direct runs at {mib} MiB (all rows, all runs): {jit.TotalMilliseconds:0} ms."));
         }
     }
 

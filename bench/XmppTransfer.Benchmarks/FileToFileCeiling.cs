@@ -8,7 +8,8 @@ namespace XmppTransfer.Benchmarks;
 /// The S5B direct byte path with everything XMPP taken away: one process, two loopback sockets, the sender hands the file
 /// to the kernel with sendfile (via <see cref="Socket.SendPacketsAsync"/>), the receiver reads into a ring of four 1 MiB
 /// buffers and a second task appends them to a preallocated file. No negotiation, no hashing, no progress, no watchdog.
-/// It answers one question: how close to raw TCP can file -> file get on this machine at all? Raw TCP copies between
+/// A reference for the unverified S5B row: what the bare byte path does on this machine, run by run. It is not a bound:
+/// since the warm-up (<see cref="Socks5ThroughputBenchmark.WarmUpAsync"/>) our full transfer usually beats it. Raw TCP copies between
 /// two cache-resident buffers; file -> file must read the source's page cache and fill the destination's, both in DRAM.
 /// </summary>
 internal static class FileToFileCeiling

@@ -34,6 +34,8 @@ public sealed class E2eSmokeTests
         Assert.Contains(rows, r => r.StartsWith("| file -> file without XMPP", StringComparison.Ordinal) && Measured(r));
         Assert.Contains(rows, r => r.StartsWith("| IBB through our embedded server", StringComparison.Ordinal) && Measured(r));
         Assert.Contains(rows, r => r.StartsWith("| peak RSS of `xft receive`", StringComparison.Ordinal) && r.Contains(" MiB |", StringComparison.Ordinal));
+        Assert.Contains("Warm-up before the S5B direct rows: 2 untimed passes", output, StringComparison.Ordinal);
+        Assert.Contains("JIT compilation inside the S5B direct runs", output, StringComparison.Ordinal);
         if (interop)
         {
             Assert.Contains(rows, r => r.StartsWith("| IBB through Prosody", StringComparison.Ordinal) && Measured(r));
