@@ -79,10 +79,10 @@ internal static class Socks5ThroughputBenchmark
     /// <summary>
     /// Small, untimed passes over every path the file rows measure (raw TCP, S5B direct verified and unverified, the
     /// protocol-free path, SHA-256) until the tiered JIT has settled: six passes in a row under 20 ms of compilation each
-    /// (fewer proved too few: tier-up comes in waves), at most <paramref name="maxPasses"/>. Without this the JIT recompiles thousands of methods (instrumented, then tier 1) in the
-    /// background during the measured transfers: on a 2-core machine up to a third of the CPU, and still 100-500 ms per
-    /// 1 GiB run after six runs (measured with <see cref="JitInfo"/>). A cold process's first transfer is what the
-    /// <c>xft send</c> / <c>xft receive</c> process rows show.
+    /// (three proved too few: tier-up comes in waves), at most <paramref name="maxPasses"/>. Without this the JIT
+    /// recompiles methods (instrumented, then tier 1) in the background during the measured transfers: 50-970 ms in each
+    /// of the first six 1 GiB runs of a fresh process (measured with <see cref="JitInfo"/>), at times a third of a
+    /// 2-core machine. A cold <c>xft</c> process pays that during its first transfer; these rows do not show it.
     /// </summary>
     /// <param name="work">The folder for the files.</param>
     /// <param name="size">Bytes per pass (16 MiB for real runs).</param>
