@@ -54,6 +54,8 @@ internal static class Socks5ThroughputBenchmark
                 {
                     var (transfer, _) = await S5bDirectAsync(work, size, hashes: false);
                     Report("S5B direct file->file unverified (no hashes)", size, transfer, raw);
+                    (transfer, _) = await S5bDirectAsync(work, size, hashes: false, zeroCopy: false);
+                    Report("S5B direct file->file unverified, buffered receive", size, transfer, raw);
                 }
 
                 if (mode is "ceiling" or "all")
@@ -99,6 +101,7 @@ internal static class Socks5ThroughputBenchmark
             await RawTcpAsync(size);
             await S5bDirectAsync(work, size, quietly: true);
             await S5bDirectAsync(work, size, hashes: false, quietly: true);
+            await S5bDirectAsync(work, size, hashes: false, quietly: true, zeroCopy: false);
             await FileToFileCeiling.MeasureAsync(work, size);
             _ = Sha256Seconds(size);
 
@@ -209,11 +212,17 @@ internal static class Socks5ThroughputBenchmark
         return total == size ? clock.Elapsed.TotalSeconds : throw new InvalidOperationException("S5B lost bytes");
     }
 
-    internal static async Task<(double Transfer, double Wall)> S5bDirectAsync(string work, long size, bool hashes = true, bool quietly = false)
+    /// <summary>S5B direct file -> file, ours -> ours, through the in-process router.</summary>
+    /// <param name="work">The folder for the files.</param>
+    /// <param name="size">Bytes to send.</param>
+    /// <param name="hashes">Offer and check SHA-256 (the default); false hashes nothing.</param>
+    /// <param name="quietly">Print nothing (warm-up passes).</param>
+    /// <param name="zeroCopy">The receiver's <see cref="FileTransferOptions.ZeroCopyReceive"/> (it only matters unhashed).</param>
+    internal static async Task<(double Transfer, double Wall)> S5bDirectAsync(string work, long size, bool hashes = true, bool quietly = false, bool zeroCopy = true)
     {
         await using var router = new LoopbackRouter();
         var options = new Socks5BytestreamOptions { LoopbackOnly = true, Hosts = ["127.0.0.1"], DiscoverProxies = false };
-        return await RunAsync(work, size, options, options, (user, files) => router.ConnectAsync(user, c => c.AddExtension(files)), hashes, quietly);
+        return await RunAsync(work, size, options, options, (user, files) => router.ConnectAsync(user, c => c.AddExtension(files)), hashes, quietly, zeroCopy);
     }
 
     internal static async Task<(double Transfer, double Wall)> S5bProxyAsync(string work, long size)
@@ -245,13 +254,14 @@ internal static class Socks5ThroughputBenchmark
     internal static async Task<(double Transfer, double Wall)> RunAsync(
         string work, long size, Socks5BytestreamOptions senderOptions, Socks5BytestreamOptions receiverOptions, Func<string, FileTransferManager, Task<XmppClient>> connect,
         bool hashes = true,
-        bool quietly = false)
+        bool quietly = false,
+        bool zeroCopy = true)
     {
         var source = Path.Combine(work, "source.bin");
         await WriteRandomAsync(source, size);
         var inbox = Directory.CreateDirectory(Path.Combine(work, "in")).FullName;
         var aliceFiles = new FileTransferManager(new FileTransferOptions { Socks5 = senderOptions });
-        var bobFiles = new FileTransferManager(new FileTransferOptions { Socks5 = receiverOptions });
+        var bobFiles = new FileTransferManager(new FileTransferOptions { Socks5 = receiverOptions, ZeroCopyReceive = zeroCopy });
         await using var alice = await connect("alice", aliceFiles);
         await using var bob = await connect("bob", bobFiles);
         var receive = Task.Run(async () =>

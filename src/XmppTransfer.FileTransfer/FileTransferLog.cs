@@ -22,4 +22,10 @@ internal static partial class FileTransferLog
 
     [LoggerMessage(3005, LogLevel.Warning, "Transfer {Sid} with {Peer} failed: {Reason}")]
     public static partial void Failed(ILogger logger, string sid, string peer, string reason);
+
+    [LoggerMessage(3006, LogLevel.Debug, "Receiving {Sid} from {Peer} by splice: socket to file inside the kernel")]
+    public static partial void Splicing(ILogger logger, string sid, string peer);
+
+    [LoggerMessage(3007, LogLevel.Debug, "Receiving {Sid} from {Peer}: splice is not supported here; the rest goes through buffers after {Bytes} bytes")]
+    public static partial void SpliceUnsupported(ILogger logger, string sid, string peer, long bytes);
 }

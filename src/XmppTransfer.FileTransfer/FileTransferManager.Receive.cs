@@ -211,20 +211,31 @@ public sealed partial class FileTransferManager
                 part.SetLength(resumeFrom);
             }
 
-            var sink = new FileSink(part.SafeFileHandle, resumeFrom, safeName, sha256, md5, Options.CopyBufferSize);
-            await using (sink.ConfigureAwait(false))
+            var finished = false;
+            if (sha256 is null && md5 is null && Options.ZeroCopyReceive && source is System.Net.Sockets.NetworkStream network)
             {
-                try
+                (received, finished) = await SpliceAsync(offer, network.Socket, part, expected, resumeFrom, watchdog, reporter, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (!finished)
+            {
+                // The ordinary way, or the rest of a receive whose file system could not splice.
+                var start = resumeFrom + received;
+                var sink = new FileSink(part.SafeFileHandle, start, safeName, sha256, md5, Options.CopyBufferSize);
+                await using (sink.ConfigureAwait(false))
                 {
-                    received = await PumpAsync(offer, source, sink, socket, expected, resumeFrom, watchdog, reporter, cancellationToken).ConfigureAwait(false);
-                    await sink.CompleteAsync().ConfigureAwait(false);
-                }
-                catch
-                {
-                    // Keep every byte that arrived, exactly: finish the writes, then cut the part to what is on disk (which also
-                    // frees the space preallocated beyond it).
-                    await PartData.SettleAsync(sink, part).ConfigureAwait(false);
-                    throw;
+                    try
+                    {
+                        received += await PumpAsync(offer, source, sink, socket, expected - received, start, watchdog, reporter, cancellationToken).ConfigureAwait(false);
+                        await sink.CompleteAsync().ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        // Keep every byte that arrived, exactly: finish the writes, then cut the part to what is on disk (which also
+                        // frees the space preallocated beyond it).
+                        await PartData.SettleAsync(sink, part).ConfigureAwait(false);
+                        throw;
+                    }
                 }
             }
 

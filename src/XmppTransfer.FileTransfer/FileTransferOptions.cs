@@ -41,6 +41,13 @@ public sealed record FileTransferOptions
     /// <summary>After a SOCKS5 failure, how long the receiver waits for the sender's IBB re-offer. Default 30 s.</summary>
     public TimeSpan FallbackWait { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// On Linux, a SOCKS5 receive that hashes nothing (the offer carries no hash and <see cref="FileReceiveOptions.ComputeSha256"/>
+    /// is false) moves the bytes from the socket to the file inside the kernel (splice), one copy fewer than through a
+    /// buffer. Falls back to the buffered path by itself where the file system cannot. Default true.
+    /// </summary>
+    public bool ZeroCopyReceive { get; init; } = true;
+
     /// <summary>Bytes per copy buffer. Default 1 MiB.</summary>
     public int CopyBufferSize { get; init; } = 1024 * 1024;
 

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Core;
 using XmppTransfer.Testing;
@@ -7,6 +8,8 @@ namespace XmppTransfer.FileTransfer.Tests;
 /// <summary>Us to us through the loopback router with SOCKS5 bytestreams: direct, and the automatic fallback to IBB.</summary>
 public sealed class Socks5FileTransferTests : IAsyncLifetime
 {
+    /// <summary>FileTransferLog.Splicing: the receive took the zero-copy path.</summary>
+    private const int SplicingEvent = 3006;
     private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(60);
     private static readonly Socks5BytestreamOptions s_loopback = new() { LoopbackOnly = true, Hosts = ["127.0.0.1"], DiscoverProxies = false };
     private readonly string _root = Directory.CreateTempSubdirectory("xft-s5b-").FullName;
@@ -14,6 +17,7 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     private XmppClient _alice = null!;
     private XmppClient _bob = null!;
     private FileTransferManager _bobFiles = null!;
+    private RecordingLoggerFactory _bobLog = null!;
 
     public async ValueTask InitializeAsync()
     {
@@ -33,7 +37,8 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
                 bobSeen.TrySetResult();
             }
         };
-        _bob = await _router.ConnectAsync("bob", c => c.AddExtension(_bobFiles));
+        _bobLog = new RecordingLoggerFactory();
+        _bob = await _router.ConnectAsync("bob", c => c.AddExtension(_bobFiles), _router.ClientOptions("bob") with { LoggerFactory = _bobLog });
         await bobSeen.Task.WaitAsync(s_cap);
     }
 
@@ -64,6 +69,62 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         Assert.True(received.Verified);
         Assert.Equal(Sha256(source), received.Sha256);
         Assert.Equal(Sha256(source), Sha256(received.Path!));
+        Assert.DoesNotContain(_bobLog.Events, e => e.Id.Id == SplicingEvent);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(65536)]
+    [InlineData(5 * 1024 * 1024 + 3)]
+    public async Task An_unhashed_file_arrives_intact_over_a_direct_socks5_bytestream_through_the_zero_copy_receive(int size)
+    {
+        var alice = Attach(_alice, s_loopback);
+        var source = MakeFile("unhashed.bin", size);
+
+        var send = alice.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { ComputeHashes = false });
+        var offer = await NextOfferAsync();
+        var received = await offer.AcceptAsync(Path.Combine(_root, "in"), new FileReceiveOptions { ComputeSha256 = false }).WaitAsync(s_cap);
+        var sent = await send.WaitAsync(s_cap);
+
+        Assert.Null(offer.File.Sha256);
+        Assert.Equal(TransferMethod.Socks5Direct, sent.Method);
+        Assert.Equal(size, received.BytesTransferred);
+        Assert.False(received.Verified);
+        Assert.Null(received.Sha256);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+        Assert.False(File.Exists(received.Path + ".part"));
+        Assert.Contains(_bobLog.Events, e => e.Id.Id == SplicingEvent);
+    }
+
+    [Fact]
+    public async Task A_silent_sender_of_an_unhashed_file_is_stopped_by_the_inactivity_timeout_with_every_spliced_byte_kept()
+    {
+        var alice = Attach(_alice, s_loopback);
+        var size = 3 * 1024 * 1024 + 5;
+        var content = RandomNumberGenerator.GetBytes(size);
+        var inbox = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
+        const int StallAt = 1024 * 1024 + 12_345;
+        using var stopSender = new CancellationTokenSource();
+        var send = alice.SendStreamAsync(
+            _bob.BoundJid,
+            new StallingStream(content, StallAt, hashedFirst: false),
+            new Si.FileOfferDescription("silent.bin", size),
+            new FileSendOptions { ComputeHashes = false, Method = TransferMethodPreference.Socks5 },
+            cancellationToken: stopSender.Token);
+        var offer = await NextOfferAsync();
+
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(inbox, new FileReceiveOptions { ComputeSha256 = false }).WaitAsync(s_cap));
+        await stopSender.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send.WaitAsync(s_cap));
+
+        Assert.Equal(FileTransferErrorKind.Timeout, ex.ErrorKind);
+        Assert.Contains($"stopped after {StallAt} of {size} bytes", ex.Message, StringComparison.Ordinal);
+        var part = Path.Combine(inbox, "silent.bin.part");
+        Assert.Equal(content.AsSpan(0, StallAt).ToArray(), await File.ReadAllBytesAsync(part, TestContext.Current.CancellationToken));
+        Assert.InRange(await TransferTestKit.AllocatedBytesAsync(part, s_cap), 0, StallAt + 64 * 1024);
+        Assert.False(File.Exists(Path.Combine(inbox, "silent.bin")));
+        Assert.Contains(_bobLog.Events, e => e.Id.Id == SplicingEvent);
     }
 
     [Fact]
@@ -244,8 +305,11 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
 
     private static string Sha256(string path) => TransferTestKit.Sha256(path);
 
-    /// <summary>A seekable source that stops answering at <c>stallAt</c> on its second pass (the first is the sender's hash).</summary>
-    private sealed class StallingStream(byte[] content, long stallAt) : MemoryStream(content, writable: false)
+    /// <summary>
+    /// A seekable source that stops answering at <c>stallAt</c>: on its second pass when the sender hashes it first
+    /// (<paramref name="hashedFirst"/>), else on its first.
+    /// </summary>
+    private sealed class StallingStream(byte[] content, long stallAt, bool hashedFirst = true) : MemoryStream(content, writable: false)
     {
         private int _rewinds;
 
@@ -261,12 +325,13 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            if (_rewinds > 0 && Position >= stallAt)
+            var sending = _rewinds > 0 || !hashedFirst;
+            if (sending && Position >= stallAt)
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken);
             }
 
-            var limit = _rewinds > 0 ? (int)Math.Min(buffer.Length, Math.Max(0, stallAt - Position)) : buffer.Length;
+            var limit = sending ? (int)Math.Min(buffer.Length, Math.Max(0, stallAt - Position)) : buffer.Length;
             return await base.ReadAsync(buffer[..(limit == 0 ? buffer.Length : limit)], cancellationToken);
         }
     }

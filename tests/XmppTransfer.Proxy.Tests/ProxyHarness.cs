@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Bytestreams.Socks5.Wire;
+using XmppTransfer.Testing;
 
 namespace XmppTransfer.Proxy.Tests;
 

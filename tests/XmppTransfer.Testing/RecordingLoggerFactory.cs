@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace XmppTransfer.Proxy.Tests;
+namespace XmppTransfer.Testing;
 
 /// <summary>Records log events so tests can wait for one (a synchronisation point, not a sleep).</summary>
-internal sealed class RecordingLoggerFactory : ILoggerFactory, ILogger
+public sealed class RecordingLoggerFactory : ILoggerFactory, ILogger
 {
     private readonly ConcurrentQueue<(EventId Id, LogLevel Level, string Message)> _events = new();
     private readonly Lock _lock = new();

@@ -1,0 +1,79 @@
+using System.Net.Sockets;
+using XmppTransfer.FileTransfer.Storage.Linux;
+
+namespace XmppTransfer.FileTransfer;
+
+public sealed partial class FileTransferManager
+{
+    /// <summary>
+    /// The zero-copy receive of a socket bytestream that hashes nothing (Linux; see <see cref="SocketFileSplice"/>), with
+    /// the same bounds and errors as <see cref="PumpAsync"/>: the inactivity watchdog, reads capped at the offered size,
+    /// and every byte that reached the file kept for resuming when it fails.
+    /// </summary>
+    /// <returns>
+    /// The bytes received, and whether this receive is finished (all of them, or the peer closed). Not finished: the
+    /// system cannot splice here, and the caller receives the rest the ordinary way from where this stopped.
+    /// </returns>
+    private async Task<(long Received, bool Finished)> SpliceAsync(
+        IncomingFileOffer offer,
+        Socket socket,
+        FileStream part,
+        long expected,
+        long resumeFrom,
+        InactivityWatchdog watchdog,
+        ProgressReporter reporter,
+        CancellationToken cancellationToken)
+    {
+        using var splice = SocketFileSplice.TryCreate();
+        if (splice is null)
+        {
+            return (0, false);
+        }
+
+        FileTransferLog.Splicing(Logger, offer.Sid, offer.From.ToString());
+        try
+        {
+            watchdog.Touch();
+            var outcome = await splice.MoveAsync(
+                socket,
+                part.SafeFileHandle,
+                resumeFrom,
+                expected,
+                offer.SafeName,
+                moved =>
+                {
+                    watchdog.Touch();
+                    reporter.Report(resumeFrom + moved);
+                },
+                watchdog.Token).ConfigureAwait(false);
+            if (outcome == SpliceOutcome.Unsupported)
+            {
+                FileTransferLog.SpliceUnsupported(Logger, offer.Sid, offer.From.ToString(), splice.Moved);
+                return (splice.Moved, false);
+            }
+
+            return (splice.Moved, true);
+        }
+        catch (OperationCanceledException) when (watchdog.HasExpired && !cancellationToken.IsCancellationRequested)
+        {
+            part.SetLength(resumeFrom + splice.Moved);
+            throw new FileTransferException(
+                FileTransferErrorKind.Timeout,
+                $"{offer.From} sent nothing for {watchdog.Timeout.TotalSeconds:0} s; stopped after {resumeFrom + splice.Moved} of {offer.File.Size} bytes of {offer.SafeName} (the part is kept for resuming).");
+        }
+        catch (IOException ex)
+        {
+            part.SetLength(resumeFrom + splice.Moved);
+            throw new FileTransferException(
+                FileTransferErrorKind.TransferFailed,
+                $"Receiving {offer.SafeName} from {offer.From} failed after {resumeFrom + splice.Moved} of {offer.File.Size} bytes: {ex.Message}",
+                ex);
+        }
+        catch
+        {
+            // Cancelled, or the disk failed: what reached the file is exactly what we keep (this also frees the preallocated rest).
+            part.SetLength(resumeFrom + splice.Moved);
+            throw;
+        }
+    }
+}

@@ -1,0 +1,192 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
+using XmppTransfer.FileTransfer.Storage.Linux;
+
+namespace XmppTransfer.FileTransfer.Tests.Storage;
+
+/// <summary>The Linux zero-copy receive: socket -> pipe -> file with splice(2), its bounds, its errors and its fallback.</summary>
+public sealed partial class SocketFileSpliceTests : IAsyncLifetime
+{
+    private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(30);
+    private readonly string _directory = Directory.CreateTempSubdirectory("xft-splice-").FullName;
+    private Socket _sender = null!;
+    private Socket _receiver = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        _sender = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await _sender.ConnectAsync(listener.LocalEndPoint!, Ct).AsTask().WaitAsync(s_cap, Ct);
+        _receiver = await listener.AcceptAsync(Ct).AsTask().WaitAsync(s_cap, Ct);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _sender.Dispose();
+        _receiver.Dispose();
+        Directory.Delete(_directory, recursive: true);
+        return ValueTask.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Bytes_sent_in_uneven_pieces_land_in_the_file_after_the_offset_and_nothing_past_the_count_is_taken()
+    {
+        using var splice = SocketFileSplice.TryCreate();
+        Assert.NotNull(splice);
+        var payload = RandomNumberGenerator.GetBytes((3 * 1024 * 1024) + 77);
+        byte[] extra = [.. "after the file"u8];
+        var path = Path.Combine(_directory, "file.part");
+        var prefix = RandomNumberGenerator.GetBytes(1000);
+        await File.WriteAllBytesAsync(path, prefix, Ct);
+        var reports = new List<long>();
+
+        var send = SendInPiecesAsync([.. payload, .. extra]);
+        SpliceOutcome outcome;
+        using (var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            outcome = await splice.MoveAsync(_receiver, file, prefix.Length, payload.Length, "file", reports.Add, Ct).WaitAsync(s_cap, Ct);
+        }
+
+        await send.WaitAsync(s_cap, Ct);
+        Assert.Equal(SpliceOutcome.Done, outcome);
+        Assert.Equal(payload.Length, splice.Moved);
+        byte[] expected = [.. prefix, .. payload];
+        Assert.Equal(expected, await File.ReadAllBytesAsync(path, Ct));
+        Assert.Equal(payload.Length, reports[^1]);
+        Assert.Equal(reports.Order(), reports);
+
+        // What followed the counted bytes is still in the socket for whoever reads next.
+        var rest = new byte[64];
+        var got = 0;
+        while (got < extra.Length)
+        {
+            got += await _receiver.ReceiveAsync(rest.AsMemory(got), Ct).AsTask().WaitAsync(s_cap, Ct);
+        }
+
+        Assert.Equal(extra, rest[..got]);
+    }
+
+    [Fact]
+    public async Task A_peer_that_closes_early_ends_the_move_with_every_byte_it_sent_in_the_file()
+    {
+        using var splice = SocketFileSplice.TryCreate()!;
+        var payload = RandomNumberGenerator.GetBytes(200_000);
+        var path = Path.Combine(_directory, "short.part");
+
+        await _sender.SendAsync(payload, Ct).AsTask().WaitAsync(s_cap, Ct);
+        _sender.Shutdown(SocketShutdown.Send);
+        SpliceOutcome outcome;
+        using (var file = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite))
+        {
+            outcome = await splice.MoveAsync(_receiver, file, 0, 1_000_000, "short", _ => { }, Ct).WaitAsync(s_cap, Ct);
+        }
+
+        Assert.Equal(SpliceOutcome.Ended, outcome);
+        Assert.Equal(payload.Length, splice.Moved);
+        Assert.Equal(payload, await File.ReadAllBytesAsync(path, Ct));
+    }
+
+    [Fact]
+    public async Task A_silent_peer_is_waited_for_only_until_the_wait_token_fires_and_what_arrived_stays_counted()
+    {
+        using var splice = SocketFileSplice.TryCreate()!;
+        await _sender.SendAsync(new byte[5000], Ct).AsTask().WaitAsync(s_cap, Ct);
+        using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        using var file = File.OpenHandle(Path.Combine(_directory, "silent.part"), FileMode.Create, FileAccess.ReadWrite);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => splice.MoveAsync(_receiver, file, 0, 10_000, "silent", _ => { }, wait.Token).WaitAsync(s_cap, Ct));
+
+        Assert.Equal(5000, splice.Moved);
+    }
+
+    [Fact]
+    public async Task A_reset_connection_is_an_io_error()
+    {
+        using var splice = SocketFileSplice.TryCreate()!;
+        await _sender.SendAsync(new byte[100], Ct).AsTask().WaitAsync(s_cap, Ct);
+
+        // Closing with unread data on the far side, linger zero: the kernel answers with a reset.
+        _sender.LingerState = new LingerOption(true, 0);
+        _sender.Close();
+        using var file = File.OpenHandle(Path.Combine(_directory, "reset.part"), FileMode.Create, FileAccess.ReadWrite);
+
+        var error = await Record.ExceptionAsync(() => splice.MoveAsync(_receiver, file, 0, 10_000, "reset", _ => { }, Ct).WaitAsync(s_cap, Ct));
+
+        // The 100 bytes may or may not be read before the reset is seen; the reset itself must surface as an I/O error.
+        var io = Assert.IsType<IOException>(error);
+        Assert.IsType<SocketException>(io.InnerException);
+    }
+
+    [Fact]
+    public async Task A_file_that_cannot_take_a_splice_gets_the_bytes_through_a_buffer_and_the_rest_stays_in_the_socket()
+    {
+        using var splice = SocketFileSplice.TryCreate()!;
+        var payload = RandomNumberGenerator.GetBytes(300_000);
+        var path = Path.Combine(_directory, "append.part");
+
+        // The kernel refuses to splice into a file opened for appending (EINVAL), as file systems without splice do.
+        await _sender.SendAsync(payload, Ct).AsTask().WaitAsync(s_cap, Ct);
+        SpliceOutcome outcome;
+        using (var file = OpenForAppending(path))
+        {
+            outcome = await splice.MoveAsync(_receiver, file, 0, payload.Length, "append", _ => { }, Ct).WaitAsync(s_cap, Ct);
+        }
+
+        Assert.Equal(SpliceOutcome.Unsupported, outcome);
+        Assert.InRange(splice.Moved, 1, payload.Length);
+        Assert.Equal(payload.AsSpan(0, (int)splice.Moved).ToArray(), await File.ReadAllBytesAsync(path, Ct));
+        var rest = new byte[payload.Length - splice.Moved];
+        for (var got = 0; got < rest.Length;)
+        {
+            got += await _receiver.ReceiveAsync(rest.AsMemory(got), Ct).AsTask().WaitAsync(s_cap, Ct);
+        }
+
+        Assert.Equal(payload.AsSpan((int)splice.Moved).ToArray(), rest);
+    }
+
+    [Fact]
+    public async Task A_full_disk_is_a_local_io_error_naming_the_file()
+    {
+        using var splice = SocketFileSplice.TryCreate()!;
+        await _sender.SendAsync(new byte[10_000], Ct).AsTask().WaitAsync(s_cap, Ct);
+
+        // /dev/full fails every write with ENOSPC, exactly like a full disk.
+        using var full = File.OpenHandle("/dev/full", FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+        var failure = await Assert.ThrowsAsync<FileTransferException>(() => splice.MoveAsync(_receiver, full, 0, 10_000, "full", _ => { }, Ct).WaitAsync(s_cap, Ct));
+
+        Assert.Equal(FileTransferErrorKind.LocalIo, failure.ErrorKind);
+        Assert.StartsWith("Writing full failed after 0 bytes", failure.Message, StringComparison.Ordinal);
+        Assert.Equal(0, splice.Moved);
+    }
+
+    private static SafeFileHandle OpenForAppending(string path)
+    {
+        const int WriteOnly = 0x1, Create = 0x40, Append = 0x400, CloseOnExec = 0x80000;
+        var fd = Open(path, WriteOnly | Create | Append | CloseOnExec, 0x180);
+        Assert.True(fd >= 0, $"open failed: errno {Marshal.GetLastPInvokeError()}");
+        return new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    [LibraryImport("libc.so.6", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Open(string path, int flags, int mode);
+
+    /// <summary>Sends in uneven pieces (1 byte to 100 KiB), so the receiver sees every kind of partial read.</summary>
+    private Task SendInPiecesAsync(byte[] data) => Task.Run(
+        async () =>
+        {
+            var sizes = new[] { 1, 7, 4096, 65_535, 100_000, 3 };
+            for (int sent = 0, i = 0; sent < data.Length; i++)
+            {
+                var count = Math.Min(sizes[i % sizes.Length], data.Length - sent);
+                sent += await _sender.SendAsync(data.AsMemory(sent, count), Ct);
+            }
+        },
+        Ct);
+}
