@@ -182,7 +182,8 @@ public sealed class EmbeddedXmppServer : IAsyncDisposable
                 ?? (bound.Address.Equals(IPAddress.Any) || bound.Address.Equals(IPAddress.IPv6Any)
                     ? Options.ClientEndpoint.Address.Equals(IPAddress.Any) ? "127.0.0.1" : Options.ClientEndpoint.Address.ToString()
                     : bound.Address.ToString());
-            var component = new ProxyComponent(Options.ProxyJid.ToLowerInvariant(), Router.Domain, _proxy, ProxyHost, bound.Port, Options.LoggerFactory, Router);
+            var component = new ProxyComponent(Options.ProxyJid.ToLowerInvariant(), Router.Domain, _proxy, ProxyHost, bound.Port,
+                Options.ProxyMaxActiveStreamsPerJid, Options.LoggerFactory, Router);
             if (!Router.TryAttach(component))
             {
                 throw new InvalidOperationException($"The proxy JID {Options.ProxyJid} cannot be attached.");

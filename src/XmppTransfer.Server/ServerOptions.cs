@@ -78,6 +78,12 @@ public sealed record ServerOptions
     /// <summary>The host or IP advertised to clients (Openfire <c>xmpp.proxy.externalip</c>). Default null: the listener's address.</summary>
     public string? ProxyExternalHost { get; init; }
 
+    /// <summary>
+    /// Active (relaying) streams one user may have at once through the built-in proxy; one more activation gets
+    /// <c>resource-constraint</c> (wait). Default 16, as <c>xft proxy</c> (<see cref="Proxy.BytestreamProxyOptions.MaxActiveStreamsPerJid"/>).
+    /// </summary>
+    public int ProxyMaxActiveStreamsPerJid { get; init; } = Proxy.BytestreamProxyOptions.Default.MaxActiveStreamsPerJid;
+
     /// <summary>Largest stanza accepted, in bytes; a bigger one gets a <c>policy-violation</c> stream error. Default 256 KiB (64 KiB IBB blocks fit).</summary>
     public int MaxStanzaBytes { get; init; } = 256 * 1024;
 
@@ -174,6 +180,7 @@ public sealed record ServerOptions
             throw new ArgumentException("The proxy's external host must not be blank.", nameof(ProxyExternalHost));
         }
 
+        RequirePositive(ProxyMaxActiveStreamsPerJid, nameof(ProxyMaxActiveStreamsPerJid));
         if (MaxStanzaBytes < 16 * 1024)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxStanzaBytes), MaxStanzaBytes, "Must be at least 16 KiB.");

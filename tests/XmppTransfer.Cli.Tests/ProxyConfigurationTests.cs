@@ -57,6 +57,19 @@ public sealed class ProxyConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void The_per_user_stream_limit_comes_from_max_streams_per_jid_and_must_be_positive()
+    {
+        ProxySettings defaults = ProxyConfiguration.Load(new ProxyArguments { ComponentJid = "proxy.example.test", PublicHosts = ["h"] }, Env);
+        ProxySettings set = ProxyConfiguration.Load(new ProxyArguments { ComponentJid = "proxy.example.test", PublicHosts = ["h"], MaxStreamsPerJid = 40 }, Env);
+        UsageException zero = Assert.Throws<UsageException>(() => ProxyConfiguration.Load(
+            new ProxyArguments { ComponentJid = "proxy.example.test", PublicHosts = ["h"], MaxStreamsPerJid = 0 }, Env));
+
+        Assert.Equal(16, defaults.Service.MaxActiveStreamsPerJid);
+        Assert.Equal(40, set.Service.MaxActiveStreamsPerJid);
+        Assert.Contains("MaxStreamsPerJid", zero.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Byte_counts_take_binary_suffixes()
     {
         Assert.Equal(512L * 1024, ProxyConfiguration.ParseBytes("512K"));

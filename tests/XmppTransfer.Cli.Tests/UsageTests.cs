@@ -61,6 +61,23 @@ public sealed class UsageTests
     }
 
     [Fact]
+    public async Task A_server_proxy_stream_limit_below_one_is_a_usage_error_naming_the_setting()
+    {
+        var data = Directory.CreateTempSubdirectory("xft-server-usage-").FullName;
+        try
+        {
+            var (exit, _, stderr) = await XftProcess.RunAsync(["server", "--data", data, "--set", "Server:Proxy:MaxStreamsPerJid=0"], null, s_cap);
+            Assert.Equal(2, exit);
+            Assert.Contains("Server:Proxy:MaxStreamsPerJid", stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_missing_password_is_a_usage_error_that_never_suggests_argv()
     {
         var (exit, _, stderr) = await XftProcess.RunAsync(["disco", "--jid", "alice@example.test"], new Dictionary<string, string> { ["XFT_PASSWORD"] = "" }, s_cap);

@@ -54,34 +54,49 @@ public sealed class BuiltInProxyTests
     [Fact]
     public async Task A_user_over_the_per_user_stream_limit_gets_resource_constraint_until_one_of_its_streams_closes()
     {
-        // The server has no setting for it: the proxy's default of 16 active streams per user applies.
-        const int Limit = 16;
+        // Not configured: the proxy library's default applies, as in xft proxy.
+        Assert.Equal(16, ServerHarness.BaseOptions.ProxyMaxActiveStreamsPerJid);
+        await AssertStreamLimitAsync(ServerHarness.BaseOptions, 16);
+    }
+
+    [Fact]
+    public async Task A_configured_per_user_stream_limit_is_enforced_by_the_built_in_proxy()
+    {
+        await AssertStreamLimitAsync(ServerHarness.BaseOptions with { ProxyMaxActiveStreamsPerJid = 3 }, 3);
+    }
+
+    /// <summary>
+    /// Activates <paramref name="limit"/> streams of one user, checks the next is refused with resource-constraint,
+    /// closes one and checks the refused one is then accepted.
+    /// </summary>
+    private static async Task AssertStreamLimitAsync(ServerOptions options, int limit)
+    {
         var closed = new LogEventWatcher(StreamClosedEvent);
-        await using var harness = await ServerHarness.StartAsync(ServerHarness.BaseOptions with { LoggerFactory = closed });
+        await using var harness = await ServerHarness.StartAsync(options with { LoggerFactory = closed });
         var alice = await harness.ConnectAsync("alice", "req");
         var bob = await harness.ConnectAsync("bob", "tgt");
         var pairs = new List<(Socket Target, Socket Requester)>();
         try
         {
-            for (var i = 0; i <= Limit; i++)
+            for (var i = 0; i <= limit; i++)
             {
                 pairs.Add(await ConnectPairAsync(harness, $"cap-{i}", alice.BoundJid, bob.BoundJid));
             }
 
-            for (var i = 0; i < Limit; i++)
+            for (var i = 0; i < limit; i++)
             {
                 await alice.SendIqAsync(Activation($"cap-{i}", bob.BoundJid)).WaitAsync(ServerHarness.Cap);
             }
 
-            var refused = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => alice.SendIqAsync(Activation($"cap-{Limit}", bob.BoundJid)).WaitAsync(ServerHarness.Cap));
+            var refused = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => alice.SendIqAsync(Activation($"cap-{limit}", bob.BoundJid)).WaitAsync(ServerHarness.Cap));
             pairs[0].Target.Dispose();
             pairs[0].Requester.Dispose();
             await closed.Seen.WaitAsync(ServerHarness.Cap);
-            await alice.SendIqAsync(Activation($"cap-{Limit}", bob.BoundJid)).WaitAsync(ServerHarness.Cap);
+            await alice.SendIqAsync(Activation($"cap-{limit}", bob.BoundJid)).WaitAsync(ServerHarness.Cap);
 
             Assert.Equal(("resource-constraint", StanzaErrorType.Wait), (refused.Error.Condition, refused.Error.Type));
             Assert.Equal(1, harness.Server.ProxyMetrics!.GetActivationRefusals(ProxyActivationRefusal.StreamLimit));
-            Assert.Equal(Limit + 1, harness.Server.ProxyMetrics.Activations);
+            Assert.Equal(limit + 1, harness.Server.ProxyMetrics.Activations);
         }
         finally
         {

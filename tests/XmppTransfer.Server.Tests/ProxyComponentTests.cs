@@ -17,7 +17,7 @@ public sealed class ProxyComponentTests
     {
         await using var proxy = new Socks5Proxy(Socks5ProxyOptions.Default);
         var router = new RecordingComponentRouter();
-        var component = new ProxyComponent("proxy.example.test", "example.test", proxy, "127.0.0.1", 7777, NullLoggerFactory.Instance, router);
+        var component = new ProxyComponent("proxy.example.test", "example.test", proxy, "127.0.0.1", 7777, 16, NullLoggerFactory.Instance, router);
 
         component.Deliver(Request(IqType.Get, "example.test", new XElement(s_query)));
         component.Deliver(Request(IqType.Set, "example.test", new XElement(s_query, new XAttribute("sid", "s"), new XElement(XName.Get("activate", Namespaces.Bytestreams), "bob@example.test/b"))));
@@ -36,7 +36,7 @@ public sealed class ProxyComponentTests
     {
         await using var proxy = new Socks5Proxy(Socks5ProxyOptions.Default);
         var router = new RecordingComponentRouter();
-        var component = new ProxyComponent("proxy.example.test", "example.test", proxy, "127.0.0.1", 7777, NullLoggerFactory.Instance, router);
+        var component = new ProxyComponent("proxy.example.test", "example.test", proxy, "127.0.0.1", 7777, 16, NullLoggerFactory.Instance, router);
 
         component.Deliver(Request(IqType.Get, "alice@example.test/a", new XElement(XName.Get("query", Namespaces.DiscoInfo))));
         component.Deliver(Request(IqType.Get, "alice@example.test/a", new XElement(XName.Get("query", "jabber:iq:version"))));

@@ -11,4 +11,13 @@ public sealed class ServerOptionsTests
 
         Assert.Equal(nameof(ServerOptions.ProxyExternalHost), blank.ParamName);
     }
+
+    [Fact]
+    public void A_per_user_stream_limit_below_one_is_rejected()
+    {
+        var zero = Assert.Throws<ArgumentOutOfRangeException>(() => (ServerOptions.Default with { ProxyMaxActiveStreamsPerJid = 0 }).Validate());
+        Assert.Throws<ArgumentOutOfRangeException>(() => (ServerOptions.Default with { ProxyMaxActiveStreamsPerJid = -1 }).Validate());
+
+        Assert.Equal(nameof(ServerOptions.ProxyMaxActiveStreamsPerJid), zero.ParamName);
+    }
 }

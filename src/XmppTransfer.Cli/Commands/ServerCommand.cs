@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using XmppTransfer.Cli.Output;
 using XmppTransfer.Cli.Server;
 using XmppTransfer.Server.Accounts;
@@ -68,6 +69,17 @@ internal static class ServerCommand
 
             configuration.AddInMemoryCollection(overrides);
             var settings = configuration.Build();
+
+            // Bad settings are usage errors (exit 2, one line, as in xft proxy), caught before the host starts: a failure
+            // inside it is logged as a crash with a stack trace and exits 1.
+            try
+            {
+                ServerSettings.Map(settings, folder, NullLoggerFactory.Instance).Validate();
+            }
+            catch (ArgumentException ex)
+            {
+                throw new UsageException("Invalid server setting: " + ex.Message);
+            }
 
             var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Configuration = new ConfigurationManager() });
             builder.Logging.SetMinimumLevel(parse.GetValue(verbose) ? LogLevel.Debug : LogLevel.Information);

@@ -71,6 +71,7 @@ internal static class ServerSettings
             ProxyService = Get(configuration, "Server:Proxy:Service", "xmpp.proxy.service") ?? defaults.ProxyService,
             ProxyEndpoint = new IPEndPoint(proxyAddress, proxyPort),
             ProxyExternalHost = Get(configuration, "Server:Proxy:ExternalIp", "xmpp.proxy.externalip"),
+            ProxyMaxActiveStreamsPerJid = PositiveInt(configuration, "Server:Proxy:MaxStreamsPerJid", defaults.ProxyMaxActiveStreamsPerJid),
             MaxStanzaBytes = Int(configuration, "Server:MaxStanzaBytes", defaults.MaxStanzaBytes),
             MaxConnectionsPerAddress = Int(configuration, "Server:MaxConnectionsPerAddress", defaults.MaxConnectionsPerAddress),
             MaxOutgoingQueueBytes = Int(configuration, "Server:MaxOutgoingQueueBytes", defaults.MaxOutgoingQueueBytes),
@@ -107,6 +108,13 @@ internal static class ServerSettings
         return value is null ? fallback : int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed)
             ? parsed
             : throw new UsageException($"'{value}' is not a number (setting {key}).");
+    }
+
+    /// <summary>A count that must be at least 1: a usage error (exit 2) naming the setting, not a failed start.</summary>
+    private static int PositiveInt(IConfiguration configuration, string key, int fallback)
+    {
+        var value = Int(configuration, key, fallback);
+        return value > 0 ? value : throw new UsageException($"'{value}' is not a positive number (setting {key}).");
     }
 
     private static int Port(string value, string key) =>

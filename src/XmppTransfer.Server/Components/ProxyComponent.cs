@@ -12,7 +12,7 @@ namespace XmppTransfer.Server.Components;
 /// hands the address query and activation to <see cref="BytestreamProxyService"/>, the request handling of
 /// <c>xft proxy</c>: one streamhost (this domain at the bound host and port), users of the server's domain only (a
 /// <c>from</c> without a local part or at another domain gets <c>forbidden</c>), at most
-/// <see cref="BytestreamProxyOptions.MaxActiveStreamsPerJid"/> active streams per user (<c>resource-constraint</c>),
+/// <see cref="ServerOptions.ProxyMaxActiveStreamsPerJid"/> active streams per user (<c>resource-constraint</c>),
 /// activation by recomputing SHA1(sid + from + target), with refusals counted in the proxy's metrics and logged.
 /// </summary>
 internal sealed class ProxyComponent : IServerComponent
@@ -30,9 +30,11 @@ internal sealed class ProxyComponent : IServerComponent
     /// <param name="proxy">The started SOCKS5 engine.</param>
     /// <param name="host">The host advertised in the streamhost.</param>
     /// <param name="port">The port advertised in the streamhost.</param>
+    /// <param name="maxActiveStreamsPerJid">Active streams one user may have at once.</param>
     /// <param name="loggerFactory">The server's logging.</param>
     /// <param name="router">Where answers go.</param>
-    public ProxyComponent(string domain, string serverDomain, Socks5Proxy proxy, string host, int port, ILoggerFactory loggerFactory, IComponentRouter router)
+    public ProxyComponent(string domain, string serverDomain, Socks5Proxy proxy, string host, int port, int maxActiveStreamsPerJid,
+        ILoggerFactory loggerFactory, IComponentRouter router)
     {
         Domain = domain;
         _jid = Jid.Parse(domain);
@@ -44,6 +46,7 @@ internal sealed class ProxyComponent : IServerComponent
                 Jid = domain,
                 StreamHosts = [new ProxyStreamHost(host, port)],
                 LocalDomains = [serverDomain],
+                MaxActiveStreamsPerJid = maxActiveStreamsPerJid,
                 LoggerFactory = loggerFactory,
             },
             usersOnly: true);
