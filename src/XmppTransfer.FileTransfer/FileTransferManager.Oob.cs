@@ -156,9 +156,12 @@ public sealed partial class FileTransferManager
     /// <summary>
     /// Downloads an out-of-band offer into <c>name.part</c> through the same pipeline as a bytestream receive
     /// (<see cref="FileSink"/>: pooled buffers, ordered writes, SHA-256 on another thread), preallocated when the size is
-    /// announced. A matching part is resumed with a Range request (its prefix hashed first; a server that ignores the
-    /// range sends the whole file again). A failed download keeps exactly the bytes that arrived, for the next offer of
-    /// the same file; a body that fails its hash or runs past the size it announced is deleted.
+    /// announced. A matching part is hashed first: when it already has the offered SHA-256 it is the whole file and is
+    /// finalised without a request; otherwise it is resumed with a Range request. A server that ignores the range sends the
+    /// whole file again; one that refuses it (416) because the file is no longer than the part proves the part is no prefix
+    /// of the file, and the whole file is downloaded over it, once (as the SI receive overwrites a part longer than the
+    /// offered size, see <see cref="PartialFile.ResumableLength"/>). A failed download keeps exactly the bytes that arrived,
+    /// for the next offer of the same file; a body that fails its hash or runs past the size it announced is deleted.
     /// </summary>
     private async Task<FileTransferResult> ReceiveOobAsync(
         IncomingFileOffer offer, string directory, PartialFile identity, FileReceiveOptions options, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
@@ -177,44 +180,18 @@ public sealed partial class FileTransferManager
                 resumeFrom = 0;
             }
 
-            using var downloader = new OobDownloader(Options.Oob);
-            using var download = await downloader.StartAsync(offer.Url!, resumeFrom, cancellationToken).ConfigureAwait(false);
-            if (download.Offset != resumeFrom)
+            // A receive that stopped after the last byte but before the rename left the whole file: there is nothing to
+            // download (a range from its length gets 416 from any server), and its hash, checked below as for every
+            // receive, proves it. The offer carries no size, so only the hash can tell a whole part from a partial one.
+            if (resumeFrom > 0 && hashing.HasSha256(identity.Sha256))
             {
-                // The server ignored the range: the whole file comes again, hashed from nothing.
-                hashing.Reset();
-                resumeFrom = download.Offset;
+                received = 0;
+                new ProgressReporter(progress, safeName, resumeFrom, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Oob }.Report(resumeFrom, force: true);
             }
-
-            var reporter = new ProgressReporter(progress, safeName, download.Total ?? -1, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Oob };
-            var part = PartData.Open(partPath, resumeFrom, download.Total - resumeFrom ?? 0);
-            await using (part.ConfigureAwait(false))
+            else
             {
-                identity.Save(directory, safeName);
-                if (resumeFrom > 0)
-                {
-                    // The prefix was hashed; anything past it is not ours to trust.
-                    part.SetLength(resumeFrom);
-                }
-
-                var sink = new FileSink(part.SafeFileHandle, resumeFrom, safeName, hashing.Sha256, null, Options.CopyBufferSize);
-                await using (sink.ConfigureAwait(false))
-                {
-                    try
-                    {
-                        received = await download.CopyToAsync(sink, n => reporter.Report(n), cancellationToken).ConfigureAwait(false);
-                        await sink.CompleteAsync().ConfigureAwait(false);
-                    }
-                    catch
-                    {
-                        // Keep every byte that arrived, exactly, and free the space preallocated beyond it.
-                        await PartData.SettleAsync(sink, part).ConfigureAwait(false);
-                        throw;
-                    }
-                }
+                (resumeFrom, received) = await DownloadOobAsync(offer, directory, identity, hashing, resumeFrom, progress, cancellationToken).ConfigureAwait(false);
             }
-
-            reporter.Report(resumeFrom + received, force: true);
         }
         catch (FileTransferException ex)
         {
@@ -260,5 +237,58 @@ public sealed partial class FileTransferManager
             Sha256 = sha,
             Verified = identity.Sha256 is not null,
         };
+    }
+
+    /// <summary>
+    /// The download proper: asks for the bytes from <paramref name="resumeFrom"/> (whose prefix <paramref name="hashing"/>
+    /// holds) and writes the body into the part. Returns where the body started (0 when the server sent the whole file
+    /// after all) and how many bytes it had.
+    /// </summary>
+    private async Task<(long From, long Received)> DownloadOobAsync(
+        IncomingFileOffer offer, string directory, PartialFile identity, ReceiveHashing hashing, long resumeFrom, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
+    {
+        var safeName = offer.SafeName;
+        var partPath = PartialFile.DataPath(directory, safeName);
+        using var downloader = new OobDownloader(Options.Oob);
+        using var download = await downloader.StartAsync(offer.Url!, resumeFrom, cancellationToken).ConfigureAwait(false);
+        if (download.Offset != resumeFrom)
+        {
+            // The server ignored the range, or refused it because the part is no prefix of the file: the whole file comes
+            // again, hashed from nothing, and overwrites the part.
+            hashing.Reset();
+            resumeFrom = download.Offset;
+        }
+
+        var reporter = new ProgressReporter(progress, safeName, download.Total ?? -1, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Oob };
+        long received;
+        var part = PartData.Open(partPath, resumeFrom, download.Total - resumeFrom ?? 0);
+        await using (part.ConfigureAwait(false))
+        {
+            identity.Save(directory, safeName);
+            if (resumeFrom > 0)
+            {
+                // The prefix was hashed; anything past it is not ours to trust.
+                part.SetLength(resumeFrom);
+            }
+
+            var sink = new FileSink(part.SafeFileHandle, resumeFrom, safeName, hashing.Sha256, null, Options.CopyBufferSize);
+            await using (sink.ConfigureAwait(false))
+            {
+                try
+                {
+                    received = await download.CopyToAsync(sink, n => reporter.Report(n), cancellationToken).ConfigureAwait(false);
+                    await sink.CompleteAsync().ConfigureAwait(false);
+                }
+                catch
+                {
+                    // Keep every byte that arrived, exactly, and free the space preallocated beyond it.
+                    await PartData.SettleAsync(sink, part).ConfigureAwait(false);
+                    throw;
+                }
+            }
+        }
+
+        reporter.Report(resumeFrom + received, force: true);
+        return (resumeFrom, received);
     }
 }

@@ -202,50 +202,60 @@ public sealed partial class FileTransferManager
         var expected = offer.File.Size - resumeFrom;
         long received = 0;
         var part = PartData.Open(partPath, resumeFrom, expected);
-        await using (part.ConfigureAwait(false))
+        try
         {
-            identity.Save(directory, safeName);
-            if (resumeFrom > 0)
+            await using (part.ConfigureAwait(false))
             {
-                // The prefix was hashed before we answered; anything past it is not ours to trust.
-                part.SetLength(resumeFrom);
-            }
-
-            var finished = false;
-            if (sha256 is null && md5 is null && Options.ZeroCopyReceive && source is System.Net.Sockets.NetworkStream network)
-            {
-                (received, finished) = await SpliceAsync(offer, network.Socket, part, expected, resumeFrom, watchdog, reporter, cancellationToken).ConfigureAwait(false);
-            }
-
-            if (!finished)
-            {
-                // The ordinary way, or the rest of a receive whose file system could not splice.
-                var start = resumeFrom + received;
-                var sink = new FileSink(part.SafeFileHandle, start, safeName, sha256, md5, Options.CopyBufferSize);
-                await using (sink.ConfigureAwait(false))
+                identity.Save(directory, safeName);
+                if (resumeFrom > 0)
                 {
-                    try
+                    // The prefix was hashed before we answered; anything past it is not ours to trust.
+                    part.SetLength(resumeFrom);
+                }
+
+                var finished = false;
+                if (sha256 is null && md5 is null && Options.ZeroCopyReceive && source is System.Net.Sockets.NetworkStream network)
+                {
+                    (received, finished) = await SpliceAsync(offer, network.Socket, part, expected, resumeFrom, watchdog, reporter, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (!finished)
+                {
+                    // The ordinary way, or the rest of a receive whose file system could not splice.
+                    var start = resumeFrom + received;
+                    var sink = new FileSink(part.SafeFileHandle, start, safeName, sha256, md5, Options.CopyBufferSize);
+                    await using (sink.ConfigureAwait(false))
                     {
-                        received += await PumpAsync(offer, source, sink, socket, expected - received, start, watchdog, reporter, cancellationToken).ConfigureAwait(false);
-                        await sink.CompleteAsync().ConfigureAwait(false);
-                    }
-                    catch
-                    {
-                        // Keep every byte that arrived, exactly: finish the writes, then cut the part to what is on disk (which also
-                        // frees the space preallocated beyond it).
-                        await PartData.SettleAsync(sink, part).ConfigureAwait(false);
-                        throw;
+                        try
+                        {
+                            received += await PumpAsync(offer, source, sink, socket, expected - received, start, watchdog, reporter, cancellationToken).ConfigureAwait(false);
+                            await sink.CompleteAsync().ConfigureAwait(false);
+                        }
+                        catch
+                        {
+                            // Keep every byte that arrived, exactly: finish the writes, then cut the part to what is on disk (which also
+                            // frees the space preallocated beyond it).
+                            await PartData.SettleAsync(sink, part).ConfigureAwait(false);
+                            throw;
+                        }
                     }
                 }
-            }
 
-            if (received != expected)
-            {
-                part.SetLength(resumeFrom + received);
-                throw new FileTransferException(
-                    FileTransferErrorKind.TransferFailed,
-                    $"{offer.From} closed the stream after {resumeFrom + received} of {offer.File.Size} bytes of {safeName}; the part is kept for resuming.");
+                if (received != expected)
+                {
+                    part.SetLength(resumeFrom + received);
+                    throw new FileTransferException(
+                        FileTransferErrorKind.TransferFailed,
+                        $"{offer.From} closed the stream after {resumeFrom + received} of {offer.File.Size} bytes of {safeName}; the part is kept for resuming.");
+                }
             }
+        }
+        catch (FileTransferException ex) when (ex.ErrorKind == FileTransferErrorKind.IntegrityCheckFailed)
+        {
+            // The sender sent more than it offered: its bytes do not make the file it described, so none of them is kept to
+            // be resumed from, as after a failed hash (the out-of-band download treats a body longer than announced alike).
+            PartialFile.Delete(directory, safeName);
+            throw;
         }
 
         reporter.Report(resumeFrom + received, force: true);
@@ -405,7 +415,7 @@ public sealed partial class FileTransferManager
                 sink.Commit(buffer, (int)(expected - received));
                 throw new FileTransferException(
                     FileTransferErrorKind.IntegrityCheckFailed,
-                    $"{offer.From} sent more than the {offer.File.Size} bytes it offered for {offer.SafeName}; stopped.");
+                    $"{offer.From} sent more than the {offer.File.Size} bytes it offered for {offer.SafeName}; stopped, and the data was discarded.");
             }
 
             sink.Commit(buffer, filled);

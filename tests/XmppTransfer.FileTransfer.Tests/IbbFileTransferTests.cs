@@ -356,6 +356,54 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_part_longer_than_the_offered_size_is_not_resumed_from_and_the_file_is_received_again_from_the_start()
+    {
+        var source = MakeFile("long.bin", 100_000);
+        var inbox = Path.Combine(_root, "in");
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Ibb });
+        var offer = await NextOfferAsync();
+        Assert.True(offer.File.SupportsRange);
+
+        // Even its first 100,000 bytes being right does not make a longer part a prefix of the file.
+        var bytes = await File.ReadAllBytesAsync(source, TestContext.Current.CancellationToken);
+        var part = TransferTestKit.LeavePart(inbox, offer, [.. bytes, .. RandomNumberGenerator.GetBytes(1000)]);
+        var received = await offer.AcceptAsync(inbox).WaitAsync(s_cap);
+        var sent = await send.WaitAsync(s_cap);
+
+        Assert.Equal(0, sent.ResumedFrom);
+        Assert.Equal(100_000, sent.BytesTransferred);
+        Assert.Equal(0, received.ResumedFrom);
+        Assert.Equal(100_000, received.BytesTransferred);
+        Assert.True(received.Verified);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+        Assert.False(File.Exists(part));
+        Assert.False(File.Exists(part + ".json"));
+    }
+
+    [Fact]
+    public async Task A_sender_that_sends_more_than_it_offered_is_stopped_and_none_of_its_data_is_kept()
+    {
+        var source = MakeFile("over.bin", 100_000);
+        var inbox = Path.Combine(_root, "in");
+
+        // The offer says 90,000 bytes; the stream carries the file's 100,000.
+        _router.Intercept = stanza =>
+        {
+            stanza.Element(XName.Get("si", Namespaces.Si))?.Element(XName.Get("file", Namespaces.SiFileTransfer))?.SetAttributeValue("size", 90_000);
+            return stanza;
+        };
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Ibb });
+        var offer = await NextOfferAsync();
+        Assert.Equal(90_000, offer.File.Size);
+
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(inbox).WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.IntegrityCheckFailed, ex.ErrorKind);
+        Assert.Contains("sent more than the 90000 bytes it offered", ex.Message, StringComparison.Ordinal);
+        await Record.ExceptionAsync(() => send.WaitAsync(s_cap));
+        Assert.Empty(Directory.GetFiles(inbox));
+    }
+
+    [Fact]
     public async Task Cancelling_the_send_tells_the_receiver_and_keeps_the_partial()
     {
         var source = MakeFile("cancel.bin", 8 * 1024 * 1024);

@@ -231,6 +231,129 @@ public sealed class OobFileTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_part_that_already_holds_the_whole_file_is_verified_and_finalised_without_being_downloaded_again()
+    {
+        var source = MakeFile("whole.bin", 300_000);
+        var inbox = Path.Combine(_root, "in");
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Oob });
+        var offer = await NextOfferAsync();
+
+        // The earlier receive wrote the last byte and stopped before it renamed the part. The sender's server (Kestrel)
+        // answers a range from the part's length with 416, as any server does for a range past the end.
+        var part = TransferTestKit.LeavePart(inbox, offer, await File.ReadAllBytesAsync(source, TestContext.Current.CancellationToken));
+        var received = await offer.AcceptAsync(inbox).WaitAsync(s_cap);
+        var sent = await send.WaitAsync(s_cap);
+
+        Assert.Equal(Path.Combine(inbox, "whole.bin"), received.Path);
+        Assert.Equal(300_000, received.Size);
+        Assert.Equal(300_000, received.ResumedFrom);
+        Assert.Equal(0, received.BytesTransferred);
+        Assert.True(received.Verified);
+        Assert.Equal(Sha256(source), received.Sha256);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+        Assert.Equal(0, sent.BytesTransferred);
+        Assert.False(File.Exists(part));
+        Assert.False(File.Exists(part + ".json"));
+    }
+
+    [Fact]
+    public async Task A_part_of_the_whole_length_that_fails_its_hash_is_discarded_and_the_file_downloaded_again_from_the_start()
+    {
+        var source = MakeFile("wrong.bin", 300_000);
+        var inbox = Path.Combine(_root, "in");
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Oob });
+        var offer = await NextOfferAsync();
+        var part = TransferTestKit.LeavePart(inbox, offer, RandomNumberGenerator.GetBytes(300_000));
+
+        var received = await offer.AcceptAsync(inbox).WaitAsync(s_cap);
+        var sent = await send.WaitAsync(s_cap);
+
+        Assert.Equal(0, received.ResumedFrom);
+        Assert.Equal(300_000, received.BytesTransferred);
+        Assert.True(received.Verified);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+        Assert.Equal(300_000, sent.BytesTransferred);
+        Assert.False(File.Exists(part));
+        Assert.False(File.Exists(part + ".json"));
+    }
+
+    [Fact]
+    public async Task A_whole_length_part_that_fails_its_hash_is_downloaded_again_once_and_not_in_a_loop()
+    {
+        var bytes = RandomNumberGenerator.GetBytes(100_000);
+        var inbox = Path.Combine(_root, "in");
+
+        // The server's whole file is not the one the offer's hash names either.
+        await using var server = new RawHttpServer(request => request.Contains("Range:", StringComparison.OrdinalIgnoreCase)
+            ? Http($"416 Range Not Satisfiable\r\nContent-Range: bytes */{bytes.Length}\r\nContent-Length: 0", [])
+            : Http($"200 OK\r\nContent-Length: {bytes.Length}", RandomNumberGenerator.GetBytes(bytes.Length)));
+        var answer = OfferUrl($"http://127.0.0.1:{server.Port}/f/twice.bin", SHA256.HashData(bytes));
+        var offer = await NextOfferAsync();
+        TransferTestKit.LeavePart(inbox, offer, RandomNumberGenerator.GetBytes(bytes.Length));
+
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(inbox).WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.IntegrityCheckFailed, ex.ErrorKind);
+        var error = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => answer.WaitAsync(s_cap));
+        Assert.Equal("item-not-found", error.Error.Condition);
+        Assert.Collection(
+            server.Requests,
+            first => Assert.Contains($"Range: bytes={bytes.Length}-", first, StringComparison.Ordinal),
+            second => Assert.DoesNotContain("Range:", second, StringComparison.OrdinalIgnoreCase));
+        Assert.Empty(Directory.GetFiles(inbox));
+    }
+
+    [Fact]
+    public async Task A_part_longer_than_the_file_is_not_resumed_from_and_the_file_is_downloaded_again_from_the_start()
+    {
+        var source = MakeFile("long.bin", 300_000);
+        var inbox = Path.Combine(_root, "in");
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Oob });
+        var offer = await NextOfferAsync();
+
+        // Even its first 300,000 bytes being right does not make a longer part a prefix of the file. A file already under
+        // the final name is someone's: it stays as it is.
+        var bytes = await File.ReadAllBytesAsync(source, TestContext.Current.CancellationToken);
+        var part = TransferTestKit.LeavePart(inbox, offer, [.. bytes, .. RandomNumberGenerator.GetBytes(1000)]);
+        var existing = Path.Combine(inbox, "long.bin");
+        await File.WriteAllTextAsync(existing, "keep me", TestContext.Current.CancellationToken);
+
+        var received = await offer.AcceptAsync(inbox).WaitAsync(s_cap);
+        var sent = await send.WaitAsync(s_cap);
+
+        Assert.Equal(0, received.ResumedFrom);
+        Assert.Equal(300_000, received.BytesTransferred);
+        Assert.True(received.Verified);
+        Assert.Equal(Path.Combine(inbox, "long (1).bin"), received.Path);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+        Assert.Equal(300_000, sent.BytesTransferred);
+        Assert.Equal("keep me", await File.ReadAllTextAsync(existing, TestContext.Current.CancellationToken));
+        Assert.False(File.Exists(part));
+        Assert.False(File.Exists(part + ".json"));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("Content-Range: bytes */200000\r\n")]
+    public async Task A_range_refused_without_a_file_length_that_rules_the_part_out_fails_with_a_clear_error_and_keeps_the_part(string contentRange)
+    {
+        var inbox = Path.Combine(_root, "in");
+        await using var server = new RawHttpServer(_ => Http($"416 Range Not Satisfiable\r\n{contentRange}Content-Length: 0", []));
+        var answer = OfferUrl($"http://127.0.0.1:{server.Port}/f/kept.bin", RandomNumberGenerator.GetBytes(32));
+        var offer = await NextOfferAsync();
+        var bytes = RandomNumberGenerator.GetBytes(50_000);
+        var part = TransferTestKit.LeavePart(inbox, offer, bytes);
+
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(inbox).WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.TransferFailed, ex.ErrorKind);
+        Assert.Contains("HTTP 416", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("the 50000 bytes already here are kept", ex.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<XmppStanzaErrorException>(() => answer.WaitAsync(s_cap));
+        Assert.Contains("Range: bytes=50000-", Assert.Single(server.Requests), StringComparison.Ordinal);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(part, TestContext.Current.CancellationToken));
+        Assert.True(File.Exists(part + ".json"));
+    }
+
+    [Fact]
     public async Task A_failed_download_frees_the_space_preallocated_for_the_announced_size()
     {
         const long Announced = 64L * 1024 * 1024;

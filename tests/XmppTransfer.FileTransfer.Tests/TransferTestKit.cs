@@ -1,10 +1,11 @@
 using System.Security.Cryptography;
+using XmppTransfer.FileTransfer.Storage;
 
 namespace XmppTransfer.FileTransfer.Tests;
 
 /// <summary>
 /// What every transfer test class needs: the next offer (capped), a random source file, a file's SHA-256, the disk
-/// space a file holds.
+/// space a file holds, a part left by an earlier receive of an offered file.
 /// </summary>
 internal static class TransferTestKit
 {
@@ -31,6 +32,27 @@ internal static class TransferTestKit
     {
         using var file = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(file));
+    }
+
+    /// <summary>
+    /// Leaves <c>name.part</c> holding <paramref name="bytes"/>, and its <c>name.part.json</c> naming the file
+    /// <paramref name="offer"/> offers, in <paramref name="directory"/>: what an earlier receive of the same file that
+    /// stopped (or whose process died) at that point would have left.
+    /// </summary>
+    public static string LeavePart(string directory, IncomingFileOffer offer, byte[] bytes)
+    {
+        Directory.CreateDirectory(directory);
+        var part = PartialFile.DataPath(directory, offer.SafeName);
+        File.WriteAllBytes(part, bytes);
+        new PartialFile
+        {
+            Sender = offer.From.Bare.ToString(),
+            Name = offer.File.Name,
+            Size = offer.File.Size,
+            Md5 = offer.File.Md5,
+            Sha256 = offer.File.Sha256 is null ? null : Convert.ToHexStringLower(offer.File.Sha256),
+        }.Save(directory, offer.SafeName);
+        return part;
     }
 
     /// <summary>Disk space the file holds (blocks), which a part's preallocation must not leave behind after a failure.</summary>

@@ -33,8 +33,9 @@ internal sealed class OobDownloader : IDisposable
     /// <summary>
     /// Sends the GET (a Range request from <paramref name="offset"/> when above zero) and checks the answer: still http or
     /// https after redirects, a success status, a size within the limit. A server that ignores the range answers with the
-    /// whole file, which then starts at 0 (<see cref="OobDownload.Offset"/>). The wait for the answer and every later read
-    /// are bounded by the inactivity timeout (the connect by its own).
+    /// whole file, which then starts at 0 (<see cref="OobDownload.Offset"/>); so does one that refuses the range (416) because
+    /// the file is no longer than <paramref name="offset"/>: it is asked once more, for the whole file. The wait for each
+    /// answer and every later read are bounded by the inactivity timeout (the connect by its own).
     /// </summary>
     public async Task<OobDownload> StartAsync(Uri url, long offset, CancellationToken cancellationToken)
     {
@@ -42,25 +43,29 @@ internal sealed class OobDownloader : IDisposable
         HttpResponseMessage? response = null;
         try
         {
-            using (var request = new HttpRequestMessage(HttpMethod.Get, url))
+            response = await RequestAsync(url, offset, watchdog, cancellationToken).ConfigureAwait(false);
+            if (offset > 0 && response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
             {
-                if (offset > 0)
+                // RFC 9110 §15.5.17: a 416 names the file's current length (Content-Range: bytes */LENGTH). One no greater
+                // than the offset means nothing of the file lies past the part we hold: the part is as long as the file or
+                // longer, so there is nothing to continue (the caller asks for a range only after the part's hash failed to
+                // prove it the whole file). Start over, once: this request has no range, so it cannot end here again. Any
+                // other 416 proves nothing about the part, which is kept.
+                var length = response.Content.Headers.ContentRange is { HasRange: false, HasLength: true } unsatisfied ? unsatisfied.Length : null;
+                if (length is not { } whole || whole > offset)
                 {
-                    request.Headers.Range = new RangeHeaderValue(offset, null);
+                    throw new FileTransferException(
+                        FileTransferErrorKind.TransferFailed,
+                        $"Downloading {url} failed: HTTP 416, the server would not send the bytes from {offset} on"
+                        + (length is null ? " and did not say how long the file is" : $" although it says the file is {length} bytes")
+                        + $"; the {offset} bytes already here are kept (delete the .part file to download the whole file again).");
                 }
 
-                try
-                {
-                    response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, watchdog.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    throw new FileTransferException(FileTransferErrorKind.Timeout, $"{url.Host} did not answer within {_options.InactivityTimeout.TotalSeconds:0} s.");
-                }
-                catch (HttpRequestException ex)
-                {
-                    throw new FileTransferException(FileTransferErrorKind.TransferFailed, $"Downloading {url} failed: {ex.Message}", ex);
-                }
+                response.Dispose();
+                response = null;
+                offset = 0;
+                watchdog.Touch();
+                response = await RequestAsync(url, offset, watchdog, cancellationToken).ConfigureAwait(false);
             }
 
             var final = response.RequestMessage?.RequestUri ?? url;
@@ -104,6 +109,29 @@ internal sealed class OobDownloader : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+
+    /// <summary>One GET (with a Range from <paramref name="offset"/> when above zero), up to its response headers.</summary>
+    private async Task<HttpResponseMessage> RequestAsync(Uri url, long offset, InactivityWatchdog watchdog, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        if (offset > 0)
+        {
+            request.Headers.Range = new RangeHeaderValue(offset, null);
+        }
+
+        try
+        {
+            return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, watchdog.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new FileTransferException(FileTransferErrorKind.Timeout, $"{url.Host} did not answer within {_options.InactivityTimeout.TotalSeconds:0} s.");
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new FileTransferException(FileTransferErrorKind.TransferFailed, $"Downloading {url} failed: {ex.Message}", ex);
+        }
+    }
 
     private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
     {

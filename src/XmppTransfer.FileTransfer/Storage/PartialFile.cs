@@ -38,7 +38,15 @@ internal sealed record PartialFile
         && string.Equals(Md5, other.Md5, StringComparison.Ordinal)
         && string.Equals(Sha256, other.Sha256, StringComparison.Ordinal);
 
-    /// <summary>How many bytes of a matching partial we already have (0 when none or different).</summary>
+    /// <summary>
+    /// How many bytes of a matching partial we already have (0 when none or different). A part longer than the file's size
+    /// counts as none: it cannot be a prefix of the file, so nothing in it can be resumed from. The receive then starts
+    /// over and overwrites the part from byte 0 (<see cref="PartData.Open"/> truncates it) rather than deleting it here:
+    /// the part and its metadata go only when a new receive actually writes in their place, so an offer that is declined
+    /// or fails before its first byte changes nothing on disk, and a file under its final name is never touched. An
+    /// out-of-band offer has no size (-1) to compare with; its download applies the same rule once the server tells the
+    /// file's length (a 416 whose length is no greater than the part's, see <c>OobDownloader.StartAsync</c>).
+    /// </summary>
     public static long ResumableLength(string directory, string safeName, PartialFile wanted)
     {
         var data = DataPath(directory, safeName);

@@ -61,6 +61,13 @@ internal sealed class ReceiveHashing : IDisposable
         }
     }
 
+    /// <summary>
+    /// True when the bytes fed so far have the SHA-256 <paramref name="sha256"/> (lowercase hex): after the prefix of a
+    /// part, that the part already holds the whole file. Nothing is finalised, so feeding (or verifying) goes on as before.
+    /// </summary>
+    public bool HasSha256(string? sha256) =>
+        Sha256 is not null && sha256 is not null && string.Equals(Convert.ToHexStringLower(Sha256.GetCurrentHash()), sha256, StringComparison.Ordinal);
+
     public void Dispose()
     {
         Sha256?.Dispose();
