@@ -144,6 +144,30 @@ public sealed class Socks5InteropTests(ProsodyFixture fixture) : IAsyncLifetime
         Assert.Equal(sha256, await TestFiles.Sha256HexAsync(received.Path!, Ct));
     }
 
+    [Fact]
+    public async Task Slixmpp_sends_to_us_through_prosodys_proxy_and_an_unhashed_receive_splices_the_bytes_into_the_file()
+    {
+        InteropGate.SkipUnlessEnabled();
+        var log = new RecordingLoggerFactory();
+        var (bob, bobFiles) = await ConnectAsync(ProsodyFixture.Bob, s_loopback, log);
+        var file = Path.Combine(_folder, "from-slix-unhashed.bin");
+        var sha256 = await TestFiles.CreateRandomAsync(file, Size, Ct);
+
+        // slixmpp offers no hash; with none computed either, our receive takes the zero-copy path from the proxy's socket.
+        await using var sender = SlixmppPeer.StartSender(
+            fixture.PeerOptions(ProsodyFixture.Alice), bob.BoundJid.ToString(), file, new SlixmppSendOptions { Method = SlixmppTransferMethod.S5b });
+        var offer = await NextOfferAsync(bobFiles);
+        var received = await offer.AcceptAsync(Path.Combine(_folder, "in"), new FileReceiveOptions { ComputeSha256 = false }, cancellationToken: Ct).WaitAsync(s_cap, Ct);
+        await sender.WaitForEventAsync("sent", s_cap, Ct);
+
+        Assert.Equal(TransferMethod.Socks5Proxy, received.Method);
+        Assert.Null(offer.File.Sha256);
+        Assert.False(received.Verified);
+        Assert.Equal(Size, received.BytesTransferred);
+        Assert.Equal(sha256, await TestFiles.Sha256HexAsync(received.Path!, Ct));
+        Assert.Contains(log.Events, e => e.Id.Id == 3006);
+    }
+
     private async Task<(FileTransferResult Sent, FileTransferResult Received)> TransferAsync(
         FileTransferManager alice, XmppClient bob, FileTransferManager bobFiles, FileSendOptions options)
     {
@@ -173,24 +197,25 @@ public sealed class Socks5InteropTests(ProsodyFixture fixture) : IAsyncLifetime
         throw new InvalidOperationException("The offers ended.");
     }
 
-    private async Task<(XmppClient Client, FileTransferManager Files)> ConnectAsync(string user, Socks5BytestreamOptions socks5)
+    private async Task<(XmppClient Client, FileTransferManager Files)> ConnectAsync(string user, Socks5BytestreamOptions socks5, RecordingLoggerFactory? log = null)
     {
         var files = new FileTransferManager(new FileTransferOptions { Socks5 = socks5, FallbackWait = TimeSpan.FromSeconds(20) });
-        var client = await ConnectClientAsync(user, files);
+        var client = await ConnectClientAsync(user, files, log);
         return (client, files);
     }
 
-    private async Task<XmppClient> ConnectClientAsync(string user, IXmppExtension? extension = null)
+    private async Task<XmppClient> ConnectClientAsync(string user, IXmppExtension? extension = null, RecordingLoggerFactory? log = null)
     {
         var server = fixture.Server;
-        var client = new XmppClient(new XmppClientOptions
+        var options = new XmppClientOptions
         {
             Jid = Jid.Create(user, server.Domain, "xft-" + Guid.NewGuid().ToString("N")[..8]),
             Password = ProsodyFixture.Password,
             Host = server.Host,
             Port = server.C2sPort,
             TrustedCertificateSha256 = server.CertificateSha256,
-        });
+        };
+        var client = new XmppClient(log is null ? options : options with { LoggerFactory = log });
         _clients.Add(client);
         if (extension is not null)
         {
