@@ -98,10 +98,12 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
     {
         using var splice = SocketFileSplice.TryCreate()!;
         await _sender.SendAsync(new byte[5000], Ct).AsTask().WaitAsync(s_cap, Ct);
-        using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        using var wait = new CancellationTokenSource();
         using var file = File.OpenHandle(Path.Combine(_directory, "silent.part"), FileMode.Create, FileAccess.ReadWrite);
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => splice.MoveAsync(_receiver, file, 0, 10_000, "silent", _ => { }, wait.Token).WaitAsync(s_cap, Ct));
+        // The wait is bounded from the moment the last byte the peer sent has been moved, as a watchdog would be.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => splice.MoveAsync(
+            _receiver, file, 0, 10_000, "silent", moved => wait.CancelAfter(moved == 5000 ? TimeSpan.FromMilliseconds(300) : Timeout.InfiniteTimeSpan), wait.Token).WaitAsync(s_cap, Ct));
 
         Assert.Equal(5000, splice.Moved);
     }
@@ -112,7 +114,7 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
         using var splice = SocketFileSplice.TryCreate()!;
         await _sender.SendAsync(new byte[100], Ct).AsTask().WaitAsync(s_cap, Ct);
 
-        // Closing with unread data on the far side, linger zero: the kernel answers with a reset.
+        // Closing with linger zero makes the kernel send a reset instead of a FIN.
         _sender.LingerState = new LingerOption(true, 0);
         _sender.Close();
         using var file = File.OpenHandle(Path.Combine(_directory, "reset.part"), FileMode.Create, FileAccess.ReadWrite);
@@ -152,12 +154,51 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_file_the_kernel_refuses_to_write_is_a_local_io_error_naming_the_file()
+    {
+        using var splice = SocketFileSplice.TryCreate()!;
+        await _sender.SendAsync(new byte[10_000], Ct).AsTask().WaitAsync(s_cap, Ct);
+
+        // A handle opened for reading: splice into it fails with EBADF, the splice's own write error path.
+        var path = Path.Combine(_directory, "readonly.part");
+        await File.WriteAllBytesAsync(path, [], Ct);
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+        var failure = await Assert.ThrowsAsync<FileTransferException>(() => splice.MoveAsync(_receiver, file, 0, 10_000, "readonly", _ => { }, Ct).WaitAsync(s_cap, Ct));
+
+        Assert.Equal(FileTransferErrorKind.LocalIo, failure.ErrorKind);
+        Assert.StartsWith("Writing readonly failed after 0 bytes: ", failure.Message, StringComparison.Ordinal);
+        Assert.Equal(0, splice.Moved);
+    }
+
+    [Fact]
+    public async Task Urgent_data_that_splice_cannot_pass_hands_the_rest_to_the_buffered_path_instead_of_spinning()
+    {
+        using var splice = SocketFileSplice.TryCreate()!;
+        var before = RandomNumberGenerator.GetBytes(4000);
+        await _sender.SendAsync(before, Ct).AsTask().WaitAsync(s_cap, Ct);
+        await _sender.SendAsync(new byte[] { 42 }, SocketFlags.OutOfBand, Ct).AsTask().WaitAsync(s_cap, Ct);
+        await _sender.SendAsync(new byte[1000], Ct).AsTask().WaitAsync(s_cap, Ct);
+        var path = Path.Combine(_directory, "urgent.part");
+
+        SpliceOutcome outcome;
+        using (var file = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite))
+        {
+            outcome = await splice.MoveAsync(_receiver, file, 0, 10_000, "urgent", _ => { }, Ct).WaitAsync(s_cap, Ct);
+        }
+
+        Assert.Equal(SpliceOutcome.Unsupported, outcome);
+        Assert.Equal(before.Length, splice.Moved);
+        Assert.Equal(before, await File.ReadAllBytesAsync(path, Ct));
+    }
+
+    [Fact]
     public async Task A_full_disk_is_a_local_io_error_naming_the_file()
     {
         using var splice = SocketFileSplice.TryCreate()!;
         await _sender.SendAsync(new byte[10_000], Ct).AsTask().WaitAsync(s_cap, Ct);
 
-        // /dev/full fails every write with ENOSPC, exactly like a full disk.
+        // /dev/full fails every write with ENOSPC, exactly like a full disk. It cannot take a splice (EINVAL), so the
+        // bytes go the copy-out way, whose write then fails.
         using var full = File.OpenHandle("/dev/full", FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
         var failure = await Assert.ThrowsAsync<FileTransferException>(() => splice.MoveAsync(_receiver, full, 0, 10_000, "full", _ => { }, Ct).WaitAsync(s_cap, Ct));
 

@@ -18,6 +18,9 @@ internal sealed class SocketFileSplice : IDisposable
     /// <summary>The pipe we ask for: one splice moves up to this much (unprivileged processes may get 1 MiB by default).</summary>
     private const int WantedPipeBytes = 1 << 20;
 
+    /// <summary>Bytes moved between two yields of the thread while data keeps coming.</summary>
+    private const long YieldEvery = 64L << 20;
+
     private readonly int _pipeRead;
     private readonly int _pipeWrite;
     private readonly int _pipeBytes;
@@ -48,8 +51,17 @@ internal sealed class SocketFileSplice : IDisposable
                 return null;
             }
 
-            var size = SpliceNative.ResizePipe(ends.Write, WantedPipeBytes);
-            return new SocketFileSplice(ends, size > 0 ? size : 65536);
+            try
+            {
+                var size = SpliceNative.ResizePipe(ends.Write, WantedPipeBytes);
+                return new SocketFileSplice(ends, size > 0 ? size : 65536);
+            }
+            catch
+            {
+                _ = SpliceNative.Close(ends.Read);
+                _ = SpliceNative.Close(ends.Write);
+                throw;
+            }
         }
         catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
         {
@@ -91,7 +103,14 @@ internal sealed class SocketFileSplice : IDisposable
         }
         finally
         {
-            socket.Blocking = wasBlocking;
+            try
+            {
+                socket.Blocking = wasBlocking;
+            }
+            catch (ObjectDisposedException)
+            {
+                // Closed under us; the failure that matters is the one already on its way out.
+            }
         }
     }
 
@@ -108,18 +127,29 @@ internal sealed class SocketFileSplice : IDisposable
         Socket socket, SafeFileHandle file, long offset, long count, string displayName, Action<long> onMoved, CancellationToken waitToken)
     {
         var position = offset + Moved;
+        var nextYield = Moved + YieldEvery;
+        var waited = false;
         while (Moved < count)
         {
             waitToken.ThrowIfCancellationRequested();
             var (got, errno) = SpliceIn(socket, (nuint)Math.Min(_pipeBytes, count - Moved));
             if (got > 0)
             {
+                waited = false;
                 if (!DrainToFile(file, got, ref position, displayName))
                 {
                     return SpliceOutcome.Unsupported;
                 }
 
                 onMoved(Moved);
+                if (Moved >= nextYield)
+                {
+                    // While the peer keeps the socket full no splice waits, and the disk writes here are blocking: let the
+                    // pool thread go now and then, so timers and the XMPP session are not held up behind a long transfer.
+                    nextYield = Moved + YieldEvery;
+                    await Task.Yield();
+                }
+
                 continue;
             }
 
@@ -132,8 +162,14 @@ internal sealed class SocketFileSplice : IDisposable
             {
                 case SpliceNative.EINTR:
                     continue;
+                case SpliceNative.EAGAIN when waited && AtUrgentMark(socket):
+                    // The wait said the socket is readable and splice still takes nothing: TCP urgent data stops it for good
+                    // (tcp_read_sock), and every further wait would return at once, spinning. recv steps over the mark:
+                    // let the buffered path go on.
+                    return SpliceOutcome.Unsupported;
                 case SpliceNative.EAGAIN:
                     await WaitReadableAsync(socket, waitToken).ConfigureAwait(false);
+                    waited = true;
                     continue;
                 case SpliceNative.EINVAL or SpliceNative.ENOSYS or SpliceNative.EOPNOTSUPP:
                     // This kind of socket cannot be spliced from; nothing was taken from it.
@@ -160,13 +196,47 @@ internal sealed class SocketFileSplice : IDisposable
         {
             throw new IOException(ex.Message, ex);
         }
+        catch (ObjectDisposedException ex)
+        {
+            // As the buffered path (NetworkStream) reports a socket closed under it.
+            throw new IOException("The bytestream was closed.", ex);
+        }
+    }
+
+    private static bool AtUrgentMark(Socket socket)
+    {
+        var added = false;
+        try
+        {
+            socket.SafeHandle.DangerousAddRef(ref added);
+            return SpliceNative.IsAtUrgentMark((int)socket.SafeHandle.DangerousGetHandle());
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+        finally
+        {
+            if (added)
+            {
+                socket.SafeHandle.DangerousRelease();
+            }
+        }
     }
 
     /// <summary>One splice from the socket into the empty pipe; the count, or -1 and errno. Never blocks.</summary>
     private (nint Got, int Errno) SpliceIn(Socket socket, nuint length)
     {
         var added = false;
-        socket.SafeHandle.DangerousAddRef(ref added);
+        try
+        {
+            socket.SafeHandle.DangerousAddRef(ref added);
+        }
+        catch (ObjectDisposedException ex)
+        {
+            throw new IOException("The bytestream was closed.", ex);
+        }
+
         try
         {
             var got = SpliceNative.SpliceStream(

@@ -8,7 +8,7 @@ namespace XmppTransfer.FileTransfer.Storage.Linux;
 /// </summary>
 internal static partial class SpliceNative
 {
-    /// <summary>splice(2) flag: move pages instead of copying where possible (a hint).</summary>
+    /// <summary>splice(2) flag: move pages instead of copying (a hint the kernel has ignored since 2.6.21; harmless).</summary>
     public const uint SpliceMove = 1;
 
     /// <summary>splice(2) flag: do not block on the pipe.</summary>
@@ -24,6 +24,7 @@ internal static partial class SpliceNative
     private const int OCloExec = 0x80000;
     private const int FSetPipeSize = 1031;
     private const int FGetPipeSize = 1032;
+    private const nuint SiocAtMark = 0x8905;
 
     /// <summary>The two ends of a pipe, as pipe2(2) fills them.</summary>
     [StructLayout(LayoutKind.Sequential)]
@@ -50,6 +51,9 @@ internal static partial class SpliceNative
     [LibraryImport(Libc, EntryPoint = "fcntl", SetLastError = true)]
     private static partial int Fcntl(int fd, int command, int argument);
 
+    [LibraryImport(Libc, EntryPoint = "ioctl", SetLastError = true)]
+    private static partial int Ioctl(int fd, nuint request, ref int argument);
+
     [LibraryImport(Libc, EntryPoint = "pipe2", SetLastError = true)]
     private static partial int Pipe2(ref PipeEnds ends, int flags);
 
@@ -65,5 +69,12 @@ internal static partial class SpliceNative
     {
         _ = Fcntl(fd, FSetPipeSize, bytes);
         return Fcntl(fd, FGetPipeSize, 0);
+    }
+
+    /// <summary>True when the socket's next byte is TCP urgent data (SIOCATMARK): splice stops there for good.</summary>
+    public static bool IsAtUrgentMark(int socket)
+    {
+        var atMark = 0;
+        return Ioctl(socket, SiocAtMark, ref atMark) == 0 && atMark != 0;
     }
 }
