@@ -68,7 +68,7 @@ internal static class ProxyRelayBenchmark
 
         info.Environment["XFT_COMPONENT_SECRET"] = component.Secret;
         info.Environment["XFT_Proxy__RelayBufferSize"] = Environment.GetEnvironmentVariable("BENCH_RELAY_BUFFER") ?? "256K";
-        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        info.Environment["XFT_Logging__LogLevel__Default"] = "Warning";
         using Process xft = Process.Start(info)!;
         _ = Task.Run(async () =>
         {

@@ -13,7 +13,7 @@ internal static class ProxyCommand
 {
     public static Command Create()
     {
-        var config = new Option<string?>("--config") { Description = "appsettings JSON file (keys under \"Proxy\"); environment XFT_Proxy__KEY and arguments override it.", HelpName = "FILE" };
+        var config = new Option<string?>("--config") { Description = "appsettings JSON file (keys under \"Proxy\", log levels under \"Logging\"); environment XFT_Proxy__KEY and arguments override it.", HelpName = "FILE" };
         var jid = new Option<string?>("--component-jid") { Description = "The component's address, e.g. proxy.example.org.", HelpName = "JID" };
         var server = new Option<string?>("--server") { Description = "The XMPP server's component port (default 127.0.0.1:5347).", HelpName = "HOST:PORT" };
         var secretFile = new Option<string?>("--secret-file") { Description = $"File with the component secret (else ${ProxyConfiguration.SecretVariable}).", HelpName = "FILE" };
@@ -31,7 +31,7 @@ internal static class ProxyCommand
         var relayBuffer = new Option<string?>("--relay-buffer") { Description = "Largest relay read per stream direction, held only while data is in flight (default 256K).", HelpName = "BYTES" };
         var metrics = new Option<string?>("--metrics") { Description = "Serve Prometheus text on http://ADDR:PORT/metrics.", HelpName = "ADDR:PORT" };
         var json = new Option<bool>("--json") { Description = "Print JSON event lines (listening, connected, disconnected, stopped) on stdout." };
-        var verbose = new Option<bool>("--verbose", "-v") { Description = "Debug logging on stderr." };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Debug logging on stderr, whatever Logging:LogLevel says." };
         var command = new Command("proxy", "Run the SOCKS5 bytestream proxy as an external component of an XMPP server.")
         {
             config, jid, server, secretFile, listen, publicHost, allowDomain, allowJid, allowAnyone, maxConnections, maxPerAddress, maxPerJid,

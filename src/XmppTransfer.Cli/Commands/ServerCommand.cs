@@ -24,7 +24,7 @@ internal static class ServerCommand
         var listen = new Option<string?>("--listen") { Description = "Client address, ADDRESS:PORT (default 127.0.0.1:5222).", HelpName = "ENDPOINT" };
         var metrics = new Option<string?>("--metrics") { Description = "Serve Prometheus metrics at http://ENDPOINT/metrics (e.g. 127.0.0.1:9190).", HelpName = "ENDPOINT" };
         var set = new Option<string[]>("--set") { Description = "A setting, KEY=VALUE; our names (Server:Proxy:Port) or Openfire's (xmpp.proxy.port). Repeatable.", HelpName = "KEY=VALUE" };
-        var verbose = new Option<bool>("--verbose", "-v") { Description = "Debug logs on stderr." };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Debug logs on stderr, whatever Logging:LogLevel says." };
         var command = new Command("server", "Run a small XMPP server for one domain with a SOCKS5 proxy built in (STARTTLS, SCRAM, shared roster).")
         {
             data, config, domain, listen, metrics, set, verbose,
@@ -82,13 +82,7 @@ internal static class ServerCommand
             }
 
             var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Configuration = new ConfigurationManager() });
-            builder.Logging.SetMinimumLevel(parse.GetValue(verbose) ? LogLevel.Debug : LogLevel.Information);
-            builder.Logging.AddSimpleConsole(o =>
-            {
-                o.SingleLine = true;
-                o.TimestampFormat = "HH:mm:ss.fff ";
-            });
-            builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+            CliLogging.ConfigureHost(builder.Logging, settings.GetSection("Logging"), parse.GetValue(verbose), "HH:mm:ss.fff ");
             builder.Services.AddSingleton(provider => new ServerHostedService(
                 ServerSettings.Map(settings, folder, provider.GetRequiredService<ILoggerFactory>()),
                 ServerSettings.MetricsEndpoint(settings),

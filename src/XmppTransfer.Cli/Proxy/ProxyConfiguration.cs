@@ -10,7 +10,8 @@ namespace XmppTransfer.Cli.Proxy;
 /// <summary>
 /// The one place where <c>xft proxy</c> reads configuration: the appsettings file (<c>--config</c>), then the
 /// environment (prefix <c>XFT_</c>, e.g. <c>XFT_Proxy__MaxConnections</c>), then the arguments, later layers winning.
-/// Every key lives under <c>Proxy:</c>; lists are JSON arrays or comma-separated strings. The component secret comes
+/// Every key lives under <c>Proxy:</c>, except the standard <c>Logging:</c> section (e.g. <c>XFT_Logging__LogLevel__Default</c>),
+/// which the host's console logging reads; lists are JSON arrays or comma-separated strings. The component secret comes
 /// from <c>XFT_COMPONENT_SECRET</c> or the file named by <c>--secret-file</c> / <c>Proxy:SecretFile</c>, never argv.
 /// </summary>
 internal static class ProxyConfiguration
@@ -46,7 +47,7 @@ internal static class ProxyConfiguration
             throw new UsageException($"Cannot read the configuration: {ex.Message}");
         }
 
-        return Map(configuration.GetSection("Proxy"), environment ?? Environment.GetEnvironmentVariable);
+        return Map(configuration.GetSection("Proxy"), environment ?? Environment.GetEnvironmentVariable) with { Logging = configuration.GetSection("Logging") };
     }
 
     /// <summary>Maps the <c>Proxy</c> section to options; validation errors become <see cref="UsageException"/>.</summary>

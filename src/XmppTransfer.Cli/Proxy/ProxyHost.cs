@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
+using XmppTransfer.Cli.Output;
 
 namespace XmppTransfer.Cli.Proxy;
 
@@ -11,13 +11,7 @@ internal static class ProxyHost
     public static async Task RunAsync(ProxySettings settings, bool verbose, CancellationToken cancellationToken)
     {
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Logging.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fff ";
-        });
-        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        CliLogging.ConfigureHost(builder.Logging, settings.Logging, verbose, "yyyy-MM-ddTHH:mm:ss.fff ");
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(new ProxyEvents(settings.Json));
         builder.Services.AddSingleton(TimeProvider.System);

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Configuration;
 using XmppTransfer.Core.Component;
 using XmppTransfer.Proxy;
 
@@ -25,4 +26,7 @@ internal sealed record ProxySettings
 
     /// <summary>Print JSON event lines (listening, connected, disconnected, stopped) on stdout.</summary>
     public bool Json { get; init; }
+
+    /// <summary>The <c>Logging</c> section of the same configuration (levels per category); empty when nothing is set.</summary>
+    public IConfiguration Logging { get; init; } = new ConfigurationBuilder().Build();
 }

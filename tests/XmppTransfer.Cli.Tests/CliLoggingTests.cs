@@ -1,0 +1,89 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using XmppTransfer.Cli.Output;
+using XmppTransfer.Cli.Proxy;
+
+namespace XmppTransfer.Cli.Tests;
+
+/// <summary>The console logging of <c>xft proxy</c> and <c>xft server</c>: levels from the <c>Logging</c> section, --verbose on top.</summary>
+public sealed class CliLoggingTests
+{
+    private const string Proxy = "XmppTransfer.Proxy.Socks5Proxy";
+    private const string Server = "XmppTransfer.Server.EmbeddedXmppServer";
+
+    private static ServiceProvider Build(bool verbose, params (string Key, string Value)[] settings)
+    {
+        IConfiguration configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)))
+            .Build();
+        ServiceCollection services = new();
+        services.AddLogging(builder => CliLogging.ConfigureHost(builder, configuration.GetSection("Logging"), verbose, "HH:mm:ss.fff "));
+        return services.BuildServiceProvider();
+    }
+
+    private static ILogger Logger(ServiceProvider provider, string category) => provider.GetRequiredService<ILoggerFactory>().CreateLogger(category);
+
+    [Fact]
+    public void Without_settings_the_services_log_information_but_not_debug()
+    {
+        using ServiceProvider provider = Build(verbose: false);
+
+        Assert.True(Logger(provider, Proxy).IsEnabled(LogLevel.Information));
+        Assert.False(Logger(provider, Proxy).IsEnabled(LogLevel.Debug));
+    }
+
+    [Fact]
+    public void The_default_level_from_configuration_hides_information()
+    {
+        using ServiceProvider provider = Build(verbose: false, ("Logging:LogLevel:Default", "Warning"));
+
+        Assert.False(Logger(provider, Proxy).IsEnabled(LogLevel.Information));
+        Assert.True(Logger(provider, Proxy).IsEnabled(LogLevel.Warning));
+    }
+
+    [Fact]
+    public void A_category_level_applies_to_that_category_only()
+    {
+        using ServiceProvider provider = Build(verbose: false, ("Logging:LogLevel:XmppTransfer.Proxy", "Warning"));
+
+        Assert.False(Logger(provider, Proxy).IsEnabled(LogLevel.Information));
+        Assert.True(Logger(provider, Server).IsEnabled(LogLevel.Information));
+    }
+
+    [Fact]
+    public void Verbose_wins_over_configured_levels_but_keeps_a_configured_trace()
+    {
+        using ServiceProvider provider = Build(
+            verbose: true,
+            ("Logging:LogLevel:Default", "Warning"),
+            ("Logging:LogLevel:XmppTransfer.Proxy", "None"),
+            ("Logging:LogLevel:XmppTransfer.Server", "Trace"));
+
+        Assert.True(Logger(provider, Proxy).IsEnabled(LogLevel.Debug));
+        Assert.True(Logger(provider, "XmppTransfer.Core.XmppClient").IsEnabled(LogLevel.Debug));
+        Assert.False(Logger(provider, "XmppTransfer.Core.XmppClient").IsEnabled(LogLevel.Trace));
+        Assert.True(Logger(provider, Server).IsEnabled(LogLevel.Trace));
+    }
+
+    [Fact]
+    public void The_proxy_takes_its_logging_section_from_the_same_file_as_its_settings()
+    {
+        string folder = Directory.CreateTempSubdirectory("xft-proxy-logging-").FullName;
+        try
+        {
+            string file = Path.Combine(folder, "appsettings.json");
+            File.WriteAllText(file, """
+                { "Logging": { "LogLevel": { "Default": "Warning" } }, "Proxy": { "ComponentJid": "proxy.example.test", "PublicHost": [ "h" ] } }
+                """);
+
+            ProxySettings settings = ProxyConfiguration.Load(new ProxyArguments { ConfigFile = file }, _ => "secret");
+
+            Assert.Equal("Warning", settings.Logging["LogLevel:Default"]);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,141 @@
+using XmppTransfer.Testing;
+
+namespace XmppTransfer.Cli.Tests;
+
+/// <summary>The real binary: <c>xft proxy</c> and <c>xft server</c> take their log levels from their own configuration.</summary>
+public sealed class HostLoggingTests
+{
+    private const string Information = "info:";
+    private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(60);
+
+    private static Dictionary<string, string> ProxyEnvironment(string? level)
+    {
+        Dictionary<string, string> environment = new() { ["XFT_COMPONENT_SECRET"] = "logging-test-secret" };
+        if (level is not null)
+        {
+            environment["XFT_Logging__LogLevel__Default"] = level;
+        }
+
+        return environment;
+    }
+
+    /// <summary>A proxy whose XMPP server refuses the connection: it warns, then logs the reconnect at Information.</summary>
+    private static XftProcess StartProxy(Dictionary<string, string> environment) => XftProcess.Start(
+        [
+            "proxy", "--component-jid", "proxy.logging.test", "--server", $"127.0.0.1:{FreePort.Next()}",
+            "--listen", "127.0.0.1:0", "--public-host", "127.0.0.1",
+        ],
+        environment);
+
+    private static XftProcess StartServer(string data, params string[] extra) =>
+        XftProcess.Start(["server", "--data", data, "--listen", "127.0.0.1:0", "--set", "Server:Proxy:Port=0", .. extra]);
+
+    /// <summary>Stops <paramref name="xft"/> with SIGTERM and returns everything it wrote on stderr.</summary>
+    private static async Task<string> StopAsync(XftProcess xft)
+    {
+        await xft.TerminateAsync().WaitAsync(s_cap);
+        await xft.WaitForExitAsync(s_cap);
+        return xft.StandardError;
+    }
+
+    private static async Task WaitForBannerAsync(XftProcess xft)
+    {
+        while (await xft.ReadLineAsync(s_cap) is { } line)
+        {
+            if (line.Contains("certificate SHA-256", StringComparison.Ordinal))
+            {
+                return;
+            }
+        }
+
+        throw new InvalidOperationException("xft server ended before printing its banner. stderr:\n" + xft.StandardError);
+    }
+
+    [Fact]
+    public async Task The_proxy_logs_information_lines_when_no_level_is_configured()
+    {
+        await using XftProcess xft = StartProxy(ProxyEnvironment(null));
+
+        await xft.WaitForStderrAsync("Reconnecting to the XMPP server", s_cap);
+
+        Assert.Contains(Information, await StopAsync(xft), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_proxy_prints_no_information_line_when_its_environment_sets_the_default_level_to_warning()
+    {
+        await using XftProcess xft = StartProxy(ProxyEnvironment("Warning"));
+
+        // The warning comes right before the Information line about reconnecting, and stopping logs another.
+        await xft.WaitForStderrAsync("Connection to the XMPP server failed", s_cap);
+        string stderr = await StopAsync(xft);
+
+        Assert.Contains("warn:", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(Information, stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_proxy_logs_debug_lines_with_verbose_even_when_the_level_is_warning()
+    {
+        await using XftProcess xft = XftProcess.Start(
+            [
+                "proxy", "--component-jid", "proxy.logging.test", "--server", $"127.0.0.1:{FreePort.Next()}",
+                "--listen", "127.0.0.1:0", "--public-host", "127.0.0.1", "--verbose",
+            ],
+            ProxyEnvironment("Warning"));
+
+        await xft.WaitForStderrAsync("Reconnecting to the XMPP server", s_cap);
+
+        Assert.Contains(Information, await StopAsync(xft), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_server_logs_information_lines_when_no_level_is_configured()
+    {
+        string data = Directory.CreateTempSubdirectory("xft-server-logging-").FullName;
+        try
+        {
+            await using XftProcess xft = StartServer(data);
+
+            await xft.WaitForStderrAsync("listening for", s_cap);
+
+            Assert.Contains(Information, await StopAsync(xft), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("--set")]
+    [InlineData("server.json")]
+    public async Task The_server_prints_no_information_line_when_its_settings_set_the_default_level_to_warning(string source)
+    {
+        string data = Directory.CreateTempSubdirectory("xft-server-logging-").FullName;
+        try
+        {
+            string[] extra = [];
+            if (source == "--set")
+            {
+                extra = ["--set", "Logging:LogLevel:Default=Warning"];
+            }
+            else
+            {
+                await File.WriteAllTextAsync(Path.Combine(data, "server.json"), """{ "Logging": { "LogLevel": { "Default": "Warning" } } }""");
+            }
+
+            await using XftProcess xft = StartServer(data, extra);
+
+            // The banner follows the Information lines about the listeners.
+            await WaitForBannerAsync(xft);
+            string stderr = await StopAsync(xft);
+
+            Assert.DoesNotContain(Information, stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+}
