@@ -259,6 +259,17 @@ public sealed partial class FileTransferManager
             resumeFrom = download.Offset;
         }
 
+        // As the SI receive does before it answers: a file the disk cannot hold is refused before the part is opened (a
+        // fresh one would be truncated and preallocated), so any part stays as it was. The offer carries no size; the
+        // server's answer is the first we hear of it, and without one the write itself finds a full disk.
+        if (download.Total is { } total && !DiskSpace.HasRoomFor(directory, total - resumeFrom))
+        {
+            // XEP-0066's refusal (not-acceptable), as an SI receive declines: the sender hears it was turned down, not
+            // that its URL failed.
+            offer.Response.TrySetException(new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Modify, "not-acceptable", "Not enough disk space")));
+            throw new FileTransferException(FileTransferErrorKind.LocalIo, DiskSpace.Shortage(directory, total - resumeFrom));
+        }
+
         var reporter = new ProgressReporter(progress, safeName, download.Total ?? -1, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Oob };
         long received;
         var part = PartData.Open(partPath, resumeFrom, download.Total - resumeFrom ?? 0);

@@ -79,15 +79,35 @@ public sealed partial class FileTransferManager
         var safeName = offer.SafeName;
         var resumeFrom = options.Resume && offer.File.SupportsRange ? PartialFile.ResumableLength(directory, safeName, identity) : 0;
         using var hashing = ReceiveHashing.For(identity, options.ComputeSha256);
-        if (resumeFrom > 0 && !await hashing.TryAppendPrefixAsync(PartialFile.DataPath(directory, safeName), resumeFrom, cancellationToken).ConfigureAwait(false))
+        var partPath = PartialFile.DataPath(directory, safeName);
+        if (resumeFrom > 0 && resumeFrom == offer.File.Size)
+        {
+            // A receive that stopped after the last byte but before the rename left the whole file, or one whose data was
+            // wrong left a part of the file's length: only the hash tells which, so it is checked before we answer (a range
+            // from the size would get no bytes and fail the hash only after the sender had streamed). The whole file is
+            // finalised after the sender sends its last byte again: a range with an offset below the size is what every
+            // sender that offers <range/> handles, while an offset equal to the size asks for an empty stream, which
+            // XEP-0096 does not describe and a peer may refuse as out of range or answer with the whole file. A part that
+            // is not the file is discarded, and the whole file comes from 0 in this same attempt.
+            if (await hashing.TryAppendAllButLastByteAsync(partPath, resumeFrom, identity, cancellationToken).ConfigureAwait(false))
+            {
+                resumeFrom--;
+            }
+            else
+            {
+                resumeFrom = 0;
+                DiscardPart(directory, safeName);
+            }
+        }
+        else if (resumeFrom > 0 && !await hashing.TryAppendPrefixAsync(partPath, resumeFrom, cancellationToken).ConfigureAwait(false))
         {
             resumeFrom = 0;
         }
 
-        if (!HasRoomFor(directory, offer.File.Size - resumeFrom))
+        if (!DiskSpace.HasRoomFor(directory, offer.File.Size - resumeFrom))
         {
             await offer.DeclineAsync("Not enough disk space", CancellationToken.None).ConfigureAwait(false);
-            throw new FileTransferException(FileTransferErrorKind.Refused, $"Not enough free space in {directory} for {offer.File.Size - resumeFrom} bytes.");
+            throw new FileTransferException(FileTransferErrorKind.Refused, DiskSpace.Shortage(directory, offer.File.Size - resumeFrom));
         }
 
         var useSocks5 = WillUseSocks5(offer, options);
@@ -430,17 +450,16 @@ public sealed partial class FileTransferManager
         return received;
     }
 
-    private static bool HasRoomFor(string directory, long bytes)
+    /// <summary>Deletes a part that is not the offered file (or cannot be read); one that cannot be deleted is overwritten from byte 0 anyway.</summary>
+    private static void DiscardPart(string directory, string safeName)
     {
         try
         {
-            var drive = new DriveInfo(Path.GetFullPath(directory));
-            return drive.AvailableFreeSpace >= bytes;
+            PartialFile.Delete(directory, safeName);
         }
-        catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            // Unknown: let the write itself fail if the disk fills.
-            return true;
+            // PartData.Open truncates it when the first byte arrives.
         }
     }
 }

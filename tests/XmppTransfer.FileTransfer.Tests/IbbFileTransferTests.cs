@@ -380,6 +380,69 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
         Assert.False(File.Exists(part + ".json"));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_part_that_already_holds_the_whole_file_is_verified_and_finalised_with_only_its_last_byte_sent_again(bool md5Only)
+    {
+        var source = MakeFile("whole.bin", 100_000);
+        var inbox = Path.Combine(_root, "in");
+        if (md5Only)
+        {
+            OfferOnlyMd5(source);
+        }
+
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Ibb });
+        var offer = await NextOfferAsync();
+        Assert.Equal(md5Only, offer.File.Sha256 is null);
+
+        // The earlier receive wrote the last byte and stopped before it renamed the part. Its hash proves it the file; the
+        // sender is asked for the last byte only (a range from the size would ask it for an empty stream).
+        var part = TransferTestKit.LeavePart(inbox, offer, await File.ReadAllBytesAsync(source, TestContext.Current.CancellationToken));
+        var received = await offer.AcceptAsync(inbox).WaitAsync(s_cap);
+        var sent = await send.WaitAsync(s_cap);
+
+        Assert.Equal(99_999, sent.ResumedFrom);
+        Assert.Equal(1, sent.BytesTransferred);
+        Assert.Equal(99_999, received.ResumedFrom);
+        Assert.Equal(1, received.BytesTransferred);
+        Assert.True(received.Verified);
+        Assert.Equal(Path.Combine(inbox, "whole.bin"), received.Path);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+        Assert.False(File.Exists(part));
+        Assert.False(File.Exists(part + ".json"));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_part_of_the_whole_length_that_fails_its_hash_is_discarded_and_the_whole_file_received_in_the_same_attempt(bool md5Only)
+    {
+        var source = MakeFile("wrong.bin", 100_000);
+        var inbox = Path.Combine(_root, "in");
+        if (md5Only)
+        {
+            OfferOnlyMd5(source);
+        }
+
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Ibb });
+        var offer = await NextOfferAsync();
+        Assert.Equal(md5Only, offer.File.Sha256 is null);
+        var part = TransferTestKit.LeavePart(inbox, offer, RandomNumberGenerator.GetBytes(100_000));
+
+        var received = await offer.AcceptAsync(inbox).WaitAsync(s_cap);
+        var sent = await send.WaitAsync(s_cap);
+
+        Assert.Equal(0, sent.ResumedFrom);
+        Assert.Equal(100_000, sent.BytesTransferred);
+        Assert.Equal(0, received.ResumedFrom);
+        Assert.Equal(100_000, received.BytesTransferred);
+        Assert.True(received.Verified);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+        Assert.False(File.Exists(part));
+        Assert.False(File.Exists(part + ".json"));
+    }
+
     [Fact]
     public async Task A_sender_that_sends_more_than_it_offered_is_stopped_and_none_of_its_data_is_kept()
     {
@@ -463,6 +526,26 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
     }
 
     private Task<IncomingFileOffer> NextOfferAsync() => TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+
+    /// <summary>
+    /// Makes the SI offers of <paramref name="source"/> carry only the legacy MD5 (as from a sender without XEP-0300) in
+    /// place of the SHA-256 our sender gives a receiver that speaks XEP-0300.
+    /// </summary>
+    private void OfferOnlyMd5(string source)
+    {
+        var md5 = Convert.ToHexStringLower(MD5.HashData(File.ReadAllBytes(source)));
+        _router.Intercept = stanza =>
+        {
+            var file = stanza.Element(XName.Get("si", Namespaces.Si))?.Element(XName.Get("file", Namespaces.SiFileTransfer));
+            if (file is not null && stanza.Attribute("type")?.Value == "set")
+            {
+                file.Elements(XName.Get("hash", Namespaces.Hashes)).Remove();
+                file.SetAttributeValue("hash", md5);
+            }
+
+            return stanza;
+        };
+    }
 
     private string MakeFile(string name, int size) => TransferTestKit.MakeFile(_root, name, size);
 

@@ -353,6 +353,34 @@ public sealed class OobFileTransferTests : IAsyncLifetime
         Assert.True(File.Exists(part + ".json"));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_file_larger_than_the_free_space_is_refused_before_the_download_naming_the_folder_and_bytes_and_the_part_is_kept(bool rangeHonoured)
+    {
+        // A petabyte: more than the free space of any machine the tests run on.
+        const long Announced = 1L << 50;
+        const int Held = 50_000;
+        var inbox = Path.Combine(_root, "in");
+        await using var server = new RawHttpServer(_ => rangeHonoured
+            ? Http($"206 Partial Content\r\nContent-Range: bytes {Held}-{Announced - 1}/{Announced}\r\nContent-Length: {Announced - Held}", [])
+            : Http($"200 OK\r\nContent-Length: {Announced}", []));
+        var answer = OfferUrl($"http://127.0.0.1:{server.Port}/f/huge.bin", RandomNumberGenerator.GetBytes(32));
+        var offer = await NextOfferAsync();
+        var bytes = RandomNumberGenerator.GetBytes(Held);
+        var part = TransferTestKit.LeavePart(inbox, offer, bytes);
+
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(inbox).WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.LocalIo, ex.ErrorKind);
+        var needed = rangeHonoured ? Announced - Held : Announced;
+        Assert.Equal($"Not enough free space in {inbox} for {needed} bytes.", ex.Message);
+        var error = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => answer.WaitAsync(s_cap));
+        Assert.Equal("not-acceptable", error.Error.Condition);
+        Assert.Contains($"Range: bytes={Held}-", Assert.Single(server.Requests), StringComparison.Ordinal);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(part, TestContext.Current.CancellationToken));
+        Assert.True(File.Exists(part + ".json"));
+    }
+
     [Fact]
     public async Task A_failed_download_frees_the_space_preallocated_for_the_announced_size()
     {

@@ -62,6 +62,42 @@ internal sealed class ReceiveHashing : IDisposable
     }
 
     /// <summary>
+    /// For a part as long as the offered file (<paramref name="length"/> bytes): feeds all of it but its last byte, and
+    /// tells whether the whole part has the hash the receive will be verified against (the offered SHA-256, else the
+    /// offered MD5), by finishing copies of the hashes with that last byte. True: the part is the file, and the hashes
+    /// hold its first <paramref name="length"/> - 1 bytes, so the receive can ask for the last byte and verify the whole
+    /// file as usual. False (and the hashes reset): the part is not the file, or cannot be read; start over.
+    /// </summary>
+    public async Task<bool> TryAppendAllButLastByteAsync(string partPath, long length, PartialFile identity, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var part = new FileStream(partPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            await using (part.ConfigureAwait(false))
+            {
+                if (length > 0 && part.Length >= length)
+                {
+                    await FileHashes.AppendAsync(part, Sha256, Md5, cancellationToken, length - 1).ConfigureAwait(false);
+                    var last = new byte[1];
+                    part.Position = length - 1;
+                    await part.ReadExactlyAsync(last, cancellationToken).ConfigureAwait(false);
+                    if (WouldMatch(last, identity))
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Unreadable: as good as not the file.
+        }
+
+        Reset();
+        return false;
+    }
+
+    /// <summary>
     /// True when the bytes fed so far have the SHA-256 <paramref name="sha256"/> (lowercase hex): after the prefix of a
     /// part, that the part already holds the whole file. Nothing is finalised, so feeding (or verifying) goes on as before.
     /// </summary>
@@ -79,5 +115,20 @@ internal sealed class ReceiveHashing : IDisposable
     {
         _ = Sha256?.GetHashAndReset();
         _ = Md5?.GetHashAndReset();
+    }
+
+    /// <summary>Whether the bytes fed so far and then <paramref name="last"/> have the offered hash; what was fed stays as it is.</summary>
+    private bool WouldMatch(byte[] last, PartialFile identity)
+    {
+        // The same hash the end of the receive compares: SHA-256 when offered, else MD5 (which is fed only then).
+        var (hash, expected) = identity.Sha256 is not null ? (Sha256, identity.Sha256) : (Md5, identity.Md5);
+        if (hash is null || expected is null)
+        {
+            return false;
+        }
+
+        using var whole = hash.Clone();
+        whole.AppendData(last);
+        return string.Equals(Convert.ToHexStringLower(whole.GetHashAndReset()), expected, StringComparison.OrdinalIgnoreCase);
     }
 }
