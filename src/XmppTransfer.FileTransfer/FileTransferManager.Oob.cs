@@ -267,7 +267,7 @@ public sealed partial class FileTransferManager
             // XEP-0066's refusal (not-acceptable), as an SI receive declines: the sender hears it was turned down, not
             // that its URL failed.
             offer.Response.TrySetException(new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Modify, "not-acceptable", "Not enough disk space")));
-            throw new FileTransferException(FileTransferErrorKind.LocalIo, DiskSpace.Shortage(directory, total - resumeFrom));
+            throw new FileTransferException(FileTransferErrorKind.Refused, DiskSpace.Shortage(directory, total - resumeFrom));
         }
 
         var reporter = new ProgressReporter(progress, safeName, download.Total ?? -1, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Oob };

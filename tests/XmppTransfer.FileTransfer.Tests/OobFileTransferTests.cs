@@ -371,7 +371,7 @@ public sealed class OobFileTransferTests : IAsyncLifetime
         var part = TransferTestKit.LeavePart(inbox, offer, bytes);
 
         var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(inbox).WaitAsync(s_cap));
-        Assert.Equal(FileTransferErrorKind.LocalIo, ex.ErrorKind);
+        Assert.Equal(FileTransferErrorKind.Refused, ex.ErrorKind);
         var needed = rangeHonoured ? Announced - Held : Announced;
         Assert.Equal($"Not enough free space in {inbox} for {needed} bytes.", ex.Message);
         var error = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => answer.WaitAsync(s_cap));
