@@ -146,8 +146,9 @@ internal sealed class SocketFileSplice : IDisposable
                 {
                     // While the peer keeps the socket full no splice waits, and the disk writes here are blocking: let the
                     // pool thread go now and then, so timers and the XMPP session are not held up behind a long transfer.
+                    // Forced onto the pool, never back to a caller's context (a UI thread must not run these writes).
                     nextYield = Moved + YieldEvery;
-                    await Task.Yield();
+                    await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
                 }
 
                 continue;
