@@ -358,10 +358,7 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
     [Fact]
     public async Task A_part_longer_than_the_offered_size_is_not_resumed_from_and_the_file_is_received_again_from_the_start()
     {
-        var source = MakeFile("long.bin", 100_000);
-        var inbox = Path.Combine(_root, "in");
-        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Ibb });
-        var offer = await NextOfferAsync();
+        var (source, inbox, send, offer) = await OfferByIbbAsync("long.bin");
         Assert.True(offer.File.SupportsRange);
 
         // Even its first 100,000 bytes being right does not make a longer part a prefix of the file.
@@ -370,14 +367,7 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
         var received = await offer.AcceptAsync(inbox).WaitAsync(s_cap);
         var sent = await send.WaitAsync(s_cap);
 
-        Assert.Equal(0, sent.ResumedFrom);
-        Assert.Equal(100_000, sent.BytesTransferred);
-        Assert.Equal(0, received.ResumedFrom);
-        Assert.Equal(100_000, received.BytesTransferred);
-        Assert.True(received.Verified);
-        Assert.Equal(Sha256(source), Sha256(received.Path!));
-        Assert.False(File.Exists(part));
-        Assert.False(File.Exists(part + ".json"));
+        AssertVerifiedFrom(0, sent, received, source, part);
     }
 
     [Theory]
@@ -385,16 +375,7 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
     [InlineData(true)]
     public async Task A_part_that_already_holds_the_whole_file_is_verified_and_finalised_with_only_its_last_byte_sent_again(bool md5Only)
     {
-        var source = MakeFile("whole.bin", 100_000);
-        var inbox = Path.Combine(_root, "in");
-        if (md5Only)
-        {
-            OfferOnlyMd5(source);
-        }
-
-        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Ibb });
-        var offer = await NextOfferAsync();
-        Assert.Equal(md5Only, offer.File.Sha256 is null);
+        var (source, inbox, send, offer) = await OfferByIbbAsync("whole.bin", md5Only);
 
         // The earlier receive wrote the last byte and stopped before it renamed the part. Its hash proves it the file; the
         // sender is asked for the last byte only (a range from the size would ask it for an empty stream).
@@ -402,15 +383,8 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
         var received = await offer.AcceptAsync(inbox).WaitAsync(s_cap);
         var sent = await send.WaitAsync(s_cap);
 
-        Assert.Equal(99_999, sent.ResumedFrom);
-        Assert.Equal(1, sent.BytesTransferred);
-        Assert.Equal(99_999, received.ResumedFrom);
-        Assert.Equal(1, received.BytesTransferred);
-        Assert.True(received.Verified);
+        AssertVerifiedFrom(99_999, sent, received, source, part);
         Assert.Equal(Path.Combine(inbox, "whole.bin"), received.Path);
-        Assert.Equal(Sha256(source), Sha256(received.Path!));
-        Assert.False(File.Exists(part));
-        Assert.False(File.Exists(part + ".json"));
     }
 
     [Theory]
@@ -418,29 +392,13 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
     [InlineData(true)]
     public async Task A_part_of_the_whole_length_that_fails_its_hash_is_discarded_and_the_whole_file_received_in_the_same_attempt(bool md5Only)
     {
-        var source = MakeFile("wrong.bin", 100_000);
-        var inbox = Path.Combine(_root, "in");
-        if (md5Only)
-        {
-            OfferOnlyMd5(source);
-        }
-
-        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Ibb });
-        var offer = await NextOfferAsync();
-        Assert.Equal(md5Only, offer.File.Sha256 is null);
+        var (source, inbox, send, offer) = await OfferByIbbAsync("wrong.bin", md5Only);
         var part = TransferTestKit.LeavePart(inbox, offer, RandomNumberGenerator.GetBytes(100_000));
 
         var received = await offer.AcceptAsync(inbox).WaitAsync(s_cap);
         var sent = await send.WaitAsync(s_cap);
 
-        Assert.Equal(0, sent.ResumedFrom);
-        Assert.Equal(100_000, sent.BytesTransferred);
-        Assert.Equal(0, received.ResumedFrom);
-        Assert.Equal(100_000, received.BytesTransferred);
-        Assert.True(received.Verified);
-        Assert.Equal(Sha256(source), Sha256(received.Path!));
-        Assert.False(File.Exists(part));
-        Assert.False(File.Exists(part + ".json"));
+        AssertVerifiedFrom(0, sent, received, source, part);
     }
 
     [Fact]
@@ -526,6 +484,34 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
     }
 
     private Task<IncomingFileOffer> NextOfferAsync() => TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+
+    /// <summary>Alice offers a new 100,000-byte file by IBB (with only an MD5 when <paramref name="md5Only"/>); Bob's offer, not yet answered.</summary>
+    private async Task<(string Source, string Inbox, Task<FileTransferResult> Send, IncomingFileOffer Offer)> OfferByIbbAsync(string name, bool md5Only = false)
+    {
+        var source = MakeFile(name, 100_000);
+        if (md5Only)
+        {
+            OfferOnlyMd5(source);
+        }
+
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Ibb });
+        var offer = await NextOfferAsync();
+        Assert.Equal(md5Only, offer.File.Sha256 is null);
+        return (source, Path.Combine(_root, "in"), send, offer);
+    }
+
+    /// <summary>Both sides resumed from <paramref name="from"/>, moved the rest of the 100,000 bytes, verified them, and left no part behind.</summary>
+    private static void AssertVerifiedFrom(long from, FileTransferResult sent, FileTransferResult received, string source, string part)
+    {
+        Assert.Equal(from, sent.ResumedFrom);
+        Assert.Equal(100_000 - from, sent.BytesTransferred);
+        Assert.Equal(from, received.ResumedFrom);
+        Assert.Equal(100_000 - from, received.BytesTransferred);
+        Assert.True(received.Verified);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+        Assert.False(File.Exists(part));
+        Assert.False(File.Exists(part + ".json"));
+    }
 
     /// <summary>
     /// Makes the SI offers of <paramref name="source"/> carry only the legacy MD5 (as from a sender without XEP-0300) in

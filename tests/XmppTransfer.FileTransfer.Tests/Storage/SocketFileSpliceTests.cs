@@ -63,14 +63,7 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
         Assert.Equal(reports.Order(), reports);
 
         // What followed the counted bytes is still in the socket for whoever reads next.
-        var rest = new byte[64];
-        var got = 0;
-        while (got < extra.Length)
-        {
-            got += await _receiver.ReceiveAsync(rest.AsMemory(got), Ct).AsTask().WaitAsync(s_cap, Ct);
-        }
-
-        Assert.Equal(extra, rest[..got]);
+        Assert.Equal(extra, await ReceiveExactlyAsync(extra.Length));
     }
 
     [Fact]
@@ -82,11 +75,7 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
 
         await _sender.SendAsync(payload, Ct).AsTask().WaitAsync(s_cap, Ct);
         _sender.Shutdown(SocketShutdown.Send);
-        SpliceOutcome outcome;
-        using (var file = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite))
-        {
-            outcome = await splice.MoveAsync(_receiver, file, 0, 1_000_000, "short", _ => { }, Ct).WaitAsync(s_cap, Ct);
-        }
+        var outcome = await MoveIntoAsync(splice, path, 1_000_000);
 
         Assert.Equal(SpliceOutcome.Ended, outcome);
         Assert.Equal(payload.Length, splice.Moved);
@@ -135,22 +124,12 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
 
         // The kernel refuses to splice into a file opened for appending (EINVAL), as file systems without splice do.
         await _sender.SendAsync(payload, Ct).AsTask().WaitAsync(s_cap, Ct);
-        SpliceOutcome outcome;
-        using (var file = OpenForAppending(path))
-        {
-            outcome = await splice.MoveAsync(_receiver, file, 0, payload.Length, "append", _ => { }, Ct).WaitAsync(s_cap, Ct);
-        }
+        var outcome = await MoveIntoAsync(splice, path, payload.Length, OpenForAppending);
 
         Assert.Equal(SpliceOutcome.Unsupported, outcome);
         Assert.InRange(splice.Moved, 1, payload.Length);
         Assert.Equal(payload.AsSpan(0, (int)splice.Moved).ToArray(), await File.ReadAllBytesAsync(path, Ct));
-        var rest = new byte[payload.Length - splice.Moved];
-        for (var got = 0; got < rest.Length;)
-        {
-            got += await _receiver.ReceiveAsync(rest.AsMemory(got), Ct).AsTask().WaitAsync(s_cap, Ct);
-        }
-
-        Assert.Equal(payload.AsSpan((int)splice.Moved).ToArray(), rest);
+        Assert.Equal(payload.AsSpan((int)splice.Moved).ToArray(), await ReceiveExactlyAsync(payload.Length - (int)splice.Moved));
     }
 
     [Fact]
@@ -180,11 +159,7 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
         await _sender.SendAsync(new byte[1000], Ct).AsTask().WaitAsync(s_cap, Ct);
         var path = Path.Combine(_directory, "urgent.part");
 
-        SpliceOutcome outcome;
-        using (var file = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite))
-        {
-            outcome = await splice.MoveAsync(_receiver, file, 0, 10_000, "urgent", _ => { }, Ct).WaitAsync(s_cap, Ct);
-        }
+        var outcome = await MoveIntoAsync(splice, path, 10_000);
 
         Assert.Equal(SpliceOutcome.Unsupported, outcome);
         Assert.Equal(before.Length, splice.Moved);
@@ -205,6 +180,27 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
         Assert.Equal(FileTransferErrorKind.LocalIo, failure.ErrorKind);
         Assert.StartsWith("Writing full failed after 0 bytes", failure.Message, StringComparison.Ordinal);
         Assert.Equal(0, splice.Moved);
+    }
+
+    /// <summary>Moves up to <paramref name="count"/> bytes from the receiving socket into a new file at offset 0, and closes it.</summary>
+    private async Task<SpliceOutcome> MoveIntoAsync(SocketFileSplice splice, string path, long count, Func<string, SafeFileHandle>? open = null)
+    {
+        using var file = open?.Invoke(path) ?? File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite);
+        return await splice.MoveAsync(_receiver, file, 0, count, Path.GetFileNameWithoutExtension(path), _ => { }, Ct).WaitAsync(s_cap, Ct);
+    }
+
+    /// <summary>Reads exactly <paramref name="count"/> bytes that the splice left in the receiving socket.</summary>
+    private async Task<byte[]> ReceiveExactlyAsync(int count)
+    {
+        var bytes = new byte[count];
+        for (var got = 0; got < count;)
+        {
+            var n = await _receiver.ReceiveAsync(bytes.AsMemory(got), Ct).AsTask().WaitAsync(s_cap, Ct);
+            Assert.True(n > 0, $"the socket ended after {got} of {count} bytes");
+            got += n;
+        }
+
+        return bytes;
     }
 
     private static SafeFileHandle OpenForAppending(string path)
