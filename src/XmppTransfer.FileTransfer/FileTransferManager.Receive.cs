@@ -21,7 +21,7 @@ public sealed partial class FileTransferManager
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            await offer.DeclineAsync("Cannot write here", CancellationToken.None).ConfigureAwait(false);
+            offer.Refuse("Cannot write here");
             throw new FileTransferException(FileTransferErrorKind.LocalIo, $"Cannot use {directory}: {ex.Message}", ex);
         }
 
@@ -106,7 +106,7 @@ public sealed partial class FileTransferManager
 
         if (!DiskSpace.HasRoomFor(directory, offer.File.Size - resumeFrom))
         {
-            await offer.DeclineAsync("Not enough disk space", CancellationToken.None).ConfigureAwait(false);
+            offer.Refuse("Not enough disk space");
             throw new FileTransferException(FileTransferErrorKind.Refused, DiskSpace.Shortage(directory, offer.File.Size - resumeFrom));
         }
 

@@ -402,6 +402,20 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_folder_that_cannot_be_made_declines_the_accepted_offer_and_the_sender_hears_so_at_once()
+    {
+        var (_, _, send, offer) = await OfferByIbbAsync("nowhere.bin");
+        var file = MakeFile("in-the-way", 1);
+
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(Path.Combine(file, "in")).WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.LocalIo, ex.ErrorKind);
+
+        // Well before the sender's own wait for an answer would run out.
+        var declined = await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(FileTransferErrorKind.Declined, declined.ErrorKind);
+    }
+
+    [Fact]
     public async Task A_sender_that_sends_more_than_it_offered_is_stopped_and_none_of_its_data_is_kept()
     {
         var source = MakeFile("over.bin", 100_000);
