@@ -104,7 +104,8 @@ public sealed partial class FileTransferManager
             resumeFrom = 0;
         }
 
-        if (!DiskSpace.HasRoomFor(directory, offer.File.Size - resumeFrom))
+        // From 0, any part here is overwritten (a stale, mismatched or over-long one): the space it holds counts as free.
+        if (!DiskSpace.HasRoomFor(directory, partPath, offer.File.Size, resumeFrom, FreeSpace))
         {
             offer.Refuse("Not enough disk space");
             throw new FileTransferException(FileTransferErrorKind.Refused, DiskSpace.Shortage(directory, offer.File.Size - resumeFrom));

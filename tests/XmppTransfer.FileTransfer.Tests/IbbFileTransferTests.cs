@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Xml.Linq;
 using XmppTransfer.Core;
+using XmppTransfer.FileTransfer.Storage;
 using XmppTransfer.Testing;
 
 namespace XmppTransfer.FileTransfer.Tests;
@@ -14,12 +15,13 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
     private XmppClient _bob = null!;
     private FileTransferManager _aliceFiles = null!;
     private FileTransferManager _bobFiles = null!;
+    private Func<string, long?> _bobFreeSpace = DiskSpace.FreeBytes;
 
     public async ValueTask InitializeAsync()
     {
         _router = new LoopbackRouter();
         _aliceFiles = new FileTransferManager();
-        _bobFiles = new FileTransferManager();
+        _bobFiles = new FileTransferManager { FreeSpace = directory => _bobFreeSpace(directory) };
         _alice = await _router.ConnectAsync("alice", c => c.AddExtension(_aliceFiles));
         var bobSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _alice.Presence.Available += r =>
@@ -413,6 +415,39 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
         // Well before the sender's own wait for an answer would run out.
         var declined = await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(TimeSpan.FromSeconds(15)));
         Assert.Equal(FileTransferErrorKind.Declined, declined.ErrorKind);
+    }
+
+    [Fact]
+    public async Task A_disk_that_holds_the_file_only_in_place_of_the_part_it_overwrites_accepts_it()
+    {
+        var (source, inbox, send, offer) = await OfferByIbbAsync("tight.bin");
+        var part = TransferTestKit.LeavePart(inbox, offer, RandomNumberGenerator.GetBytes(101_000));
+
+        // Free space short of the file by exactly the blocks the over-long part holds: they are freed when it is overwritten.
+        var held = await TransferTestKit.AllocatedBytesAsync(part, s_cap);
+        _bobFreeSpace = _ => 100_000 - held;
+        var received = await offer.AcceptAsync(inbox).WaitAsync(s_cap);
+        var sent = await send.WaitAsync(s_cap);
+
+        AssertVerifiedFrom(0, sent, received, source, part);
+    }
+
+    [Fact]
+    public async Task A_disk_one_byte_short_of_the_file_even_in_place_of_the_part_refuses_it_and_keeps_the_part()
+    {
+        var (_, inbox, send, offer) = await OfferByIbbAsync("short.bin");
+        var bytes = RandomNumberGenerator.GetBytes(101_000);
+        var part = TransferTestKit.LeavePart(inbox, offer, bytes);
+
+        var held = await TransferTestKit.AllocatedBytesAsync(part, s_cap);
+        _bobFreeSpace = _ => 100_000 - held - 1;
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(inbox).WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.Refused, ex.ErrorKind);
+        Assert.Equal($"Not enough free space in {inbox} for 100000 bytes.", ex.Message);
+        var declined = await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(FileTransferErrorKind.Declined, declined.ErrorKind);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(part, TestContext.Current.CancellationToken));
+        Assert.True(File.Exists(part + ".json"));
     }
 
     [Fact]
