@@ -540,7 +540,7 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
         var source = MakeFile(name, 100_000);
         if (md5Only)
         {
-            OfferOnlyMd5(source);
+            TransferTestKit.OfferOnlyMd5(_router, source);
         }
 
         var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Ibb });
@@ -560,26 +560,6 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
         Assert.Equal(Sha256(source), Sha256(received.Path!));
         Assert.False(File.Exists(part));
         Assert.False(File.Exists(part + ".json"));
-    }
-
-    /// <summary>
-    /// Makes the SI offers of <paramref name="source"/> carry only the legacy MD5 (as from a sender without XEP-0300) in
-    /// place of the SHA-256 our sender gives a receiver that speaks XEP-0300.
-    /// </summary>
-    private void OfferOnlyMd5(string source)
-    {
-        var md5 = Convert.ToHexStringLower(MD5.HashData(File.ReadAllBytes(source)));
-        _router.Intercept = stanza =>
-        {
-            var file = stanza.Element(XName.Get("si", Namespaces.Si))?.Element(XName.Get("file", Namespaces.SiFileTransfer));
-            if (file is not null && stanza.Attribute("type")?.Value == "set")
-            {
-                file.Elements(XName.Get("hash", Namespaces.Hashes)).Remove();
-                file.SetAttributeValue("hash", md5);
-            }
-
-            return stanza;
-        };
     }
 
     private string MakeFile(string name, int size) => TransferTestKit.MakeFile(_root, name, size);
