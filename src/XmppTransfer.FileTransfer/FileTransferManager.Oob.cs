@@ -261,8 +261,9 @@ public sealed partial class FileTransferManager
 
         // As the SI receive does before it answers: a file the disk cannot hold is refused before the part is opened (a
         // fresh one would be truncated and preallocated), so any part stays as it was. The offer carries no size; the
-        // server's answer is the first we hear of it, and without one the write itself finds a full disk.
-        if (download.Total is { } total && !DiskSpace.HasRoomFor(directory, total - resumeFrom))
+        // server's answer is the first we hear of it, and without one the write itself finds a full disk. A download from
+        // 0 overwrites the part, so the space it holds counts as free.
+        if (download.Total is { } total && !DiskSpace.HasRoomFor(directory, partPath, total, resumeFrom, FreeSpace))
         {
             // XEP-0066's refusal (not-acceptable), as an SI receive declines: the sender hears it was turned down, not
             // that its URL failed.

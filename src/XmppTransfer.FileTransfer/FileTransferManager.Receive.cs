@@ -21,7 +21,7 @@ public sealed partial class FileTransferManager
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            await offer.DeclineAsync("Cannot write here", CancellationToken.None).ConfigureAwait(false);
+            offer.Refuse("Cannot write here");
             throw new FileTransferException(FileTransferErrorKind.LocalIo, $"Cannot use {directory}: {ex.Message}", ex);
         }
 
@@ -104,9 +104,10 @@ public sealed partial class FileTransferManager
             resumeFrom = 0;
         }
 
-        if (!DiskSpace.HasRoomFor(directory, offer.File.Size - resumeFrom))
+        // From 0, any part here is overwritten (a stale, mismatched or over-long one): the space it holds counts as free.
+        if (!DiskSpace.HasRoomFor(directory, partPath, offer.File.Size, resumeFrom, FreeSpace))
         {
-            await offer.DeclineAsync("Not enough disk space", CancellationToken.None).ConfigureAwait(false);
+            offer.Refuse("Not enough disk space");
             throw new FileTransferException(FileTransferErrorKind.Refused, DiskSpace.Shortage(directory, offer.File.Size - resumeFrom));
         }
 

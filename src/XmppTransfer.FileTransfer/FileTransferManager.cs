@@ -38,6 +38,12 @@ public sealed partial class FileTransferManager : IXmppExtension
 
     internal ILogger Logger => _logger;
 
+    /// <summary>
+    /// Where the free-space checks of both receive paths learn how many bytes a folder's file system has free (null:
+    /// unknown). The file system's own figure; tests put a number of their choosing here.
+    /// </summary>
+    internal Func<string, long?> FreeSpace { get; init; } = Storage.DiskSpace.FreeBytes;
+
     public void Attach(XmppSession session)
     {
         ArgumentNullException.ThrowIfNull(session);

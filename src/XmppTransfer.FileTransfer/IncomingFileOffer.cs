@@ -83,17 +83,29 @@ public sealed class IncomingFileOffer
     {
         if (Interlocked.Exchange(ref _answered, 1) == 0)
         {
-            FileTransferLog.Declined(_manager.Logger, Sid, From.ToString(), reason ?? "by the user");
-            // XEP-0095 declines with forbidden; XEP-0066 with not-acceptable (modify).
-            Response.TrySetException(new XmppStanzaErrorException(OobQuery is null
-                ? new StanzaError(StanzaErrorType.Cancel, "forbidden", reason ?? "Offer Declined")
-                : new StanzaError(StanzaErrorType.Modify, "not-acceptable", reason ?? "Offer Declined")));
+            Decline(reason ?? "by the user", reason ?? "Offer Declined");
         }
 
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Declines an offer the receive has claimed already (<see cref="AcceptAsync"/>), because it cannot take the file
+    /// (the folder cannot be written, the disk is too full) before answering: <see cref="DeclineAsync"/> is the user's
+    /// answer to an offer nobody has answered, and does nothing once the offer is claimed.
+    /// </summary>
+    internal void Refuse(string reason) => Decline(reason, reason);
+
     internal bool TryClaim() => Interlocked.Exchange(ref _answered, 1) == 0;
+
+    private void Decline(string logged, string text)
+    {
+        FileTransferLog.Declined(_manager.Logger, Sid, From.ToString(), logged);
+        // XEP-0095 declines with forbidden; XEP-0066 with not-acceptable (modify).
+        Response.TrySetException(new XmppStanzaErrorException(OobQuery is null
+            ? new StanzaError(StanzaErrorType.Cancel, "forbidden", text)
+            : new StanzaError(StanzaErrorType.Modify, "not-acceptable", text)));
+    }
 
     internal void StartTimeout(TimeSpan timeout) => _ = DeclineAfterAsync(timeout);
 

@@ -6,11 +6,16 @@ using XmppTransfer.Cli.Proxy;
 
 namespace XmppTransfer.Cli.Tests;
 
-/// <summary>The console logging of <c>xft proxy</c> and <c>xft server</c>: levels from the <c>Logging</c> section, --verbose on top.</summary>
+/// <summary>
+/// The console logging of <c>xft proxy</c> and <c>xft server</c>, and of the one-shot commands: levels from the
+/// <c>Logging</c> section, --verbose on top.
+/// </summary>
 public sealed class CliLoggingTests
 {
     private const string Proxy = "XmppTransfer.Proxy.Socks5Proxy";
     private const string Server = "XmppTransfer.Server.EmbeddedXmppServer";
+    private const string Client = "XmppTransfer.Core.XmppClient";
+    private const string FileTransfer = "XmppTransfer.FileTransfer.FileTransferManager";
 
     private static ServiceProvider Build(bool verbose, params (string Key, string Value)[] settings)
     {
@@ -21,6 +26,14 @@ public sealed class CliLoggingTests
         services.AddLogging(builder => CliLogging.ConfigureHost(builder, configuration.GetSection("Logging"), verbose, "HH:mm:ss.fff "));
         return services.BuildServiceProvider();
     }
+
+    private static ILoggerFactory OneShot(bool verbose, params (string Key, string Value)[] settings) =>
+        CliLogging.Create(
+            new ConfigurationBuilder()
+                .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)))
+                .Build()
+                .GetSection("Logging"),
+            verbose);
 
     private static ILogger Logger(ServiceProvider provider, string category) => provider.GetRequiredService<ILoggerFactory>().CreateLogger(category);
 
@@ -64,6 +77,63 @@ public sealed class CliLoggingTests
         Assert.True(Logger(provider, "XmppTransfer.Core.XmppClient").IsEnabled(LogLevel.Debug));
         Assert.False(Logger(provider, "XmppTransfer.Core.XmppClient").IsEnabled(LogLevel.Trace));
         Assert.True(Logger(provider, Server).IsEnabled(LogLevel.Trace));
+    }
+
+    [Fact]
+    public void Without_settings_the_one_shot_commands_log_errors_only()
+    {
+        using ILoggerFactory factory = OneShot(verbose: false);
+
+        Assert.True(factory.CreateLogger(Client).IsEnabled(LogLevel.Error));
+        Assert.False(factory.CreateLogger(Client).IsEnabled(LogLevel.Warning));
+    }
+
+    [Fact]
+    public void Verbose_without_settings_shows_the_one_shot_commands_debug_but_not_trace()
+    {
+        using ILoggerFactory factory = OneShot(verbose: true);
+
+        Assert.True(factory.CreateLogger(Client).IsEnabled(LogLevel.Debug));
+        Assert.False(factory.CreateLogger(Client).IsEnabled(LogLevel.Trace));
+    }
+
+    [Fact]
+    public void The_default_level_from_configuration_shows_a_one_shot_commands_information()
+    {
+        using ILoggerFactory factory = OneShot(verbose: false, ("Logging:LogLevel:Default", "Information"));
+
+        Assert.True(factory.CreateLogger(Client).IsEnabled(LogLevel.Information));
+        Assert.False(factory.CreateLogger(Client).IsEnabled(LogLevel.Debug));
+    }
+
+    [Fact]
+    public void A_category_level_applies_to_that_category_only_in_a_one_shot_command()
+    {
+        using ILoggerFactory factory = OneShot(verbose: false, ("Logging:LogLevel:XmppTransfer.FileTransfer", "Debug"));
+
+        Assert.True(factory.CreateLogger(FileTransfer).IsEnabled(LogLevel.Debug));
+        Assert.False(factory.CreateLogger(Client).IsEnabled(LogLevel.Warning));
+    }
+
+    [Fact]
+    public void Verbose_wins_over_a_one_shot_commands_configured_levels_but_keeps_a_configured_trace()
+    {
+        using ILoggerFactory factory = OneShot(
+            verbose: true,
+            ("Logging:LogLevel:Default", "None"),
+            ("Logging:LogLevel:XmppTransfer.FileTransfer", "Trace"));
+
+        Assert.True(factory.CreateLogger(Client).IsEnabled(LogLevel.Debug));
+        Assert.False(factory.CreateLogger(Client).IsEnabled(LogLevel.Trace));
+        Assert.True(factory.CreateLogger(FileTransfer).IsEnabled(LogLevel.Trace));
+    }
+
+    [Fact]
+    public void A_level_that_is_not_a_log_level_is_a_usage_error_for_a_one_shot_command()
+    {
+        UsageException ex = Assert.Throws<UsageException>(() => OneShot(verbose: false, ("Logging:LogLevel:Default", "Loud")));
+
+        Assert.Contains("Loud", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Xml.Linq;
 using XmppTransfer.Core;
+using XmppTransfer.FileTransfer.Storage;
 using XmppTransfer.Testing;
 
 namespace XmppTransfer.FileTransfer.Tests;
@@ -14,12 +15,13 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
     private XmppClient _bob = null!;
     private FileTransferManager _aliceFiles = null!;
     private FileTransferManager _bobFiles = null!;
+    private Func<string, long?> _bobFreeSpace = DiskSpace.FreeBytes;
 
     public async ValueTask InitializeAsync()
     {
         _router = new LoopbackRouter();
         _aliceFiles = new FileTransferManager();
-        _bobFiles = new FileTransferManager();
+        _bobFiles = new FileTransferManager { FreeSpace = directory => _bobFreeSpace(directory) };
         _alice = await _router.ConnectAsync("alice", c => c.AddExtension(_aliceFiles));
         var bobSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _alice.Presence.Available += r =>
@@ -402,6 +404,53 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_folder_that_cannot_be_made_declines_the_accepted_offer_and_the_sender_hears_so_at_once()
+    {
+        var (_, _, send, offer) = await OfferByIbbAsync("nowhere.bin");
+        var file = MakeFile("in-the-way", 1);
+
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(Path.Combine(file, "in")).WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.LocalIo, ex.ErrorKind);
+
+        // Well before the sender's own wait for an answer would run out.
+        var declined = await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(FileTransferErrorKind.Declined, declined.ErrorKind);
+    }
+
+    [Fact]
+    public async Task A_disk_that_holds_the_file_only_in_place_of_the_part_it_overwrites_accepts_it()
+    {
+        var (source, inbox, send, offer) = await OfferByIbbAsync("tight.bin");
+        var part = TransferTestKit.LeavePart(inbox, offer, RandomNumberGenerator.GetBytes(101_000));
+
+        // Free space short of the file by exactly the blocks the over-long part holds: they are freed when it is overwritten.
+        var held = await TransferTestKit.AllocatedBytesAsync(part, s_cap);
+        _bobFreeSpace = _ => 100_000 - held;
+        var received = await offer.AcceptAsync(inbox).WaitAsync(s_cap);
+        var sent = await send.WaitAsync(s_cap);
+
+        AssertVerifiedFrom(0, sent, received, source, part);
+    }
+
+    [Fact]
+    public async Task A_disk_one_byte_short_of_the_file_even_in_place_of_the_part_refuses_it_and_keeps_the_part()
+    {
+        var (_, inbox, send, offer) = await OfferByIbbAsync("short.bin");
+        var bytes = RandomNumberGenerator.GetBytes(101_000);
+        var part = TransferTestKit.LeavePart(inbox, offer, bytes);
+
+        var held = await TransferTestKit.AllocatedBytesAsync(part, s_cap);
+        _bobFreeSpace = _ => 100_000 - held - 1;
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(inbox).WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.Refused, ex.ErrorKind);
+        Assert.Equal($"Not enough free space in {inbox} for 100000 bytes.", ex.Message);
+        var declined = await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(FileTransferErrorKind.Declined, declined.ErrorKind);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(part, TestContext.Current.CancellationToken));
+        Assert.True(File.Exists(part + ".json"));
+    }
+
+    [Fact]
     public async Task A_sender_that_sends_more_than_it_offered_is_stopped_and_none_of_its_data_is_kept()
     {
         var source = MakeFile("over.bin", 100_000);
@@ -491,7 +540,7 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
         var source = MakeFile(name, 100_000);
         if (md5Only)
         {
-            OfferOnlyMd5(source);
+            TransferTestKit.OfferOnlyMd5(_router, source);
         }
 
         var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Ibb });
@@ -511,26 +560,6 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
         Assert.Equal(Sha256(source), Sha256(received.Path!));
         Assert.False(File.Exists(part));
         Assert.False(File.Exists(part + ".json"));
-    }
-
-    /// <summary>
-    /// Makes the SI offers of <paramref name="source"/> carry only the legacy MD5 (as from a sender without XEP-0300) in
-    /// place of the SHA-256 our sender gives a receiver that speaks XEP-0300.
-    /// </summary>
-    private void OfferOnlyMd5(string source)
-    {
-        var md5 = Convert.ToHexStringLower(MD5.HashData(File.ReadAllBytes(source)));
-        _router.Intercept = stanza =>
-        {
-            var file = stanza.Element(XName.Get("si", Namespaces.Si))?.Element(XName.Get("file", Namespaces.SiFileTransfer));
-            if (file is not null && stanza.Attribute("type")?.Value == "set")
-            {
-                file.Elements(XName.Get("hash", Namespaces.Hashes)).Remove();
-                file.SetAttributeValue("hash", md5);
-            }
-
-            return stanza;
-        };
     }
 
     private string MakeFile(string name, int size) => TransferTestKit.MakeFile(_root, name, size);

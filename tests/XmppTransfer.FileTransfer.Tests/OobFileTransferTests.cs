@@ -7,6 +7,7 @@ using System.Xml.Linq;
 using XmppTransfer.Core;
 using XmppTransfer.Core.Stanzas;
 using XmppTransfer.FileTransfer.Oob;
+using XmppTransfer.FileTransfer.Storage;
 using XmppTransfer.Testing;
 
 namespace XmppTransfer.FileTransfer.Tests;
@@ -21,12 +22,13 @@ public sealed class OobFileTransferTests : IAsyncLifetime
     private XmppClient _bob = null!;
     private FileTransferManager _aliceFiles = null!;
     private FileTransferManager _bobFiles = null!;
+    private Func<string, long?> _bobFreeSpace = DiskSpace.FreeBytes;
 
     public async ValueTask InitializeAsync()
     {
         _router = new LoopbackRouter();
         _aliceFiles = new FileTransferManager(new FileTransferOptions { Oob = s_lan });
-        _bobFiles = new FileTransferManager(new FileTransferOptions { Oob = s_lan });
+        _bobFiles = new FileTransferManager(new FileTransferOptions { Oob = s_lan }) { FreeSpace = directory => _bobFreeSpace(directory) };
         _alice = await _router.ConnectAsync("alice", c => c.AddExtension(_aliceFiles));
         _bob = await _router.ConnectAsync("bob", c => c.AddExtension(_bobFiles));
     }
@@ -378,6 +380,55 @@ public sealed class OobFileTransferTests : IAsyncLifetime
         Assert.Equal("not-acceptable", error.Error.Condition);
         Assert.Contains($"Range: bytes={Held}-", Assert.Single(server.Requests), StringComparison.Ordinal);
         Assert.Equal(bytes, await File.ReadAllBytesAsync(part, TestContext.Current.CancellationToken));
+        Assert.True(File.Exists(part + ".json"));
+    }
+
+    [Fact]
+    public async Task A_disk_that_holds_the_file_only_in_place_of_the_part_it_overwrites_downloads_it()
+    {
+        var source = MakeFile("tight.bin", 300_000);
+        var inbox = Path.Combine(_root, "in");
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Oob });
+        var offer = await NextOfferAsync();
+        var part = TransferTestKit.LeavePart(inbox, offer, RandomNumberGenerator.GetBytes(301_000));
+
+        // The part is longer than the file: the server refuses its range (416) and the file comes from 0 over the part,
+        // whose blocks are then freed. Free space short of the file by exactly those blocks is enough.
+        var held = await TransferTestKit.AllocatedBytesAsync(part, s_cap);
+        _bobFreeSpace = _ => 300_000 - held;
+        var received = await offer.AcceptAsync(inbox).WaitAsync(s_cap);
+        await send.WaitAsync(s_cap);
+
+        Assert.Equal(0, received.ResumedFrom);
+        Assert.Equal(300_000, received.BytesTransferred);
+        Assert.True(received.Verified);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+        Assert.False(File.Exists(part));
+    }
+
+    [Fact]
+    public async Task A_disk_one_byte_short_of_the_file_even_in_place_of_the_part_refuses_the_download_and_keeps_the_part()
+    {
+        const int Size = 200_000;
+        var bytes = RandomNumberGenerator.GetBytes(Size);
+        var inbox = Path.Combine(_root, "in");
+
+        // The server ignores the range and sends the whole file, which would overwrite the part from byte 0.
+        await using var server = new RawHttpServer(_ => Http($"200 OK\r\nContent-Length: {Size}", bytes));
+        var answer = OfferUrl($"http://127.0.0.1:{server.Port}/f/short.bin", SHA256.HashData(bytes));
+        var offer = await NextOfferAsync();
+        var held = RandomNumberGenerator.GetBytes(50_000);
+        var part = TransferTestKit.LeavePart(inbox, offer, held);
+        var allocated = await TransferTestKit.AllocatedBytesAsync(part, s_cap);
+        _bobFreeSpace = _ => Size - allocated - 1;
+
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(inbox).WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.Refused, ex.ErrorKind);
+        Assert.Equal($"Not enough free space in {inbox} for {Size} bytes.", ex.Message);
+        var error = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => answer.WaitAsync(s_cap));
+        Assert.Equal("not-acceptable", error.Error.Condition);
+        Assert.Contains("Range: bytes=50000-", Assert.Single(server.Requests), StringComparison.Ordinal);
+        Assert.Equal(held, await File.ReadAllBytesAsync(part, TestContext.Current.CancellationToken));
         Assert.True(File.Exists(part + ".json"));
     }
 

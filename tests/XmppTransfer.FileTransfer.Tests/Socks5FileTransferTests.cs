@@ -238,6 +238,37 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         Assert.Equal(Sha256(source), Sha256(received.Path!));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_part_that_already_holds_the_whole_file_is_verified_and_finalised_with_only_its_last_byte_sent_again_over_socks5(bool md5Only)
+    {
+        var (source, inbox, send, offer) = await OfferBySocks5Async("whole.bin", md5Only);
+
+        // The earlier receive wrote the last byte and stopped before it renamed the part. Its hash proves it the file; the
+        // sender is asked for the last byte only, which it sends from that offset over the direct bytestream.
+        var part = TransferTestKit.LeavePart(inbox, offer, await File.ReadAllBytesAsync(source, TestContext.Current.CancellationToken));
+        var received = await offer.AcceptAsync(inbox).WaitAsync(s_cap);
+        var sent = await send.WaitAsync(s_cap);
+
+        AssertVerifiedOverSocks5From(99_999, sent, received, source, part);
+        Assert.Equal(Path.Combine(inbox, "whole.bin"), received.Path);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_part_of_the_whole_length_that_fails_its_hash_is_discarded_and_the_whole_file_received_over_socks5_in_the_same_attempt(bool md5Only)
+    {
+        var (source, inbox, send, offer) = await OfferBySocks5Async("wrong.bin", md5Only);
+        var part = TransferTestKit.LeavePart(inbox, offer, RandomNumberGenerator.GetBytes(100_000));
+
+        var received = await offer.AcceptAsync(inbox).WaitAsync(s_cap);
+        var sent = await send.WaitAsync(s_cap);
+
+        AssertVerifiedOverSocks5From(0, sent, received, source, part);
+    }
+
     [Fact]
     public async Task A_receiver_that_stops_reading_is_given_up_after_the_senders_inactivity_timeout()
     {
@@ -298,6 +329,44 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     }
 
     private Task<IncomingFileOffer> NextOfferAsync() => TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+
+    /// <summary>
+    /// Alice offers a new 100,000-byte file by SOCKS5 only, with a direct loopback streamhost (with only an MD5 when
+    /// <paramref name="md5Only"/>); Bob's offer, not yet answered.
+    /// </summary>
+    private async Task<(string Source, string Inbox, Task<FileTransferResult> Send, IncomingFileOffer Offer)> OfferBySocks5Async(string name, bool md5Only)
+    {
+        var alice = Attach(_alice, s_loopback);
+        var source = MakeFile(name, 100_000);
+        if (md5Only)
+        {
+            TransferTestKit.OfferOnlyMd5(_router, source);
+        }
+
+        var send = alice.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Socks5 });
+        var offer = await NextOfferAsync();
+        Assert.Equal(md5Only, offer.File.Sha256 is null);
+        Assert.True(offer.File.SupportsRange);
+        return (source, Path.Combine(_root, "in"), send, offer);
+    }
+
+    /// <summary>
+    /// Both sides went by the direct SOCKS5 bytestream, resumed from <paramref name="from"/>, moved the rest of the
+    /// 100,000 bytes, verified them, and left no part behind.
+    /// </summary>
+    private static void AssertVerifiedOverSocks5From(long from, FileTransferResult sent, FileTransferResult received, string source, string part)
+    {
+        Assert.Equal(TransferMethod.Socks5Direct, sent.Method);
+        Assert.Equal(TransferMethod.Socks5Direct, received.Method);
+        Assert.Equal(from, sent.ResumedFrom);
+        Assert.Equal(100_000 - from, sent.BytesTransferred);
+        Assert.Equal(from, received.ResumedFrom);
+        Assert.Equal(100_000 - from, received.BytesTransferred);
+        Assert.True(received.Verified);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+        Assert.False(File.Exists(part));
+        Assert.False(File.Exists(part + ".json"));
+    }
 
     private string MakeFile(string name, int size) => TransferTestKit.MakeFile(_root, name, size);
 

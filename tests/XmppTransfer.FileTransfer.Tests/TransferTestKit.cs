@@ -1,11 +1,14 @@
 using System.Security.Cryptography;
+using System.Xml.Linq;
+using XmppTransfer.Core;
 using XmppTransfer.FileTransfer.Storage;
+using XmppTransfer.Testing;
 
 namespace XmppTransfer.FileTransfer.Tests;
 
 /// <summary>
 /// What every transfer test class needs: the next offer (capped), a random source file, a file's SHA-256, the disk
-/// space a file holds, a part left by an earlier receive of an offered file.
+/// space a file holds, a part left by an earlier receive of an offered file, offers that carry only an MD5.
 /// </summary>
 internal static class TransferTestKit
 {
@@ -53,6 +56,26 @@ internal static class TransferTestKit
             Sha256 = offer.File.Sha256 is null ? null : Convert.ToHexStringLower(offer.File.Sha256),
         }.Save(directory, offer.SafeName);
         return part;
+    }
+
+    /// <summary>
+    /// Makes the SI offers of <paramref name="source"/> that pass <paramref name="router"/> carry only the legacy MD5 (as
+    /// from a sender without XEP-0300) in place of the SHA-256 our sender gives a receiver that speaks XEP-0300.
+    /// </summary>
+    public static void OfferOnlyMd5(LoopbackRouter router, string source)
+    {
+        var md5 = Convert.ToHexStringLower(MD5.HashData(File.ReadAllBytes(source)));
+        router.Intercept = stanza =>
+        {
+            var file = stanza.Element(XName.Get("si", Namespaces.Si))?.Element(XName.Get("file", Namespaces.SiFileTransfer));
+            if (file is not null && stanza.Attribute("type")?.Value == "set")
+            {
+                file.Elements(XName.Get("hash", Namespaces.Hashes)).Remove();
+                file.SetAttributeValue("hash", md5);
+            }
+
+            return stanza;
+        };
     }
 
     /// <summary>Disk space the file holds (blocks), which a part's preallocation must not leave behind after a failure.</summary>

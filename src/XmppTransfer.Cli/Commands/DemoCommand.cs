@@ -18,7 +18,7 @@ internal static class DemoCommand
             DefaultValueFactory = _ => "64M",
         };
         var json = new Option<bool>("--json") { Description = "Write one JSON line per method instead of the table." };
-        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log protocol details." };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log protocol details (Debug, whatever XFT_Logging__LogLevel__* says)." };
         var command = new Command(
             "demo",
             "Start an embedded XMPP server on loopback, create two accounts and send one file by every method "

@@ -41,7 +41,7 @@ internal sealed class ConnectionOptions
         HelpName = "NAME",
     };
 
-    public Option<bool> Verbose { get; } = new("--verbose", "-v") { Description = "Log protocol details and show stack traces." };
+    public Option<bool> Verbose { get; } = new("--verbose", "-v") { Description = "Log protocol details (Debug, whatever XFT_Logging__LogLevel__* says) and show stack traces." };
 
     public Option<bool> Json { get; } = new("--json") { Description = "Write machine-readable JSON lines to standard output." };
 

@@ -6,20 +6,42 @@ using Microsoft.Extensions.Logging.Console;
 
 namespace XmppTransfer.Cli.Output;
 
-/// <summary>Console logging on stderr: warnings by default, debug with --verbose.</summary>
+/// <summary>
+/// Console logging on stderr, one line per event, for every command: levels from the standard <c>Logging</c> section
+/// (errors only for the one-shot commands, Information for the services, unless it says otherwise), debug with --verbose.
+/// </summary>
 internal static class CliLogging
 {
-    /// <summary>The console logger of the one-shot commands (send, receive, disco, demo).</summary>
-    public static ILoggerFactory Create(bool verbose) => LoggerFactory.Create(builder =>
+    /// <summary>Where the one-shot commands read their <c>Logging</c> section: environment variables with this prefix.</summary>
+    public const string EnvironmentPrefix = "XFT_";
+
+    /// <summary>
+    /// The console logger of the one-shot commands (send, receive, disco, demo): errors only, unless the <c>Logging</c>
+    /// section of the <c>XFT_</c> environment (<c>XFT_Logging__LogLevel__Default=Information</c>,
+    /// <c>XFT_Logging__LogLevel__XmppTransfer.Core=Debug</c>) sets other levels; <paramref name="verbose"/> wins, as for
+    /// the services (<see cref="ConfigureHost"/>).
+    /// </summary>
+    /// <exception cref="UsageException">A configured level is not a log level (exit code 2).</exception>
+    public static ILoggerFactory Create(bool verbose) => Create(EnvironmentLogging(), verbose);
+
+    /// <summary>The one-shot commands' console logger with the <c>Logging</c> section <paramref name="logging"/>.</summary>
+    /// <exception cref="UsageException">A configured level is not a log level (exit code 2).</exception>
+    public static ILoggerFactory Create(IConfiguration logging, bool verbose)
     {
-        builder.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Error);
-        builder.AddSimpleConsole(o =>
+        try
         {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss.fff ";
-        });
-        builder.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-    });
+            return LoggerFactory.Create(builder => Configure(builder, logging, verbose, LogLevel.Error, "HH:mm:ss.fff "));
+        }
+        catch (InvalidOperationException ex)
+        {
+            // Microsoft.Extensions.Logging's own words: "Configuration value 'Loud' is not supported."
+            throw new UsageException($"Invalid logging setting in the environment: {ex.Message}");
+        }
+    }
+
+    /// <summary>The <c>Logging</c> section of the <c>XFT_</c> environment variables (nothing else in them is read here).</summary>
+    public static IConfiguration EnvironmentLogging() =>
+        new ConfigurationBuilder().AddEnvironmentVariables(EnvironmentPrefix).Build().GetSection("Logging");
 
     /// <summary>
     /// The console logging of the long-running services (<c>xft proxy</c>, <c>xft server</c>), one line per event on
@@ -29,11 +51,19 @@ internal static class CliLogging
     /// the configuration: every level set above Debug (including None) is lowered to Debug; Trace stays Trace.
     /// Output always goes to stderr (stdout carries the <c>--json</c> events and the server's banner).
     /// </summary>
-    public static void ConfigureHost(ILoggingBuilder builder, IConfiguration logging, bool verbose, string timestampFormat)
+    public static void ConfigureHost(ILoggingBuilder builder, IConfiguration logging, bool verbose, string timestampFormat) =>
+        Configure(builder, logging, verbose, LogLevel.Information, timestampFormat);
+
+    /// <summary>
+    /// Both kinds of command: <paramref name="defaultLevel"/> when <paramref name="logging"/> sets none, its levels
+    /// otherwise, every level above Debug lowered to Debug under <paramref name="verbose"/>; the simple console formatter
+    /// (Logging:Console:FormatterOptions win over our defaults), everything on stderr.
+    /// </summary>
+    private static void Configure(ILoggingBuilder builder, IConfiguration logging, bool verbose, LogLevel defaultLevel, string timestampFormat)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(logging);
-        builder.SetMinimumLevel(LogLevel.Information);
+        builder.SetMinimumLevel(defaultLevel);
         builder.AddConfiguration(logging);
         builder.AddSimpleConsole(o =>
         {

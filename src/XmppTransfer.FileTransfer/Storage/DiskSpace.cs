@@ -1,3 +1,5 @@
+using XmppTransfer.FileTransfer.Storage.Linux;
+
 namespace XmppTransfer.FileTransfer.Storage;
 
 /// <summary>
@@ -8,18 +10,62 @@ namespace XmppTransfer.FileTransfer.Storage;
 /// </summary>
 internal static class DiskSpace
 {
-    /// <summary>True when <paramref name="directory"/>'s file system has <paramref name="bytes"/> free, or when that cannot be told.</summary>
-    public static bool HasRoomFor(string directory, long bytes)
+    /// <summary>
+    /// The free bytes of <paramref name="directory"/>'s file system, or null when that cannot be told. What
+    /// <see cref="FileTransferManager.FreeSpace"/> asks unless a test puts something else there.
+    /// </summary>
+    public static long? FreeBytes(string directory)
     {
         try
         {
-            var drive = new DriveInfo(Path.GetFullPath(directory));
-            return drive.AvailableFreeSpace >= bytes;
+            return new DriveInfo(Path.GetFullPath(directory)).AvailableFreeSpace;
         }
         catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
         {
-            // Unknown: let the write itself fail if the disk fills.
-            return true;
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// True when a receive of a file of <paramref name="size"/> bytes into <paramref name="directory"/>, from
+    /// <paramref name="resumeFrom"/>, fits in what <paramref name="freeSpace"/> says is free (or when that cannot be told:
+    /// the write itself then finds a full disk). The bytes still to come are <c>size - resumeFrom</c>. A receive from 0
+    /// overwrites any part at <paramref name="partPath"/> (<see cref="PartData.Open"/> truncates it): a stale, over-long or
+    /// mismatched one, one whose prefix failed its hash, one a server would not resume. The space that part holds is
+    /// freed before the first byte is written, so it counts as free (<see cref="ReclaimableBytes"/>). A resumed receive
+    /// keeps its part and gets no such credit.
+    /// </summary>
+    public static bool HasRoomFor(string directory, string partPath, long size, long resumeFrom, Func<string, long?> freeSpace)
+    {
+        var free = freeSpace(directory);
+        return free is not { } bytes || Fits(bytes, size - resumeFrom, resumeFrom == 0 ? ReclaimableBytes(partPath) : 0);
+    }
+
+    /// <summary>The arithmetic of <see cref="HasRoomFor"/>: <paramref name="needed"/> bytes fit when the free bytes and those a truncated part gives back cover them.</summary>
+    public static bool Fits(long free, long needed, long reclaimable) => needed - reclaimable <= free;
+
+    /// <summary>
+    /// The space a part to be overwritten gives back, 0 when there is none: on Linux the blocks it holds (statx), which
+    /// include space preallocated past its length and leave out holes; elsewhere, or when the file system does not say,
+    /// its length, an approximation that is off by at most the rounding to the last block (and by any preallocation or
+    /// holes). A part whose blocks are shared (a reflink copy on btrfs or XFS) frees less than that; the write itself then
+    /// finds the full disk, as before this credit.
+    /// </summary>
+    public static long ReclaimableBytes(string partPath)
+    {
+        try
+        {
+            var info = new FileInfo(partPath);
+            if (!info.Exists)
+            {
+                return 0;
+            }
+
+            return (OperatingSystem.IsLinux() ? StatxNative.AllocatedBytes(partPath) : null) ?? info.Length;
+        }
+        catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            return 0;
         }
     }
 
