@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using XmppTransfer.Bytestreams.Socks5.Internal;
 using XmppTransfer.Core;
 
@@ -12,10 +14,12 @@ namespace XmppTransfer.Bytestreams.Socks5;
 public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
 {
     private readonly NetworkStream _stream;
+    private readonly bool _mappedSendOnLoopback;
     private int _disposed;
 
-    internal Socks5Bytestream(Socket socket, NetworkStream stream, string sid, Jid peer, Jid streamHost, bool viaProxy)
+    internal Socks5Bytestream(Socket socket, NetworkStream stream, string sid, Jid peer, Jid streamHost, bool viaProxy, bool mappedSendOnLoopback = true)
     {
+        _mappedSendOnLoopback = mappedSendOnLoopback;
         Socket = socket;
         _stream = stream;
         Sid = sid;
@@ -39,29 +43,149 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
     /// <summary>The connected socket, for zero-copy sends and half-closes.</summary>
     public Socket Socket { get; }
 
+    /// <summary>Bytes <see cref="SendFileAsync"/> sent from memory mappings rather than with sendfile (tests check the path taken).</summary>
+    internal long MappedBytes { get; private set; }
+
     /// <summary>The connection as a stream (owns the socket).</summary>
     public Stream Stream => _stream;
 
     /// <summary>
-    /// Sends <paramref name="count"/> bytes of <paramref name="file"/> from <paramref name="offset"/> with the kernel's
-    /// sendfile(2) where the platform has it: the bytes go from the page cache to the socket without being copied
-    /// through this process (the runtime copies on other platforms). The range goes in chunks sized to the
-    /// connection's pace (64 KiB to 16 MiB, about 100 ms each, and never more than a quarter of what already went), so <paramref name="sent"/> hears the running total often
-    /// enough for progress and inactivity checks on fast and slow links alike. The file's position is not moved.
-    /// Cancelling closes the bytestream: half a file cannot be taken back.
+    /// Sends <paramref name="count"/> bytes of <paramref name="file"/> from <paramref name="offset"/> without copying them
+    /// through a buffer of ours. To a peer on another machine the kernel's sendfile(2) sends them straight from the page
+    /// cache (the runtime copies on platforms without it). To a peer on this machine (a loopback connection) they are
+    /// copied into the socket from a memory mapping of the file instead (<see cref="Socks5BytestreamOptions.MappedSendOnLoopback"/>):
+    /// there the receiver's copy into its own page cache is the slowest step, and it runs faster from data this side just
+    /// wrote than from cold file pages. sendfile takes over wherever the file cannot be mapped. The range goes in chunks,
+    /// so <paramref name="sent"/> hears the running total often enough for progress and inactivity checks on fast and slow
+    /// links alike. The file's position is not moved. Cancelling closes the bytestream: half a file cannot be taken back.
     /// </summary>
     /// <exception cref="EndOfStreamException">The file is shorter than <paramref name="offset"/> + <paramref name="count"/> (it shrank).</exception>
-    /// <exception cref="IOException">The connection broke.</exception>
+    /// <exception cref="IOException">The connection broke, or reading the file failed.</exception>
     public async Task SendFileAsync(FileStream file, long offset, long count, Action<long>? sent = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(file);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        using var operation = new SendFileOperation();
         using var registration = cancellationToken.Register(static state => ((Socks5Bytestream)state!).Dispose(), this);
-        var chunk = MinSendFileChunk;
         long done = 0;
+        if (_mappedSendOnLoopback && MappedSendNative.IsSupported && IsLoopbackConnection())
+        {
+            done = await SendMappedAsync(file, offset, count, sent, cancellationToken).ConfigureAwait(false);
+        }
+
+        await SendWithSendFileAsync(file, offset, count, done, sent, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The bytes a mapped send maps at a time: few mmap calls, and little added to the process's resident memory.</summary>
+    internal const int MappedWindow = 4 * 1024 * 1024;
+
+    /// <summary>The bytes one send of a mapped window hands to the socket: progress (and the inactivity watchdog) hears of each.</summary>
+    private const int MappedSlice = 1024 * 1024;
+
+    /// <summary>
+    /// Sends from memory mappings of the file, <see cref="MappedWindow"/> bytes at a time, with send(2) calls that never
+    /// block; when the socket is full, the runtime waits for room by sending the next single byte asynchronously.
+    /// </summary>
+    /// <returns>The bytes sent: all of them, or fewer when the file could not be mapped (sendfile goes on from there).</returns>
+    private async Task<long> SendMappedAsync(FileStream file, long offset, long count, Action<long>? sent, CancellationToken cancellationToken)
+    {
+        long done = 0;
+        while (done < count)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var size = (int)Math.Min(MappedWindow, count - done);
+            ThrowIfShrunk(file, offset, count, done + size);
+            using var window = MappedFileWindow.TryMap(file.SafeFileHandle, offset + done, size);
+            if (window is null)
+            {
+                return done;
+            }
+
+            var at = 0;
+            while (at < size)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var (n, errno) = SendNow(window, at, Math.Min(MappedSlice, size - at), cancellationToken);
+                if (n <= 0)
+                {
+                    switch (errno)
+                    {
+                        case MappedSendNative.EINTR:
+                            continue;
+                        case MappedSendNative.EAGAIN:
+                            n = await SendOneByteAsync(window, at, file, offset, count, done + size, cancellationToken).ConfigureAwait(false);
+                            break;
+                        case MappedSendNative.EFAULT:
+                            throw ReadFailed(file, offset, count, done + size);
+                        default:
+                            throw new IOException($"Sending the file over the SOCKS5 bytestream failed: {(n == 0 ? "nothing was taken" : Marshal.GetPInvokeErrorMessage(errno))}.");
+                    }
+                }
+
+                at += (int)n;
+                MappedBytes += n;
+                sent?.Invoke(done + at);
+            }
+
+            done += size;
+        }
+
+        return done;
+    }
+
+    /// <summary>One send(2) that never blocks; a socket closed by our cancellation is the cancellation.</summary>
+    private (nint Sent, int Errno) SendNow(MappedFileWindow window, int at, int length, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return window.SendTo(Socket, at, length);
+        }
+        catch (ObjectDisposedException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("The send was cancelled.", ex, cancellationToken);
+        }
+    }
+
+    /// <summary>The socket is full: the runtime's async send of one byte waits until there is room, bounded by the token.</summary>
+    private async Task<int> SendOneByteAsync(
+        MappedFileWindow window, int at, FileStream file, long offset, long count, long windowEnd, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Socket.SendAsync(window.Memory.Slice(at, 1), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.Fault)
+        {
+            throw ReadFailed(file, offset, count, windowEnd, ex);
+        }
+        catch (SocketException ex)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new IOException($"Sending the file over the SOCKS5 bytestream failed: {ex.SocketErrorCode}.", ex);
+        }
+        catch (ObjectDisposedException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("The send was cancelled.", ex, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The kernel could not read the mapped pages of the window that ends at <paramref name="windowEnd"/> (counted from
+    /// <paramref name="offset"/>): the file was cut short under the mapping (the usual cause, reported as with sendfile),
+    /// or the disk failed. The fault is met a little before the new end (the kernel copies in blocks), so the test is
+    /// whether the file still holds the whole window.
+    /// </summary>
+    private static Exception ReadFailed(FileStream file, long offset, long count, long windowEnd, Exception? inner = null) =>
+        file.Length < offset + windowEnd
+            ? new EndOfStreamException($"The file ended at {file.Length} bytes, before {offset + count}; it shrank while being sent.", inner)
+            : new IOException("Reading the file to send over the SOCKS5 bytestream failed (an I/O error, or the file changed under the send).", inner);
+
+    /// <summary>Sends the range from <paramref name="done"/> on with sendfile(2), in chunks sized to the connection's pace.</summary>
+    private async Task SendWithSendFileAsync(FileStream file, long offset, long count, long done, Action<long>? sent, CancellationToken cancellationToken)
+    {
+        using var operation = new SendFileOperation();
+        var chunk = MinSendFileChunk;
         while (done < count)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -69,11 +193,7 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
             // megabytes, chunks finish fast on any link, and a large chunk sized in that phase could then take longer than
             // an inactivity timeout on a slow one. After that, chunks only grow while they finish within 50 ms.
             var size = (int)Math.Min(Math.Min(chunk, Math.Max(MinSendFileChunk, done / 4)), count - done);
-            if (file.Length < offset + done + size)
-            {
-                throw new EndOfStreamException($"The file ended at {file.Length} bytes, before {offset + count}; it shrank while being sent.");
-            }
-
+            ThrowIfShrunk(file, offset, count, done + size);
             var started = Stopwatch.GetTimestamp();
             await operation.SendAsync(Socket, file, offset + done, size).ConfigureAwait(false);
             if (operation.SocketError != SocketError.Success)
@@ -94,6 +214,28 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
             chunk = took < TimeSpan.FromMilliseconds(50) ? Math.Min(chunk * 2, MaxSendFileChunk)
                 : took > TimeSpan.FromMilliseconds(200) ? Math.Max(chunk / 2, MinSendFileChunk)
                 : chunk;
+        }
+    }
+
+    private static void ThrowIfShrunk(FileStream file, long offset, long count, long needed)
+    {
+        if (file.Length < offset + needed)
+        {
+            throw new EndOfStreamException($"The file ended at {file.Length} bytes, before {offset + count}; it shrank while being sent.");
+        }
+    }
+
+    /// <summary>The peer's end of the connection is on this machine (127.0.0.0/8, ::1, or either mapped into IPv6).</summary>
+    private bool IsLoopbackConnection()
+    {
+        try
+        {
+            return Socket.RemoteEndPoint is IPEndPoint { Address: var address }
+                && IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
+        {
+            return false;
         }
     }
 

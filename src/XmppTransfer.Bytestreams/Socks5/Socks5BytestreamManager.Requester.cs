@@ -70,7 +70,7 @@ public sealed partial class Socks5BytestreamManager
                 }
 
                 BytestreamsLog.S5bEstablished(_logger, sid, target.ToString(), used.ToString(), "direct");
-                return new Socks5Bytestream(stream.Socket, stream, sid, target, requester, viaProxy: false);
+                return new Socks5Bytestream(stream.Socket, stream, sid, target, requester, viaProxy: false, Options.MappedSendOnLoopback);
             }
 
             var proxies = hosts.Where(h => h.Jid == used && h.Jid != requester).ToList();
@@ -153,7 +153,7 @@ public sealed partial class Socks5BytestreamManager
             // Only after our own SOCKS5 success (PROTOCOLS.md §9.1): both legs are up, so the proxy can pair them.
             var activate = BytestreamsQuery.Activation(sid, target).ToXml();
             await session.SendIqAsync(Stanza.MakeIq(IqType.Set, proxies[0].Jid, activate), Options.ActivationTimeout, cancellationToken).ConfigureAwait(false);
-            var bytestream = new Socks5Bytestream(stream.Socket, stream, sid, target, proxies[0].Jid, viaProxy: true);
+            var bytestream = new Socks5Bytestream(stream.Socket, stream, sid, target, proxies[0].Jid, viaProxy: true, Options.MappedSendOnLoopback);
             stream = null;
             return bytestream;
         }

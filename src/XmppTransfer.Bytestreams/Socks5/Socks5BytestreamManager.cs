@@ -186,7 +186,7 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
         }
 
         var viaProxy = winner.Host.Jid != requester;
-        var bytestream = new Socks5Bytestream(winner.Stream.Socket, winner.Stream, sid, requester, winner.Host.Jid, viaProxy);
+        var bytestream = new Socks5Bytestream(winner.Stream.Socket, winner.Stream, sid, requester, winner.Host.Jid, viaProxy, Options.MappedSendOnLoopback);
         if (!expectation.Result.TrySetResult(bytestream))
         {
             await bytestream.DisposeAsync().ConfigureAwait(false);

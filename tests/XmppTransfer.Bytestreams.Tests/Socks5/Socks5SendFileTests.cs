@@ -5,7 +5,10 @@ using XmppTransfer.Testing;
 
 namespace XmppTransfer.Bytestreams.Tests.Socks5;
 
-/// <summary>Zero-copy sends of a file range over an established direct bytestream (two of our managers, loopback router).</summary>
+/// <summary>
+/// Sends of a file range over an established direct bytestream (our managers, loopback router), both ways: copied from
+/// memory mappings (the default on loopback) and with sendfile (<see cref="Socks5BytestreamOptions.MappedSendOnLoopback"/> off).
+/// </summary>
 public sealed class Socks5SendFileTests : IAsyncLifetime
 {
     private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(30);
@@ -13,9 +16,11 @@ public sealed class Socks5SendFileTests : IAsyncLifetime
     private readonly string _directory = Directory.CreateTempSubdirectory("xft-sendfile-").FullName;
     private readonly Socks5BytestreamManager _aliceS5b = new(s_loopback);
     private readonly Socks5BytestreamManager _bobS5b = new(s_loopback);
+    private readonly Socks5BytestreamManager _carolS5b = new(s_loopback with { MappedSendOnLoopback = false });
     private LoopbackRouter _router = null!;
     private XmppClient _alice = null!;
     private XmppClient _bob = null!;
+    private XmppClient _carol = null!;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -24,26 +29,33 @@ public sealed class Socks5SendFileTests : IAsyncLifetime
         _router = new LoopbackRouter();
         _alice = await _router.ConnectAsync("alice", c => c.AddExtension(_aliceS5b));
         _bob = await _router.ConnectAsync("bob", c => c.AddExtension(_bobS5b));
+        _carol = await _router.ConnectAsync("carol", c => c.AddExtension(_carolS5b));
     }
 
     public async ValueTask DisposeAsync()
     {
         await _alice.DisposeAsync();
         await _bob.DisposeAsync();
+        await _carol.DisposeAsync();
         await _router.DisposeAsync();
         Directory.Delete(_directory, recursive: true);
     }
 
     [Theory]
-    [InlineData(0, 0)]
-    [InlineData(0, 1)]
-    [InlineData(12_345, 3 * 1024 * 1024 + 7)]
-    [InlineData(0, 20 * 1024 * 1024)]
-    public async Task Exactly_the_asked_range_of_the_file_arrives_and_the_file_position_stays(int offset, int count)
+    [InlineData(0, 0, true)]
+    [InlineData(0, 1, true)]
+    [InlineData(12_345, (3 * 1024 * 1024) + 7, true)]
+    [InlineData(4097, (2 * Socks5Bytestream.MappedWindow) + 12_345, true)]
+    [InlineData(0, 20 * 1024 * 1024, true)]
+    [InlineData(0, 0, false)]
+    [InlineData(0, 1, false)]
+    [InlineData(12_345, (3 * 1024 * 1024) + 7, false)]
+    [InlineData(0, 20 * 1024 * 1024, false)]
+    public async Task Exactly_the_asked_range_of_the_file_arrives_and_the_file_position_stays(int offset, int count, bool mapped)
     {
         var content = RandomNumberGenerator.GetBytes(offset + count + 100);
         await using var file = OpenFile("range.bin", content);
-        var (sending, receiving) = await ConnectAsync("range");
+        var (sending, receiving) = await ConnectAsync("range", mapped);
         await using (sending)
         await using (receiving)
         {
@@ -57,6 +69,40 @@ public sealed class Socks5SendFileTests : IAsyncLifetime
             Assert.Equal(0, file.Position);
             Assert.Equal(count, reported.Count == 0 ? 0 : reported[^1]);
             Assert.Equal(reported.OrderBy(n => n), reported);
+            Assert.Equal(mapped ? count : 0, sending.MappedBytes);
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_file_cut_short_while_it_is_sent_is_an_end_of_stream_error_and_the_process_lives_on(bool mapped)
+    {
+        var path = Path.Combine(_directory, "cut.bin");
+        await File.WriteAllBytesAsync(path, RandomNumberGenerator.GetBytes(3 * 1024 * 1024), Ct);
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.Asynchronous);
+        var (sending, receiving) = await ConnectAsync("cut", mapped);
+        await using (sending)
+        await using (receiving)
+        {
+            var read = DrainAsync(receiving.Stream);
+
+            // After the first progress report the file loses its second half. A mapped send is then inside its first window:
+            // the kernel meets pages past the new end, which from user code would be SIGBUS, and fails the send instead.
+            var cut = false;
+            void CutOnce(long sent)
+            {
+                if (!cut)
+                {
+                    cut = true;
+                    using var writer = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+                    writer.SetLength(1536 * 1024);
+                }
+            }
+
+            await Assert.ThrowsAsync<EndOfStreamException>(() => sending.SendFileAsync(file, 0, 3 * 1024 * 1024, CutOnce, Ct).WaitAsync(s_cap, Ct));
+            sending.ShutdownSend();
+            Assert.InRange(await read.WaitAsync(s_cap, Ct), 0, 1536 * 1024);
         }
     }
 
@@ -72,11 +118,13 @@ public sealed class Socks5SendFileTests : IAsyncLifetime
         }
     }
 
-    [Fact]
-    public async Task Cancelling_a_send_the_receiver_does_not_read_closes_the_bytestream()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Cancelling_a_send_the_receiver_does_not_read_closes_the_bytestream(bool mapped)
     {
         await using var file = OpenFile("big.bin", RandomNumberGenerator.GetBytes(64 * 1024 * 1024));
-        var (sending, receiving) = await ConnectAsync("stuck");
+        var (sending, receiving) = await ConnectAsync("stuck", mapped);
         await using (sending)
         await using (receiving)
         {
@@ -114,11 +162,13 @@ public sealed class Socks5SendFileTests : IAsyncLifetime
         Assert.False(send.IsCompleted, "the send finished although nobody read");
     }
 
-    private async Task<(Socks5Bytestream Sending, Socks5Bytestream Receiving)> ConnectAsync(string sid)
+    /// <summary>A direct bytestream to bob, from alice (mapped sends on loopback, the default) or from carol (sendfile only).</summary>
+    private async Task<(Socks5Bytestream Sending, Socks5Bytestream Receiving)> ConnectAsync(string sid, bool mapped = true)
     {
-        var registration = _bobS5b.Expect(_alice.BoundJid, sid);
-        var sending = await _aliceS5b.ConnectAsync(_bob.BoundJid, sid, Ct).WaitAsync(s_cap, Ct);
-        var receiving = await _bobS5b.WaitExpectedAsync(_alice.BoundJid, sid, registration, Ct).WaitAsync(s_cap, Ct);
+        var (sender, senderS5b) = mapped ? (_alice, _aliceS5b) : (_carol, _carolS5b);
+        var registration = _bobS5b.Expect(sender.BoundJid, sid);
+        var sending = await senderS5b.ConnectAsync(_bob.BoundJid, sid, Ct).WaitAsync(s_cap, Ct);
+        var receiving = await _bobS5b.WaitExpectedAsync(sender.BoundJid, sid, registration, Ct).WaitAsync(s_cap, Ct);
         return (sending, receiving);
     }
 
