@@ -129,10 +129,20 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
             }
 
             done += size;
+            if (done % MappedYieldEvery == 0)
+            {
+                // While the receiver keeps up no send waits, and these sends copy on this thread: let it go now and then, so
+                // timers and the XMPP session are not held up behind a long transfer. Onto the pool, never back to a
+                // caller's context (a UI thread must not run these copies).
+                await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+            }
         }
 
         return done;
     }
+
+    /// <summary>Bytes a mapped send copies between two yields of its thread (a multiple of <see cref="MappedWindow"/>).</summary>
+    private const long MappedYieldEvery = 16L * MappedWindow;
 
     /// <summary>One send(2) that never blocks; a socket closed by our cancellation is the cancellation.</summary>
     private (nint Sent, int Errno) SendNow(MappedFileWindow window, int at, int length, CancellationToken cancellationToken)
