@@ -138,4 +138,38 @@ public sealed class HostLoggingTests
             Directory.Delete(data, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task A_proxy_level_that_is_not_a_log_level_is_a_one_line_usage_error_before_anything_starts()
+    {
+        await using XftProcess xft = StartProxy(ProxyEnvironment("Loud"));
+
+        int exit = await xft.WaitForExitAsync(s_cap);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("xft: Invalid logging setting in the configuration:", xft.StandardError, StringComparison.Ordinal);
+        Assert.Contains("Loud", xft.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", xft.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_server_level_that_is_not_a_log_level_is_a_one_line_usage_error_before_anything_starts()
+    {
+        string data = Directory.CreateTempSubdirectory("xft-server-logging-").FullName;
+        try
+        {
+            await using XftProcess xft = StartServer(data, "--set", "Logging:LogLevel:Default=Loud");
+
+            int exit = await xft.WaitForExitAsync(s_cap);
+
+            Assert.Equal(2, exit);
+            Assert.Contains("xft: Invalid logging setting in the configuration:", xft.StandardError, StringComparison.Ordinal);
+            Assert.Contains("Loud", xft.StandardError, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", xft.StandardError, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
 }

@@ -60,6 +60,7 @@ internal static class ProxyCommand
                 Metrics = parse.GetValue(metrics),
                 Json = parse.GetValue(json),
             });
+            CliLogging.Validate(settings.Logging);
             try
             {
                 await ProxyHost.RunAsync(settings, parse.GetValue(verbose), cancellationToken);

@@ -81,6 +81,8 @@ internal static class ServerCommand
                 throw new UsageException("Invalid server setting: " + ex.Message);
             }
 
+            CliLogging.Validate(settings.GetSection("Logging"));
+
             var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Configuration = new ConfigurationManager() });
             CliLogging.ConfigureHost(builder.Logging, settings.GetSection("Logging"), parse.GetValue(verbose), "HH:mm:ss.fff ");
             builder.Services.AddSingleton(provider => new ServerHostedService(

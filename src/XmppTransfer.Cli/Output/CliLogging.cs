@@ -26,7 +26,16 @@ internal static class CliLogging
 
     /// <summary>The one-shot commands' console logger with the <c>Logging</c> section <paramref name="logging"/>.</summary>
     /// <exception cref="UsageException">A configured level is not a log level (exit code 2).</exception>
-    public static ILoggerFactory Create(IConfiguration logging, bool verbose)
+    public static ILoggerFactory Create(IConfiguration logging, bool verbose) => Create(logging, verbose, "in the environment");
+
+    /// <summary>
+    /// Checks the levels of a service's <c>Logging</c> section (<c>xft proxy</c>, <c>xft server</c>) before its host is
+    /// built: the host reads them only when it creates its first logger, and a bad one there is a crash with a stack trace.
+    /// </summary>
+    /// <exception cref="UsageException">A configured level is not a log level (exit code 2).</exception>
+    public static void Validate(IConfiguration logging) => Create(logging, verbose: false, "in the configuration").Dispose();
+
+    private static ILoggerFactory Create(IConfiguration logging, bool verbose, string where)
     {
         try
         {
@@ -35,7 +44,7 @@ internal static class CliLogging
         catch (InvalidOperationException ex)
         {
             // Microsoft.Extensions.Logging's own words: "Configuration value 'Loud' is not supported."
-            throw new UsageException($"Invalid logging setting in the environment: {ex.Message}");
+            throw new UsageException($"Invalid logging setting {where}: {ex.Message}");
         }
     }
 
