@@ -39,7 +39,7 @@ internal static class ServerCommand
             var configuration = new ConfigurationBuilder();
             var configFile = parse.GetValue(config) ?? Path.Combine(folder, "server.json");
             configuration.AddJsonFile(configFile, optional: parse.GetValue(config) is null);
-            configuration.AddEnvironmentVariables("XFT_");
+            configuration.AddEnvironmentVariables(XftEnvironment.Prefix);
             var overrides = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
             foreach (var pair in parse.GetValue(set) ?? [])
             {

@@ -12,9 +12,6 @@ namespace XmppTransfer.Cli.Output;
 /// </summary>
 internal static class CliLogging
 {
-    /// <summary>Where the one-shot commands read their <c>Logging</c> section: environment variables with this prefix.</summary>
-    public const string EnvironmentPrefix = "XFT_";
-
     /// <summary>
     /// The console logger of the one-shot commands (send, receive, disco, demo): errors only, unless the <c>Logging</c>
     /// section of the <c>XFT_</c> environment (<c>XFT_Logging__LogLevel__Default=Information</c>,
@@ -50,7 +47,7 @@ internal static class CliLogging
 
     /// <summary>The <c>Logging</c> section of the <c>XFT_</c> environment variables (nothing else in them is read here).</summary>
     public static IConfiguration EnvironmentLogging() =>
-        new ConfigurationBuilder().AddEnvironmentVariables(EnvironmentPrefix).Build().GetSection("Logging");
+        new ConfigurationBuilder().AddEnvironmentVariables(XftEnvironment.Prefix).Build().GetSection("Logging");
 
     /// <summary>
     /// The console logging of the long-running services (<c>xft proxy</c>, <c>xft server</c>), one line per event on

@@ -17,7 +17,6 @@ namespace XmppTransfer.Cli.Proxy;
 internal static class ProxyConfiguration
 {
     public const string SecretVariable = "XFT_COMPONENT_SECRET";
-    public const string EnvironmentPrefix = "XFT_";
 
     /// <summary>Builds the layered configuration and maps it.</summary>
     /// <exception cref="UsageException">A value is missing or invalid (exit code 2).</exception>
@@ -35,7 +34,7 @@ internal static class ProxyConfiguration
             builder.AddJsonFile(Path.GetFullPath(arguments.ConfigFile), optional: false, reloadOnChange: false);
         }
 
-        builder.AddEnvironmentVariables(EnvironmentPrefix);
+        builder.AddEnvironmentVariables(XftEnvironment.Prefix);
         builder.AddInMemoryCollection(ToKeys(arguments));
         IConfiguration configuration;
         try
