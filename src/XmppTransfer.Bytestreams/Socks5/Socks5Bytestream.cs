@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using XmppTransfer.Bytestreams.Socks5.Internal;
 using XmppTransfer.Core;
 
@@ -15,6 +14,7 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
 {
     private readonly NetworkStream _stream;
     private readonly bool _mappedSendOnLoopback;
+    private byte[]? _oneByte;
     private int _disposed;
 
     internal Socks5Bytestream(Socket socket, NetworkStream stream, string sid, Jid peer, Jid streamHost, bool viaProxy, bool mappedSendOnLoopback = true)
@@ -46,6 +46,9 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
     /// <summary>Bytes <see cref="SendFileAsync"/> sent from memory mappings rather than with sendfile (tests check the path taken).</summary>
     internal long MappedBytes { get; private set; }
 
+    /// <summary>Times a mapped send found the socket full and waited for room (tests check the wait-and-resume path).</summary>
+    internal int MappedWaits { get; private set; }
+
     /// <summary>The connection as a stream (owns the socket).</summary>
     public Stream Stream => _stream;
 
@@ -53,7 +56,8 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
     /// Sends <paramref name="count"/> bytes of <paramref name="file"/> from <paramref name="offset"/> without copying them
     /// through a buffer of ours. To a peer on another machine the kernel's sendfile(2) sends them straight from the page
     /// cache (the runtime copies on platforms without it). To a peer on this machine (a loopback connection) they are
-    /// copied into the socket from a memory mapping of the file instead (<see cref="Socks5BytestreamOptions.MappedSendOnLoopback"/>):
+    /// copied into the socket from a memory mapping of the file instead (<see cref="Socks5BytestreamOptions.MappedSendOnLoopback"/>;
+    /// direct connections only: through a proxy the receiver may be anywhere):
     /// there the receiver's copy into its own page cache is the slowest step, and it runs faster from data this side just
     /// wrote than from cold file pages. sendfile takes over wherever the file cannot be mapped. The range goes in chunks,
     /// so <paramref name="sent"/> hears the running total often enough for progress and inactivity checks on fast and slow
@@ -69,7 +73,7 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         using var registration = cancellationToken.Register(static state => ((Socks5Bytestream)state!).Dispose(), this);
         long done = 0;
-        if (_mappedSendOnLoopback && MappedSendNative.IsSupported && IsLoopbackConnection())
+        if (_mappedSendOnLoopback && !ViaProxy && MappedSendNative.IsSupported && IsLoopbackConnection())
         {
             done = await SendMappedAsync(file, offset, count, sent, cancellationToken).ConfigureAwait(false);
         }
@@ -86,6 +90,7 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
     /// <summary>
     /// Sends from memory mappings of the file, <see cref="MappedWindow"/> bytes at a time, with send(2) calls that never
     /// block; when the socket is full, the runtime waits for room by sending the next single byte asynchronously.
+    /// The first window is mapped and sent off the caller's thread, and the thread is let go every 64 MiB after.
     /// </summary>
     /// <returns>The bytes sent: all of them, or fewer when the file could not be mapped (sendfile goes on from there).</returns>
     private async Task<long> SendMappedAsync(FileStream file, long offset, long count, Action<long>? sent, CancellationToken cancellationToken)
@@ -93,6 +98,14 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
         long done = 0;
         while (done < count)
         {
+            if (done % MappedYieldEvery == 0)
+            {
+                // While the receiver keeps up no send waits, and these sends copy (and MAP_POPULATE reads the disk) on this
+                // thread: start on the pool and let the thread go now and then, so timers and the XMPP session are not held
+                // up behind a long transfer. Onto the pool, never back to a caller's context (a UI thread must not run these).
+                await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+            }
+
             cancellationToken.ThrowIfCancellationRequested();
             var size = (int)Math.Min(MappedWindow, count - done);
             ThrowIfShrunk(file, offset, count, done + size);
@@ -113,13 +126,14 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
                     {
                         case MappedSendNative.EINTR:
                             continue;
-                        case MappedSendNative.EAGAIN:
-                            n = await SendOneByteAsync(window, at, file, offset, count, done + size, cancellationToken).ConfigureAwait(false);
-                            break;
                         case MappedSendNative.EFAULT:
                             throw ReadFailed(file, offset, count, done + size);
                         default:
-                            throw new IOException($"Sending the file over the SOCKS5 bytestream failed: {(n == 0 ? "nothing was taken" : Marshal.GetPInvokeErrorMessage(errno))}.");
+                            // EAGAIN (the socket is full): the runtime waits for room. Anything else: the runtime's send of the
+                            // same byte fails too, and says how (SocketException), or goes through after a passing hiccup.
+                            MappedWaits += errno == MappedSendNative.EAGAIN ? 1 : 0;
+                            n = await SendOneByteAsync(file, offset, count, done + at, cancellationToken).ConfigureAwait(false);
+                            break;
                     }
                 }
 
@@ -129,13 +143,6 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
             }
 
             done += size;
-            if (done % MappedYieldEvery == 0)
-            {
-                // While the receiver keeps up no send waits, and these sends copy on this thread: let it go now and then, so
-                // timers and the XMPP session are not held up behind a long transfer. Onto the pool, never back to a
-                // caller's context (a UI thread must not run these copies).
-                await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
-            }
         }
 
         return done;
@@ -157,17 +164,32 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>The socket is full: the runtime's async send of one byte waits until there is room, bounded by the token.</summary>
-    private async Task<int> SendOneByteAsync(
-        MappedFileWindow window, int at, FileStream file, long offset, long count, long windowEnd, CancellationToken cancellationToken)
+    /// <summary>
+    /// The runtime's async send of the byte at <paramref name="position"/>, which waits until the socket has room (bounded
+    /// by the token). The byte is read from the file into a buffer of ours, never taken from the mapping: the runtime may
+    /// read a send buffer itself (network tracing logs it), and a read of a mapping cut short is SIGBUS.
+    /// </summary>
+    private async Task<int> SendOneByteAsync(FileStream file, long offset, long count, long position, CancellationToken cancellationToken)
     {
+        var oneByte = _oneByte ??= new byte[1];
+        int read;
         try
         {
-            return await Socket.SendAsync(window.Memory.Slice(at, 1), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            read = RandomAccess.Read(file.SafeFileHandle, oneByte, offset + position);
         }
-        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.Fault)
+        catch (IOException ex)
         {
-            throw ReadFailed(file, offset, count, windowEnd, ex);
+            throw new IOException("Reading the file to send over the SOCKS5 bytestream failed: " + ex.Message, ex);
+        }
+
+        if (read == 0)
+        {
+            throw new EndOfStreamException($"The file ended at {file.Length} bytes, before {offset + count}; it shrank while being sent.");
+        }
+
+        try
+        {
+            return await Socket.SendAsync(oneByte, SocketFlags.None, cancellationToken).ConfigureAwait(false);
         }
         catch (SocketException ex)
         {

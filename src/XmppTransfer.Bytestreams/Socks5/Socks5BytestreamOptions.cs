@@ -73,8 +73,9 @@ public sealed record Socks5BytestreamOptions
     /// memory mapping of the file instead of sending it with sendfile(2). Both cost one copy in all, but sendfile leaves it to
     /// the receiver, which then reads cold file pages while it also fills its own page cache; copying here moves that work
     /// onto the sender's core and hands the receiver data that is still in the CPU cache (on a 2-core machine the receive
-    /// of a 64 MiB file ran about a tenth faster, see docs/benchmarks.md). Connections to other machines always use
-    /// sendfile. 64-bit Linux only; elsewhere, or for a file that cannot be mapped, sendfile is used. Default true.
+    /// of a 64 MiB file ran about a tenth faster, see docs/benchmarks.md). Only direct connections to a loopback address
+    /// take it: to other machines, and through a proxy (whose receiver may be anywhere), sendfile is used. Linux on x64
+    /// and Arm64 only; elsewhere, or for a file that cannot be mapped, sendfile is used. Default true.
     /// </summary>
     public bool MappedSendOnLoopback { get; init; } = true;
 

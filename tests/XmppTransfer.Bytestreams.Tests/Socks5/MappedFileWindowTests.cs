@@ -20,23 +20,35 @@ public sealed class MappedFileWindowTests : IDisposable
     [InlineData(1, 4095)]
     [InlineData(4095, 2)]
     [InlineData(12_345, 1_000_000)]
-    public void A_window_at_any_offset_holds_exactly_those_bytes_of_the_file(int offset, int length)
+    public async Task A_window_at_any_offset_sends_exactly_those_bytes_of_the_file(int offset, int length)
     {
-        Assert.SkipUnless(MappedSendNative.IsSupported, "memory-mapped sends are for 64-bit Linux");
+        Assert.SkipUnless(MappedSendNative.IsSupported, "memory-mapped sends are for Linux on x64 and Arm64");
         var content = RandomNumberGenerator.GetBytes(offset + length + 10);
         var path = Write("window.bin", content);
         using var handle = File.OpenHandle(path);
-
         using var window = MappedFileWindow.TryMap(handle, offset, length);
-
         Assert.NotNull(window);
-        Assert.Equal(content.AsSpan(offset, length).ToArray(), window.Memory.ToArray());
+        var (client, server) = await ConnectedPairAsync();
+        using (client)
+        using (server)
+        {
+            var received = ReadAsync(server, length);
+
+            for (var at = 0; at < length;)
+            {
+                var (sent, errno) = window.SendTo(client, at, length - at);
+                Assert.Equal(0, errno);
+                at += (int)sent;
+            }
+
+            Assert.Equal(content.AsSpan(offset, length).ToArray(), await received.WaitAsync(s_cap, Ct));
+        }
     }
 
     [Fact]
     public async Task A_send_from_a_window_never_blocks_and_says_when_the_socket_is_full()
     {
-        Assert.SkipUnless(MappedSendNative.IsSupported, "memory-mapped sends are for 64-bit Linux");
+        Assert.SkipUnless(MappedSendNative.IsSupported, "memory-mapped sends are for Linux on x64 and Arm64");
         var path = Write("full.bin", RandomNumberGenerator.GetBytes(4 * 1024 * 1024));
         using var handle = File.OpenHandle(path);
         using var window = MappedFileWindow.TryMap(handle, 0, 4 * 1024 * 1024);
@@ -66,7 +78,7 @@ public sealed class MappedFileWindowTests : IDisposable
     [Fact]
     public void A_file_opened_for_writing_only_cannot_be_mapped_and_says_so_with_null()
     {
-        Assert.SkipUnless(MappedSendNative.IsSupported, "memory-mapped sends are for 64-bit Linux");
+        Assert.SkipUnless(MappedSendNative.IsSupported, "memory-mapped sends are for Linux on x64 and Arm64");
         var path = Write("write-only.bin", new byte[8192]);
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Write);
 
@@ -74,9 +86,9 @@ public sealed class MappedFileWindowTests : IDisposable
     }
 
     [Fact]
-    public async Task Sending_a_window_whose_file_was_cut_short_fails_with_a_fault_instead_of_killing_the_process_both_ways()
+    public async Task Sending_a_window_whose_file_was_cut_short_fails_with_a_fault_instead_of_killing_the_process()
     {
-        Assert.SkipUnless(MappedSendNative.IsSupported, "memory-mapped sends are for 64-bit Linux");
+        Assert.SkipUnless(MappedSendNative.IsSupported, "memory-mapped sends are for Linux on x64 and Arm64");
         var path = Write("cut.bin", RandomNumberGenerator.GetBytes(1024 * 1024));
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
         using var window = MappedFileWindow.TryMap(handle, 0, 1024 * 1024);
@@ -88,10 +100,8 @@ public sealed class MappedFileWindowTests : IDisposable
         {
             // A read of these pages from user code would raise SIGBUS; inside send(2) the kernel returns EFAULT.
             var (sent, errno) = window.SendTo(client, 0, 1024 * 1024);
-            var error = await Assert.ThrowsAsync<SocketException>(async () => await client.SendAsync(window.Memory, SocketFlags.None, Ct).AsTask().WaitAsync(s_cap, Ct));
 
             Assert.Equal((-1, MappedSendNative.EFAULT), (sent, errno));
-            Assert.Equal(SocketError.Fault, error.SocketErrorCode);
         }
     }
 
@@ -100,6 +110,19 @@ public sealed class MappedFileWindowTests : IDisposable
         var path = Path.Combine(_directory, name);
         File.WriteAllBytes(path, content);
         return path;
+    }
+
+    private static async Task<byte[]> ReadAsync(Socket socket, int length)
+    {
+        var buffer = new byte[length];
+        for (var got = 0; got < length;)
+        {
+            var n = await socket.ReceiveAsync(buffer.AsMemory(got), Ct);
+            Assert.NotEqual(0, n);
+            got += n;
+        }
+
+        return buffer;
     }
 
     private static async Task<(Socket Client, Socket Server)> ConnectedPairAsync()

@@ -50,6 +50,7 @@ public sealed class Socks5SendFileTests : IAsyncLifetime
     [InlineData(0, 0, false)]
     [InlineData(0, 1, false)]
     [InlineData(12_345, (3 * 1024 * 1024) + 7, false)]
+    [InlineData(4097, (2 * Socks5Bytestream.MappedWindow) + 12_345, false)]
     [InlineData(0, 20 * 1024 * 1024, false)]
     public async Task Exactly_the_asked_range_of_the_file_arrives_and_the_file_position_stays(int offset, int count, bool mapped)
     {
@@ -103,6 +104,30 @@ public sealed class Socks5SendFileTests : IAsyncLifetime
             await Assert.ThrowsAsync<EndOfStreamException>(() => sending.SendFileAsync(file, 0, 3 * 1024 * 1024, CutOnce, Ct).WaitAsync(s_cap, Ct));
             sending.ShutdownSend();
             Assert.InRange(await read.WaitAsync(s_cap, Ct), 0, 1536 * 1024);
+        }
+    }
+
+    [Fact]
+    public async Task A_mapped_send_that_fills_the_socket_waits_for_room_and_then_sends_the_rest()
+    {
+        var content = RandomNumberGenerator.GetBytes(24 * 1024 * 1024);
+        await using var file = OpenFile("wait.bin", content);
+        var (sending, receiving) = await ConnectAsync("wait");
+        await using (sending)
+        await using (receiving)
+        {
+            long sent = 0;
+
+            // Nobody reads at first: the socket fills and the send has to wait; then the receiver reads everything.
+            var send = sending.SendFileAsync(file, 0, content.Length, n => Interlocked.Exchange(ref sent, n), Ct);
+            await WaitUntilStalledAsync(() => Interlocked.Read(ref sent), send);
+            var read = ReadToEndAsync(receiving.Stream);
+            await send.WaitAsync(s_cap, Ct);
+            sending.ShutdownSend();
+
+            Assert.Equal(content, await read.WaitAsync(s_cap, Ct));
+            Assert.InRange(sending.MappedWaits, 1, int.MaxValue);
+            Assert.Equal(content.Length, sending.MappedBytes);
         }
     }
 

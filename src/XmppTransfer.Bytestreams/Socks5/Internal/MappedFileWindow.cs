@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
@@ -6,14 +5,14 @@ using Microsoft.Win32.SafeHandles;
 namespace XmppTransfer.Bytestreams.Socks5.Internal;
 
 /// <summary>
-/// A read-only memory mapping of part of a file, handed to send(2) as its buffer: the kernel copies the page-cache pages
-/// straight into the socket, with no copy through a buffer of ours.
-/// This process never reads the mapping itself; only the kernel does, inside send(2). That is what makes it safe: a file
-/// cut short under a mapping raises SIGBUS on a read from user code, which would kill the process, but inside a system
-/// call the same fault makes the call fail with EFAULT (<see cref="SocketError.Fault"/>).
-/// Dispose unmaps it, so it must only be disposed once no send that uses it is still running.
+/// A read-only memory mapping of part of a file, sent with send(2) straight from the mapping: the kernel copies the
+/// page-cache pages into the socket, with no copy through a buffer of ours.
+/// Nothing in this process ever reads the mapping: it is not exposed as a span or as <see cref="Memory{T}"/>, so neither
+/// our code nor the runtime (network tracing logs send buffers) can touch it. Only the kernel does, inside send(2). That
+/// is what makes it safe: a file cut short under a mapping raises SIGBUS on a read from user code, which would kill the
+/// process, but inside a system call the same fault makes the call fail with EFAULT.
 /// </summary>
-internal sealed unsafe class MappedFileWindow : MemoryManager<byte>
+internal sealed class MappedFileWindow : IDisposable
 {
     private readonly nuint _mappedLength;
     private readonly int _skew;
@@ -31,7 +30,7 @@ internal sealed unsafe class MappedFileWindow : MemoryManager<byte>
     /// <summary>
     /// Maps <paramref name="length"/> bytes of <paramref name="file"/> from <paramref name="offset"/> (any offset: the
     /// mapping starts at the page below it). Null when the system or the file cannot be mapped (not 64-bit Linux, a file
-    /// system without mmap, no address space left): the caller sends another way.
+    /// system without mmap, a handle not open for reading, no address space left): the caller sends another way.
     /// </summary>
     public static MappedFileWindow? TryMap(SafeFileHandle file, long offset, int length)
     {
@@ -54,6 +53,8 @@ internal sealed unsafe class MappedFileWindow : MemoryManager<byte>
         }
         catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
         {
+            // A C library without these entry points (not glibc): do not try again for every send.
+            MappedSendNative.MarkUnavailable();
             return null;
         }
         finally
@@ -71,7 +72,7 @@ internal sealed unsafe class MappedFileWindow : MemoryManager<byte>
     /// The runtime's own async send cannot be used for this: an error that follows a partial send in the same attempt is
     /// taken for a full socket, and it then waits for room that never comes.
     /// </summary>
-    /// <exception cref="ObjectDisposedException">The socket was closed.</exception>
+    /// <exception cref="ObjectDisposedException">The socket or this window was closed.</exception>
     public (nint Sent, int Errno) SendTo(Socket socket, int at, int length)
     {
         ObjectDisposedException.ThrowIf(_mapping == 0, this);
@@ -93,27 +94,8 @@ internal sealed unsafe class MappedFileWindow : MemoryManager<byte>
         }
     }
 
-    /// <summary>The bytes as a span: for the runtime to take the address of, never to be read here (see the class remarks).</summary>
-    public override Span<byte> GetSpan()
-    {
-        ObjectDisposedException.ThrowIf(_mapping == 0, this);
-        return new Span<byte>((byte*)_mapping + _skew, _length);
-    }
-
-    public override MemoryHandle Pin(int elementIndex = 0)
-    {
-        ObjectDisposedException.ThrowIf(_mapping == 0, this);
-        ArgumentOutOfRangeException.ThrowIfNegative(elementIndex);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(elementIndex, _length);
-        return new MemoryHandle((byte*)_mapping + _skew + elementIndex);
-    }
-
-    public override void Unpin()
-    {
-        // Mapped memory does not move.
-    }
-
-    protected override void Dispose(bool disposing)
+    /// <summary>Unmaps the window; no send from it may still be running (they are synchronous, so none is after it returns).</summary>
+    public void Dispose()
     {
         var mapping = Interlocked.Exchange(ref _mapping, 0);
         if (mapping != 0)

@@ -25,8 +25,17 @@ internal static partial class MappedSendNative
 
     private const string Libc = "libc.so.6";
 
-    /// <summary>64-bit Linux: glibc's <c>mmap</c> takes a 64-bit offset there, and the flag values above are Linux's.</summary>
-    public static bool IsSupported => OperatingSystem.IsLinux() && Environment.Is64BitProcess;
+    private static int s_unavailable;
+
+    /// <summary>
+    /// Linux on x64 or Arm64, where glibc's <c>mmap</c> takes a 64-bit offset and the values above are the ones used; and
+    /// the entry points were found (see <see cref="MarkUnavailable"/>).
+    /// </summary>
+    public static bool IsSupported =>
+        OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64 && Volatile.Read(ref s_unavailable) == 0;
+
+    /// <summary>The library or an entry point is missing (a C library other than glibc): every later send uses sendfile.</summary>
+    public static void MarkUnavailable() => Volatile.Write(ref s_unavailable, 1);
 
     [LibraryImport(Libc, EntryPoint = "mmap", SetLastError = true)]
     public static partial nint Map(nint address, nuint length, int protection, int flags, int fd, long offset);
