@@ -17,7 +17,7 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
     private byte[]? _oneByte;
     private int _disposed;
 
-    internal Socks5Bytestream(Socket socket, NetworkStream stream, string sid, Jid peer, Jid streamHost, bool viaProxy, bool mappedSendOnLoopback = true)
+    internal Socks5Bytestream(Socket socket, NetworkStream stream, string sid, Jid peer, Jid streamHost, bool viaProxy, bool mappedSendOnLoopback = false)
     {
         _mappedSendOnLoopback = mappedSendOnLoopback;
         Socket = socket;

@@ -69,15 +69,17 @@ public sealed record Socks5BytestreamOptions
     public TimeSpan ListenerHandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Sending a file to a peer on this machine (the bytestream's connection is loopback): copy it into the socket from a
-    /// memory mapping of the file instead of sending it with sendfile(2). Both cost one copy in all, but sendfile leaves it to
-    /// the receiver, which then reads cold file pages while it also fills its own page cache; copying here moves that work
-    /// onto the sender's core and hands the receiver data that is still in the CPU cache (on a 2-core machine the receive
-    /// of a 64 MiB file ran about a tenth faster, see docs/benchmarks.md). Only direct connections to a loopback address
-    /// take it: to other machines, and through a proxy (whose receiver may be anywhere), sendfile is used. Linux on x64
-    /// and Arm64 only; elsewhere, or for a file that cannot be mapped, sendfile is used. Default true.
+    /// Sending a file to a peer on this machine (a direct connection to a loopback address): copy it into the socket from
+    /// a memory mapping of the file instead of sending it with sendfile(2). Both cost one copy in all, but sendfile leaves
+    /// it to the receiver, which then reads cold file pages while it also fills its own page cache; copying here moves that
+    /// work onto the sender's core and hands the receiver data still in the CPU cache. On the 2-core bench machine that made
+    /// 64 MiB transfers about a tenth faster, but 1 GiB transfers less predictable (medians from 0.49x to 0.76x of raw TCP,
+    /// against 0.68x to 0.76x with sendfile, docs/benchmarks.md), and it spends a core's worth of copying that sendfile does
+    /// not. Hence off by default. To other machines, and through a proxy (whose receiver may be anywhere), sendfile is
+    /// always used. Linux on x64 and Arm64 only; elsewhere, or for a file that cannot be mapped, sendfile is used.
+    /// Default false.
     /// </summary>
-    public bool MappedSendOnLoopback { get; init; } = true;
+    public bool MappedSendOnLoopback { get; init; }
 
     /// <summary>Kernel send and receive buffer size set on bytestream sockets; 0 keeps the system's autotuning. Default 0.</summary>
     public int SocketBufferSize { get; init; }

@@ -7,16 +7,16 @@ namespace XmppTransfer.Bytestreams.Tests.Socks5;
 
 /// <summary>
 /// Sends of a file range over an established direct bytestream (our managers, loopback router), both ways: copied from
-/// memory mappings (the default on loopback) and with sendfile (<see cref="Socks5BytestreamOptions.MappedSendOnLoopback"/> off).
+/// memory mappings (<see cref="Socks5BytestreamOptions.MappedSendOnLoopback"/> on) and with sendfile (the default).
 /// </summary>
 public sealed class Socks5SendFileTests : IAsyncLifetime
 {
     private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(30);
     private static readonly Socks5BytestreamOptions s_loopback = new() { LoopbackOnly = true, Hosts = ["127.0.0.1"], DiscoverProxies = false };
     private readonly string _directory = Directory.CreateTempSubdirectory("xft-sendfile-").FullName;
-    private readonly Socks5BytestreamManager _aliceS5b = new(s_loopback);
+    private readonly Socks5BytestreamManager _aliceS5b = new(s_loopback with { MappedSendOnLoopback = true });
     private readonly Socks5BytestreamManager _bobS5b = new(s_loopback);
-    private readonly Socks5BytestreamManager _carolS5b = new(s_loopback with { MappedSendOnLoopback = false });
+    private readonly Socks5BytestreamManager _carolS5b = new(s_loopback);
     private LoopbackRouter _router = null!;
     private XmppClient _alice = null!;
     private XmppClient _bob = null!;
@@ -187,7 +187,7 @@ public sealed class Socks5SendFileTests : IAsyncLifetime
         Assert.False(send.IsCompleted, "the send finished although nobody read");
     }
 
-    /// <summary>A direct bytestream to bob, from alice (mapped sends on loopback, the default) or from carol (sendfile only).</summary>
+    /// <summary>A direct bytestream to bob, from alice (mapped sends on loopback) or from carol (sendfile, the default).</summary>
     private async Task<(Socks5Bytestream Sending, Socks5Bytestream Receiving)> ConnectAsync(string sid, bool mapped = true)
     {
         var (sender, senderS5b) = mapped ? (_alice, _aliceS5b) : (_carol, _carolS5b);
