@@ -79,14 +79,25 @@ public sealed class TransferTests(CliServerFixture fixture)
         var file = Path.Combine(fixture.Root, resource + ".bin");
         await TestFiles.CreateRandomAsync(file, 1000);
         await using var receiver = XftProcess.Start(
-            ["receive", .. fixture.Connection("bob", resource), "--out", Path.Combine(fixture.Root, resource), "--decline", "--count", "1"],
+            ["receive", .. fixture.Connection("bob", resource), "--out", Path.Combine(fixture.Root, resource), "--decline", "--count", "1", "--verbose"],
             CliServerFixture.Password(CliServerFixture.BobPassword));
         await receiver.WaitForStderrAsync("waiting for files", s_cap);
 
-        var (exit, _, stderr) = await XftProcess.RunAsync(
-            ["send", $"bob@cli.test/{resource}", file, .. fixture.Connection("alice", "s" + resource), "--method", "ibb"],
-            CliServerFixture.Password(CliServerFixture.AlicePassword),
-            s_cap);
+        // Both sides log at Debug: this test once saw the sender hear nothing for 90 s (a full CI run, not reproduced since),
+        // and the two logs together say which stanza went missing.
+        int exit;
+        string stderr;
+        try
+        {
+            (exit, _, stderr) = await XftProcess.RunAsync(
+                ["send", $"bob@cli.test/{resource}", file, .. fixture.Connection("alice", "s" + resource), "--method", "ibb", "--verbose"],
+                CliServerFixture.Password(CliServerFixture.AlicePassword),
+                s_cap);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message}\nreceiver's stderr:\n{receiver.StandardError}", ex);
+        }
 
         Assert.Equal(3, exit);
         Assert.Contains("declined", stderr, StringComparison.Ordinal);
