@@ -17,7 +17,7 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
     private byte[]? _oneByte;
     private int _disposed;
 
-    internal Socks5Bytestream(Socket socket, NetworkStream stream, string sid, Jid peer, Jid streamHost, bool viaProxy, bool mappedSendOnLoopback = false)
+    internal Socks5Bytestream(Socket socket, NetworkStream stream, string sid, Jid peer, Jid streamHost, bool viaProxy, bool mappedSendOnLoopback)
     {
         _mappedSendOnLoopback = mappedSendOnLoopback;
         Socket = socket;
@@ -184,7 +184,7 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
 
         if (read == 0)
         {
-            throw new EndOfStreamException($"The file ended at {file.Length} bytes, before {offset + count}; it shrank while being sent.");
+            throw Shrank(file, offset, count);
         }
 
         try
@@ -210,7 +210,7 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
     /// </summary>
     private static Exception ReadFailed(FileStream file, long offset, long count, long windowEnd, Exception? inner = null) =>
         file.Length < offset + windowEnd
-            ? new EndOfStreamException($"The file ended at {file.Length} bytes, before {offset + count}; it shrank while being sent.", inner)
+            ? Shrank(file, offset, count, inner)
             : new IOException("Reading the file to send over the SOCKS5 bytestream failed (an I/O error, or the file changed under the send).", inner);
 
     /// <summary>Sends the range from <paramref name="done"/> on with sendfile(2), in chunks sized to the connection's pace.</summary>
@@ -253,9 +253,12 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
     {
         if (file.Length < offset + needed)
         {
-            throw new EndOfStreamException($"The file ended at {file.Length} bytes, before {offset + count}; it shrank while being sent.");
+            throw Shrank(file, offset, count);
         }
     }
+
+    private static EndOfStreamException Shrank(FileStream file, long offset, long count, Exception? inner = null) =>
+        new($"The file ended at {file.Length} bytes, before {offset + count}; it shrank while being sent.", inner);
 
     /// <summary>The peer's end of the connection is on this machine (127.0.0.0/8, ::1, or either mapped into IPv6).</summary>
     private bool IsLoopbackConnection()
