@@ -1,7 +1,43 @@
 namespace XmppTransfer.FileTransfer;
 
-/// <summary>A receiver's wait for the sender's IBB re-offer of a file after SOCKS5 failed (matched by sender, name, size, hashes).</summary>
-internal sealed record FallbackWaiter(string Key)
+/// <summary>
+/// A receiver's wait for the sender's IBB re-offer of a file after SOCKS5 failed (matched by sender, name, size, hashes).
+/// It is armed before SOCKS5 is tried, so an offer of the same file that arrives while the first receive is still
+/// finishing (the sender's next send of it, started as soon as our close reached it) can be handed over to a receive that
+/// no longer wants it: <see cref="Take"/> then gives that offer back, and the manager admits it as a new offer instead of
+/// leaving it unanswered.
+/// </summary>
+internal sealed class FallbackWaiter(string key)
 {
-    public TaskCompletionSource<IncomingFileOffer> Offer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private const int Armed = 0;
+    private const int HandedOver = 1;
+    private const int Closed = 2;
+
+    private readonly TaskCompletionSource _offered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IncomingFileOffer? _offer;
+    private int _state;
+
+    /// <summary>Sender, name, size and hashes of the file (see <see cref="FileTransferManager"/>'s FallbackKey).</summary>
+    public string Key { get; } = key;
+
+    /// <summary>Completes when an offer was handed over.</summary>
+    public Task Offered => _offered.Task;
+
+    /// <summary>The router's side: hands <paramref name="offer"/> over unless the receive has stopped waiting.</summary>
+    public bool TryHandOver(IncomingFileOffer offer)
+    {
+        // Written before the exchange that publishes it: whoever sees HandedOver sees the offer.
+        _offer = offer;
+        if (Interlocked.CompareExchange(ref _state, HandedOver, Armed) != Armed)
+        {
+            return false;
+        }
+
+        _offered.TrySetResult();
+        return true;
+    }
+
+    /// <summary>The receive's side: stops waiting, and returns the offer handed over so far (once), or null.</summary>
+    public IncomingFileOffer? Take() =>
+        Interlocked.Exchange(ref _state, Closed) == HandedOver ? Volatile.Read(ref _offer) : null;
 }

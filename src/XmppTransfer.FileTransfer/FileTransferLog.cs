@@ -28,4 +28,10 @@ internal static partial class FileTransferLog
 
     [LoggerMessage(3007, LogLevel.Debug, "Receiving {Sid} from {Peer}: splice is not supported here; the rest goes through buffers after {Bytes} bytes")]
     public static partial void SpliceUnsupported(ILogger logger, string sid, string peer, long bytes);
+
+    [LoggerMessage(3008, LogLevel.Debug, "Offer {Sid} from {Peer} is the in-band re-offer of a file we are receiving over SOCKS5; it goes to that receive")]
+    public static partial void ReofferRouted(ILogger logger, string sid, string peer);
+
+    [LoggerMessage(3009, LogLevel.Debug, "Offer {Sid} from {Peer} came as a re-offer, but the receive it went to has finished; it is a new offer")]
+    public static partial void ReofferReadmitted(ILogger logger, string sid, string peer);
 }

@@ -10,7 +10,7 @@ namespace XmppTransfer.FileTransfer;
 
 public sealed partial class FileTransferManager
 {
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<IncomingFileOffer>> _awaitingFallback = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, FallbackWaiter> _awaitingFallback = new(StringComparer.Ordinal);
 
     internal async Task<FileTransferResult> ReceiveAsync(
         IncomingFileOffer offer, string directory, FileReceiveOptions options, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
@@ -317,34 +317,76 @@ public sealed partial class FileTransferManager
     private FallbackWaiter ArmFallback(PartialFile identity)
     {
         var waiter = new FallbackWaiter(FallbackKey(identity.Sender, identity.Name, identity.Size, identity.Md5, identity.Sha256));
-        _awaitingFallback[waiter.Key] = waiter.Offer;
+        _awaitingFallback[waiter.Key] = waiter;
         return waiter;
     }
 
-    private void DisarmFallback(FallbackWaiter waiter) =>
-        _awaitingFallback.TryRemove(new KeyValuePair<string, TaskCompletionSource<IncomingFileOffer>>(waiter.Key, waiter.Offer));
+    /// <summary>
+    /// Stops waiting for a re-offer. One that was handed over all the same (the same file offered again just as this
+    /// receive finished) is admitted as a new offer: left alone it would never be answered, and its sender would wait out
+    /// its offer timeout.
+    /// </summary>
+    private void DisarmFallback(FallbackWaiter waiter)
+    {
+        _awaitingFallback.TryRemove(new KeyValuePair<string, FallbackWaiter>(waiter.Key, waiter));
+        if (waiter.Take() is { } unused)
+        {
+            FileTransferLog.ReofferReadmitted(Logger, unused.Sid, unused.From.ToString());
+            try
+            {
+                Admit(unused);
+            }
+            catch (Core.XmppStanzaErrorException ex)
+            {
+                unused.Response.TrySetException(ex);
+            }
+        }
+    }
 
     private async Task<IncomingFileOffer?> WaitForFallbackOfferAsync(FallbackWaiter waiter, CancellationToken cancellationToken)
     {
         try
         {
-            return await waiter.Offer.Task.WaitAsync(Options.FallbackWait, cancellationToken).ConfigureAwait(false);
+            await waiter.Offered.WaitAsync(Options.FallbackWait, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            return null;
+            // Take says whether one came after all.
         }
-        finally
+        catch (OperationCanceledException)
         {
             DisarmFallback(waiter);
+            throw;
         }
+
+        _awaitingFallback.TryRemove(new KeyValuePair<string, FallbackWaiter>(waiter.Key, waiter));
+        var offer = waiter.Take();
+
+        // Never seen by the application, so always ours to claim: no DeclineAsync or timeout can answer it now.
+        _ = offer?.TryClaim();
+        return offer;
     }
 
+    /// <summary>
+    /// Hands an offer to the receive of the same file that waits for its re-offer. Only an offer without SOCKS5 can be one
+    /// (the sender falls back because SOCKS5 failed): the same file offered again with SOCKS5 is a second, new offer.
+    /// </summary>
     private bool TryRouteFallback(IncomingFileOffer incoming)
     {
+        if (incoming.Methods.Contains(StreamMethods.Socks5) || _awaitingFallback.IsEmpty)
+        {
+            return false;
+        }
+
         var file = incoming.File;
         var key = FallbackKey(incoming.From.Bare.ToString(), file.Name, file.Size, file.Md5, file.Sha256 is null ? null : Convert.ToHexStringLower(file.Sha256));
-        return _awaitingFallback.TryRemove(key, out var waiter) && incoming.TryClaim() && waiter.TrySetResult(incoming);
+        if (_awaitingFallback.TryRemove(key, out var waiter) && waiter.TryHandOver(incoming))
+        {
+            FileTransferLog.ReofferRouted(Logger, incoming.Sid, incoming.From.ToString());
+            return true;
+        }
+
+        return false;
     }
 
     private static string FallbackKey(string sender, string name, long size, string? md5, string? sha256) =>

@@ -150,11 +150,22 @@ public sealed partial class FileTransferManager : IXmppExtension
         var offer = SiOffer.Parse(iq.Element(SiOffer.SiName)!);
         var incoming = new IncomingFileOffer(this, from, offer);
 
-        if (TryRouteFallback(incoming))
+        if (!TryRouteFallback(incoming))
         {
-            return new ValueTask<XElement?>(incoming.Response.Task);
+            Admit(incoming);
         }
 
+        return new ValueTask<XElement?>(incoming.Response.Task);
+    }
+
+    /// <summary>
+    /// Queues an offer for <see cref="ReceiveOffersAsync"/> after the checks every offer passes, and starts its timeout.
+    /// Throws the stanza error that declines it.
+    /// </summary>
+    private void Admit(IncomingFileOffer incoming)
+    {
+        var from = incoming.From;
+        var offer = incoming.Offer!;
         if (!IsAcceptedSender(from))
         {
             FileTransferLog.Declined(_logger, offer.Sid, from.ToString(), "sender not on the accept list");
@@ -179,7 +190,6 @@ public sealed partial class FileTransferManager : IXmppExtension
         }
 
         incoming.StartTimeout(Options.OfferTimeout);
-        return new ValueTask<XElement?>(incoming.Response.Task);
     }
 
     /// <summary>The SOCKS5 bytestream manager of the session, when S5B is available.</summary>

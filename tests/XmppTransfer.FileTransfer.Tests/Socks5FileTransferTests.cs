@@ -10,6 +10,10 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
 {
     /// <summary>FileTransferLog.Splicing: the receive took the zero-copy path.</summary>
     private const int SplicingEvent = 3006;
+
+    /// <summary>FileTransferLog.ReofferRouted and ReofferReadmitted.</summary>
+    private const int ReofferRoutedEvent = 3008;
+    private const int ReofferReadmittedEvent = 3009;
     private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(60);
     private static readonly Socks5BytestreamOptions s_loopback = new() { LoopbackOnly = true, Hosts = ["127.0.0.1"], DiscoverProxies = false };
     private readonly string _root = Directory.CreateTempSubdirectory("xft-s5b-").FullName;
@@ -307,6 +311,66 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         Assert.True(received.Verified);
     }
 
+    [Fact]
+    public async Task An_in_band_offer_of_a_file_being_received_over_socks5_is_offered_anew_when_that_receive_succeeds()
+    {
+        // The receive waits for an IBB re-offer of its file from the start; the same file offered in-band again is taken for
+        // one. Once the first receive has succeeded it must not swallow that offer (its sender would wait out its offer
+        // timeout): this is what sending one file twice in a row could hit when the second offer overtook the first
+        // receive's last steps.
+        var alice = Attach(_alice, s_loopback);
+        var content = RandomNumberGenerator.GetBytes(300_000);
+        var file = new Si.FileOfferDescription("twice.bin", content.Length);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = alice.SendStreamAsync(_bob.BoundJid, new GatedStream(content, 100_000, gate.Task), file, new FileSendOptions { ComputeHashes = false });
+        var firstOffer = await NextOfferAsync();
+        var firstReceive = firstOffer.AcceptAsync(Path.Combine(_root, "one"), cancellationToken: TestContext.Current.CancellationToken);
+
+        var second = alice.SendStreamAsync(
+            _bob.BoundJid, new MemoryStream(content), file, new FileSendOptions { ComputeHashes = false, Method = TransferMethodPreference.Ibb });
+        await _bobLog.WaitForAsync(ReofferRoutedEvent).WaitAsync(s_cap);
+        gate.SetResult();
+        var firstReceived = await firstReceive.WaitAsync(s_cap);
+        await first.WaitAsync(s_cap);
+        var secondOffer = await NextOfferAsync();
+        var secondReceived = await secondOffer.AcceptAsync(Path.Combine(_root, "two"), cancellationToken: TestContext.Current.CancellationToken).WaitAsync(s_cap);
+        var secondSent = await second.WaitAsync(s_cap);
+
+        Assert.Equal(TransferMethod.Socks5Direct, firstReceived.Method);
+        Assert.Equal(content, await File.ReadAllBytesAsync(firstReceived.Path!, TestContext.Current.CancellationToken));
+        Assert.Equal([Si.StreamMethods.Ibb], secondOffer.Methods);
+        Assert.Equal(TransferMethod.Ibb, secondSent.Method);
+        Assert.Equal(content, await File.ReadAllBytesAsync(secondReceived.Path!, TestContext.Current.CancellationToken));
+        Assert.Contains(_bobLog.Events, e => e.Id.Id == ReofferReadmittedEvent);
+    }
+
+    [Fact]
+    public async Task The_same_file_offered_again_with_socks5_while_it_is_received_is_a_new_offer_at_once()
+    {
+        var alice = Attach(_alice, s_loopback);
+        var content = RandomNumberGenerator.GetBytes(300_000);
+        var file = new Si.FileOfferDescription("again.bin", content.Length);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = alice.SendStreamAsync(_bob.BoundJid, new GatedStream(content, 100_000, gate.Task), file, new FileSendOptions { ComputeHashes = false });
+        var firstOffer = await NextOfferAsync();
+        var firstReceive = firstOffer.AcceptAsync(Path.Combine(_root, "one"), cancellationToken: TestContext.Current.CancellationToken);
+
+        var second = alice.SendStreamAsync(_bob.BoundJid, new MemoryStream(content), file, new FileSendOptions { ComputeHashes = false });
+        var secondOffer = await NextOfferAsync();
+        var secondReceived = await secondOffer.AcceptAsync(Path.Combine(_root, "two"), cancellationToken: TestContext.Current.CancellationToken).WaitAsync(s_cap);
+        await second.WaitAsync(s_cap);
+        Assert.False(firstReceive.IsCompleted);
+        gate.SetResult();
+        var firstReceived = await firstReceive.WaitAsync(s_cap);
+        await first.WaitAsync(s_cap);
+
+        Assert.Contains(Si.StreamMethods.Socks5, secondOffer.Methods);
+        Assert.Equal(TransferMethod.Socks5Direct, secondReceived.Method);
+        Assert.Equal(content, await File.ReadAllBytesAsync(secondReceived.Path!, TestContext.Current.CancellationToken));
+        Assert.Equal(content, await File.ReadAllBytesAsync(firstReceived.Path!, TestContext.Current.CancellationToken));
+        Assert.DoesNotContain(_bobLog.Events, e => e.Id.Id == ReofferRoutedEvent);
+    }
+
     private static FileTransferManager Attach(XmppClient client, Socks5BytestreamOptions options, TimeSpan? inactivity = null)
     {
         var manager = new FileTransferManager(new FileTransferOptions
@@ -409,5 +473,20 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     private sealed class HoldingProgress(ManualResetEventSlim gate) : IProgress<FileTransferProgress>
     {
         public void Report(FileTransferProgress value) => gate.Wait(s_cap);
+    }
+
+    /// <summary>A source that holds every read from <paramref name="holdAt"/> on until <paramref name="gate"/> completes.</summary>
+    private sealed class GatedStream(byte[] content, long holdAt, Task gate) : MemoryStream(content, writable: false)
+    {
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (Position >= holdAt)
+            {
+                await gate.WaitAsync(cancellationToken);
+            }
+
+            var limit = Position < holdAt ? (int)Math.Min(buffer.Length, holdAt - Position) : buffer.Length;
+            return await base.ReadAsync(buffer[..limit], cancellationToken);
+        }
     }
 }
