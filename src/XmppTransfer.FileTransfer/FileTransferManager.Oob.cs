@@ -108,7 +108,8 @@ public sealed partial class FileTransferManager
         }
 
         var identity = new PartialFile { Sender = link.From.Bare.ToString(), Name = offer.File.Name, Size = -1 };
-        return await ReceiveOobAsync(offer, directory, identity, FileReceiveOptions.Default, progress, cancellationToken).ConfigureAwait(false);
+        using var part = PartNames.Take(directory, offer.SafeName);
+        return await ReceiveOobAsync(offer, directory, part.Name, identity, FileReceiveOptions.Default, progress, cancellationToken).ConfigureAwait(false);
     }
 
     private void AttachOob(XmppSession session)
@@ -164,13 +165,12 @@ public sealed partial class FileTransferManager
     /// for the next offer of the same file; a body that fails its hash or runs past the size it announced is deleted.
     /// </summary>
     private async Task<FileTransferResult> ReceiveOobAsync(
-        IncomingFileOffer offer, string directory, PartialFile identity, FileReceiveOptions options, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
+        IncomingFileOffer offer, string directory, string partName, PartialFile identity, FileReceiveOptions options, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
     {
-        var safeName = offer.SafeName;
-        var partPath = PartialFile.DataPath(directory, safeName);
+        var partPath = PartialFile.DataPath(directory, partName);
         var clock = Stopwatch.StartNew();
         using var hashing = ReceiveHashing.For(identity, options.ComputeSha256);
-        var resumeFrom = options.Resume && identity.Sha256 is not null ? PartialFile.ResumableLength(directory, safeName, identity) : 0;
+        var resumeFrom = options.Resume && identity.Sha256 is not null ? PartialFile.ResumableLength(directory, partName, identity) : 0;
         long received;
         try
         {
@@ -186,11 +186,11 @@ public sealed partial class FileTransferManager
             if (resumeFrom > 0 && hashing.HasSha256(identity.Sha256))
             {
                 received = 0;
-                new ProgressReporter(progress, safeName, resumeFrom, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Oob }.Report(resumeFrom, force: true);
+                new ProgressReporter(progress, offer.SafeName, resumeFrom, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Oob }.Report(resumeFrom, force: true);
             }
             else
             {
-                (resumeFrom, received) = await DownloadOobAsync(offer, directory, identity, hashing, resumeFrom, progress, cancellationToken).ConfigureAwait(false);
+                (resumeFrom, received) = await DownloadOobAsync(offer, directory, partName, identity, hashing, resumeFrom, progress, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (FileTransferException ex)
@@ -198,7 +198,7 @@ public sealed partial class FileTransferManager
             offer.Response.TrySetException(new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Cancel, "item-not-found", ex.Message)));
             if (ex.ErrorKind == FileTransferErrorKind.IntegrityCheckFailed)
             {
-                PartialFile.Delete(directory, safeName);
+                PartialFile.Delete(directory, partName);
             }
 
             throw;
@@ -213,14 +213,12 @@ public sealed partial class FileTransferManager
         var sha = hashing.Sha256 is null ? null : Convert.ToHexStringLower(hashing.Sha256.GetHashAndReset());
         if (identity.Sha256 is not null && identity.Sha256 != sha)
         {
-            PartialFile.Delete(directory, safeName);
+            PartialFile.Delete(directory, partName);
             offer.Response.TrySetException(new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Cancel, "item-not-found", "SHA-256 mismatch")));
-            throw new FileTransferException(FileTransferErrorKind.IntegrityCheckFailed, $"{safeName} from {offer.From} failed its SHA-256 check; the data was discarded.");
+            throw new FileTransferException(FileTransferErrorKind.IntegrityCheckFailed, $"{offer.SafeName} from {offer.From} failed its SHA-256 check; the data was discarded.");
         }
 
-        var finalPath = options.Overwrite ? Path.Combine(directory, safeName) : SafeFileName.Unique(directory, safeName);
-        File.Move(partPath, finalPath, options.Overwrite);
-        File.Delete(PartialFile.MetadataPath(directory, safeName));
+        var finalPath = PartNames.Commit(directory, partName, offer.SafeName, options.Overwrite);
         offer.Response.TrySetResult(null);
         FileTransferLog.Completed(Logger, offer.Sid, offer.From.ToString(), received, "oob", clock.Elapsed.TotalSeconds);
         return new FileTransferResult
@@ -245,10 +243,9 @@ public sealed partial class FileTransferManager
     /// after all) and how many bytes it had.
     /// </summary>
     private async Task<(long From, long Received)> DownloadOobAsync(
-        IncomingFileOffer offer, string directory, PartialFile identity, ReceiveHashing hashing, long resumeFrom, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
+        IncomingFileOffer offer, string directory, string partName, PartialFile identity, ReceiveHashing hashing, long resumeFrom, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
     {
-        var safeName = offer.SafeName;
-        var partPath = PartialFile.DataPath(directory, safeName);
+        var partPath = PartialFile.DataPath(directory, partName);
         using var downloader = new OobDownloader(Options.Oob);
         using var download = await downloader.StartAsync(offer.Url!, resumeFrom, cancellationToken).ConfigureAwait(false);
         if (download.Offset != resumeFrom)
@@ -271,19 +268,19 @@ public sealed partial class FileTransferManager
             throw new FileTransferException(FileTransferErrorKind.Refused, DiskSpace.Shortage(directory, total - resumeFrom));
         }
 
-        var reporter = new ProgressReporter(progress, safeName, download.Total ?? -1, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Oob };
+        var reporter = new ProgressReporter(progress, offer.SafeName, download.Total ?? -1, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Oob };
         long received;
         var part = PartData.Open(partPath, resumeFrom, download.Total - resumeFrom ?? 0);
         await using (part.ConfigureAwait(false))
         {
-            identity.Save(directory, safeName);
+            identity.Save(directory, partName);
             if (resumeFrom > 0)
             {
                 // The prefix was hashed; anything past it is not ours to trust.
                 part.SetLength(resumeFrom);
             }
 
-            var sink = new FileSink(part.SafeFileHandle, resumeFrom, safeName, hashing.Sha256, null, Options.CopyBufferSize);
+            var sink = new FileSink(part.SafeFileHandle, resumeFrom, offer.SafeName, hashing.Sha256, null, Options.CopyBufferSize);
             await using (sink.ConfigureAwait(false))
             {
                 try

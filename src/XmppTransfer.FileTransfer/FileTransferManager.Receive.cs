@@ -34,11 +34,30 @@ public sealed partial class FileTransferManager
             Sha256 = offer.File.Sha256 is null ? null : Convert.ToHexStringLower(offer.File.Sha256),
         };
 
-        if (offer.OobQuery is not null)
+        using var part = PartNames.Take(directory, offer.SafeName);
+        try
         {
-            return await ReceiveOobAsync(offer, directory, identity, options, progress, cancellationToken).ConfigureAwait(false);
+            return offer.OobQuery is not null
+                ? await ReceiveOobAsync(offer, directory, part.Name, identity, options, progress, cancellationToken).ConfigureAwait(false)
+                : await ReceiveSiAsync(offer, directory, part.Name, identity, options, progress, cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The disk, not the peer: answered if it was not yet (else the sender waits out its offer timeout), and reported
+            // as every other failure of a receive is.
+            offer.Refuse("Cannot write the file");
+            throw new FileTransferException(FileTransferErrorKind.LocalIo, $"Receiving {offer.SafeName} into {directory} failed: {ex.Message}", ex);
+        }
+        catch
+        {
+            offer.Refuse("Cannot receive the file");
+            throw;
+        }
+    }
 
+    private async Task<FileTransferResult> ReceiveSiAsync(
+        IncomingFileOffer offer, string directory, string partName, PartialFile identity, FileReceiveOptions options, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
+    {
         var current = offer;
         while (true)
         {
@@ -46,7 +65,7 @@ public sealed partial class FileTransferManager
             var fallback = WillUseSocks5(current, options) ? ArmFallback(identity) : null;
             try
             {
-                return await ReceiveOnceAsync(current, directory, identity, options, progress, cancellationToken).ConfigureAwait(false);
+                return await ReceiveOnceAsync(current, directory, partName, identity, options, progress, cancellationToken).ConfigureAwait(false);
             }
             catch (FileTransferException ex) when (fallback is not null && ex.Data.Contains(Socks5FailureMarker))
             {
@@ -74,12 +93,11 @@ public sealed partial class FileTransferManager
         options.PreferSocks5 && Socks5 is not null && offer.Methods.Contains(StreamMethods.Socks5);
 
     private async Task<FileTransferResult> ReceiveOnceAsync(
-        IncomingFileOffer offer, string directory, PartialFile identity, FileReceiveOptions options, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
+        IncomingFileOffer offer, string directory, string partName, PartialFile identity, FileReceiveOptions options, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
     {
-        var safeName = offer.SafeName;
-        var resumeFrom = options.Resume && offer.File.SupportsRange ? PartialFile.ResumableLength(directory, safeName, identity) : 0;
+        var resumeFrom = options.Resume && offer.File.SupportsRange ? PartialFile.ResumableLength(directory, partName, identity) : 0;
         using var hashing = ReceiveHashing.For(identity, options.ComputeSha256);
-        var partPath = PartialFile.DataPath(directory, safeName);
+        var partPath = PartialFile.DataPath(directory, partName);
         if (resumeFrom > 0 && resumeFrom == offer.File.Size)
         {
             // A receive that stopped after the last byte but before the rename left the whole file, or one whose data was
@@ -96,7 +114,7 @@ public sealed partial class FileTransferManager
             else
             {
                 resumeFrom = 0;
-                DiscardPart(directory, safeName);
+                DiscardPart(directory, partName);
             }
         }
         else if (resumeFrom > 0 && !await hashing.TryAppendPrefixAsync(partPath, resumeFrom, cancellationToken).ConfigureAwait(false))
@@ -128,10 +146,10 @@ public sealed partial class FileTransferManager
         FileTransferLog.Accepted(Logger, offer.From.ToString(), offer.Sid, method, resumeFrom);
 
         var clock = Stopwatch.StartNew();
-        var reporter = new ProgressReporter(progress, safeName, offer.File.Size, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Ibb };
+        var reporter = new ProgressReporter(progress, offer.SafeName, offer.File.Size, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Ibb };
         if (socks5Registration is not null)
         {
-            return await ReceiveOverSocks5Async(offer, socks5Registration, directory, identity, resumeFrom, hashing, options, reporter, clock, cancellationToken)
+            return await ReceiveOverSocks5Async(offer, socks5Registration, directory, partName, identity, resumeFrom, hashing, options, reporter, clock, cancellationToken)
                 .ConfigureAwait(false);
         }
 
@@ -147,7 +165,7 @@ public sealed partial class FileTransferManager
 
         await using (source.ConfigureAwait(false))
         {
-            return await SaveAsync(offer, source, TransferMethod.Ibb, directory, identity, resumeFrom, hashing, options, reporter, clock, cancellationToken).ConfigureAwait(false);
+            return await SaveAsync(offer, source, TransferMethod.Ibb, directory, partName, identity, resumeFrom, hashing, options, reporter, clock, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -159,6 +177,7 @@ public sealed partial class FileTransferManager
         IncomingFileOffer offer,
         Task<Socks5Bytestream> registration,
         string directory,
+        string partName,
         PartialFile identity,
         long resumeFrom,
         ReceiveHashing hashing,
@@ -186,7 +205,7 @@ public sealed partial class FileTransferManager
             reporter.Method = method;
             try
             {
-                return await SaveAsync(offer, bytestream.Stream, method, directory, identity, resumeFrom, hashing, options, reporter, clock, cancellationToken)
+                return await SaveAsync(offer, bytestream.Stream, method, directory, partName, identity, resumeFrom, hashing, options, reporter, clock, cancellationToken)
                     .ConfigureAwait(false);
             }
             catch (FileTransferException ex) when (ex.ErrorKind is FileTransferErrorKind.TransferFailed)
@@ -204,6 +223,7 @@ public sealed partial class FileTransferManager
         Stream source,
         TransferMethod method,
         string directory,
+        string partName,
         PartialFile identity,
         long resumeFrom,
         ReceiveHashing hashing,
@@ -212,8 +232,7 @@ public sealed partial class FileTransferManager
         Stopwatch clock,
         CancellationToken cancellationToken)
     {
-        var safeName = offer.SafeName;
-        var partPath = PartialFile.DataPath(directory, safeName);
+        var partPath = PartialFile.DataPath(directory, partName);
         var sha256 = hashing.Sha256;
         var md5 = hashing.Md5;
 
@@ -227,7 +246,7 @@ public sealed partial class FileTransferManager
         {
             await using (part.ConfigureAwait(false))
             {
-                identity.Save(directory, safeName);
+                identity.Save(directory, partName);
                 if (resumeFrom > 0)
                 {
                     // The prefix was hashed before we answered; anything past it is not ours to trust.
@@ -244,7 +263,7 @@ public sealed partial class FileTransferManager
                 {
                     // The ordinary way, or the rest of a receive whose file system could not splice.
                     var start = resumeFrom + received;
-                    var sink = new FileSink(part.SafeFileHandle, start, safeName, sha256, md5, Options.CopyBufferSize);
+                    var sink = new FileSink(part.SafeFileHandle, start, offer.SafeName, sha256, md5, Options.CopyBufferSize);
                     await using (sink.ConfigureAwait(false))
                     {
                         try
@@ -267,7 +286,7 @@ public sealed partial class FileTransferManager
                     part.SetLength(resumeFrom + received);
                     throw new FileTransferException(
                         FileTransferErrorKind.TransferFailed,
-                        $"{offer.From} closed the stream after {resumeFrom + received} of {offer.File.Size} bytes of {safeName}; the part is kept for resuming.");
+                        $"{offer.From} closed the stream after {resumeFrom + received} of {offer.File.Size} bytes of {offer.SafeName}; the part is kept for resuming.");
                 }
             }
         }
@@ -275,7 +294,7 @@ public sealed partial class FileTransferManager
         {
             // The sender sent more than it offered: its bytes do not make the file it described, so none of them is kept to
             // be resumed from, as after a failed hash (the out-of-band download treats a body longer than announced alike).
-            PartialFile.Delete(directory, safeName);
+            PartialFile.Delete(directory, partName);
             throw;
         }
 
@@ -287,15 +306,13 @@ public sealed partial class FileTransferManager
         if (shaMismatch || md5Mismatch)
         {
             // Corrupt data must neither keep a final name nor be resumed from.
-            PartialFile.Delete(directory, safeName);
+            PartialFile.Delete(directory, partName);
             throw new FileTransferException(
                 FileTransferErrorKind.IntegrityCheckFailed,
-                $"{safeName} from {offer.From} failed its {(shaMismatch ? "SHA-256" : "MD5")} check; the data was discarded.");
+                $"{offer.SafeName} from {offer.From} failed its {(shaMismatch ? "SHA-256" : "MD5")} check; the data was discarded.");
         }
 
-        var finalPath = options.Overwrite ? Path.Combine(directory, safeName) : SafeFileName.Unique(directory, safeName);
-        File.Move(partPath, finalPath, options.Overwrite);
-        File.Delete(PartialFile.MetadataPath(directory, safeName));
+        var finalPath = PartNames.Commit(directory, partName, offer.SafeName, options.Overwrite);
         FileTransferLog.Completed(Logger, offer.Sid, offer.From.ToString(), received, method.ToShortName(), clock.Elapsed.TotalSeconds);
         return new FileTransferResult
         {
@@ -494,11 +511,11 @@ public sealed partial class FileTransferManager
     }
 
     /// <summary>Deletes a part that is not the offered file (or cannot be read); one that cannot be deleted is overwritten from byte 0 anyway.</summary>
-    private static void DiscardPart(string directory, string safeName)
+    private static void DiscardPart(string directory, string partName)
     {
         try
         {
-            PartialFile.Delete(directory, safeName);
+            PartialFile.Delete(directory, partName);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

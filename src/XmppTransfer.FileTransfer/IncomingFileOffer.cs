@@ -91,8 +91,9 @@ public sealed class IncomingFileOffer
 
     /// <summary>
     /// Declines an offer the receive has claimed already (<see cref="AcceptAsync"/>), because it cannot take the file
-    /// (the folder cannot be written, the disk is too full) before answering: <see cref="DeclineAsync"/> is the user's
-    /// answer to an offer nobody has answered, and does nothing once the offer is claimed.
+    /// (the folder cannot be written, the disk is too full, the receive failed) before answering: <see cref="DeclineAsync"/>
+    /// is the user's answer to an offer nobody has answered, and does nothing once the offer is claimed. Does nothing to an
+    /// offer that was answered already.
     /// </summary>
     internal void Refuse(string reason) => Decline(reason, reason);
 
@@ -100,11 +101,13 @@ public sealed class IncomingFileOffer
 
     private void Decline(string logged, string text)
     {
-        FileTransferLog.Declined(_manager.Logger, Sid, From.ToString(), logged);
-        // XEP-0095 declines with forbidden; XEP-0066 with not-acceptable (modify).
-        Response.TrySetException(new XmppStanzaErrorException(OobQuery is null
+        // XEP-0095 declines with forbidden; XEP-0066 with not-acceptable (modify). An offer answered already stays answered.
+        if (Response.TrySetException(new XmppStanzaErrorException(OobQuery is null
             ? new StanzaError(StanzaErrorType.Cancel, "forbidden", text)
-            : new StanzaError(StanzaErrorType.Modify, "not-acceptable", text)));
+            : new StanzaError(StanzaErrorType.Modify, "not-acceptable", text))))
+        {
+            FileTransferLog.Declined(_manager.Logger, Sid, From.ToString(), logged);
+        }
     }
 
     internal void StartTimeout(TimeSpan timeout) => _ = DeclineAfterAsync(timeout);

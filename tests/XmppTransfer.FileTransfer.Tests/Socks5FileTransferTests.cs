@@ -15,6 +15,9 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     private const int ReofferRoutedEvent = 3008;
     private const int ReofferReadmittedEvent = 3009;
     private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(60);
+
+    /// <summary>For a gated source: the sender's hash pass would read through the gate before offering.</summary>
+    private static readonly FileSendOptions s_unhashed = new() { ComputeHashes = false };
     private static readonly Socks5BytestreamOptions s_loopback = new() { LoopbackOnly = true, Hosts = ["127.0.0.1"], DiscoverProxies = false };
     private readonly string _root = Directory.CreateTempSubdirectory("xft-s5b-").FullName;
     private LoopbackRouter _router = null!;
@@ -369,6 +372,35 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         Assert.Equal(content, await File.ReadAllBytesAsync(secondReceived.Path!, TestContext.Current.CancellationToken));
         Assert.Equal(content, await File.ReadAllBytesAsync(firstReceived.Path!, TestContext.Current.CancellationToken));
         Assert.DoesNotContain(_bobLog.Events, e => e.Id.Id == ReofferRoutedEvent);
+    }
+
+    [Fact]
+    public async Task Two_files_of_one_name_received_into_one_folder_at_the_same_time_both_arrive_intact()
+    {
+        // The second receive used to take the first's photo.bin.part for a stale part of another file and delete it from
+        // under the first, whose rename then failed; its sender was never answered either.
+        var alice = Attach(_alice, s_loopback);
+        var inbox = Path.Combine(_root, "in");
+        var first = RandomNumberGenerator.GetBytes(300_000);
+        var second = RandomNumberGenerator.GetBytes(200_000);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var firstSend = alice.SendStreamAsync(_bob.BoundJid, new GatedStream(first, 100_000, gate.Task), new Si.FileOfferDescription("photo.bin", first.Length), s_unhashed);
+        var firstOffer = await NextOfferAsync();
+        var firstReceive = firstOffer.AcceptAsync(inbox, cancellationToken: TestContext.Current.CancellationToken);
+
+        var secondSend = alice.SendStreamAsync(_bob.BoundJid, new MemoryStream(second), new Si.FileOfferDescription("photo.bin", second.Length), s_unhashed);
+        var secondOffer = await NextOfferAsync();
+        var secondReceived = await secondOffer.AcceptAsync(inbox, cancellationToken: TestContext.Current.CancellationToken).WaitAsync(s_cap);
+        await secondSend.WaitAsync(s_cap);
+        gate.SetResult();
+        var firstReceived = await firstReceive.WaitAsync(s_cap);
+        await firstSend.WaitAsync(s_cap);
+
+        Assert.Equal(Path.Combine(inbox, "photo.bin"), secondReceived.Path);
+        Assert.Equal(second, await File.ReadAllBytesAsync(secondReceived.Path!, TestContext.Current.CancellationToken));
+        Assert.Equal(Path.Combine(inbox, "photo (1).bin"), firstReceived.Path);
+        Assert.Equal(first, await File.ReadAllBytesAsync(firstReceived.Path!, TestContext.Current.CancellationToken));
+        Assert.Equal(["photo (1).bin", "photo.bin"], Directory.GetFiles(inbox).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
     private static FileTransferManager Attach(XmppClient client, Socks5BytestreamOptions options, TimeSpan? inactivity = null)
