@@ -14,7 +14,7 @@ namespace XmppTransfer.Benchmarks;
 
 /// <summary>
 /// The whole end-to-end table in one run: every row is measured here, names its baseline (also measured here) and
-/// the ratio. Usage: <c>e2e [--quick] [--runs N] [--direct-runs N] [--size MiB] [--rss-size MiB] [--pairs N] [--slixmpp-size MiB] [--no-prosody]</c>.
+/// the ratio. Usage: <c>e2e [--quick] [--runs N] [--direct-runs N] [--direct-samples N] [--large-samples N] [--size MiB] [--rss-size MiB] [--pairs N] [--slixmpp-size MiB] [--no-prosody]</c>.
 /// </summary>
 internal static class E2eBenchmark
 {
@@ -29,6 +29,11 @@ internal static class E2eBenchmark
         // One 64 MiB transfer takes about 25 ms, and loopback TCP on this shared VM swings by half from one to the next:
         // the S5B direct file rows take more runs than the slow rows, so that their medians mean something.
         var directRuns = Flag(args, "--direct-runs", quick ? 1 : Math.Max(runs, 5));
+
+        // Inside each of those runs, interleaved samples of raw TCP and the unverified rows (a 1 GiB transfer lasts long
+        // enough to need fewer; every sample at that size also writes and flushes a fresh 1 GiB source first).
+        var directSamples = Flag(args, "--direct-samples", quick ? 1 : 5);
+        var largeSamples = Flag(args, "--large-samples", 1);
         var size = Flag(args, "--size", quick ? 4 : 64) * 1048576L;
         var rssSize = Flag(args, "--rss-size", quick ? 16 : 4096) * 1048576L;
         var pairs = Flag(args, "--pairs", quick ? 50 : 2000);
@@ -59,10 +64,10 @@ internal static class E2eBenchmark
             table.Note(string.Create(
                 CultureInfo.InvariantCulture,
                 $"Warm-up before the S5B direct rows: {warmPasses} untimed passes over their paths ({warmSize >> 20} MiB each), {warmJit.TotalMilliseconds:0} ms of JIT, until six passes in a row compiled under 20 ms (or the cap)."));
-            await DirectFileRowsAsync(table, work, size, directRuns);
+            await DirectFileRowsAsync(table, work, size, directRuns, directSamples);
             if (largeSize > 0)
             {
-                await DirectFileRowsAsync(table, work, largeSize, directRuns);
+                await DirectFileRowsAsync(table, work, largeSize, directRuns, largeSamples);
             }
 
             // 3. IBB and S5B through our embedded server (its built-in proxy).
@@ -199,7 +204,7 @@ internal static class E2eBenchmark
         var load = File.Exists("/proc/loadavg") ? (await File.ReadAllTextAsync("/proc/loadavg")).Trim() : "n/a";
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"# e2e, {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}; {runs} run(s) ({directRuns} for the S5B direct file rows), {size >> 20} MiB (slixmpp IBB {slixSize >> 20} MiB), medians; load average at the end: {load}"));
+            $"# e2e, {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}; {runs} run(s) ({directRuns} for the S5B direct file rows, with {directSamples} samples each at {size >> 20} MiB and {largeSamples} at {largeSize >> 20} MiB), {size >> 20} MiB (slixmpp IBB {slixSize >> 20} MiB), medians; load average at the end: {load}"));
         Console.WriteLine();
         table.Print(Console.Out);
         return table.AllMeasuredRowsHaveRatios ? 0 : 1;
@@ -212,30 +217,41 @@ internal static class E2eBenchmark
     /// is measured inside every run, right before the transfers, so each ratio compares runs made under the same load
     /// (loopback TCP on this shared machine swings between about 2.5 and 5 GiB/s from minute to minute).
     /// </summary>
-    private static async Task DirectFileRowsAsync(E2eTable table, string work, long size, int runs)
+    private static async Task DirectFileRowsAsync(E2eTable table, string work, long size, int runs, int samples)
     {
         var mib = size >> 20;
         List<double> raw = [], verified = [], unverified = [], buffered = [], mapped = [], whole = [], sha256 = [], bare = [];
         var jitBefore = JitInfo.GetCompilationTime();
         await table.MeasureAsync(runs, async () =>
         {
-            raw.Add(Mibs(size, await Socks5ThroughputBenchmark.RawTcpAsync(size)));
+            // The rows the target is read from take `samples` interleaved transfers per run (raw, sendfile, mapped, raw, ...)
+            // and keep each one's median: a single 64 MiB transfer lasts about 25 ms, and loopback TCP on this shared VM
+            // swings by half from one to the next, so one pair of samples says little.
+            List<double> rawRun = [], unverifiedRun = [], mappedRun = [];
+            for (var sample = 0; sample < samples; sample++)
+            {
+                rawRun.Add(Mibs(size, await Socks5ThroughputBenchmark.RawTcpAsync(size)));
+                unverifiedRun.Add(Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(work, size, hashes: false)).Transfer));
+                mappedRun.Add(Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(work, size, hashes: false, mappedSend: true)).Transfer));
+            }
+
+            raw.Add(Median(rawRun));
+            unverified.Add(Median(unverifiedRun));
+            mapped.Add(Median(mappedRun));
             var (transfer, wall) = await Socks5ThroughputBenchmark.S5bDirectAsync(work, size);
             verified.Add(Mibs(size, transfer));
             whole.Add(Mibs(size, wall));
-            unverified.Add(Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(work, size, hashes: false)).Transfer));
             buffered.Add(Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(work, size, hashes: false, zeroCopy: false)).Transfer));
-            mapped.Add(Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(work, size, hashes: false, mappedSend: true)).Transfer));
             sha256.Add(Mibs(size, Socks5ThroughputBenchmark.Sha256Seconds(size)));
             bare.Add(Mibs(size, await FileToFileCeiling.MeasureAsync(work, size)));
             return 0;
         });
         var jit = JitInfo.GetCompilationTime() - jitBefore;
         var ceiling = Median(raw);
-        table.Add($"raw loopback TCP, {mib} MiB, interleaved with the S5B direct runs below (their ceiling)", raw, "MiB/s", []);
+        table.Add($"raw loopback TCP, {mib} MiB, interleaved with the S5B direct runs below (their ceiling; each run the median of {samples})", raw, "MiB/s", []);
         table.Add($"S5B direct file -> file, {mib} MiB, verified (receiver hashes SHA-256 while writing)", verified, "MiB/s", [("raw TCP", ceiling), ("SHA-256 alone", Median(sha256))], ceiling);
         table.Add(
-            $"S5B direct file -> file, {mib} MiB, unverified (no hash offered, receiver ComputeSha256=false, so the receive splices socket -> file on Linux; bytes compared after)",
+            $"S5B direct file -> file, {mib} MiB, unverified (no hash offered, receiver ComputeSha256=false, so the receive splices socket -> file on Linux; bytes compared after; each run the median of {samples} interleaved with raw TCP)",
             unverified,
             "MiB/s",
             [("raw TCP", ceiling), ("verified", Median(verified))],
@@ -247,7 +263,7 @@ internal static class E2eBenchmark
             [("raw TCP", ceiling), ("unverified (splice)", Median(unverified))],
             ceiling);
         table.Add(
-            $"S5B direct file -> file, {mib} MiB, unverified, mapped send (MappedSendOnLoopback=true: the sender copies from 4 MiB mappings of the file instead of sendfile)",
+            $"S5B direct file -> file, {mib} MiB, unverified, mapped send (MappedSendOnLoopback=true: the sender copies from 4 MiB mappings of the file instead of sendfile; each run the median of {samples})",
             mapped,
             "MiB/s",
             [("raw TCP", ceiling), ("unverified (sendfile)", Median(unverified))],
