@@ -79,11 +79,17 @@ public sealed partial class FileTransferManager
                 current = next;
                 fallback = null;
             }
+            catch when (current != offer)
+            {
+                // The IBB re-offer we took ourselves: nobody else answers it if we fail before accepting it.
+                current.Refuse("Cannot receive the file");
+                throw;
+            }
             finally
             {
                 if (fallback is not null)
                 {
-                    DisarmFallback(fallback);
+                    DisarmFallback(fallback, cancelled: cancellationToken.IsCancellationRequested);
                 }
             }
         }
@@ -331,11 +337,13 @@ public sealed partial class FileTransferManager
         };
     }
 
-    private FallbackWaiter ArmFallback(PartialFile identity)
+    private FallbackWaiter? ArmFallback(PartialFile identity)
     {
         var waiter = new FallbackWaiter(FallbackKey(identity.Sender, identity.Name, identity.Size, identity.Md5, identity.Sha256));
-        _awaitingFallback[waiter.Key] = waiter;
-        return waiter;
+        // A second receive of the very same file (same sender, name, size and hashes) does not take over the first one's
+        // wait: a re-offer could not tell them apart, and the first one's would go to the wrong receive. Its own IBB
+        // re-offer then arrives as a new offer.
+        return _awaitingFallback.TryAdd(waiter.Key, waiter) ? waiter : null;
     }
 
     /// <summary>
@@ -343,10 +351,20 @@ public sealed partial class FileTransferManager
     /// receive finished) is admitted as a new offer: left alone it would never be answered, and its sender would wait out
     /// its offer timeout.
     /// </summary>
-    private void DisarmFallback(FallbackWaiter waiter)
+    private void DisarmFallback(FallbackWaiter waiter, bool cancelled = false)
     {
         _awaitingFallback.TryRemove(new KeyValuePair<string, FallbackWaiter>(waiter.Key, waiter));
-        if (waiter.Take() is { } unused)
+        if (waiter.Take() is not { } unused)
+        {
+            return;
+        }
+
+        if (cancelled)
+        {
+            // The user stopped this receive: the sender's re-offer of it is not offered to the application again.
+            unused.Refuse("Cancelled by the receiver");
+        }
+        else
         {
             FileTransferLog.ReofferReadmitted(Logger, unused.Sid, unused.From.ToString());
             try
@@ -372,7 +390,7 @@ public sealed partial class FileTransferManager
         }
         catch (OperationCanceledException)
         {
-            DisarmFallback(waiter);
+            DisarmFallback(waiter, cancelled: true);
             throw;
         }
 

@@ -4,24 +4,24 @@ namespace XmppTransfer.FileTransfer.Storage;
 /// Which <c>name.part</c> each receive in this process writes, and the move of a finished part to its final name.
 /// Two receives of one name into one folder at the same time (the same file sent twice in a row, two senders' "photo.jpg")
 /// would otherwise share a part: the second would resume from, discard or rename the first's bytes under it. The second
-/// gets <c>name (2).ext.part</c> instead; both still end under the offered name (made unique, unless overwriting).
+/// gets <c>name.ext.2.part</c> instead (a name no offer maps to an ordinary file's part); both still end under the offered
+/// name (made unique, unless overwriting). Names compare without case: on Windows and macOS two names that differ only in
+/// case are one file, and elsewhere a false match only costs an alternate name.
 /// </summary>
 internal static class PartNames
 {
-    private static readonly HashSet<string> s_held = new(StringComparer.Ordinal);
+    private static readonly HashSet<string> s_held = new(StringComparer.OrdinalIgnoreCase);
     private static readonly Lock s_gate = new();
 
-    /// <summary>Claims <paramref name="safeName"/> in <paramref name="directory"/>, or the first free <c>stem (n).ext</c>.</summary>
+    /// <summary>Claims <paramref name="safeName"/> in <paramref name="directory"/>, or the first free <c>safeName.n</c>.</summary>
     public static Lease Take(string directory, string safeName)
     {
         var folder = Path.GetFullPath(directory);
-        var stem = Path.GetFileNameWithoutExtension(safeName);
-        var extension = Path.GetExtension(safeName);
         lock (s_gate)
         {
             for (var i = 1; ; i++)
             {
-                var name = i == 1 ? safeName : $"{stem} ({i}){extension}";
+                var name = i == 1 ? safeName : $"{safeName}.{i}";
                 if (s_held.Add(Path.Combine(folder, name)))
                 {
                     return new Lease(Path.Combine(folder, name), name);
@@ -44,7 +44,15 @@ internal static class PartNames
             File.Move(PartialFile.DataPath(directory, partName), finalPath, overwrite);
         }
 
-        File.Delete(PartialFile.MetadataPath(directory, partName));
+        try
+        {
+            File.Delete(PartialFile.MetadataPath(directory, partName));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The file is saved: a metadata file left behind describes a part that no longer exists and is never resumed from.
+        }
+
         return finalPath;
     }
 
