@@ -353,8 +353,7 @@ public sealed partial class FileTransferManager
     /// </summary>
     private void DisarmFallback(FallbackWaiter waiter, bool cancelled = false)
     {
-        _awaitingFallback.TryRemove(new KeyValuePair<string, FallbackWaiter>(waiter.Key, waiter));
-        if (waiter.Take() is not { } unused)
+        if (Withdraw(waiter) is not { } unused)
         {
             return;
         }
@@ -394,12 +393,18 @@ public sealed partial class FileTransferManager
             throw;
         }
 
-        _awaitingFallback.TryRemove(new KeyValuePair<string, FallbackWaiter>(waiter.Key, waiter));
-        var offer = waiter.Take();
+        var offer = Withdraw(waiter);
 
         // Never seen by the application, so always ours to claim: no DeclineAsync or timeout can answer it now.
         _ = offer?.TryClaim();
         return offer;
+    }
+
+    /// <summary>Stops routing re-offers to <paramref name="waiter"/> and returns the one handed over, if any (once).</summary>
+    private IncomingFileOffer? Withdraw(FallbackWaiter waiter)
+    {
+        _awaitingFallback.TryRemove(new KeyValuePair<string, FallbackWaiter>(waiter.Key, waiter));
+        return waiter.Take();
     }
 
     /// <summary>

@@ -369,7 +369,7 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
         var received = await offer.AcceptAsync(inbox).WaitAsync(s_cap);
         var sent = await send.WaitAsync(s_cap);
 
-        AssertVerifiedFrom(0, sent, received, source, part);
+        TransferTestKit.AssertVerifiedFrom(0, sent, received, source, part);
     }
 
     [Theory]
@@ -385,7 +385,7 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
         var received = await offer.AcceptAsync(inbox).WaitAsync(s_cap);
         var sent = await send.WaitAsync(s_cap);
 
-        AssertVerifiedFrom(99_999, sent, received, source, part);
+        TransferTestKit.AssertVerifiedFrom(99_999, sent, received, source, part);
         Assert.Equal(Path.Combine(inbox, "whole.bin"), received.Path);
     }
 
@@ -400,7 +400,7 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
         var received = await offer.AcceptAsync(inbox).WaitAsync(s_cap);
         var sent = await send.WaitAsync(s_cap);
 
-        AssertVerifiedFrom(0, sent, received, source, part);
+        TransferTestKit.AssertVerifiedFrom(0, sent, received, source, part);
     }
 
     [Fact]
@@ -429,7 +429,7 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
         var received = await offer.AcceptAsync(inbox).WaitAsync(s_cap);
         var sent = await send.WaitAsync(s_cap);
 
-        AssertVerifiedFrom(0, sent, received, source, part);
+        TransferTestKit.AssertVerifiedFrom(0, sent, received, source, part);
     }
 
     [Fact]
@@ -547,19 +547,6 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
         var offer = await NextOfferAsync();
         Assert.Equal(md5Only, offer.File.Sha256 is null);
         return (source, Path.Combine(_root, "in"), send, offer);
-    }
-
-    /// <summary>Both sides resumed from <paramref name="from"/>, moved the rest of the 100,000 bytes, verified them, and left no part behind.</summary>
-    private static void AssertVerifiedFrom(long from, FileTransferResult sent, FileTransferResult received, string source, string part)
-    {
-        Assert.Equal(from, sent.ResumedFrom);
-        Assert.Equal(100_000 - from, sent.BytesTransferred);
-        Assert.Equal(from, received.ResumedFrom);
-        Assert.Equal(100_000 - from, received.BytesTransferred);
-        Assert.True(received.Verified);
-        Assert.Equal(Sha256(source), Sha256(received.Path!));
-        Assert.False(File.Exists(part));
-        Assert.False(File.Exists(part + ".json"));
     }
 
     private string MakeFile(string name, int size) => TransferTestKit.MakeFile(_root, name, size);

@@ -454,14 +454,7 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     {
         Assert.Equal(TransferMethod.Socks5Direct, sent.Method);
         Assert.Equal(TransferMethod.Socks5Direct, received.Method);
-        Assert.Equal(from, sent.ResumedFrom);
-        Assert.Equal(100_000 - from, sent.BytesTransferred);
-        Assert.Equal(from, received.ResumedFrom);
-        Assert.Equal(100_000 - from, received.BytesTransferred);
-        Assert.True(received.Verified);
-        Assert.Equal(Sha256(source), Sha256(received.Path!));
-        Assert.False(File.Exists(part));
-        Assert.False(File.Exists(part + ".json"));
+        TransferTestKit.AssertVerifiedFrom(from, sent, received, source, part);
     }
 
     private string MakeFile(string name, int size) => TransferTestKit.MakeFile(_root, name, size);

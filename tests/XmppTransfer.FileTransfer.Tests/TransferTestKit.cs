@@ -23,6 +23,22 @@ internal static class TransferTestKit
         throw new InvalidOperationException("The offers ended.");
     }
 
+    /// <summary>
+    /// Both sides resumed from <paramref name="from"/>, moved the rest of the 100,000 bytes, verified them, and left no part
+    /// (nor its metadata) behind.
+    /// </summary>
+    public static void AssertVerifiedFrom(long from, FileTransferResult sent, FileTransferResult received, string source, string part)
+    {
+        Assert.Equal(from, sent.ResumedFrom);
+        Assert.Equal(100_000 - from, sent.BytesTransferred);
+        Assert.Equal(from, received.ResumedFrom);
+        Assert.Equal(100_000 - from, received.BytesTransferred);
+        Assert.True(received.Verified);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+        Assert.False(File.Exists(part));
+        Assert.False(File.Exists(part + ".json"));
+    }
+
     public static string MakeFile(string root, string name, int size)
     {
         var directory = Directory.CreateDirectory(Path.Combine(root, "out")).FullName;
