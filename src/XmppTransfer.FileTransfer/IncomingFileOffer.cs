@@ -12,8 +12,11 @@ namespace XmppTransfer.FileTransfer;
 /// </summary>
 public sealed class IncomingFileOffer
 {
+    private const int Open = 0;
+    private const int Answered = 1;
+    private const int Expired = 2;
     private readonly FileTransferManager _manager;
-    private int _answered;
+    private int _state;
 
     internal IncomingFileOffer(FileTransferManager manager, Jid from, SiOffer offer)
     {
@@ -66,22 +69,38 @@ public sealed class IncomingFileOffer
     /// partial exists), receives into <c>name.part</c>, verifies size and hashes, then renames to the
     /// final name. Returns when the file is complete and verified.
     /// </summary>
+    /// <exception cref="FileTransferException">
+    /// Of kind <see cref="FileTransferErrorKind.Timeout"/> when the offer waited longer than
+    /// <see cref="FileTransferOptions.OfferTimeout"/> and was declined for us (its sender has been told and has moved on):
+    /// an application that takes offers one at a time can meet such an offer behind a long transfer.
+    /// </exception>
+    /// <exception cref="InvalidOperationException">The application accepted or declined this offer already.</exception>
     public Task<FileTransferResult> AcceptAsync(
         string directory, FileReceiveOptions? options = null, IProgress<FileTransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        if (Interlocked.Exchange(ref _answered, 1) != 0)
+        switch (Interlocked.CompareExchange(ref _state, Answered, Open))
         {
-            throw new InvalidOperationException("This offer was already answered.");
+            case Expired:
+                return Task.FromException<FileTransferResult>(new FileTransferException(
+                    FileTransferErrorKind.Timeout, $"The offer of {SafeName} from {From} was not accepted in time and has been declined; the sender can offer it again."));
+            case Answered:
+                throw new InvalidOperationException("This offer was already answered.");
         }
 
         return _manager.ReceiveAsync(this, directory, options ?? FileReceiveOptions.Default, progress, cancellationToken);
     }
 
+    /// <summary>
+    /// True once the offer has waited longer than <see cref="FileTransferOptions.OfferTimeout"/> unanswered and was declined
+    /// for us; <see cref="AcceptAsync"/> then fails with <see cref="FileTransferErrorKind.Timeout"/>.
+    /// </summary>
+    public bool IsExpired => Volatile.Read(ref _state) == Expired;
+
     /// <summary>Declines the offer (XEP-0095 §3.2: forbidden).</summary>
     public Task DeclineAsync(string? reason = null, CancellationToken cancellationToken = default)
     {
-        if (Interlocked.Exchange(ref _answered, 1) == 0)
+        if (Interlocked.CompareExchange(ref _state, Answered, Open) == Open)
         {
             Decline(reason ?? "by the user", reason ?? "Offer Declined");
         }
@@ -97,7 +116,7 @@ public sealed class IncomingFileOffer
     /// </summary>
     internal void Refuse(string reason) => Decline(reason, reason);
 
-    internal bool TryClaim() => Interlocked.Exchange(ref _answered, 1) == 0;
+    internal bool TryClaim() => Interlocked.CompareExchange(ref _state, Answered, Open) == Open;
 
     private void Decline(string logged, string text)
     {
@@ -120,7 +139,10 @@ public sealed class IncomingFileOffer
         }
         catch (TimeoutException)
         {
-            await DeclineAsync("Offer not answered in time").ConfigureAwait(false);
+            if (Interlocked.CompareExchange(ref _state, Expired, Open) == Open)
+            {
+                Decline("Offer not answered in time", "Offer not answered in time");
+            }
         }
         catch (Exception)
         {

@@ -167,6 +167,25 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_offer_that_waited_past_the_offer_timeout_fails_to_accept_with_timeout_and_its_sender_hears_a_decline()
+    {
+        // A receiver that takes offers one at a time meets this one behind a long transfer: accepting it must be a clear
+        // transfer failure (xft receive once died of an InvalidOperationException here), not a second answer to the sender.
+        var patientFiles = new FileTransferManager(FileTransferOptions.Default with { OfferTimeout = TimeSpan.FromMilliseconds(200) });
+        await using var patient = await _router.ConnectAsync("carol", c => c.AddExtension(patientFiles));
+        var source = MakeFile("late.bin", 1000);
+        var send = _aliceFiles.SendFileAsync(patient.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Ibb });
+        var offer = await TransferTestKit.NextOfferAsync(patientFiles, s_cap);
+
+        var declined = await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.Declined, declined.ErrorKind);
+        Assert.True(offer.IsExpired);
+        var late = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(Path.Combine(_root, "late")).WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.Timeout, late.ErrorKind);
+        Assert.False(Directory.Exists(Path.Combine(_root, "late")));
+    }
+
+    [Fact]
     public async Task A_traversal_name_is_saved_as_a_plain_name_inside_the_folder()
     {
         var content = new MemoryStream(RandomNumberGenerator.GetBytes(1000));

@@ -32,5 +32,12 @@ internal static class CommandRunner
             await Console.Error.WriteLineAsync("xft: " + (verbose ? ex.ToString() : ex.Message));
             return ExitCodes.Failed;
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A bug of ours: still one line and exit code 1 rather than the runtime's crash report, with where it happened
+            // under --verbose.
+            await Console.Error.WriteLineAsync($"xft: unexpected {ex.GetType().Name}: " + (verbose ? ex.ToString() : ex.Message + " (--verbose shows where)"));
+            return ExitCodes.Failed;
+        }
     }
 }

@@ -48,16 +48,42 @@ public static class SafeFileName
             name = "_" + name;
         }
 
-        while (Encoding.UTF8.GetByteCount(name) > MaxUtf8Bytes)
+        if (Encoding.UTF8.GetByteCount(name) > MaxUtf8Bytes)
         {
+            // One cut, at a character boundary (an offered name can be as long as a stanza: 256 KiB). A short extension is
+            // kept and the stem shortened; a long one is cut with the rest.
             var extension = Path.GetExtension(name);
             var baseName = Path.GetFileNameWithoutExtension(name);
-            name = extension.Length < 20 && baseName.Length > 1
-                ? baseName[..^1] + extension
-                : name[..^1];
+            name = extension.Length is > 0 and < 20
+                ? Utf8Prefix(baseName, MaxUtf8Bytes - Encoding.UTF8.GetByteCount(extension)) + extension
+                : Utf8Prefix(name, MaxUtf8Bytes);
+            name = name.TrimEnd('.', ' ');
+            if (name.Length == 0)
+            {
+                name = "file";
+            }
         }
 
         return name;
+    }
+
+    /// <summary>The longest prefix of <paramref name="text"/> that is whole characters and at most <paramref name="maxBytes"/> in UTF-8.</summary>
+    private static string Utf8Prefix(string text, int maxBytes)
+    {
+        var bytes = 0;
+        var chars = 0;
+        foreach (var rune in text.EnumerateRunes())
+        {
+            bytes += rune.Utf8SequenceLength;
+            if (bytes > maxBytes)
+            {
+                break;
+            }
+
+            chars += rune.Utf16SequenceLength;
+        }
+
+        return text[..chars];
     }
 
     /// <summary>A name in <paramref name="directory"/> that does not exist yet: <c>name</c>, then <c>name (1).ext</c>, ...</summary>
