@@ -98,18 +98,13 @@ public sealed partial class FileTransferManager
         ArgumentNullException.ThrowIfNull(link);
         var offer = new IncomingFileOffer(this, link.From, new OobQuery(link.Url, link.Description), Stanza.NewId());
         offer.TryClaim();
-        try
-        {
-            Directory.CreateDirectory(directory);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new FileTransferException(FileTransferErrorKind.LocalIo, $"Cannot use {directory}: {ex.Message}", ex);
-        }
-
         var identity = new PartialFile { Sender = link.From.Bare.ToString(), Name = offer.File.Name, Size = -1 };
-        using var part = PartNames.Take(directory, offer.SafeName);
-        return await ReceiveOobAsync(offer, directory, part.Name, identity, FileReceiveOptions.Default, progress, cancellationToken).ConfigureAwait(false);
+        return await ReceiveIntoAsync(
+                offer,
+                directory,
+                answersOffer: false,
+                partName => ReceiveOobAsync(offer, directory, partName, identity, FileReceiveOptions.Default, progress, cancellationToken))
+            .ConfigureAwait(false);
     }
 
     private void AttachOob(XmppSession session)

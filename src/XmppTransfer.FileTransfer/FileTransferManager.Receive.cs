@@ -12,19 +12,9 @@ public sealed partial class FileTransferManager
 {
     private readonly ConcurrentDictionary<string, FallbackWaiter> _awaitingFallback = new(StringComparer.Ordinal);
 
-    internal async Task<FileTransferResult> ReceiveAsync(
+    internal Task<FileTransferResult> ReceiveAsync(
         IncomingFileOffer offer, string directory, FileReceiveOptions options, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
     {
-        try
-        {
-            Directory.CreateDirectory(directory);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            offer.Refuse("Cannot write here");
-            throw new FileTransferException(FileTransferErrorKind.LocalIo, $"Cannot use {directory}: {ex.Message}", ex);
-        }
-
         var identity = new PartialFile
         {
             Sender = offer.From.Bare.ToString(),
@@ -34,24 +24,54 @@ public sealed partial class FileTransferManager
             Sha256 = offer.File.Sha256 is null ? null : Convert.ToHexStringLower(offer.File.Sha256),
         };
 
-        using var part = PartNames.Take(directory, offer.SafeName);
+        return ReceiveIntoAsync(offer, directory, answersOffer: true, partName => offer.OobQuery is not null
+            ? ReceiveOobAsync(offer, directory, partName, identity, options, progress, cancellationToken)
+            : ReceiveSiAsync(offer, directory, partName, identity, options, progress, cancellationToken));
+    }
+
+    /// <summary>
+    /// What every receive into a folder (an offer's or a link's) does around the transfer proper: makes the folder, claims
+    /// a part name in it for <paramref name="receive"/>, and reports disk errors (<see cref="IOException"/>,
+    /// <see cref="UnauthorizedAccessException"/>) out of any of it as a <see cref="FileTransferException"/> (LocalIo), as
+    /// every other failure of a receive is. With <paramref name="answersOffer"/> a failure also declines the offer if it
+    /// was not answered yet, else its sender would wait out its offer timeout; a link has nobody waiting for an answer.
+    /// </summary>
+    private static async Task<FileTransferResult> ReceiveIntoAsync(
+        IncomingFileOffer offer, string directory, bool answersOffer, Func<string, Task<FileTransferResult>> receive)
+    {
         try
         {
-            return offer.OobQuery is not null
-                ? await ReceiveOobAsync(offer, directory, part.Name, identity, options, progress, cancellationToken).ConfigureAwait(false)
-                : await ReceiveSiAsync(offer, directory, part.Name, identity, options, progress, cancellationToken).ConfigureAwait(false);
+            Directory.CreateDirectory(directory);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            // The disk, not the peer: answered if it was not yet (else the sender waits out its offer timeout), and reported
-            // as every other failure of a receive is.
-            offer.Refuse("Cannot write the file");
+            Refuse(offer, answersOffer, "Cannot write here");
+            throw new FileTransferException(FileTransferErrorKind.LocalIo, $"Cannot use {directory}: {ex.Message}", ex);
+        }
+
+        using var part = PartNames.Take(directory, offer.SafeName);
+        try
+        {
+            return await receive(part.Name).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The disk, not the peer.
+            Refuse(offer, answersOffer, "Cannot write the file");
             throw new FileTransferException(FileTransferErrorKind.LocalIo, $"Receiving {offer.SafeName} into {directory} failed: {ex.Message}", ex);
         }
         catch
         {
-            offer.Refuse("Cannot receive the file");
+            Refuse(offer, answersOffer, "Cannot receive the file");
             throw;
+        }
+
+        static void Refuse(IncomingFileOffer offer, bool answersOffer, string reason)
+        {
+            if (answersOffer)
+            {
+                offer.Refuse(reason);
+            }
         }
     }
 

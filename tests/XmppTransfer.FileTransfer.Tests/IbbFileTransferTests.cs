@@ -437,6 +437,26 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_disk_error_while_receiving_surfaces_as_a_local_io_failure()
+    {
+        var (_, inbox, send, offer) = await OfferByIbbAsync("blocked.bin");
+
+        // The folder exists and the part opens; the part's metadata, written once the bytestream is open, finds a folder in
+        // its place.
+        Directory.CreateDirectory(Path.Combine(inbox, "blocked.bin.part.json"));
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(inbox).WaitAsync(s_cap));
+
+        Assert.Equal(FileTransferErrorKind.LocalIo, ex.ErrorKind);
+        Assert.True(ex.InnerException is IOException or UnauthorizedAccessException, ex.InnerException?.ToString());
+        Assert.Contains($"Receiving blocked.bin into {inbox} failed", ex.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(inbox, "blocked.bin")));
+
+        // Accepted already: the sender learns of it from our close of the bytestream (CancelledByPeer), unless every block
+        // and its own close were through before it.
+        await Record.ExceptionAsync(() => send.WaitAsync(s_cap));
+    }
+
+    [Fact]
     public async Task A_disk_that_holds_the_file_only_in_place_of_the_part_it_overwrites_accepts_it()
     {
         var (source, inbox, send, offer) = await OfferByIbbAsync("tight.bin");

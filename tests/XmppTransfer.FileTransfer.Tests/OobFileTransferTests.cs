@@ -526,23 +526,46 @@ public sealed class OobFileTransferTests : IAsyncLifetime
         var source = MakeFile("shared.txt", 1234);
         await using var server = new RawHttpServer(_ => [.. Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Length: 1234\r\nConnection: close\r\n\r\n"), .. File.ReadAllBytes(source)]);
         var url = $"http://127.0.0.1:{server.Port}/upload/shared.txt";
+        var link = await ShareLinkAsync(url);
+
+        Assert.Equal(url, link.Url.ToString());
+        var received = await _bobFiles.DownloadLinkAsync(link, Path.Combine(_root, "links")).WaitAsync(s_cap);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+    }
+
+    [Fact]
+    public async Task A_disk_error_while_downloading_a_link_surfaces_as_a_local_io_failure()
+    {
+        await using var server = new RawHttpServer(_ => Http("200 OK\r\nContent-Length: 1234", RandomNumberGenerator.GetBytes(1234)));
+        var link = await ShareLinkAsync($"http://127.0.0.1:{server.Port}/upload/blocked.txt");
+
+        // The folder can be made, and the part opened; the part's metadata, written next, finds a folder in its place.
+        var folder = Path.Combine(_root, "links");
+        Directory.CreateDirectory(Path.Combine(folder, "blocked.txt.part.json"));
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => _bobFiles.DownloadLinkAsync(link, folder).WaitAsync(s_cap));
+
+        Assert.Equal(FileTransferErrorKind.LocalIo, ex.ErrorKind);
+        Assert.True(ex.InnerException is IOException or UnauthorizedAccessException, ex.InnerException?.ToString());
+        Assert.Contains($"Receiving blocked.txt into {folder} failed", ex.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(folder, "blocked.txt")));
+    }
+
+    /// <summary>Alice shares <paramref name="url"/> in a message (jabber:x:oob); the link as Bob's manager reports it.</summary>
+    private async Task<OobLink> ShareLinkAsync(string url)
+    {
         await _alice.SendAsync(new XElement(
             Stanza.Message,
             new XAttribute("to", _bob.BoundJid.ToString()),
             new XElement(XName.Get("body", Namespaces.Client), url),
-            new XElement(XName.Get("x", Namespaces.OobX), new XElement(XName.Get("url", Namespaces.OobX), url))));
+            new XElement(XName.Get("x", Namespaces.OobX), new XElement(XName.Get("url", Namespaces.OobX), url)))).AsTask().WaitAsync(s_cap);
 
         using var timeout = new CancellationTokenSource(s_cap);
-        OobLink? link = null;
-        await foreach (var l in _bobFiles.ReceiveLinksAsync(timeout.Token))
+        await foreach (var link in _bobFiles.ReceiveLinksAsync(timeout.Token))
         {
-            link = l;
-            break;
+            return link;
         }
 
-        Assert.Equal(url, link!.Url.ToString());
-        var received = await _bobFiles.DownloadLinkAsync(link, Path.Combine(_root, "links")).WaitAsync(s_cap);
-        Assert.Equal(Sha256(source), Sha256(received.Path!));
+        throw new InvalidOperationException("The links ended.");
     }
 
     private Task<XElement> OfferUrl(string url, byte[]? sha256 = null, Jid? to = null) =>

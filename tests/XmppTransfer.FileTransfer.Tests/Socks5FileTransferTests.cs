@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Core;
+using XmppTransfer.FileTransfer.Storage;
 using XmppTransfer.Testing;
 
 namespace XmppTransfer.FileTransfer.Tests;
@@ -25,6 +26,7 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     private XmppClient _bob = null!;
     private FileTransferManager _bobFiles = null!;
     private RecordingLoggerFactory _bobLog = null!;
+    private Func<string, long?> _bobFreeSpace = DiskSpace.FreeBytes;
 
     public async ValueTask InitializeAsync()
     {
@@ -34,7 +36,8 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
             Socks5 = s_loopback,
             FallbackWait = TimeSpan.FromSeconds(5),
             Socks5InactivityTimeout = TimeSpan.FromSeconds(3),
-        });
+        })
+        { FreeSpace = directory => _bobFreeSpace(directory) };
         _alice = await _router.ConnectAsync("alice");
         var bobSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _alice.Presence.Available += r =>
@@ -345,6 +348,87 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         Assert.Equal(TransferMethod.Ibb, secondSent.Method);
         Assert.Equal(content, await File.ReadAllBytesAsync(secondReceived.Path!, TestContext.Current.CancellationToken));
         Assert.Contains(_bobLog.Events, e => e.Id.Id == ReofferReadmittedEvent);
+    }
+
+    [Fact]
+    public async Task A_receive_cancelled_while_it_holds_an_in_band_re_offer_of_its_file_declines_it_and_the_application_is_not_offered_it()
+    {
+        // The same file offered in-band while it is received over SOCKS5 is handed to that receive as its re-offer. The user
+        // then cancels the receive: the re-offer is the sender's attempt at the very transfer the user stopped, so it is
+        // declined, not offered to the application as a new file.
+        var alice = Attach(_alice, s_loopback);
+        var content = RandomNumberGenerator.GetBytes(300_000);
+        var file = new Si.FileOfferDescription("stopped.bin", content.Length);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stopFirst = new CancellationTokenSource();
+        using var stopReceive = new CancellationTokenSource();
+        var first = alice.SendStreamAsync(
+            _bob.BoundJid,
+            new GatedStream(content, 100_000, gate.Task),
+            file,
+            new FileSendOptions { ComputeHashes = false, Method = TransferMethodPreference.Socks5 },
+            cancellationToken: stopFirst.Token);
+        var firstOffer = await NextOfferAsync();
+        var receive = firstOffer.AcceptAsync(Path.Combine(_root, "in"), cancellationToken: stopReceive.Token);
+        var reoffer = alice.SendStreamAsync(
+            _bob.BoundJid, new MemoryStream(content), file, new FileSendOptions { ComputeHashes = false, Method = TransferMethodPreference.Ibb });
+        await _bobLog.WaitForAsync(ReofferRoutedEvent).WaitAsync(s_cap);
+
+        await stopReceive.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receive.WaitAsync(s_cap));
+
+        Assert.DoesNotContain(_bobLog.Events, e => e.Id.Id == ReofferReadmittedEvent);
+        var declined = await Assert.ThrowsAsync<FileTransferException>(() => reoffer.WaitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(FileTransferErrorKind.Declined, declined.ErrorKind);
+        Assert.Contains("Cancelled by the receiver", declined.Message, StringComparison.Ordinal);
+        // The first send stops on our close or its refused streamhost offer (the re-offer can overtake the SOCKS5
+        // negotiation), else on its own cancel.
+        await stopFirst.CancelAsync();
+        var stopped = await Record.ExceptionAsync(() => first.WaitAsync(s_cap));
+        Assert.True(stopped is OperationCanceledException or FileTransferException, stopped?.ToString());
+
+        // The next offer the application sees is the next file.
+        var next = alice.SendStreamAsync(
+            _bob.BoundJid, new MemoryStream(content, 0, 10), new Si.FileOfferDescription("next.bin", 10), new FileSendOptions { Method = TransferMethodPreference.Ibb });
+        var nextOffer = await NextOfferAsync();
+        Assert.Equal("next.bin", nextOffer.File.Name);
+        await nextOffer.DeclineAsync();
+        await Assert.ThrowsAsync<FileTransferException>(() => next.WaitAsync(s_cap));
+    }
+
+    [Fact]
+    public async Task A_receive_that_fails_before_accepting_the_in_band_re_offer_it_took_declines_it_and_its_sender_hears_so_at_once()
+    {
+        // SOCKS5 fails (the streamhost is a closed port), the sender re-offers the file in-band and the receive takes that
+        // offer itself; the receive then fails before it answers (here its free-space check, whose second call is the
+        // re-offer's, fails). The application never saw the re-offer, so nobody else can answer it.
+        var deadPort = ClosedLoopbackPort();
+        var alice = Attach(_alice, s_loopback);
+        var source = MakeFile("refused.bin", 100_000);
+        _router.Intercept = stanza =>
+        {
+            foreach (var host in stanza.Descendants(System.Xml.Linq.XName.Get("streamhost", Namespaces.Bytestreams)))
+            {
+                host.SetAttributeValue("port", deadPort);
+            }
+
+            return stanza;
+        };
+        var checks = 0;
+        _bobFreeSpace = _ => Interlocked.Increment(ref checks) == 1 ? null : throw new IOException("The file system did not answer.");
+
+        var send = alice.SendFileAsync(_bob.BoundJid, source, new FileSendOptions());
+        var offer = await NextOfferAsync();
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(Path.Combine(_root, "in")).WaitAsync(s_cap));
+
+        Assert.Equal(FileTransferErrorKind.LocalIo, ex.ErrorKind);
+        Assert.Equal(2, Volatile.Read(ref checks));
+        await _bobLog.WaitForAsync(ReofferRoutedEvent).WaitAsync(s_cap);
+
+        // Well before the sender's own wait for an answer would run out.
+        var declined = await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(FileTransferErrorKind.Declined, declined.ErrorKind);
+        Assert.Contains("Cannot receive the file", declined.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -7,8 +7,7 @@ namespace XmppTransfer.Bytestreams.Socks5;
 public sealed partial class Socks5BytestreamManager
 {
     private readonly Lock _proxyGate = new();
-    private Task<IReadOnlyList<StreamHost>>? _proxies;
-    private Jid? _proxiesAccount;
+    private ProxyLookup? _proxies;
 
     /// <summary>
     /// The proxies' streamhosts, found once per account (PROTOCOLS.md §2): configured JIDs (address query only) or, when none
@@ -28,15 +27,16 @@ public sealed partial class Socks5BytestreamManager
         lock (_proxyGate)
         {
             var account = session.LocalJid?.Bare;
-            if (_proxies is null || _proxiesAccount != account || _proxies.IsFaulted || _proxies.IsCanceled
-                || (_proxies.IsCompletedSuccessfully && _proxies.Result.Count == 0))
+            if (_proxies is null || _proxies.Account != account || _proxies.Hosts.IsFaulted || _proxies.Hosts.IsCanceled
+                || (_proxies.Hosts.IsCompletedSuccessfully && _proxies.FoundNone))
             {
                 // Not tied to one caller's token: a shared lookup must not fail because its first user gave up.
-                _proxies = FindProxiesAsync(session, session.SessionToken);
-                _proxiesAccount = account;
+                var next = new ProxyLookup(account);
+                next.Hosts = FindProxiesAsync(session, next, session.SessionToken);
+                _proxies = next;
             }
 
-            lookup = _proxies;
+            lookup = _proxies.Hosts;
         }
 
         var found = await lookup.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -61,7 +61,7 @@ public sealed partial class Socks5BytestreamManager
         return usable;
     }
 
-    private async Task<IReadOnlyList<StreamHost>> FindProxiesAsync(XmppSession session, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<StreamHost>> FindProxiesAsync(XmppSession session, ProxyLookup lookup, CancellationToken cancellationToken)
     {
         IReadOnlyList<Jid> candidates;
         if (Options.Proxies.Count > 0)
@@ -85,6 +85,7 @@ public sealed partial class Socks5BytestreamManager
         var answers = await Task.WhenAll(candidates.Select(proxy => QueryAddressAsync(session, proxy, cancellationToken))).ConfigureAwait(false);
         IReadOnlyList<StreamHost> hosts = [.. answers.SelectMany(a => a)];
         BytestreamsLog.S5bProxiesFound(_logger, hosts.Count, string.Join(", ", hosts.Select(h => $"{h.Jid} {h.Host}:{h.Port}")));
+        lookup.FoundNone = hosts.Count == 0;
         return hosts;
     }
 
@@ -119,6 +120,25 @@ public sealed partial class Socks5BytestreamManager
         {
             BytestreamsLog.S5bProxySkipped(_logger, to.ToString(), $"{what} failed: {ex.Message}");
             return null;
+        }
+    }
+
+    /// <summary>
+    /// One account's proxy lookup, shared by the sends that need it. <see cref="FoundNone"/> is written before
+    /// <see cref="Hosts"/> completes, so whoever sees it completed sees the flag too; an empty result is not kept.
+    /// </summary>
+    private sealed class ProxyLookup(Jid? account)
+    {
+        private volatile bool _foundNone;
+
+        public Jid? Account { get; } = account;
+
+        public Task<IReadOnlyList<StreamHost>> Hosts { get; set; } = null!;
+
+        public bool FoundNone
+        {
+            get => _foundNone;
+            set => _foundNone = value;
         }
     }
 }

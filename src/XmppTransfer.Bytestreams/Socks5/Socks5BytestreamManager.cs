@@ -90,7 +90,8 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
             if (!handedOver && registration.IsCompletedSuccessfully)
             {
                 // Connected just as the caller gave up: nobody will read it.
-                await registration.Result.DisposeAsync().ConfigureAwait(false);
+                var unread = await registration.ConfigureAwait(false);
+                await unread.DisposeAsync().ConfigureAwait(false);
             }
         }
     }

@@ -183,6 +183,9 @@ internal sealed class DirectListener : IAsyncDisposable
         private readonly DirectListener _owner;
         private readonly TaskCompletionSource<NetworkStream> _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly Lock _gate = new();
+
+        /// <summary>The connection <see cref="Connected"/> completed with, set with it under the gate.</summary>
+        private NetworkStream? _stream;
         private bool _taken;
         private bool _disposed;
 
@@ -202,13 +205,13 @@ internal sealed class DirectListener : IAsyncDisposable
         {
             lock (_gate)
             {
-                if (_taken || _disposed || !_connected.Task.IsCompletedSuccessfully)
+                if (_taken || _disposed || _stream is null)
                 {
                     throw new InvalidOperationException("The direct connection is not available.");
                 }
 
                 _taken = true;
-                return _connected.Task.Result;
+                return _stream;
             }
         }
 
@@ -223,9 +226,9 @@ internal sealed class DirectListener : IAsyncDisposable
                 }
 
                 _disposed = true;
-                if (!_taken && _connected.Task.IsCompletedSuccessfully)
+                if (!_taken)
                 {
-                    _connected.Task.Result.Dispose();
+                    _stream?.Dispose();
                 }
 
                 _connected.TrySetCanceled();
@@ -236,7 +239,13 @@ internal sealed class DirectListener : IAsyncDisposable
         {
             lock (_gate)
             {
-                return !_disposed && _connected.TrySetResult(stream);
+                if (_disposed || !_connected.TrySetResult(stream))
+                {
+                    return false;
+                }
+
+                _stream = stream;
+                return true;
             }
         }
 
