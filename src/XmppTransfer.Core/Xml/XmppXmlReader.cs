@@ -33,6 +33,7 @@ internal sealed class XmppXmlReader : IDisposable
             CloseInput = false,
             MaxCharactersFromEntities = 1024,
             ConformanceLevel = ConformanceLevel.Document,
+            NameTable = new BoundedNameTable(limits),
         };
         _reader = XmlReader.Create(_input, settings);
     }
@@ -78,6 +79,10 @@ internal sealed class XmppXmlReader : IDisposable
         catch (XmlException ex)
         {
             throw Violation("not-well-formed", "The peer sent malformed XML: " + ex.Message, ex);
+        }
+        catch (XmlLimitExceededException ex)
+        {
+            throw Violation("policy-violation", ex.Message, ex);
         }
     }
 
@@ -191,13 +196,18 @@ internal sealed class XmppXmlReader : IDisposable
 
     private XElement StartElement()
     {
+        if (_reader.AttributeCount > _limits.MaxAttributes)
+        {
+            throw new XmlLimitExceededException($"An element with {_reader.AttributeCount} attributes (at most {_limits.MaxAttributes}).");
+        }
+
         var ns = _reader.NamespaceURI;
         if (ns == _contentNamespace)
         {
             ns = Namespaces.Client;
         }
 
-        var element = new XElement(XName.Get(_reader.LocalName, ns));
+        var element = new XElement(Name(_reader.LocalName, ns));
         if (_reader.MoveToFirstAttribute())
         {
             do
@@ -207,7 +217,7 @@ internal sealed class XmppXmlReader : IDisposable
                     continue;
                 }
 
-                element.SetAttributeValue(XName.Get(_reader.LocalName, _reader.NamespaceURI), _reader.Value);
+                element.SetAttributeValue(Name(_reader.LocalName, _reader.NamespaceURI), _reader.Value);
             }
             while (_reader.MoveToNextAttribute());
 
@@ -216,6 +226,11 @@ internal sealed class XmppXmlReader : IDisposable
 
         return element;
     }
+
+    private XName Name(string localName, string namespaceName) =>
+        _limits.Names.TryGet(localName, namespaceName)
+        ?? throw new XmlLimitExceededException(
+            $"One more new name in {(namespaceName.Length == 0 ? "no namespace" : namespaceName)}: this process has taken in all the distinct names it keeps ({localName.Length} characters).");
 
     private static XmppStreamErrorException Violation(string condition, string text, Exception? inner = null)
     {
