@@ -43,4 +43,7 @@ internal static partial class BytestreamsLog
 
     [LoggerMessage(2017, LogLevel.Debug, "S5B candidate {Host} skipped: {Reason}")]
     public static partial void S5bCandidateSkipped(ILogger logger, string host, string reason);
+
+    [LoggerMessage(2018, LogLevel.Information, "S5B {Sid} from {Peer}: trying the first {Tried} streamhost(s) and ignoring {Ignored} more")]
+    public static partial void S5bCandidatesCapped(ILogger logger, string sid, string peer, int tried, int ignored);
 }

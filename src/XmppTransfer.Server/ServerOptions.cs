@@ -125,7 +125,10 @@ public sealed record ServerOptions
     /// <summary>Failed SASL attempts on one stream before it is closed with <c>policy-violation</c>. Default 3.</summary>
     public int MaxAuthAttemptsPerStream { get; init; } = 3;
 
-    /// <summary>The first failure answer is delayed this much, doubling per recent failure of the address or account. Default 250 ms.</summary>
+    /// <summary>
+    /// The first failure answer is delayed this much, doubling per recent failure of the address, of the account from it or of
+    /// the account from anywhere (the largest count); a success is never delayed. Default 250 ms.
+    /// </summary>
     public TimeSpan AuthFailureDelay { get; init; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Cap of the failure delay. Default 4 s.</summary>
@@ -134,10 +137,15 @@ public sealed record ServerOptions
     /// <summary>Failures are counted over this window; lock-outs last until it passes. Default 5 min.</summary>
     public TimeSpan AuthFailureWindow { get; init; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>Failures for one account within the window that lock the account (<c>temporary-auth-failure</c>). Default 10.</summary>
+    /// <summary>
+    /// Failures for one account within the window that lock the account from the address they came from
+    /// (<c>temporary-auth-failure</c>, the right password included); other addresses still log in. When the account has this
+    /// many failures from all addresses together, every address with a failure for it in the window is locked out of it, and
+    /// addresses without one still log in (docs/server.md, "Failed logins"). Default 10.
+    /// </summary>
     public int AccountLockoutThreshold { get; init; } = 10;
 
-    /// <summary>Failures from one address within the window that lock the address out. Default 100.</summary>
+    /// <summary>Failures from one address (an IPv4 address or an IPv6 /64) within the window, any accounts, that lock the address out of all of them. Default 100.</summary>
     public int AddressLockoutThreshold { get; init; } = 100;
 
     /// <summary>On stop, how long clients get to close after <c>system-shutdown</c> before their sockets are closed. Default 5 s.</summary>

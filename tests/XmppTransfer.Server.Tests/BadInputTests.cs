@@ -109,6 +109,35 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public async Task Wrong_passwords_from_one_address_lock_the_account_out_of_that_address_only_and_the_user_logs_in_from_another()
+    {
+        var options = ServerHarness.BaseOptions with
+        {
+            AuthFailureDelay = TimeSpan.FromMilliseconds(10),
+            MaxAuthFailureDelay = TimeSpan.FromMilliseconds(40),
+            AccountLockoutThreshold = 3,
+        };
+        await using var harness = await ServerHarness.StartAsync(options);
+        await using var attacker = new SourceAddressForwarder(harness.Server.ClientEndPoint);
+        XmppClientOptions ViaAttacker(string user, string password = ServerHarness.Password) =>
+            harness.ClientOptions(user, password: password) with { Port = attacker.EndPoint.Port };
+
+        for (var i = 0; i < 3; i++)
+        {
+            var wrong = await Assert.ThrowsAsync<XmppConnectionException>(() => harness.ConnectAsync("alice", options: ViaAttacker("alice", "guess")));
+            Assert.Contains("not-authorized", wrong.Message, StringComparison.Ordinal);
+        }
+
+        var stillThrottled = await Assert.ThrowsAsync<XmppConnectionException>(() => harness.ConnectAsync("alice", options: ViaAttacker("alice")));
+        var alice = await harness.ConnectAsync("alice");
+        var bobFromThere = await harness.ConnectAsync("bob", options: ViaAttacker("bob"));
+
+        Assert.Contains("temporary-auth-failure", stillThrottled.Message, StringComparison.Ordinal);
+        Assert.True(alice.IsConnected);
+        Assert.True(bobFromThere.IsConnected);
+    }
+
+    [Fact]
     public async Task Connections_beyond_the_per_address_limit_are_closed_at_once()
     {
         await using var harness = await ServerHarness.StartAsync(ServerHarness.BaseOptions with { MaxConnectionsPerAddress = 2 });

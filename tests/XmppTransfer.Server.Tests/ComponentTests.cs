@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Xml.Linq;
 using XmppTransfer.Core;
 using XmppTransfer.Core.Component;
@@ -36,6 +37,41 @@ public sealed class ComponentTests
 
         Assert.Equal(XmppErrorKind.Authentication, ex.Kind);
         Assert.Contains("not-authorized", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Wrong_handshakes_are_answered_late_and_lock_out_their_address_while_the_component_attaches_from_another()
+    {
+        var options = ServerHarness.BaseOptions with
+        {
+            AuthFailureDelay = TimeSpan.FromMilliseconds(300),
+            MaxAuthFailureDelay = TimeSpan.FromMilliseconds(300),
+            AccountLockoutThreshold = 2,
+        };
+        await using var harness = await ServerHarness.StartAsync(options);
+        await using var attacker = new SourceAddressForwarder(harness.Server.ComponentEndPoint!);
+        XmppComponentOptions ViaAttacker(string secret) => Options(harness, secret) with { Port = attacker.EndPoint.Port };
+
+        var first = Stopwatch.StartNew();
+        await using (var guess = new XmppComponent(ViaAttacker("guess-1")))
+        {
+            await Assert.ThrowsAsync<XmppConnectionException>(() => guess.ConnectAsync().WaitAsync(ServerHarness.Cap));
+        }
+
+        var firstAnswer = first.Elapsed;
+        await using (var guess = new XmppComponent(ViaAttacker("guess-2")))
+        {
+            await Assert.ThrowsAsync<XmppConnectionException>(() => guess.ConnectAsync().WaitAsync(ServerHarness.Cap));
+        }
+
+        await using var rightSecretThere = new XmppComponent(ViaAttacker("component-secret"));
+        var locked = await Assert.ThrowsAsync<XmppConnectionException>(() => rightSecretThere.ConnectAsync().WaitAsync(ServerHarness.Cap));
+        await using var component = new XmppComponent(Options(harness, "component-secret"));
+        await component.ConnectAsync().WaitAsync(ServerHarness.Cap);
+
+        Assert.True(firstAnswer >= TimeSpan.FromMilliseconds(250), $"the first wrong handshake was answered after {firstAnswer}");
+        Assert.Contains("not-authorized", locked.Message, StringComparison.Ordinal);
+        Assert.Equal(1, harness.Server.Metrics.ComponentsOpen);
     }
 
     [Fact]

@@ -8,12 +8,19 @@ namespace XmppTransfer.Bytestreams.Ibb;
 
 /// <summary>
 /// The receiving side of one In-Band Bytestream as a read-only <see cref="Stream"/>. Each block is
-/// acknowledged only once the reader has consumed it, so the sender's window bounds our memory.
-/// Reading returns 0 after the sender's clean close; a protocol error or our own failure closes the
-/// bytestream towards the sender and makes reads throw.
+/// acknowledged only once the reader has consumed it, so a sender that waits for acknowledgements is held
+/// back by its window. What is received and not yet read is capped at
+/// <see cref="InBandBytestreamOptions.MaxBufferedBytes"/> in both modes (each block counted with
+/// <see cref="BlockOverheadBytes"/> more): message-mode data has no acknowledgements, and a sender may send
+/// data IQs without waiting for their results. Beyond it the bytestream fails; an IQ block gets
+/// <c>resource-constraint</c>. Reading returns 0 after the sender's clean close; a protocol error or our own
+/// failure closes the bytestream towards the sender and makes reads throw.
 /// </summary>
 public sealed class IbbReceiveStream : Stream
 {
+    /// <summary>What a block costs besides its bytes while it waits to be read (its record, an IQ waiting for its answer).</summary>
+    internal const int BlockOverheadBytes = 1024;
+
     private readonly InBandBytestreamManager _manager;
     private readonly Channel<Block> _blocks = Channel.CreateUnbounded<Block>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly TimeSpan _inactivityTimeout;
@@ -93,7 +100,7 @@ public sealed class IbbReceiveStream : Stream
         if (_currentOffset == block.Length)
         {
             _current = null;
-            Interlocked.Add(ref _buffered, -block.Length);
+            Interlocked.Add(ref _buffered, -(block.Length + BlockOverheadBytes));
             ArrayPool<byte>.Shared.Return(block.Data);
             block.Ack?.TrySetResult(null);
         }
@@ -177,11 +184,17 @@ public sealed class IbbReceiveStream : Stream
 
         _expectedSeq = unchecked((ushort)(_expectedSeq + 1));
         BytesReceived += length;
-        if (!acknowledged && Interlocked.Add(ref _buffered, length) > _maxBuffered)
+        if (Interlocked.Add(ref _buffered, length + BlockOverheadBytes) > _maxBuffered)
         {
+            // Message mode has no acknowledgements to hold the sender back; an IQ sender that does not wait for them
+            // (it ignores its window) would make us hold every block it sends until the reader gets to it.
             ArrayPool<byte>.Shared.Return(buffer);
-            Fail($"more than {_maxBuffered} unread bytes in message mode");
-            return ValueTask.FromResult<XElement?>(null);
+            Fail(acknowledged
+                ? $"more than {_maxBuffered} bytes of blocks not yet read without waiting for their acknowledgements"
+                : $"more than {_maxBuffered} unread bytes in message mode");
+            return acknowledged
+                ? throw new XmppStanzaErrorException(StanzaError.ResourceConstraint($"More than {_maxBuffered} bytes unread: wait for the acknowledgements."))
+                : ValueTask.FromResult<XElement?>(null);
         }
 
         var ack = acknowledged ? new TaskCompletionSource<XElement?>(TaskCreationOptions.RunContinuationsAsynchronously) : null;

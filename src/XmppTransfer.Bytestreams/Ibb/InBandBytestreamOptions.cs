@@ -32,7 +32,12 @@ public sealed record InBandBytestreamOptions
     /// <summary>Receiving: wait for the sender's open after we agreed to a stream. Default 60 s.</summary>
     public TimeSpan OpenTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Receiving in message mode (no acks): most bytes buffered before we stop the sender. Default 8 MiB.</summary>
+    /// <summary>
+    /// Receiving: most bytes received and not yet read before we stop the sender, each block counted with 1 KiB more. It
+    /// holds in message mode (no acknowledgements) and against an IQ sender that does not wait for its blocks' results
+    /// (that block gets <c>resource-constraint</c>). A sender that waits stays below it as long as its window times
+    /// (block-size + 1 KiB) does: 64 blocks of 4 KiB are 320 KiB, 64 of 64 KiB 4.1 MiB. Default 8 MiB.
+    /// </summary>
     public int MaxBufferedBytes { get; init; } = 8 * 1024 * 1024;
 
     internal void Validate()

@@ -12,11 +12,18 @@ namespace XmppTransfer.Bytestreams.Socks5;
 /// SOCKS5 Bytestreams (XEP-0065 v1.8.2), both roles. Requester: <see cref="ConnectAsync"/> offers our own streamhost
 /// (direct candidates first) and proxies (configured or discovered on our server, last), waits for <c>streamhost-used</c>,
 /// and activates the proxy when one was chosen. Target: an offer is accepted only for a session announced with
-/// <see cref="Expect"/>; the streamhosts are raced (staggered, each with its own timeout) and the first SOCKS5 success is
-/// reported back. Add it with <c>session.AddExtension</c>; it advertises <c>http://jabber.org/protocol/bytestreams</c>.
+/// <see cref="Expect"/>; the streamhosts (the first <see cref="MaxCandidates"/>) are raced (staggered, each with its own
+/// timeout) and the first SOCKS5 success is reported back. Add it with <c>session.AddExtension</c>; it advertises <c>http://jabber.org/protocol/bytestreams</c>.
 /// </summary>
 public sealed partial class Socks5BytestreamManager : IXmppExtension
 {
+    /// <summary>
+    /// Target: the most streamhosts of one offer we try, in offer order; the rest are ignored. Real senders list a few
+    /// (their addresses, then a proxy or two), and a sender must not make us probe thousands of addresses for it. With the
+    /// 200 ms stagger all 16 have started within about 3 s, well inside the 30 s negotiation timeout.
+    /// </summary>
+    internal const int MaxCandidates = 16;
+
     private readonly ConcurrentDictionary<(string Peer, string Sid), Expectation> _expected = new();
     private XmppSession? _session;
     private ILogger _logger = NullLogger.Instance;
@@ -136,8 +143,15 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
 
         expectation.OfferArrived.TrySetResult();
         var candidates = new List<StreamHost>();
+        var ignored = 0;
         foreach (var host in query.StreamHosts)
         {
+            if (candidates.Count == MaxCandidates)
+            {
+                ignored++;
+                continue;
+            }
+
             if (Options.LoopbackOnly && !host.IsLoopback)
             {
                 BytestreamsLog.S5bCandidateSkipped(_logger, $"{host.Jid} {host.Host}:{host.Port}", "not a loopback address (LoopbackOnly)");
@@ -145,6 +159,11 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
             }
 
             candidates.Add(host);
+        }
+
+        if (ignored > 0)
+        {
+            BytestreamsLog.S5bCandidatesCapped(_logger, sid, from.ToString(), MaxCandidates, ignored);
         }
 
         if (candidates.Count == 0)

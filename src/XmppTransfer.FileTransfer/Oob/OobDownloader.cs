@@ -161,11 +161,30 @@ internal sealed class OobDownloader : IDisposable
         }
     }
 
+    /// <summary>
+    /// Loopback, unspecified, private, shared (CGNAT), link-local or unique-local; an IPv6 address that carries an IPv4
+    /// address (see <see cref="EmbeddedIPv4"/>) is judged by that address too, since it can lead there.
+    /// </summary>
     internal static bool IsPrivate(IPAddress address)
     {
-        if (address.IsIPv4MappedToIPv6)
+        if (address.AddressFamily == AddressFamily.InterNetworkV6)
         {
-            address = address.MapToIPv4();
+            Span<byte> v6 = stackalloc byte[16];
+            address.TryWriteBytes(v6, out _);
+
+            // RFC 8215: 64:ff9b:1::/48 is NAT64 for local use, whatever it embeds.
+            if (v6[..6].SequenceEqual((ReadOnlySpan<byte>)[0x00, 0x64, 0xff, 0x9b, 0x00, 0x01]))
+            {
+                return true;
+            }
+
+            foreach (var embedded in EmbeddedIPv4(v6))
+            {
+                if (IsPrivate(embedded))
+                {
+                    return true;
+                }
+            }
         }
 
         if (IPAddress.IsLoopback(address) || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
@@ -181,5 +200,41 @@ internal sealed class OobDownloader : IDisposable
         }
 
         return address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6UniqueLocal;
+    }
+
+    /// <summary>
+    /// The IPv4 addresses an IPv6 address carries and may be routed to: IPv4-mapped <c>::ffff:0:0/96</c>, IPv4-compatible
+    /// <c>::/96</c> (deprecated, still parsed), NAT64 <c>64:ff9b::/96</c> (RFC 6052), 6to4 <c>2002::/16</c> (RFC 3056:
+    /// bits 16-47) and Teredo <c>2001::/32</c> (RFC 4380: the server in bits 32-63, the client inverted in the last 32).
+    /// </summary>
+    private static List<IPAddress> EmbeddedIPv4(ReadOnlySpan<byte> v6)
+    {
+        var found = new List<IPAddress>(2);
+        var last32 = v6[12..];
+        if (v6[..10].IndexOfAnyExcept((byte)0) < 0 && ((v6[10] == 0xff && v6[11] == 0xff) || (v6[10] == 0 && v6[11] == 0)))
+        {
+            found.Add(new IPAddress(last32));
+        }
+        else if (v6[..12].SequenceEqual((ReadOnlySpan<byte>)[0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0]))
+        {
+            found.Add(new IPAddress(last32));
+        }
+        else if (v6[0] == 0x20 && v6[1] == 0x02)
+        {
+            found.Add(new IPAddress(v6[2..6]));
+        }
+        else if (v6[0] == 0x20 && v6[1] == 0x01 && v6[2] == 0 && v6[3] == 0)
+        {
+            found.Add(new IPAddress(v6[4..8]));
+            Span<byte> client = stackalloc byte[4];
+            for (var i = 0; i < 4; i++)
+            {
+                client[i] = (byte)~last32[i];
+            }
+
+            found.Add(new IPAddress(client));
+        }
+
+        return found;
     }
 }

@@ -235,7 +235,7 @@ internal sealed partial class C2sConnection
                     var final = scram.HandleClientFinal(await ReadSaslResponseAsync(cancellationToken).ConfigureAwait(false));
                     if (lockedOut)
                     {
-                        throw new SaslAuthenticationException(SaslFailureCondition.TemporaryAuthFailure, "The account is locked after repeated failures.");
+                        throw new SaslAuthenticationException(SaslFailureCondition.TemporaryAuthFailure, "Too many failures for this account from this address.");
                     }
 
                     _mechanism = mechanism;
@@ -290,7 +290,7 @@ internal sealed partial class C2sConnection
             return false;
         }
 
-        _server.Throttle.RecordSuccess(_user!);
+        _server.Throttle.RecordSuccess(RemoteAddress, _user!);
         _server.Metrics.AuthSucceeded();
         return true;
     }

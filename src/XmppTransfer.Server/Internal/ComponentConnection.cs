@@ -18,8 +18,9 @@ namespace XmppTransfer.Server.Internal;
 /// C: &lt;stream:stream xmlns='jabber:component:accept' to='name'&gt;   S: &lt;stream:stream from='name' id='ID'&gt;
 /// C: &lt;handshake&gt;hex(SHA1(ID + secret))&lt;/handshake&gt;               S: &lt;handshake/&gt;  (else not-authorized)
 /// </code>
-/// Unknown names get <c>host-unknown</c>, a name already attached <c>conflict</c>. Stanzas from the component must
-/// come from its domain (else <c>invalid-from</c>). A component that stops reading is closed with <c>policy-violation</c>
+/// Unknown names get <c>host-unknown</c>, a name already attached <c>conflict</c>. Wrong handshakes are throttled like
+/// failed logins (<see cref="AuthThrottle"/>: delayed answers, lock-out per address and per component from an address).
+/// Stanzas from the component must come from its domain (else <c>invalid-from</c>). A component that stops reading is closed with <c>policy-violation</c>
 /// once its queue has stayed full for <see cref="ServerOptions.OutgoingQueueTimeout"/>, as client sessions are.
 /// </summary>
 internal sealed class ComponentConnection : IServerComponent, IAsyncDisposable
@@ -199,13 +200,23 @@ internal sealed class ComponentConnection : IServerComponent, IAsyncDisposable
             return;
         }
 
+        // Failed handshakes are throttled as failed logins are (AuthThrottle), the component's name as the account.
+        var account = ThrottleAccount(Domain);
+        var lockedOut = _server.Throttle.IsLockedOut(_remoteAddress, account);
         var expected = Encoding.ASCII.GetBytes(ComponentHandshake.Compute(streamId, secret));
         var given = Encoding.ASCII.GetBytes(handshake.Name == s_handshake ? handshake.Value.Trim().ToLowerInvariant() : string.Empty);
-        if (!CryptographicOperations.FixedTimeEquals(expected, given))
+        if (lockedOut || !CryptographicOperations.FixedTimeEquals(expected, given))
         {
-            ServerLog.ComponentRefused(_server.Logger, Domain, _remoteAddress, "wrong handshake");
-            throw new XmppStreamErrorException("not-authorized", "The handshake does not match the configured secret.", sentByUs: true);
+            ServerLog.ComponentRefused(_server.Logger, Domain, _remoteAddress, lockedOut ? "locked out after repeated failures" : "wrong handshake");
+            var delay = _server.Throttle.RecordFailure(_remoteAddress, account);
+            await Task.Delay(delay, _server.Options.TimeProvider, cancellationToken).ConfigureAwait(false);
+            throw new XmppStreamErrorException(
+                "not-authorized",
+                lockedOut ? "Too many failed handshakes for this component from this address; try later." : "The handshake does not match the configured secret.",
+                sentByUs: true);
         }
+
+        _server.Throttle.RecordSuccess(_remoteAddress, account);
 
         if (!_server.Router.TryAttach(this))
         {
@@ -217,6 +228,9 @@ internal sealed class ComponentConnection : IServerComponent, IAsyncDisposable
         _server.Metrics.ComponentOpened();
         await _transport.SendDirectAsync(new XElement(s_handshake), cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The throttle's account for a component: ':' cannot occur in a user name, so the two never share counts.</summary>
+    private static string ThrottleAccount(string domain) => "component:" + domain.ToLowerInvariant();
 
     private bool TryGetSecret(string domain, out string secret)
     {

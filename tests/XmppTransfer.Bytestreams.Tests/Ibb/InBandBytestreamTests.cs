@@ -96,6 +96,30 @@ public sealed class InBandBytestreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sender_that_does_not_wait_for_acknowledgements_is_stopped_with_resource_constraint_at_the_buffer_cap()
+    {
+        var daveIbb = new InBandBytestreamManager(InBandBytestreamOptions.Default with { MaxBufferedBytes = 16 * 1024 });
+        await using var dave = await _router.ConnectAsync("dave", c => c.AddExtension(daveIbb));
+        var incoming = daveIbb.Expect(_alice.BoundJid, "flood");
+        await _alice.SendIqAsync(Stanza.MakeIq(IqType.Set, dave.BoundJid, new IbbOpen("flood", 1024, IbbStanzaKind.Iq).ToXml())).WaitAsync(s_cap);
+        await using var receive = await incoming.WaitAsync(s_cap);
+
+        // Nobody reads yet, and the sender does not wait for results: 8 blocks of 1 KiB (+1 KiB each) fill 16 KiB.
+        var sends = Enumerable.Range(0, 64)
+            .Select(seq => _alice.SendIqAsync(Stanza.MakeIq(IqType.Set, dave.BoundJid, IbbData.Create("flood", (ushort)seq, new byte[1024]))))
+            .ToList();
+
+        var refused = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => sends[8].WaitAsync(s_cap));
+        var afterwards = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => sends[^1].WaitAsync(s_cap));
+        var reading = await Assert.ThrowsAsync<BytestreamException>(() => ReadAllAsync(receive).WaitAsync(s_cap));
+        await Task.WhenAll(sends.Take(8)).WaitAsync(s_cap);
+
+        Assert.Equal("resource-constraint", refused.Error.Condition);
+        Assert.Equal("item-not-found", afterwards.Error.Condition);
+        Assert.Equal(BytestreamErrorKind.ProtocolViolation, reading.ErrorKind);
+    }
+
+    [Fact]
     public async Task A_repeated_seq_is_unexpected_request_and_closes_the_stream()
     {
         var receive = await OpenRawAsync("dup");

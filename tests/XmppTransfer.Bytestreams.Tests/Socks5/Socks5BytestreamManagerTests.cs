@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Xml.Linq;
 using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Core;
@@ -111,5 +113,49 @@ public sealed class Socks5BytestreamManagerTests : IAsyncLifetime
 
         Assert.Equal("item-not-found", ex.Error.Condition);
         await Assert.ThrowsAsync<BytestreamException>(() => bobS5b.WaitExpectedAsync(_alice.BoundJid, "s", registration, Ct).WaitAsync(s_cap, Ct));
+    }
+
+    [Fact]
+    public async Task The_target_tries_only_the_first_sixteen_streamhosts_of_an_offer()
+    {
+        var bobS5b = new Socks5BytestreamManager(s_loopback with { ProxyConnectTimeout = TimeSpan.FromSeconds(1) });
+        _bob.AddExtension(bobS5b);
+        var registration = bobS5b.Expect(_alice.BoundJid, "many");
+        using var sixteenth = Listen();
+        using var seventeenth = Listen();
+        var closed = ClosedPort();
+        var ports = Enumerable.Repeat(closed, 15).Append(Port(sixteenth)).Append(Port(seventeenth)).Concat(Enumerable.Repeat(closed, 1000));
+        var query = new XElement(
+            BytestreamsQuery.Name,
+            new XAttribute("sid", "many"),
+            ports.Select(port => new XElement(
+                StreamHost.Name, new XAttribute("jid", "proxy.example.test"), new XAttribute("host", "127.0.0.1"), new XAttribute("port", port))));
+
+        var ex = await Assert.ThrowsAsync<XmppStanzaErrorException>(
+            () => _alice.SendIqAsync(Stanza.MakeIq(IqType.Set, _bob.BoundJid, query), cancellationToken: Ct).WaitAsync(s_cap, Ct));
+
+        // The race has ended: a connection it made is waiting in the listener's backlog.
+        Assert.Equal("item-not-found", ex.Error.Condition);
+        Assert.Equal(16, Socks5BytestreamManager.MaxCandidates);
+        Assert.True(sixteenth.Poll(0, SelectMode.SelectRead), "the 16th streamhost was tried");
+        Assert.False(seventeenth.Poll(0, SelectMode.SelectRead), "the 17th streamhost was not tried");
+        await Assert.ThrowsAsync<BytestreamException>(() => bobS5b.WaitExpectedAsync(_alice.BoundJid, "many", registration, Ct).WaitAsync(s_cap, Ct));
+    }
+
+    private static Socket Listen()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Listen(4);
+        return socket;
+    }
+
+    private static int Port(Socket socket) => ((IPEndPoint)socket.LocalEndPoint!).Port;
+
+    private static int ClosedPort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 }

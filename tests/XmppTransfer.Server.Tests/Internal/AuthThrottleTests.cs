@@ -1,0 +1,107 @@
+using System.Net;
+using XmppTransfer.Server.Internal;
+
+namespace XmppTransfer.Server.Tests.Internal;
+
+public sealed class AuthThrottleTests
+{
+    private static readonly IPAddress s_attacker = IPAddress.Parse("192.0.2.1");
+    private static readonly IPAddress s_user = IPAddress.Parse("198.51.100.7");
+    private static readonly ServerOptions s_options = ServerHarness.BaseOptions with { AccountLockoutThreshold = 3, AddressLockoutThreshold = 5 };
+
+    [Fact]
+    public void Failures_for_an_account_from_one_address_lock_out_only_that_address_for_that_account()
+    {
+        var throttle = new AuthThrottle(s_options);
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.False(throttle.IsLockedOut(s_attacker, "alice"));
+            throttle.RecordFailure(s_attacker, "alice");
+        }
+
+        Assert.True(throttle.IsLockedOut(s_attacker, "alice"));
+        Assert.False(throttle.IsLockedOut(s_user, "alice"));
+        Assert.False(throttle.IsLockedOut(s_attacker, "bob"));
+        Assert.False(throttle.IsLockedOut(s_attacker, null));
+    }
+
+    [Fact]
+    public void Failures_spread_over_many_addresses_lock_out_every_failing_address_but_not_one_without_failures()
+    {
+        var throttle = new AuthThrottle(s_options);
+        var guessers = Enumerable.Range(1, 3).Select(i => IPAddress.Parse($"203.0.113.{i}")).ToList();
+
+        throttle.RecordFailure(guessers[0], "alice");
+        throttle.RecordFailure(guessers[1], "alice");
+        Assert.False(throttle.IsLockedOut(guessers[0], "alice"));
+        throttle.RecordFailure(guessers[2], "alice");
+
+        Assert.All(guessers, guesser => Assert.True(throttle.IsLockedOut(guesser, "alice")));
+        Assert.False(throttle.IsLockedOut(s_user, "alice"));
+        Assert.False(throttle.IsLockedOut(guessers[0], "bob"));
+    }
+
+    [Fact]
+    public void An_address_over_its_own_threshold_is_locked_out_for_every_account()
+    {
+        var throttle = new AuthThrottle(s_options);
+
+        foreach (var account in new[] { "a", "b", "c", "d", "e" })
+        {
+            throttle.RecordFailure(s_attacker, account);
+        }
+
+        Assert.True(throttle.IsLockedOut(s_attacker, null));
+        Assert.True(throttle.IsLockedOut(s_attacker, "alice"));
+        Assert.False(throttle.IsLockedOut(s_user, "a"));
+    }
+
+    [Fact]
+    public void An_ipv6_address_counts_with_the_rest_of_its_64_and_a_mapped_ipv4_address_with_itself()
+    {
+        var throttle = new AuthThrottle(s_options);
+
+        throttle.RecordFailure(IPAddress.Parse("2001:db8:1:2::1"), "alice");
+        throttle.RecordFailure(IPAddress.Parse("2001:db8:1:2::2"), "alice");
+        throttle.RecordFailure(IPAddress.Parse("2001:db8:1:2:ffff:ffff:ffff:ffff"), "alice");
+        throttle.RecordFailure(IPAddress.Parse("::ffff:192.0.2.1"), "bob");
+        throttle.RecordFailure(s_attacker, "bob");
+        throttle.RecordFailure(s_attacker, "bob");
+
+        Assert.True(throttle.IsLockedOut(IPAddress.Parse("2001:db8:1:2::99"), "alice"));
+        Assert.False(throttle.IsLockedOut(IPAddress.Parse("2001:db8:1:3::1"), "alice"));
+        Assert.True(throttle.IsLockedOut(s_attacker, "bob"));
+    }
+
+    [Fact]
+    public void A_success_forgives_the_earlier_failures_of_its_address_for_the_account()
+    {
+        var throttle = new AuthThrottle(s_options);
+        throttle.RecordFailure(s_user, "alice");
+        throttle.RecordFailure(s_user, "alice");
+
+        throttle.RecordSuccess(s_user, "alice");
+        throttle.RecordFailure(s_user, "alice");
+        throttle.RecordFailure(s_user, "alice");
+
+        Assert.False(throttle.IsLockedOut(s_user, "alice"));
+        throttle.RecordFailure(s_user, "alice");
+        Assert.True(throttle.IsLockedOut(s_user, "alice"));
+    }
+
+    [Fact]
+    public void Failure_answers_are_delayed_by_the_largest_count_doubling_up_to_the_cap()
+    {
+        var throttle = new AuthThrottle(s_options with
+        {
+            AuthFailureDelay = TimeSpan.FromMilliseconds(100),
+            MaxAuthFailureDelay = TimeSpan.FromMilliseconds(350),
+            AddressLockoutThreshold = 100,
+        });
+
+        var delays = Enumerable.Range(1, 4).Select(i => throttle.RecordFailure(IPAddress.Parse($"203.0.113.{i}"), "alice")).ToList();
+
+        Assert.Equal([100, 200, 350, 350], delays.Select(d => (int)d.TotalMilliseconds));
+    }
+}
