@@ -28,11 +28,12 @@ public sealed partial class Socks5BytestreamManager
         var session = Session;
         var requester = session.LocalJid ?? throw new InvalidOperationException("The session is not connected.");
         var dstAddr = Socks5Address.Compute(sid, requester.ToString(), target.ToString());
-        var hosts = new List<StreamHost>();
+        List<StreamHost> hosts = [];
         DirectListener.Registration? direct = null;
         var leased = false;
         try
         {
+            var keepLastDirect = false;
             if (Options.DirectCandidates)
             {
                 var plan = PlanDirectCandidates();
@@ -42,10 +43,11 @@ public sealed partial class Socks5BytestreamManager
                     leased = true;
                     direct = listener.Register(dstAddr);
                     hosts.AddRange(DirectStreamHosts(requester, plan, listener));
+                    keepLastDirect = Options.ExternalHost is { } external && string.Equals(plan.Hosts[^1], external, StringComparison.OrdinalIgnoreCase);
                 }
             }
 
-            hosts.AddRange(await GetProxiesAsync(cancellationToken).ConfigureAwait(false));
+            hosts = FitCandidates(hosts, await GetProxiesAsync(cancellationToken).ConfigureAwait(false), keepLastDirect);
             if (hosts.Count == 0)
             {
                 throw new BytestreamException(BytestreamErrorKind.Refused,
@@ -218,6 +220,35 @@ public sealed partial class Socks5BytestreamManager
         }
 
         return new DirectPlan(hosts, bind);
+    }
+
+    /// <summary>
+    /// Our direct candidates, then the proxies, at most <see cref="MaxCandidates"/> in all: a careful target (ours too)
+    /// tries only the first ones, so a machine with many interfaces (container bridges, VPNs) must not push the proxies,
+    /// or the configured external address (the last direct one, <paramref name="keepLastDirect"/>), out of the offer.
+    /// Interface addresses past the room left are dropped; so are proxies past the room direct candidates leave.
+    /// </summary>
+    internal static List<StreamHost> FitCandidates(IReadOnlyList<StreamHost> direct, IReadOnlyList<StreamHost> proxies, bool keepLastDirect)
+    {
+        // Neither kind crowds the other out: direct candidates keep at least half the places when there are that many.
+        var proxyCount = Math.Min(proxies.Count, MaxCandidates - Math.Min(direct.Count, MaxCandidates / 2));
+        var room = MaxCandidates - proxyCount;
+        List<StreamHost> hosts;
+        if (direct.Count <= room)
+        {
+            hosts = [.. direct];
+        }
+        else if (keepLastDirect && room > 0)
+        {
+            hosts = [.. direct.Take(room - 1), direct[^1]];
+        }
+        else
+        {
+            hosts = [.. direct.Take(room)];
+        }
+
+        hosts.AddRange(proxies.Take(proxyCount));
+        return hosts;
     }
 
     private static IEnumerable<StreamHost> DirectStreamHosts(Jid requester, DirectPlan plan, DirectListener listener)
