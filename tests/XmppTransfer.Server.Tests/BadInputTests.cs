@@ -14,7 +14,9 @@ public sealed class BadInputTests
         await using var harness = await ServerHarness.StartAsync();
         using var raw = await harness.RawConnectAsync();
 
-        await raw.SendAsync(Encoding.UTF8.GetBytes(ServerHarness.Header() + "<a></b>"));
+        // A name a login uses (an unknown one is refused before authentication on that ground alone: policy-violation), and
+        // an end tag as long as the start tag (the parser waits for that many characters before it compares them).
+        await raw.SendAsync(Encoding.UTF8.GetBytes(ServerHarness.Header() + "<message></massage>"));
         var answer = await ServerHarness.ReadToEndAsync(raw, ServerHarness.Cap);
 
         Assert.Contains("<not-well-formed xmlns=\"urn:ietf:params:xml:ns:xmpp-streams\"", answer, StringComparison.Ordinal);

@@ -183,6 +183,13 @@ public sealed class IbbReceiveStream : Stream
         }
 
         _expectedSeq = unchecked((ushort)(_expectedSeq + 1));
+        if (length == 0)
+        {
+            // An empty block carries nothing, and queued it would read as the end of the stream (a read of 0 bytes).
+            ArrayPool<byte>.Shared.Return(buffer);
+            return ValueTask.FromResult<XElement?>(null);
+        }
+
         BytesReceived += length;
         if (Interlocked.Add(ref _buffered, length + BlockOverheadBytes) > _maxBuffered)
         {

@@ -33,7 +33,6 @@ public sealed partial class Socks5BytestreamManager
         var leased = false;
         try
         {
-            var keepLastDirect = false;
             if (Options.DirectCandidates)
             {
                 var plan = PlanDirectCandidates();
@@ -43,11 +42,10 @@ public sealed partial class Socks5BytestreamManager
                     leased = true;
                     direct = listener.Register(dstAddr);
                     hosts.AddRange(DirectStreamHosts(requester, plan, listener));
-                    keepLastDirect = Options.ExternalHost is { } external && string.Equals(plan.Hosts[^1], external, StringComparison.OrdinalIgnoreCase);
                 }
             }
 
-            hosts = FitCandidates(hosts, await GetProxiesAsync(cancellationToken).ConfigureAwait(false), keepLastDirect);
+            hosts = FitCandidates(hosts, await GetProxiesAsync(cancellationToken).ConfigureAwait(false), Options.ExternalHost);
             if (hosts.Count == 0)
             {
                 throw new BytestreamException(BytestreamErrorKind.Refused,
@@ -225,12 +223,12 @@ public sealed partial class Socks5BytestreamManager
     /// <summary>
     /// Our direct candidates, then the proxies, at most <see cref="MaxCandidates"/> in all: a careful target (ours too)
     /// tries only the first ones, so a machine with many interfaces (container bridges, VPNs) must not push the proxies,
-    /// or the configured external address (the last direct one, <paramref name="keepLastDirect"/>), out of the offer.
-    /// Interface addresses past the room left are dropped; so are proxies past the room direct candidates leave.
+    /// or the configured external address (<paramref name="external"/>, wherever it stands), out of the offer. Interface
+    /// addresses past the room left are dropped; direct candidates keep at least half the places, so only proxies past
+    /// the other half are dropped (more than 8 of them, with many interfaces).
     /// </summary>
-    internal static List<StreamHost> FitCandidates(IReadOnlyList<StreamHost> direct, IReadOnlyList<StreamHost> proxies, bool keepLastDirect)
+    internal static List<StreamHost> FitCandidates(IReadOnlyList<StreamHost> direct, IReadOnlyList<StreamHost> proxies, string? external)
     {
-        // Neither kind crowds the other out: direct candidates keep at least half the places when there are that many.
         var proxyCount = Math.Min(proxies.Count, MaxCandidates - Math.Min(direct.Count, MaxCandidates / 2));
         var room = MaxCandidates - proxyCount;
         List<StreamHost> hosts;
@@ -238,13 +236,16 @@ public sealed partial class Socks5BytestreamManager
         {
             hosts = [.. direct];
         }
-        else if (keepLastDirect && room > 0)
-        {
-            hosts = [.. direct.Take(room - 1), direct[^1]];
-        }
         else
         {
-            hosts = [.. direct.Take(room)];
+            var kept = external is null ? null : direct.FirstOrDefault(h => string.Equals(h.Host, external, StringComparison.OrdinalIgnoreCase));
+            hosts = [.. direct.Where(h => h != kept).Take(kept is null ? room : room - 1)];
+            if (kept is not null)
+            {
+                // In its place in the offer order, or last if that place was dropped.
+                var at = direct.TakeWhile(h => h != kept).Count();
+                hosts.Insert(Math.Min(at, hosts.Count), kept);
+            }
         }
 
         hosts.AddRange(proxies.Take(proxyCount));

@@ -100,10 +100,11 @@ internal static class ReceiveCommand
                             : $"received {result.FileName} from {result.Peer}: {result.Size} bytes in {result.Duration.TotalSeconds:0.00} s by {result.Method.ToShortName()}, sha256 {result.Sha256}{(result.Verified ? " (verified)" : string.Empty)}");
                         Interlocked.Increment(ref received);
                     }
-                    catch (Exception ex) when (ex is FileTransferException or XmppException or IOException or UnauthorizedAccessException)
+                    catch (Exception ex) when (ex is FileTransferException or XmppStanzaErrorException or IOException or UnauthorizedAccessException)
                     {
                         // One failed file (an offer that expired while an earlier file was received, a peer that went away, a
-                        // disk error) is reported and counted; the receiver carries on with the next.
+                        // disk error) is reported and counted; the receiver carries on with the next. Our own connection
+                        // failing (XmppConnectionException, a stream error) ends the command: no more offers can come.
                         Interlocked.Increment(ref failed);
                         if (json)
                         {

@@ -32,7 +32,7 @@ internal static class CommandRunner
             await Console.Error.WriteLineAsync("xft: " + (verbose ? ex.ToString() : ex.Message));
             return ExitCodes.Failed;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
             // A bug of ours: still one line and exit code 1 rather than the runtime's crash report, with where it happened
             // under --verbose.

@@ -18,6 +18,7 @@ internal sealed class XmppTransport : IAsyncDisposable
     private const int BatchBytes = 64 * 1024;
     private readonly Socket _socket;
     private readonly XmlLimits _limits;
+    private bool _admitNewNames = true;
     private readonly OutgoingQueue _outgoing;
     private readonly ArrayBufferWriter<byte> _buffer = new(16 * 1024);
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -127,11 +128,28 @@ internal sealed class XmppTransport : IAsyncDisposable
         _stream = ssl;
     }
 
+    /// <summary>
+    /// Whether the peer may bring XML names this process has not met (<see cref="XmppXmlReader.AdmitNewNames"/>), for
+    /// this reader and the ones after a restart. A server keeps it false until the peer has authenticated.
+    /// </summary>
+    public bool AdmitNewNames
+    {
+        get => _admitNewNames;
+        set
+        {
+            _admitNewNames = value;
+            if (_reader is not null)
+            {
+                _reader.AdmitNewNames = value;
+            }
+        }
+    }
+
     /// <summary>Starts a fresh XML parser: the peer begins a new document after TLS and SASL.</summary>
     public void RestartReader()
     {
         _reader?.Dispose();
-        _reader = new XmppXmlReader(_stream, _limits);
+        _reader = new XmppXmlReader(_stream, _limits) { AdmitNewNames = _admitNewNames };
     }
 
     /// <summary>Sends our stream header directly (negotiation phase).</summary>

@@ -38,6 +38,12 @@ internal sealed class XmppXmlReader : IDisposable
         _reader = XmlReader.Create(_input, settings);
     }
 
+    /// <summary>
+    /// Whether names this process has not met yet may come in (<see cref="WireNames"/>): a server sets it false until the
+    /// peer has authenticated, so that a stranger cannot spend the process-wide budget.
+    /// </summary>
+    public bool AdmitNewNames { get; set; } = true;
+
     /// <summary>Reads up to and including the peer's <c>&lt;stream:stream&gt;</c> tag.</summary>
     public async Task<StreamHeader> ReadHeaderAsync(CancellationToken cancellationToken)
     {
@@ -228,9 +234,10 @@ internal sealed class XmppXmlReader : IDisposable
     }
 
     private XName Name(string localName, string namespaceName) =>
-        _limits.Names.TryGet(localName, namespaceName)
-        ?? throw new XmlLimitExceededException(
-            $"One more new name in {(namespaceName.Length == 0 ? "no namespace" : namespaceName)}: this process has taken in all the distinct names it keeps ({localName.Length} characters).");
+        _limits.Names.TryGet(localName, namespaceName, AdmitNewNames)
+        ?? throw new XmlLimitExceededException(AdmitNewNames
+            ? $"One more new name in {(namespaceName.Length == 0 ? "no namespace" : namespaceName)}: this process has taken in all the distinct names it keeps ({localName.Length} characters)."
+            : $"A name in {(namespaceName.Length == 0 ? "no namespace" : namespaceName)} that has no place before authentication.");
 
     private static XmppStreamErrorException Violation(string condition, string text, Exception? inner = null)
     {

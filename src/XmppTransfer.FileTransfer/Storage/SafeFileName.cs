@@ -42,12 +42,6 @@ public static class SafeFileName
             name = "file";
         }
 
-        var stem = name.Split('.')[0].TrimEnd(' ');
-        if (s_deviceNames.Contains(stem))
-        {
-            name = "_" + name;
-        }
-
         if (Encoding.UTF8.GetByteCount(name) > MaxUtf8Bytes)
         {
             // One cut, at a character boundary (an offered name can be as long as a stanza: 256 KiB). A short extension is
@@ -62,6 +56,13 @@ public static class SafeFileName
             {
                 name = "file";
             }
+        }
+
+        // After the cut, which can leave one ("CON" and 300 spaces, then "x").
+        var stem = name.Split('.')[0].TrimEnd(' ');
+        if (s_deviceNames.Contains(stem))
+        {
+            name = Utf8Prefix("_" + name, MaxUtf8Bytes);
         }
 
         return name;

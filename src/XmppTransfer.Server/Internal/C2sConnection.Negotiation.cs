@@ -292,6 +292,7 @@ internal sealed partial class C2sConnection
 
         _server.Throttle.RecordSuccess(RemoteAddress, _user!);
         _server.Metrics.AuthSucceeded();
+        _transport.AdmitNewNames = true;
         return true;
     }
 

@@ -40,7 +40,11 @@ internal sealed partial class C2sConnection : IStanzaSink, IAsyncDisposable
             socket,
             new XmlLimits { MaxStanzaBytes = server.Options.MaxStanzaBytes },
             server.Options.MaxOutgoingQueueBytes,
-            server.Options.TimeProvider);
+            server.Options.TimeProvider)
+        {
+            // Until the login succeeds the peer may use only XML names the process knows (see WireNames).
+            AdmitNewNames = false,
+        };
         _lastActivity = server.Options.TimeProvider.GetTimestamp();
     }
 

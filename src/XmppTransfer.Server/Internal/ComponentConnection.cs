@@ -43,7 +43,11 @@ internal sealed class ComponentConnection : IServerComponent, IAsyncDisposable
             socket,
             new XmlLimits { MaxStanzaBytes = server.Options.MaxStanzaBytes },
             server.Options.MaxOutgoingQueueBytes,
-            server.Options.TimeProvider);
+            server.Options.TimeProvider)
+        {
+            // Until the handshake succeeds the peer may use only XML names the process knows (see WireNames).
+            AdmitNewNames = false,
+        };
     }
 
     public string Domain { get; private set; } = string.Empty;
@@ -217,6 +221,7 @@ internal sealed class ComponentConnection : IServerComponent, IAsyncDisposable
         }
 
         _server.Throttle.RecordSuccess(_remoteAddress, account);
+        _transport.AdmitNewNames = true;
 
         if (!_server.Router.TryAttach(this))
         {

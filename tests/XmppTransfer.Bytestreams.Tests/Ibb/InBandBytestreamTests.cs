@@ -120,6 +120,19 @@ public sealed class InBandBytestreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_empty_data_block_is_acknowledged_and_not_taken_for_the_end_of_the_stream()
+    {
+        var receive = await OpenRawAsync("empty");
+        var reading = ReadAllAsync(receive);
+        await SendDataAsync("empty", 0, [1, 2, 3]);
+        await SendDataAsync("empty", 1, []);
+        await SendDataAsync("empty", 2, [4, 5]);
+        await _alice.SendIqAsync(Stanza.MakeIq(IqType.Set, _bob.BoundJid, IbbClose.Create("empty"))).WaitAsync(s_cap);
+
+        Assert.Equal([1, 2, 3, 4, 5], await reading.WaitAsync(s_cap));
+    }
+
+    [Fact]
     public async Task A_repeated_seq_is_unexpected_request_and_closes_the_stream()
     {
         var receive = await OpenRawAsync("dup");

@@ -173,7 +173,7 @@ public class XmppXmlReaderTests
     public async Task Past_the_process_wide_budget_only_names_met_before_or_in_passing_namespaces_are_read()
     {
         // LINQ to XML keeps every name of a long-lived namespace (jabber:client, no namespace) for the life of the process.
-        var limits = new XmlLimits { Names = new WireNames(maxNames: 3, maxChars: 1000) };
+        var limits = new XmlLimits { Names = new WireNames(maxNames: 1, maxChars: 1000) };
         using (var first = new XmppXmlReader(new MemoryStream(Encoding.UTF8.GetBytes(Header + "<message id='1'><body>a</body></message>")), limits))
         {
             await first.ReadHeaderAsync(CancellationToken.None).WaitAsync(s_cap);
@@ -187,6 +187,28 @@ public class XmppXmlReaderTests
         var known = await second.ReadElementAsync(CancellationToken.None).WaitAsync(s_cap);
         Assert.Equal("b", known!.Element(XName.Get("body", Namespaces.Client))!.Value);
         var ex = await Assert.ThrowsAsync<XmppStreamErrorException>(() => second.ReadElementAsync(CancellationToken.None).WaitAsync(s_cap));
+        Assert.Equal("policy-violation", ex.Condition);
+    }
+
+    [Fact]
+    public async Task Before_authentication_a_peer_may_use_the_names_of_a_login_and_names_others_brought_but_adds_none()
+    {
+        var limits = new XmlLimits { Names = new WireNames(maxNames: 100, maxChars: 10_000) };
+        using (var authenticated = new XmppXmlReader(new MemoryStream(Encoding.UTF8.GetBytes(Header + "<message><known/></message>")), limits))
+        {
+            await authenticated.ReadHeaderAsync(CancellationToken.None).WaitAsync(s_cap);
+            Assert.NotNull(await authenticated.ReadElementAsync(CancellationToken.None).WaitAsync(s_cap));
+        }
+
+        var xml = Header
+            + "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1' xml:lang='en'>biws</auth>"
+            + "<message id='1'><known/></message>"
+            + "<message><unheard/></message>";
+        using var stranger = new XmppXmlReader(new MemoryStream(Encoding.UTF8.GetBytes(xml)), limits) { AdmitNewNames = false };
+        await stranger.ReadHeaderAsync(CancellationToken.None).WaitAsync(s_cap);
+        Assert.Equal("SCRAM-SHA-1", (string?)(await stranger.ReadElementAsync(CancellationToken.None).WaitAsync(s_cap))!.Attribute("mechanism"));
+        Assert.NotNull(await stranger.ReadElementAsync(CancellationToken.None).WaitAsync(s_cap));
+        var ex = await Assert.ThrowsAsync<XmppStreamErrorException>(() => stranger.ReadElementAsync(CancellationToken.None).WaitAsync(s_cap));
         Assert.Equal("policy-violation", ex.Condition);
     }
 

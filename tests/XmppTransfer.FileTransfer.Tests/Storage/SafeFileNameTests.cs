@@ -15,6 +15,7 @@ public sealed class SafeFileNameTests
     [InlineData("name. . ", "name")]
     [InlineData("CON.txt", "_CON.txt")]
     [InlineData("lpt1", "_lpt1")]
+    [InlineData("CON                                                                                                                                                                                                                   x", "_CON")]
     public void An_offered_name_becomes_a_plain_name_for_one_folder(string offered, string expected)
     {
         Assert.Equal(expected, SafeFileName.From(offered));

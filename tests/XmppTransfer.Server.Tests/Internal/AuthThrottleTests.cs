@@ -65,13 +65,21 @@ public sealed class AuthThrottleTests
         throttle.RecordFailure(IPAddress.Parse("2001:db8:1:2::1"), "alice");
         throttle.RecordFailure(IPAddress.Parse("2001:db8:1:2::2"), "alice");
         throttle.RecordFailure(IPAddress.Parse("2001:db8:1:2:ffff:ffff:ffff:ffff"), "alice");
-        throttle.RecordFailure(IPAddress.Parse("::ffff:192.0.2.1"), "bob");
-        throttle.RecordFailure(s_attacker, "bob");
-        throttle.RecordFailure(s_attacker, "bob");
+
+        // One failure per account, so only the address count (5) can lock out: it does only if the mapped form counts
+        // with the plain one (3 + 2).
+        foreach (var account in new[] { "b1", "b2", "b3" })
+        {
+            throttle.RecordFailure(IPAddress.Parse("::ffff:192.0.2.1"), account);
+        }
+
+        Assert.False(throttle.IsLockedOut(s_attacker, null));
+        throttle.RecordFailure(s_attacker, "b4");
+        throttle.RecordFailure(s_attacker, "b5");
 
         Assert.True(throttle.IsLockedOut(IPAddress.Parse("2001:db8:1:2::99"), "alice"));
         Assert.False(throttle.IsLockedOut(IPAddress.Parse("2001:db8:1:3::1"), "alice"));
-        Assert.True(throttle.IsLockedOut(s_attacker, "bob"));
+        Assert.True(throttle.IsLockedOut(s_attacker, null));
     }
 
     [Fact]
