@@ -170,15 +170,7 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         var deadPort = ClosedLoopbackPort();
         var alice = Attach(_alice, s_loopback with { ExternalHost = null, Hosts = ["127.0.0.1"] });
         var source = MakeFile("fallback.bin", 300_000);
-        _router.Intercept = stanza =>
-        {
-            foreach (var host in stanza.Descendants(System.Xml.Linq.XName.Get("streamhost", Namespaces.Bytestreams)))
-            {
-                host.SetAttributeValue("port", deadPort);
-            }
-
-            return stanza;
-        };
+        PointStreamhostsAt(deadPort);
 
         var (sent, received) = await TransferAsync(alice, source, new FileSendOptions());
 
@@ -194,15 +186,7 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         var deadPort = ClosedLoopbackPort();
         var alice = Attach(_alice, s_loopback);
         var source = MakeFile("nofallback.bin", 1000);
-        _router.Intercept = stanza =>
-        {
-            foreach (var host in stanza.Descendants(System.Xml.Linq.XName.Get("streamhost", Namespaces.Bytestreams)))
-            {
-                host.SetAttributeValue("port", deadPort);
-            }
-
-            return stanza;
-        };
+        PointStreamhostsAt(deadPort);
 
         var send = alice.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Socks5 });
         var offer = await NextOfferAsync();
@@ -405,15 +389,7 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         var deadPort = ClosedLoopbackPort();
         var alice = Attach(_alice, s_loopback);
         var source = MakeFile("refused.bin", 100_000);
-        _router.Intercept = stanza =>
-        {
-            foreach (var host in stanza.Descendants(System.Xml.Linq.XName.Get("streamhost", Namespaces.Bytestreams)))
-            {
-                host.SetAttributeValue("port", deadPort);
-            }
-
-            return stanza;
-        };
+        PointStreamhostsAt(deadPort);
         var checks = 0;
         _bobFreeSpace = _ => Interlocked.Increment(ref checks) == 1 ? null : throw new IOException("The file system did not answer.");
 
@@ -542,6 +518,18 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     }
 
     private string MakeFile(string name, int size) => TransferTestKit.MakeFile(_root, name, size);
+
+    /// <summary>Rewrites every offered streamhost's port on its way through the router (e.g. to a closed one).</summary>
+    private void PointStreamhostsAt(int port) =>
+        _router.Intercept = stanza =>
+        {
+            foreach (var host in stanza.Descendants(System.Xml.Linq.XName.Get("streamhost", Namespaces.Bytestreams)))
+            {
+                host.SetAttributeValue("port", port);
+            }
+
+            return stanza;
+        };
 
     private static int ClosedLoopbackPort() => FreePort.Next();
 
