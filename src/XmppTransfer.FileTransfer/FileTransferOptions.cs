@@ -48,6 +48,14 @@ public sealed record FileTransferOptions
     /// </summary>
     public bool ZeroCopyReceive { get; init; } = true;
 
+    /// <summary>
+    /// Receiving: longest one write to the file may take (a hung disk or network file system) before the transfer fails as
+    /// a local I/O error, keeping its part file. Writes into the page cache take milliseconds; a disk that is only slow
+    /// holds a write for seconds at most. The zero-copy receive (<see cref="ZeroCopyReceive"/>) writes inside its splice
+    /// call and is not covered. Default 120 s.
+    /// </summary>
+    public TimeSpan WriteStallTimeout { get; init; } = TimeSpan.FromSeconds(120);
+
     /// <summary>Bytes per copy buffer. Default 1 MiB.</summary>
     public int CopyBufferSize { get; init; } = 1024 * 1024;
 

@@ -11,6 +11,9 @@ namespace XmppTransfer.FileTransfer.Storage;
 /// the network, writing this one and hashing it all overlap (on a two-core machine SHA-256 alone runs at about 40 % of
 /// loopback TCP; in line with the writes it would halve the rate). Memory is fixed: <c>depth</c> pooled buffers.
 /// A buffer goes back to the free list only when both the writer and the hasher are done with it.
+/// A write that does not return within the stall timeout (a hung disk or network file system) fails the sink: waits on it
+/// end with a <see cref="FileTransferException"/> of kind LocalIo instead of hanging with the write, and the buffers the
+/// stuck write may still read are left to the garbage collector instead of going back to the pool.
 /// </summary>
 internal sealed class FileSink : IAsyncDisposable
 {
@@ -28,6 +31,11 @@ internal sealed class FileSink : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _writer;
     private readonly Task _hasher;
+    private readonly TaskCompletionSource _stalled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Timer? _stallTimer;
+    private readonly long _stallMs;
+    private readonly Func<ReadOnlyMemory<byte>, long, CancellationToken, ValueTask> _write;
+    private long _writeSince;
     private ExceptionDispatchInfo? _failure;
     private long _position;
     private int _completed;
@@ -40,10 +48,22 @@ internal sealed class FileSink : IAsyncDisposable
     /// <param name="md5">Fed every block in order, when not null.</param>
     /// <param name="bufferSize">Bytes per buffer.</param>
     /// <param name="depth">Buffers in the ring: blocks read ahead of the slower of writer and hasher.</param>
-    public FileSink(SafeFileHandle file, long position, string displayName, IncrementalHash? sha256, IncrementalHash? md5, int bufferSize, int depth = 4)
+    /// <param name="stallTimeout">Longest one write may take; <see cref="Timeout.InfiniteTimeSpan"/> waits for ever.</param>
+    /// <param name="write">Writes at an offset instead of <see cref="RandomAccess"/> (tests: a disk that never answers).</param>
+    public FileSink(
+        SafeFileHandle file,
+        long position,
+        string displayName,
+        IncrementalHash? sha256,
+        IncrementalHash? md5,
+        int bufferSize,
+        int depth = 4,
+        TimeSpan? stallTimeout = null,
+        Func<ReadOnlyMemory<byte>, long, CancellationToken, ValueTask>? write = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(depth, 2);
         _file = file;
+        _write = write ?? ((data, offset, token) => RandomAccess.WriteAsync(_file, data, offset, token));
         _position = position;
         _displayName = displayName;
         _sha256 = sha256;
@@ -62,7 +82,18 @@ internal sealed class FileSink : IAsyncDisposable
         _toHash = _stages == 2 ? Channel.CreateUnbounded<int>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true }) : null;
         _writer = Task.Run(WriteLoopAsync);
         _hasher = _toHash is null ? Task.CompletedTask : Task.Run(HashLoopAsync);
+        var stall = stallTimeout ?? Timeout.InfiniteTimeSpan;
+        if (stall != Timeout.InfiniteTimeSpan)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(stall, TimeSpan.Zero, nameof(stallTimeout));
+            _stallMs = (long)stall.TotalMilliseconds;
+            var period = TimeSpan.FromMilliseconds(Math.Clamp(_stallMs / 4, 10, 5000));
+            _stallTimer = new Timer(static state => ((FileSink)state!).CheckStall(), this, period, period);
+        }
     }
+
+    /// <summary>True once a write took longer than the stall timeout: the file must not be touched again (it would hang too).</summary>
+    public bool Stalled => _stalled.Task.IsCompleted;
 
     /// <summary>Bytes of one buffer (at least the size asked for).</summary>
     public int BufferSize => _buffers[0].Length;
@@ -119,7 +150,8 @@ internal sealed class FileSink : IAsyncDisposable
             _toHash?.Writer.TryComplete();
         }
 
-        await Task.WhenAll(_writer, _hasher).ConfigureAwait(false);
+        // A stalled write never returns: the stall's failure is the answer, not the write.
+        await Task.WhenAny(Task.WhenAll(_writer, _hasher), _stalled.Task).ConfigureAwait(false);
         _failure?.Throw();
     }
 
@@ -139,9 +171,20 @@ internal sealed class FileSink : IAsyncDisposable
             await _stop.CancelAsync().ConfigureAwait(false);
         }
 
-        // The loops observe their own failures; the buffers must not go back to the pool while one still runs.
-        await Task.WhenAll(_writer, _hasher).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
-            .ConfigureAwait(false);
+        // The loops observe their own failures; the buffers must not go back to the pool while one still runs. A stalled
+        // write may finish some day and still read its buffer, so after a stall they stay out of the pool.
+        var loops = Task.WhenAll(_writer, _hasher);
+        await Task.WhenAny(loops, _stalled.Task).ConfigureAwait(false);
+        if (_stallTimer is not null)
+        {
+            await _stallTimer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (!loops.IsCompleted)
+        {
+            return;
+        }
+
         foreach (var buffer in _buffers)
         {
             ArrayPool<byte>.Shared.Return(buffer);
@@ -157,7 +200,9 @@ internal sealed class FileSink : IAsyncDisposable
             await foreach (var slot in _toWrite.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
             {
                 var count = _counts[slot];
-                await RandomAccess.WriteAsync(_file, _buffers[slot].AsMemory(0, count), _position, _stop.Token).ConfigureAwait(false);
+                Volatile.Write(ref _writeSince, Environment.TickCount64);
+                await _write(_buffers[slot].AsMemory(0, count), _position, _stop.Token).ConfigureAwait(false);
+                Volatile.Write(ref _writeSince, 0);
                 Interlocked.Add(ref _position, count);
                 Release(slot, 1);
             }
@@ -205,5 +250,27 @@ internal sealed class FileSink : IAsyncDisposable
         Interlocked.CompareExchange(ref _failure, ExceptionDispatchInfo.Capture(failure), null);
         _free.Writer.TryComplete(failure);
         _stop.Cancel();
+    }
+
+    private void CheckStall()
+    {
+        var since = Volatile.Read(ref _writeSince);
+        if (since == 0 || Environment.TickCount64 - since < _stallMs || _stalled.Task.IsCompleted)
+        {
+            return;
+        }
+
+        try
+        {
+            Fail(new FileTransferException(
+                FileTransferErrorKind.LocalIo,
+                $"Writing {_displayName} stalled: the disk took no data for {_stallMs / 1000.0:0.#} s after {Position} bytes."));
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed between the check and the failure: nobody waits any more.
+        }
+
+        _stalled.TrySetResult();
     }
 }

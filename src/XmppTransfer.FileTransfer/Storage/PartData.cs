@@ -34,7 +34,9 @@ internal static class PartData
 
     /// <summary>
     /// After a failure: let the committed blocks reach the file, then cut it to exactly what was written. After a write
-    /// failure the sink has stopped already and <see cref="FileSink.CompleteAsync"/> only repeats that failure.
+    /// failure the sink has stopped already and <see cref="FileSink.CompleteAsync"/> only repeats that failure. After a
+    /// stalled write the file is left as it is: cutting it would hang on the same disk, and its length only ever covers
+    /// bytes written in order, so it is still a prefix to resume from.
     /// </summary>
     public static async Task SettleAsync(FileSink sink, FileStream part)
     {
@@ -47,6 +49,9 @@ internal static class PartData
             // The disk failed too; what did get written is what we keep.
         }
 
-        part.SetLength(sink.Position);
+        if (!sink.Stalled)
+        {
+            part.SetLength(sink.Position);
+        }
     }
 }

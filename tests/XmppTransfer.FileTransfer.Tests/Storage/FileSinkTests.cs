@@ -91,4 +91,62 @@ public sealed class FileSinkTests : IDisposable
         Assert.Equal(0, length % (1024 * 1024));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => sink.RentAsync(Ct).AsTask().WaitAsync(s_cap, Ct));
     }
+
+    [Fact]
+    public async Task A_write_that_never_returns_fails_the_sink_as_local_io_instead_of_hanging_it()
+    {
+        // The second write hangs like a write to a dead disk or NFS server: it ignores cancellation and returns only when
+        // the test lets it go at the end.
+        var path = Path.Combine(_directory, "hung.part");
+        await using var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.Asynchronous);
+        var hung = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var writes = 0;
+        ValueTask Write(ReadOnlyMemory<byte> data, long offset, CancellationToken token) =>
+            Interlocked.Increment(ref writes) == 2 ? new ValueTask(hung.Task) : RandomAccess.WriteAsync(file.SafeFileHandle, data, offset, token);
+        var sink = new FileSink(file.SafeFileHandle, 0, "hung", null, null, 4096, depth: 2, stallTimeout: TimeSpan.FromMilliseconds(200), write: Write);
+        try
+        {
+            var failure = await Assert.ThrowsAsync<FileTransferException>(async () =>
+            {
+                // Four blocks through a ring of two: a rent waits on the stuck write until the stall fails the sink.
+                for (var i = 0; i < 4; i++)
+                {
+                    var buffer = await sink.RentAsync(Ct).AsTask().WaitAsync(s_cap, Ct);
+                    sink.Commit(buffer, 4096);
+                }
+
+                await sink.CompleteAsync().WaitAsync(s_cap, Ct);
+            });
+
+            Assert.Equal(FileTransferErrorKind.LocalIo, failure.ErrorKind);
+            Assert.Equal("Writing hung stalled: the disk took no data for 0.2 s after 4096 bytes.", failure.Message);
+            Assert.True(sink.Stalled);
+
+            // Completing again and disposing return at once although the write is still stuck.
+            await Assert.ThrowsAsync<FileTransferException>(() => sink.CompleteAsync().WaitAsync(s_cap, Ct));
+            await sink.DisposeAsync().AsTask().WaitAsync(s_cap, Ct);
+            Assert.Equal(4096, new FileInfo(path).Length);
+        }
+        finally
+        {
+            hung.TrySetResult();
+        }
+    }
+
+    [Fact]
+    public async Task A_stall_timeout_does_not_fail_a_sink_whose_writes_return()
+    {
+        var path = Path.Combine(_directory, "steady.part");
+        await using var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.Asynchronous);
+        await using var sink = new FileSink(file.SafeFileHandle, 0, "steady", null, null, 64 * 1024, stallTimeout: TimeSpan.FromSeconds(30));
+        for (var i = 0; i < 64; i++)
+        {
+            var buffer = await sink.RentAsync(Ct).AsTask().WaitAsync(s_cap, Ct);
+            sink.Commit(buffer, buffer.Length);
+        }
+
+        await sink.CompleteAsync().WaitAsync(s_cap, Ct);
+        Assert.False(sink.Stalled);
+        Assert.Equal(64L * 64 * 1024, new FileInfo(path).Length);
+    }
 }
