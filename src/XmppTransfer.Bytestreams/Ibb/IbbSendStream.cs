@@ -7,7 +7,7 @@ namespace XmppTransfer.Bytestreams.Ibb;
 
 /// <summary>
 /// The sending side of one In-Band Bytestream as a write-only <see cref="Stream"/>. Writes are cut
-/// into blocks of exactly the negotiated size (the last may be shorter); up to <c>Window</c> blocks
+/// into blocks of exactly the negotiated size (the last may be shorter); up to <see cref="Window"/> blocks
 /// are unacknowledged at once. Call <see cref="CompleteAsync"/> to flush, wait for every ack and
 /// close cleanly; disposing without completing aborts (the peer sees a close before the end).
 /// </summary>
@@ -15,7 +15,6 @@ public sealed class IbbSendStream : Stream
 {
     private readonly XmppSession _session;
     private readonly InBandBytestreamManager _manager;
-    private readonly int _window;
     private readonly TimeSpan _blockTimeout;
     private readonly Queue<Task> _inFlight = new();
     private readonly byte[] _pending;
@@ -30,7 +29,7 @@ public sealed class IbbSendStream : Stream
         _manager = manager;
         Peer = peer;
         Open = open;
-        _window = window;
+        Window = window;
         _blockTimeout = blockTimeout;
         _pending = ArrayPool<byte>.Shared.Rent(open.BlockSize);
     }
@@ -40,6 +39,13 @@ public sealed class IbbSendStream : Stream
 
     /// <summary>The negotiated parameters (block size after any resource-constraint retries).</summary>
     public IbbOpen Open { get; }
+
+    /// <summary>
+    /// Blocks unacknowledged at once at most (with message stanzas: blocks between pacing pings):
+    /// <see cref="InBandBytestreamOptions.Window"/> bounded by <see cref="InBandBytestreamOptions.MaxInFlightBytes"/> for the
+    /// negotiated block size.
+    /// </summary>
+    public int Window { get; }
 
     /// <summary>Bytes handed to the wire so far.</summary>
     public long BytesSent { get; private set; }
@@ -161,7 +167,7 @@ public sealed class IbbSendStream : Stream
 
     private async ValueTask SendBlockAsync(ReadOnlyMemory<byte> block, CancellationToken cancellationToken)
     {
-        if (_inFlight.Count >= _window)
+        if (_inFlight.Count >= Window)
         {
             // The caller's buffer stays untouched until this returns, so no copy is needed.
             await AwaitOldestAsync().ConfigureAwait(false);
@@ -191,7 +197,7 @@ public sealed class IbbSendStream : Stream
 
         // Messages are not acknowledged: every window, a ping to our own server is the round trip
         // that keeps us from flooding it (XEP-0047 §3 leaves pacing to the sender).
-        if (_seq % _window == 0)
+        if (_seq % Window == 0)
         {
             var ping = Stanza.MakeIq(IqType.Get, null, new XElement(XName.Get("ping", Namespaces.Ping)));
             _inFlight.Enqueue(PaceAsync(ping, cancellationToken));

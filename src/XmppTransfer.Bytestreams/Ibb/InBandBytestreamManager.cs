@@ -44,7 +44,9 @@ public sealed class InBandBytestreamManager : IXmppExtension
 
     /// <summary>
     /// Opens a bytestream to <paramref name="peer"/> (a full JID) for <paramref name="sid"/>. On
-    /// resource-constraint the block size is halved and retried (down to the minimum).
+    /// resource-constraint the block size is halved and retried (down to the minimum). The stream's window is
+    /// <see cref="InBandBytestreamOptions.Window"/> bounded by <see cref="InBandBytestreamOptions.MaxInFlightBytes"/>
+    /// for the negotiated block size.
     /// </summary>
     public async Task<IbbSendStream> OpenAsync(Jid peer, string sid, InBandBytestreamOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -75,9 +77,11 @@ public sealed class InBandBytestreamManager : IXmppExtension
                 throw new BytestreamException(BytestreamErrorKind.Timeout, $"{peer} did not answer the in-band bytestream open.", ex);
             }
 
-            var stream = new IbbSendStream(Session, this, peer, open, settings.Window, settings.BlockTimeout);
+            // The window in bytes follows the block size the receiver agreed to, which may be smaller than the one we proposed.
+            var window = settings.EffectiveWindow(blockSize);
+            var stream = new IbbSendStream(Session, this, peer, open, window, settings.BlockTimeout);
             _sessions[(peer.ToString(), sid)] = stream;
-            BytestreamsLog.IbbOpened(_logger, sid, peer.ToString(), blockSize, open.Stanza.ToString(), settings.Window);
+            BytestreamsLog.IbbOpened(_logger, sid, peer.ToString(), blockSize, open.Stanza.ToString(), window);
             return stream;
         }
     }

@@ -25,7 +25,12 @@ internal static class SendCommand
             DefaultValueFactory = _ => "auto",
         };
         var blockSize = new Option<int?>("--block-size") { Description = "In-band block size in bytes (1-65535; default 4096).", HelpName = "BYTES" };
-        var window = new Option<int?>("--ibb-window") { Description = "In-band blocks in flight before waiting for acks (1 = stop-and-wait; default 64).", HelpName = "N" };
+        var window = new Option<int?>("--ibb-window")
+        {
+            Description = "In-band blocks in flight before waiting for acks (1 = stop-and-wait; default 64), and never more than 4 MiB in flight "
+                + "(each block counted with 1 KiB more): with --block-size 65535 at most 63.",
+            HelpName = "N",
+        };
         var description = new Option<string?>("--desc") { Description = "A description shown to the receiver." };
         var proxy = new Option<string[]>("--proxy")
         {

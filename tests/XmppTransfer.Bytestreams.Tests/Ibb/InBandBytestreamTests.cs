@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Xml.Linq;
 using XmppTransfer.Bytestreams.Ibb;
@@ -96,9 +97,105 @@ public sealed class InBandBytestreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sender_with_a_window_of_200_big_blocks_keeps_under_our_receivers_cap_while_the_reader_lags()
+    {
+        // Our receiver with its defaults: at most 8 MiB unread, each block counted with 1 KiB more.
+        var erinIbb = new InBandBytestreamManager();
+        await using var erin = await _router.ConnectAsync("erin", c => c.AddExtension(erinIbb));
+        var cap = erinIbb.Options.MaxBufferedBytes;
+        const int BlockSize = 65535;
+
+        // The router sees every data IQ towards erin and every result back: what is between them is unread at erin.
+        var unacknowledged = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
+        var maxUnacknowledged = 0;
+        var window = int.MaxValue;
+        var windowFull = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _router.Intercept = stanza =>
+        {
+            var id = (string?)stanza.Attribute("id") ?? "";
+            if (stanza.Element(IbbData.Name) is not null && unacknowledged.TryAdd(id, true))
+            {
+                InterlockedMax(ref maxUnacknowledged, unacknowledged.Count);
+                if (unacknowledged.Count >= Volatile.Read(ref window))
+                {
+                    windowFull.TrySetResult();
+                }
+            }
+            else if (stanza.Name == Stanza.Iq && (string?)stanza.Attribute("type") == "result")
+            {
+                unacknowledged.TryRemove(id, out _);
+            }
+
+            return stanza;
+        };
+
+        var incoming = erinIbb.Expect(_alice.BoundJid, "big");
+        var options = InBandBytestreamOptions.Default with { Window = 200, BlockSize = BlockSize };
+        await using var send = await _aliceIbb.OpenAsync(erin.BoundJid, "big", options).WaitAsync(s_cap);
+        await using var receive = await incoming.WaitAsync(s_cap);
+        Volatile.Write(ref window, send.Window);
+
+        // 200 full blocks and a partial one: 13 MiB, more than the window of 200 could hold at the receiver.
+        var payload = RandomNumberGenerator.GetBytes((200 * BlockSize) + 1000);
+        var writing = Task.Run(async () =>
+        {
+            await send.WriteAsync(payload);
+            await send.CompleteAsync();
+        });
+
+        // The reader lags: nothing is read (so nothing acknowledged) until the sender has a whole window out.
+        await windowFull.Task.WaitAsync(s_cap);
+        var reading = ReadAllAsync(receive);
+        await writing.WaitAsync(s_cap);
+
+        Assert.Equal(payload, await reading.WaitAsync(s_cap));
+        Assert.Equal(63, send.Window);
+        Assert.Equal(send.Window, maxUnacknowledged);
+        Assert.InRange((long)maxUnacknowledged * (BlockSize + 1024), 0, cap / 2);
+    }
+
+    [Fact]
+    public async Task The_byte_bound_on_the_window_uses_the_block_size_the_receiver_agreed_to()
+    {
+        // Erin takes blocks of up to 16383 bytes: 65535 is refused twice and halved to 16383, where 4 MiB holds 240 blocks.
+        var erinIbb = new InBandBytestreamManager(InBandBytestreamOptions.Default with { MaxAcceptedBlockSize = 16383 });
+        await using var erin = await _router.ConnectAsync("erin", c => c.AddExtension(erinIbb));
+        using var log = new RecordingLoggerFactory();
+        var frankIbb = new InBandBytestreamManager();
+        await using var frank = await ConnectLoggedAsync("frank", frankIbb, log);
+        var incoming = erinIbb.Expect(frank.BoundJid, "smaller");
+        var options = InBandBytestreamOptions.Default with { Window = 200, BlockSize = 65535 };
+        await using var send = await frankIbb.OpenAsync(erin.BoundJid, "smaller", options).WaitAsync(s_cap);
+        await using var receive = await incoming.WaitAsync(s_cap);
+
+        Assert.Equal(16383, send.Open.BlockSize);
+        Assert.Equal(200, send.Window);
+        var opened = Assert.Single(log.Events, e => e.Id.Id == 2000);
+        Assert.EndsWith("block size 16383, Iq stanzas, window 200", opened.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_open_logs_the_window_in_effect_not_the_one_asked_for()
+    {
+        var erinIbb = new InBandBytestreamManager();
+        await using var erin = await _router.ConnectAsync("erin", c => c.AddExtension(erinIbb));
+        using var log = new RecordingLoggerFactory();
+        var frankIbb = new InBandBytestreamManager();
+        await using var frank = await ConnectLoggedAsync("frank", frankIbb, log);
+        var incoming = erinIbb.Expect(frank.BoundJid, "logged");
+        var options = InBandBytestreamOptions.Default with { Window = 200, BlockSize = 65535 };
+        await using var send = await frankIbb.OpenAsync(erin.BoundJid, "logged", options).WaitAsync(s_cap);
+        await using var receive = await incoming.WaitAsync(s_cap);
+
+        var opened = Assert.Single(log.Events, e => e.Id.Id == 2000);
+        Assert.EndsWith("block size 65535, Iq stanzas, window 63", opened.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_sender_that_does_not_wait_for_acknowledgements_is_stopped_with_resource_constraint_at_the_buffer_cap()
     {
-        var daveIbb = new InBandBytestreamManager(InBandBytestreamOptions.Default with { MaxBufferedBytes = 16 * 1024 });
+        var daveIbb = new InBandBytestreamManager(
+            InBandBytestreamOptions.Default with { MaxBufferedBytes = 16 * 1024, MaxAcceptedBlockSize = 1024 });
         await using var dave = await _router.ConnectAsync("dave", c => c.AddExtension(daveIbb));
         var incoming = daveIbb.Expect(_alice.BoundJid, "flood");
         await _alice.SendIqAsync(Stanza.MakeIq(IqType.Set, dave.BoundJid, new IbbOpen("flood", 1024, IbbStanzaKind.Iq).ToXml())).WaitAsync(s_cap);
@@ -243,6 +340,9 @@ public sealed class InBandBytestreamTests : IAsyncLifetime
         await _alice.SendIqAsync(Stanza.MakeIq(IqType.Set, _bob.BoundJid, new IbbOpen(sid, 1024, IbbStanzaKind.Iq).ToXml())).WaitAsync(s_cap);
         return await incoming.WaitAsync(s_cap);
     }
+
+    private Task<XmppClient> ConnectLoggedAsync(string user, InBandBytestreamManager ibb, RecordingLoggerFactory log) =>
+        _router.ConnectAsync(user, c => c.AddExtension(ibb), _router.ClientOptions(user) with { LoggerFactory = log });
 
     private Task SendDataAsync(string sid, ushort seq, byte[] bytes) =>
         _alice.SendIqAsync(Stanza.MakeIq(IqType.Set, _bob.BoundJid, IbbData.Create(sid, seq, bytes))).WaitAsync(s_cap);
