@@ -8,6 +8,9 @@ internal static partial class BytestreamsLog
     [LoggerMessage(2000, LogLevel.Debug, "IBB {Sid} with {Peer} opened: block size {BlockSize}, {Stanza} stanzas, window {Window}")]
     public static partial void IbbOpened(ILogger logger, string sid, string peer, int blockSize, string stanza, int window);
 
+    [LoggerMessage(2005, LogLevel.Debug, "IBB {Sid} from {Peer} opened: block size {BlockSize}, {Stanza} stanzas, up to {MaxBuffered} bytes held unread")]
+    public static partial void IbbAccepted(ILogger logger, string sid, string peer, int blockSize, string stanza, int maxBuffered);
+
     [LoggerMessage(2001, LogLevel.Information, "IBB {Sid}: {Peer} asked for smaller blocks than {BlockSize}; retrying with {Smaller}")]
     public static partial void IbbSmallerBlocks(ILogger logger, string sid, string peer, int blockSize, int smaller);
 

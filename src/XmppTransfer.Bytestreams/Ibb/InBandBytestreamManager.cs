@@ -183,7 +183,7 @@ public sealed class InBandBytestreamManager : IXmppExtension
         var stream = new IbbReceiveStream(this, from, open, Options.InactivityTimeout, Options.MaxBufferedBytes);
         _sessions[key] = stream;
         _expected.TryRemove(key, out _);
-        BytestreamsLog.IbbOpened(_logger, open.Sid, from.ToString(), open.BlockSize, open.Stanza.ToString(), 0);
+        BytestreamsLog.IbbAccepted(_logger, open.Sid, from.ToString(), open.BlockSize, open.Stanza.ToString(), Options.MaxBufferedBytes);
         expectation.TrySetResult(stream);
         return ValueTask.FromResult<XElement?>(null);
     }
