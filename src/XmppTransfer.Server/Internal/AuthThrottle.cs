@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
@@ -24,22 +25,49 @@ namespace XmppTransfer.Server.Internal;
 /// it a failure, <see cref="Attempt.Succeed"/> or <see cref="Attempt.Dispose"/> gives it back). Parallel attempts therefore
 /// never get more checks than a threshold allows, whatever the interleaving.
 /// </para>
-/// <para>Attempts in flight are kept apart from the failure table, at most one per connection.</para>
+/// <para>
+/// The failure table holds at most <c>maxEntries</c> entries (see <see cref="MakeRoom"/> for what goes when it is full);
+/// attempts in flight are kept apart, at most one per connection.
+/// </para>
 /// </summary>
 internal sealed class AuthThrottle
 {
-    private const int PruneAbove = 10_000;
+    /// <summary>The default bound of the failure table: a few MB at most (a JID's local part has at most 1,023 bytes).</summary>
+    public const int DefaultMaxEntries = 10_000;
+
+    // Ranks of entries when the table is full: the lowest go first (see MakeRoom).
+    private const int RefusesNothing = 0;
+    private const int RefusedAddress = 1;
+    private const int RefusedPair = 2;
+    private const int RefusedAccount = 3;
+
     private readonly ServerOptions _options;
+    private readonly int _maxEntries;
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
     private readonly Dictionary<Key, Entry> _entries = [];
     private readonly Dictionary<Key, int> _inFlight = [];
 
     /// <param name="options">Thresholds, window, delays and clock.</param>
-    public AuthThrottle(ServerOptions options)
+    /// <param name="maxEntries">The bound of the failure table (tests use small ones).</param>
+    public AuthThrottle(ServerOptions options, int maxEntries = DefaultMaxEntries)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxEntries, 3);
         _options = options;
+        _maxEntries = maxEntries;
         _time = options.TimeProvider;
+    }
+
+    /// <summary>Entries in the failure table now (for tests).</summary>
+    internal int EntryCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _entries.Count;
+            }
+        }
     }
 
     /// <summary>
@@ -95,7 +123,7 @@ internal sealed class AuthThrottle
         lock (_lock)
         {
             var now = _time.GetTimestamp();
-            PruneIfLarge(now);
+            MakeRoom(_entries.ContainsKey(new Key(null, source)) ? 0 : 1, now);
             failures = Increment(new Key(null, source), now);
             if (account is not null)
             {
@@ -133,7 +161,7 @@ internal sealed class AuthThrottle
         return TimeSpan.FromTicks((long)Math.Min(_options.AuthFailureDelay.Ticks * factor, _options.MaxAuthFailureDelay.Ticks));
     }
 
-    // The rules of the class summary, with attempts in flight counted as failures.
+    // The rules of the class summary, with attempts in flight counted as failures, plus a sealed account (see MakeRoom).
     private bool Refuses(IPAddress source, string? account, long now)
     {
         var address = new Key(null, source);
@@ -148,6 +176,11 @@ internal sealed class AuthThrottle
         }
 
         var total = new Key(account, null);
+        if (_entries.TryGetValue(total, out var entry) && IsSealed(entry, now))
+        {
+            return true;
+        }
+
         var pair = new Key(account, source);
         var fromHere = Count(pair, now) + _inFlight.GetValueOrDefault(pair);
         return fromHere >= _options.AccountLockoutThreshold
@@ -172,9 +205,10 @@ internal sealed class AuthThrottle
 
     private int RecordFailure(IPAddress source, string account, long now)
     {
-        PruneIfLarge(now);
+        var keys = Keys(source, account);
+        MakeRoom(keys.Count(key => !_entries.ContainsKey(key)), now);
         var failures = 0;
-        foreach (var key in Keys(source, account))
+        foreach (var key in keys)
         {
             failures = Math.Max(failures, Increment(key, now));
         }
@@ -197,33 +231,110 @@ internal sealed class AuthThrottle
 
     private bool IsCounting(Entry entry, long now) => _time.GetElapsedTime(entry.WindowStart, now) < _options.AuthFailureWindow;
 
+    private bool IsSealed(Entry entry, long now) =>
+        entry.SealedSince is { } since && _time.GetElapsedTime(since, now) < _options.AuthFailureWindow;
+
     private int Count(Key key, long now) => _entries.TryGetValue(key, out var entry) && IsCounting(entry, now) ? entry.Failures : 0;
 
     private int Increment(Key key, long now)
     {
         var entry = _entries.TryGetValue(key, out var existing)
             ? IsCounting(existing, now)
-                ? existing with { Failures = existing.Failures + 1 }
-                : new Entry(1, now)
-            : new Entry(1, now);
+                ? existing with { Failures = existing.Failures + 1, LastFailure = now }
+                : new Entry(1, now, now, existing.SealedSince)
+            : new Entry(1, now, now, null);
         _entries[key] = entry;
         return entry.Failures;
     }
 
-    private void PruneIfLarge(long now)
+    /// <summary>
+    /// Makes room for <paramref name="needed"/> new entries. First the entries whose window has passed go. If the table is
+    /// still full, it is cut to 90 % of its bound in this order, the oldest last failure first within each rank:
+    /// <list type="number">
+    /// <item>entries that refuse nothing now, those with the fewest failures first: forgetting one gives back fewer guesses
+    /// than a threshold, and junk made of one failure each pushes out only its own kind, not an account half-way to its
+    /// threshold;</item>
+    /// <item>addresses over their threshold: the address may fail again, but each account keeps its own counts;</item>
+    /// <item>account-from-address entries that refuse (over the threshold, or any failure while the account is under attack):
+    /// the account is then sealed, refused from every address, until the forgotten entry's window would have ended;</item>
+    /// <item>accounts over their threshold, or sealed: only when the table holds nothing else, i.e. thousands of accounts
+    /// under attack at once, each with its threshold of failures in the window.</item>
+    /// </list>
+    /// Plain "oldest first" would let an attacker unlock an account under attack by failing under new names from new
+    /// addresses until its entries fall out: one extra guess for every few junk failures. Here junk pushes out junk; an
+    /// account's record of who failed for it can only be pushed out by entries that refuse something themselves, and then
+    /// the account fails closed: its own user waits until the window has passed, but no guesser gets a guess more.
+    /// </summary>
+    private void MakeRoom(int needed, long now)
     {
-        if (_entries.Count <= PruneAbove)
+        if (_entries.Count + needed <= _maxEntries)
         {
             return;
         }
 
         foreach (var (key, entry) in _entries.ToList())
         {
-            if (!IsCounting(entry, now))
+            if (!IsCounting(entry, now) && !IsSealed(entry, now))
             {
                 _entries.Remove(key);
             }
         }
+
+        var target = Math.Min(_maxEntries * 9 / 10, _maxEntries - needed);
+
+        // Sealing can add an account entry for each pair it forgets; the second pass finds those among the rest.
+        for (var pass = 0; pass < 3 && _entries.Count > target; pass++)
+        {
+            var ranked = _entries
+                .Select(e => (e.Key, e.Value, Rank: Rank(e.Key, e.Value, now)))
+                .OrderBy(e => e.Rank)
+                .ThenBy(e => e.Rank == RefusesNothing && IsCounting(e.Value, now) ? e.Value.Failures : 0)
+                .ThenBy(e => e.Value.LastFailure)
+                .ToList();
+            foreach (var (key, entry, rank) in ranked)
+            {
+                if (_entries.Count <= target)
+                {
+                    break;
+                }
+
+                _entries.Remove(key);
+                if (rank == RefusedPair)
+                {
+                    Seal(key.Account!, entry);
+                }
+            }
+        }
+
+        Debug.Assert(_entries.Count <= target, "Three passes empty the table if need be.");
+    }
+
+    private int Rank(Key key, Entry entry, long now)
+    {
+        var failures = IsCounting(entry, now) ? entry.Failures : 0;
+        if (key.Account is null)
+        {
+            return failures >= _options.AddressLockoutThreshold ? RefusedAddress : RefusesNothing;
+        }
+
+        if (key.Address is null)
+        {
+            return failures >= _options.AccountLockoutThreshold || IsSealed(entry, now) ? RefusedAccount : RefusesNothing;
+        }
+
+        return failures >= _options.AccountLockoutThreshold
+            || (failures > 0 && Count(new Key(key.Account, null), now) >= _options.AccountLockoutThreshold)
+            ? RefusedPair
+            : RefusesNothing;
+    }
+
+    // The forgotten pair refused its address until its window ended: the account refuses every address until then.
+    private void Seal(string account, Entry pair)
+    {
+        var total = new Key(account, null);
+        _entries[total] = _entries.TryGetValue(total, out var entry)
+            ? entry with { SealedSince = Math.Max(entry.SealedSince ?? pair.WindowStart, pair.WindowStart) }
+            : new Entry(0, pair.WindowStart, pair.LastFailure, pair.WindowStart);
     }
 
     /// <summary>One login attempt admitted by <see cref="TryBeginAttempt"/>, counted as a failure until it is completed.</summary>
@@ -291,6 +402,6 @@ internal sealed class AuthThrottle
     /// <summary>An address (no account), an account from an address, or an account from anywhere (no address).</summary>
     private readonly record struct Key(string? Account, IPAddress? Address);
 
-    /// <summary>Failures in the window that began at <see cref="WindowStart"/>.</summary>
-    private readonly record struct Entry(int Failures, long WindowStart);
+    /// <summary>Failures in the window that began at <see cref="WindowStart"/>; <see cref="SealedSince"/>: see <see cref="MakeRoom"/>.</summary>
+    private readonly record struct Entry(int Failures, long WindowStart, long LastFailure, long? SealedSince);
 }

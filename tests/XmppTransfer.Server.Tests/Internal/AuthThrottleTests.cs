@@ -208,6 +208,93 @@ public sealed class AuthThrottleTests
         Assert.True(throttle.IsLockedOut(s_attacker, null));
     }
 
+    [Fact]
+    public void The_table_stays_bounded_under_failures_for_many_accounts_from_many_addresses()
+    {
+        var clock = new ManualTimeProvider();
+        var throttle = new AuthThrottle(ServerHarness.BaseOptions with { TimeProvider = clock });
+        var largest = 0;
+
+        // 300 addresses × 100 accounts within one window: 30,000 account-from-address counts, every account under attack.
+        for (var address = 0; address < 300; address++)
+        {
+            var source = new IPAddress([10, 1, (byte)(address >> 8), (byte)address]);
+            for (var account = 0; account < 100; account++)
+            {
+                var attempt = throttle.TryBeginAttempt(source, $"user{account}");
+                if (attempt is null)
+                {
+                    throttle.RecordRefusal(source, $"user{account}");
+                }
+                else
+                {
+                    attempt.Fail();
+                }
+
+                largest = Math.Max(largest, throttle.EntryCount);
+                clock.Advance(TimeSpan.FromMilliseconds(5));
+            }
+        }
+
+        Assert.InRange(largest, AuthThrottle.DefaultMaxEntries * 9 / 10, AuthThrottle.DefaultMaxEntries);
+        Assert.True(throttle.IsLockedOut(new IPAddress([10, 1, 0, 1]), "user0"));
+    }
+
+    [Fact]
+    public void A_full_table_forgets_failures_under_other_names_before_the_record_of_an_account_under_attack()
+    {
+        var clock = new ManualTimeProvider();
+        var throttle = new AuthThrottle(s_options with { AddressLockoutThreshold = 1000, TimeProvider = clock }, maxEntries: 100);
+        var guessers = Enumerable.Range(1, 3).Select(i => IPAddress.Parse($"203.0.113.{i}")).ToList();
+        foreach (var guesser in guessers)
+        {
+            Fail(throttle, guesser, "alice");
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        // Junk: each failure under a new name from a new address, all newer than alice's.
+        for (var i = 0; i < 1000; i++)
+        {
+            Fail(throttle, new IPAddress([10, 2, (byte)(i >> 8), (byte)i]), $"junk{i}");
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+            Assert.InRange(throttle.EntryCount, 0, 100);
+        }
+
+        Assert.All(guessers, guesser => Assert.True(throttle.IsLockedOut(guesser, "alice")));
+        Assert.False(throttle.IsLockedOut(s_user, "alice"));
+    }
+
+    [Fact]
+    public void An_account_whose_record_of_failed_addresses_is_pushed_out_is_refused_everywhere_until_the_window_passes()
+    {
+        var clock = new ManualTimeProvider();
+        var throttle = new AuthThrottle(s_options with { AddressLockoutThreshold = 1000, TimeProvider = clock }, maxEntries: 100);
+        var guessers = Enumerable.Range(1, 3).Select(i => IPAddress.Parse($"203.0.113.{i}")).ToList();
+        foreach (var guesser in guessers)
+        {
+            Fail(throttle, guesser, "alice");
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        // Entries that refuse something themselves: 40 more accounts under attack (160 entries), each from the same three
+        // addresses. With new addresses for each they would stay junk: an account's first failures refuse nothing and go
+        // first, and one under attack needs room for its three pairs and its total between two cuts.
+        for (var i = 0; i < 120; i++)
+        {
+            Fail(throttle, new IPAddress([10, 3, 0, (byte)(i % 3)]), $"junk{i / 3}");
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+            Assert.InRange(throttle.EntryCount, 0, 100);
+        }
+
+        Assert.All(guessers, guesser => Assert.True(throttle.IsLockedOut(guesser, "alice")));
+        Assert.True(throttle.IsLockedOut(s_user, "alice"));
+        Assert.False(throttle.IsLockedOut(s_user, "bob"));
+
+        clock.Advance(s_options.AuthFailureWindow);
+        Assert.False(throttle.IsLockedOut(s_user, "alice"));
+        Assert.All(guessers, guesser => Assert.False(throttle.IsLockedOut(guesser, "alice")));
+    }
+
     private static TimeSpan Fail(AuthThrottle throttle, IPAddress address, string account)
     {
         var attempt = throttle.TryBeginAttempt(address, account);
