@@ -213,6 +213,7 @@ internal sealed class ComponentConnection : IServerComponent, IAsyncDisposable
             var given = Encoding.ASCII.GetBytes(handshake.Name == s_handshake ? handshake.Value.Trim().ToLowerInvariant() : string.Empty);
             if (attempt is null || !CryptographicOperations.FixedTimeEquals(expected, given))
             {
+                _server.Metrics.AuthFailed();
                 ServerLog.ComponentRefused(_server.Logger, Domain, _remoteAddress, attempt is null ? "locked out after repeated failures" : "wrong handshake");
                 var delay = attempt?.Fail() ?? _server.Throttle.RecordRefusal(_remoteAddress, account);
                 await Task.Delay(delay, _server.Options.TimeProvider, cancellationToken).ConfigureAwait(false);
@@ -225,6 +226,7 @@ internal sealed class ComponentConnection : IServerComponent, IAsyncDisposable
             attempt.Succeed();
         }
 
+        _server.Metrics.AuthSucceeded();
         _transport.AdmitNewNames = true;
 
         if (!_server.Router.TryAttach(this))
