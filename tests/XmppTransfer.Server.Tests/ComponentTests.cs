@@ -40,6 +40,21 @@ public sealed class ComponentTests
     }
 
     [Fact]
+    public async Task A_failed_component_handshake_counts_as_a_failed_login_in_the_metrics()
+    {
+        await using var harness = await ServerHarness.StartAsync();
+        await using var component = new XmppComponent(Options(harness, "wrong"));
+
+        await Assert.ThrowsAsync<XmppConnectionException>(() => component.ConnectAsync().WaitAsync(ServerHarness.Cap));
+
+        using var prometheus = new StringWriter();
+        harness.Server.WritePrometheus(prometheus);
+        Assert.Equal(1, harness.Server.Metrics.AuthFailures);
+        Assert.Equal(0, harness.Server.Metrics.AuthSuccesses);
+        Assert.Contains("\nxft_server_auth_failures_total 1\n", prometheus.ToString().ReplaceLineEndings("\n"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Wrong_handshakes_are_answered_late_and_lock_out_their_address_while_the_component_attaches_from_another()
     {
         var options = ServerHarness.BaseOptions with
@@ -72,6 +87,8 @@ public sealed class ComponentTests
         Assert.True(firstAnswer >= TimeSpan.FromMilliseconds(250), $"the first wrong handshake was answered after {firstAnswer}");
         Assert.Contains("not-authorized", locked.Message, StringComparison.Ordinal);
         Assert.Equal(1, harness.Server.Metrics.ComponentsOpen);
+        Assert.Equal(3, harness.Server.Metrics.AuthFailures);
+        Assert.Equal(1, harness.Server.Metrics.AuthSuccesses);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
@@ -18,82 +19,119 @@ namespace XmppTransfer.Server.Internal;
 /// Each failure answer is delayed <c>AuthFailureDelay × 2^(n-1)</c> (capped), n being the largest of the three counts, so a
 /// password storm slows itself down; successes are never delayed. A success forgives its address's failures for the account.
 /// An address is an IPv4 address or an IPv6 /64 (one host or LAN hands out a whole /64).
+/// <para>
+/// Check and count are one step: <see cref="TryBeginAttempt"/> decides and, when it admits, reserves a place that counts as
+/// a failure against every threshold until the caller completes the <see cref="Attempt"/> (<see cref="Attempt.Fail"/> makes
+/// it a failure, <see cref="Attempt.Succeed"/> or <see cref="Attempt.Dispose"/> gives it back). Parallel attempts therefore
+/// never get more checks than a threshold allows, whatever the interleaving.
+/// </para>
+/// <para>
+/// The failure table holds at most <c>maxEntries</c> entries (see <see cref="MakeRoom"/> for what goes when it is full);
+/// attempts in flight are kept apart, at most one per connection.
+/// </para>
 /// </summary>
-internal sealed class AuthThrottle(ServerOptions options)
+internal sealed class AuthThrottle
 {
-    private const int PruneAbove = 10_000;
+    /// <summary>The default bound of the failure table: a few MB at most (a JID's local part has at most 1,023 bytes).</summary>
+    public const int DefaultMaxEntries = 10_000;
+
+    // Ranks of entries when the table is full: the lowest go first (see MakeRoom).
+    private const int RefusesNothing = 0;
+    private const int RefusedAddress = 1;
+    private const int RefusedPair = 2;
+    private const int RefusedAccount = 3;
+
+    private readonly ServerOptions _options;
+    private readonly int _maxEntries;
+    private readonly TimeProvider _time;
     private readonly Lock _lock = new();
     private readonly Dictionary<Key, Entry> _entries = [];
-    private readonly TimeProvider _time = options.TimeProvider;
+    private readonly Dictionary<Key, int> _inFlight = [];
+
+    /// <param name="options">Thresholds, window, delays and clock.</param>
+    /// <param name="maxEntries">The bound of the failure table (tests use small ones).</param>
+    public AuthThrottle(ServerOptions options, int maxEntries = DefaultMaxEntries)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxEntries, 3);
+        _options = options;
+        _maxEntries = maxEntries;
+        _time = options.TimeProvider;
+    }
+
+    /// <summary>Entries in the failure table now (for tests).</summary>
+    internal int EntryCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _entries.Count;
+            }
+        }
+    }
 
     /// <summary>
     /// Whether <paramref name="address"/> may not try now: for any account (<paramref name="account"/> null) or for
-    /// <paramref name="account"/>. Callers keep accounts of different kinds apart (components are prefixed).
+    /// <paramref name="account"/>; attempts in flight count as failures. Callers keep accounts of different kinds apart
+    /// (components are prefixed). A check only: use <see cref="TryBeginAttempt"/> before checking credentials.
     /// </summary>
     public bool IsLockedOut(IPAddress address, string? account)
     {
         var source = Source(address);
         lock (_lock)
         {
-            if (Count(new Key(null, source)) >= options.AddressLockoutThreshold)
-            {
-                return true;
-            }
-
-            if (account is null)
-            {
-                return false;
-            }
-
-            var fromHere = Count(new Key(account, source));
-            return fromHere >= options.AccountLockoutThreshold
-                || (fromHere > 0 && Count(new Key(account, null)) >= options.AccountLockoutThreshold);
+            return Refuses(source, account, _time.GetTimestamp());
         }
     }
 
-    /// <summary>Records a failure and returns how long to wait before answering it.</summary>
-    public TimeSpan RecordFailure(IPAddress address, string? account)
+    /// <summary>
+    /// Reserves a login attempt of <paramref name="account"/> from <paramref name="address"/> before its credentials are
+    /// checked, or returns null when it is refused (<see cref="IsLockedOut"/>); then record the refusal with
+    /// <see cref="RecordRefusal"/>. The caller must complete or dispose the attempt on every path.
+    /// </summary>
+    public Attempt? TryBeginAttempt(IPAddress address, string account)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        var source = Source(address);
+        lock (_lock)
+        {
+            if (Refuses(source, account, _time.GetTimestamp()))
+            {
+                return null;
+            }
+
+            foreach (var key in Keys(source, account))
+            {
+                _inFlight[key] = _inFlight.GetValueOrDefault(key) + 1;
+            }
+        }
+
+        return new Attempt(this, source, account);
+    }
+
+    /// <summary>
+    /// A failure in which no credentials were checked: a refusal (<see cref="TryBeginAttempt"/> returned null, or the address
+    /// is locked out) or an exchange that named no usable account. It counts for the address only: it is no guess at the
+    /// account, and counting it there would let a refusal that only waited for a parallel attempt of the user lock the
+    /// user's address out of their account after that attempt succeeded. Returns how long to wait before answering: the
+    /// largest of the address's count and <paramref name="account"/>'s counts, as for a failure.
+    /// </summary>
+    public TimeSpan RecordRefusal(IPAddress address, string? account)
     {
         var source = Source(address);
         int failures;
         lock (_lock)
         {
-            if (_entries.Count > PruneAbove)
-            {
-                Prune();
-            }
-
-            failures = Increment(new Key(null, source));
+            var now = _time.GetTimestamp();
+            MakeRoom(_entries.ContainsKey(new Key(null, source)) ? 0 : 1, now);
+            failures = Increment(new Key(null, source), now);
             if (account is not null)
             {
-                failures = Math.Max(failures, Increment(new Key(account, source)));
-                failures = Math.Max(failures, Increment(new Key(account, null)));
+                failures = Math.Max(failures, Math.Max(Count(new Key(account, source), now), Count(new Key(account, null), now)));
             }
         }
 
-        var factor = Math.Pow(2, Math.Min(failures - 1, 20));
-        var delay = TimeSpan.FromTicks((long)Math.Min(options.AuthFailureDelay.Ticks * factor, options.MaxAuthFailureDelay.Ticks));
-        return delay;
-    }
-
-    /// <summary>
-    /// The right credentials from <paramref name="address"/>: its failures for <paramref name="account"/> are forgiven, in the
-    /// account's total too (the user's own typos are no guesses). Other addresses' failures stay counted.
-    /// </summary>
-    public void RecordSuccess(IPAddress address, string account)
-    {
-        var source = Source(address);
-        lock (_lock)
-        {
-            var forgiven = Count(new Key(account, source));
-            _entries.Remove(new Key(account, source));
-            var total = new Key(account, null);
-            if (forgiven > 0 && _entries.TryGetValue(total, out var entry))
-            {
-                // Approximate when the total's window began after the pair's: it never drops below 0.
-                _entries[total] = entry with { Failures = Math.Max(0, entry.Failures - forgiven) };
-            }
-        }
+        return Delay(failures);
     }
 
     /// <summary>IPv4 (also when mapped into IPv6) as it is; IPv6 cut to its /64.</summary>
@@ -115,32 +153,255 @@ internal sealed class AuthThrottle(ServerOptions options)
         return new IPAddress(bytes);
     }
 
-    private int Count(Key key) =>
-        _entries.TryGetValue(key, out var entry) && _time.GetElapsedTime(entry.WindowStart) < options.AuthFailureWindow ? entry.Failures : 0;
+    private static Key[] Keys(IPAddress source, string account) => [new(null, source), new(account, source), new(account, null)];
 
-    private int Increment(Key key)
+    private TimeSpan Delay(int failures)
     {
-        var now = _time.GetTimestamp();
-        var entry = _entries.TryGetValue(key, out var existing) && _time.GetElapsedTime(existing.WindowStart, now) < options.AuthFailureWindow
-            ? existing with { Failures = existing.Failures + 1 }
-            : new Entry(1, now);
+        var factor = Math.Pow(2, Math.Min(Math.Max(failures, 1) - 1, 20));
+        return TimeSpan.FromTicks((long)Math.Min(_options.AuthFailureDelay.Ticks * factor, _options.MaxAuthFailureDelay.Ticks));
+    }
+
+    // The rules of the class summary, with attempts in flight counted as failures, plus a sealed account (see MakeRoom).
+    private bool Refuses(IPAddress source, string? account, long now)
+    {
+        var address = new Key(null, source);
+        if (Count(address, now) + _inFlight.GetValueOrDefault(address) >= _options.AddressLockoutThreshold)
+        {
+            return true;
+        }
+
+        if (account is null)
+        {
+            return false;
+        }
+
+        var total = new Key(account, null);
+        if (_entries.TryGetValue(total, out var entry) && IsSealed(entry, now))
+        {
+            return true;
+        }
+
+        var pair = new Key(account, source);
+        var fromHere = Count(pair, now) + _inFlight.GetValueOrDefault(pair);
+        return fromHere >= _options.AccountLockoutThreshold
+            || (fromHere > 0 && Count(total, now) + _inFlight.GetValueOrDefault(total) >= _options.AccountLockoutThreshold);
+    }
+
+    private void Release(IPAddress source, string account)
+    {
+        foreach (var key in Keys(source, account))
+        {
+            var left = _inFlight[key] - 1;
+            if (left == 0)
+            {
+                _inFlight.Remove(key);
+            }
+            else
+            {
+                _inFlight[key] = left;
+            }
+        }
+    }
+
+    private int RecordFailure(IPAddress source, string account, long now)
+    {
+        var keys = Keys(source, account);
+        MakeRoom(keys.Count(key => !_entries.ContainsKey(key)), now);
+        var failures = 0;
+        foreach (var key in keys)
+        {
+            failures = Math.Max(failures, Increment(key, now));
+        }
+
+        return failures;
+    }
+
+    private void Forgive(IPAddress source, string account, long now)
+    {
+        var pair = new Key(account, source);
+        var forgiven = Count(pair, now);
+        _entries.Remove(pair);
+        var total = new Key(account, null);
+        if (forgiven > 0 && _entries.TryGetValue(total, out var entry))
+        {
+            // Approximate when the total's window began after the pair's: it never drops below 0.
+            _entries[total] = entry with { Failures = Math.Max(0, entry.Failures - forgiven) };
+        }
+    }
+
+    private bool IsCounting(Entry entry, long now) => _time.GetElapsedTime(entry.WindowStart, now) < _options.AuthFailureWindow;
+
+    private bool IsSealed(Entry entry, long now) =>
+        entry.SealedSince is { } since && _time.GetElapsedTime(since, now) < _options.AuthFailureWindow;
+
+    private int Count(Key key, long now) => _entries.TryGetValue(key, out var entry) && IsCounting(entry, now) ? entry.Failures : 0;
+
+    private int Increment(Key key, long now)
+    {
+        var entry = _entries.TryGetValue(key, out var existing)
+            ? IsCounting(existing, now)
+                ? existing with { Failures = existing.Failures + 1, LastFailure = now }
+                : new Entry(1, now, now, existing.SealedSince)
+            : new Entry(1, now, now, null);
         _entries[key] = entry;
         return entry.Failures;
     }
 
-    private void Prune()
+    /// <summary>
+    /// Makes room for <paramref name="needed"/> new entries. First the entries whose window has passed go. If the table is
+    /// still full, it is cut to 90 % of its bound in this order, the oldest last failure first within each rank:
+    /// <list type="number">
+    /// <item>entries that refuse nothing now, those with the fewest failures first: forgetting one gives back fewer guesses
+    /// than a threshold, and junk made of one failure each pushes out only its own kind, not an account half-way to its
+    /// threshold;</item>
+    /// <item>addresses over their threshold: the address may fail again, but each account keeps its own counts;</item>
+    /// <item>account-from-address entries that refuse (over the threshold, or any failure while the account is under attack):
+    /// the account is then sealed, refused from every address, until the forgotten entry's window would have ended;</item>
+    /// <item>accounts over their threshold, or sealed: only when the table holds nothing else, i.e. thousands of accounts
+    /// under attack at once, each with its threshold of failures in the window.</item>
+    /// </list>
+    /// Plain "oldest first" would let an attacker unlock an account under attack by failing under new names from new
+    /// addresses until its entries fall out: one extra guess for every few junk failures. Here junk pushes out junk; an
+    /// account's record of who failed for it can only be pushed out by entries that refuse something themselves, and then
+    /// the account fails closed: its own user waits until the window has passed, but no guesser gets a guess more.
+    /// </summary>
+    private void MakeRoom(int needed, long now)
     {
+        if (_entries.Count + needed <= _maxEntries)
+        {
+            return;
+        }
+
         foreach (var (key, entry) in _entries.ToList())
         {
-            if (_time.GetElapsedTime(entry.WindowStart) >= options.AuthFailureWindow)
+            if (!IsCounting(entry, now) && !IsSealed(entry, now))
             {
                 _entries.Remove(key);
             }
+        }
+
+        var target = Math.Min(_maxEntries * 9 / 10, _maxEntries - needed);
+
+        // Sealing can add an account entry for each pair it forgets; the second pass finds those among the rest.
+        for (var pass = 0; pass < 3 && _entries.Count > target; pass++)
+        {
+            var ranked = _entries
+                .Select(e => (e.Key, e.Value, Rank: Rank(e.Key, e.Value, now)))
+                .OrderBy(e => e.Rank)
+                .ThenBy(e => e.Rank == RefusesNothing && IsCounting(e.Value, now) ? e.Value.Failures : 0)
+                .ThenBy(e => e.Value.LastFailure)
+                .ToList();
+            foreach (var (key, entry, rank) in ranked)
+            {
+                if (_entries.Count <= target)
+                {
+                    break;
+                }
+
+                _entries.Remove(key);
+                if (rank == RefusedPair)
+                {
+                    Seal(key.Account!, entry);
+                }
+            }
+        }
+
+        Debug.Assert(_entries.Count <= target, "Three passes empty the table if need be.");
+    }
+
+    private int Rank(Key key, Entry entry, long now)
+    {
+        var failures = IsCounting(entry, now) ? entry.Failures : 0;
+        if (key.Account is null)
+        {
+            return failures >= _options.AddressLockoutThreshold ? RefusedAddress : RefusesNothing;
+        }
+
+        if (key.Address is null)
+        {
+            return failures >= _options.AccountLockoutThreshold || IsSealed(entry, now) ? RefusedAccount : RefusesNothing;
+        }
+
+        return failures >= _options.AccountLockoutThreshold
+            || (failures > 0 && Count(new Key(key.Account, null), now) >= _options.AccountLockoutThreshold)
+            ? RefusedPair
+            : RefusesNothing;
+    }
+
+    // The forgotten pair refused its address until its window ended: the account refuses every address until then.
+    private void Seal(string account, Entry pair)
+    {
+        var total = new Key(account, null);
+        _entries[total] = _entries.TryGetValue(total, out var entry)
+            ? entry with { SealedSince = Math.Max(entry.SealedSince ?? pair.WindowStart, pair.WindowStart) }
+            : new Entry(0, pair.WindowStart, pair.LastFailure, pair.WindowStart);
+    }
+
+    /// <summary>One login attempt admitted by <see cref="TryBeginAttempt"/>, counted as a failure until it is completed.</summary>
+    internal sealed class Attempt : IDisposable
+    {
+        private readonly AuthThrottle _throttle;
+        private readonly IPAddress _source;
+        private readonly string _account;
+        private bool _completed;
+
+        public Attempt(AuthThrottle throttle, IPAddress source, string account)
+        {
+            _throttle = throttle;
+            _source = source;
+            _account = account;
+        }
+
+        /// <summary>The credentials were wrong (or the exchange failed): a failure; returns how long to wait before answering.</summary>
+        public TimeSpan Fail()
+        {
+            int failures;
+            lock (_throttle._lock)
+            {
+                Complete();
+                failures = _throttle.RecordFailure(_source, _account, _throttle._time.GetTimestamp());
+            }
+
+            return _throttle.Delay(failures);
+        }
+
+        /// <summary>The credentials were right: the place is given back and the address's failures for the account are forgiven.</summary>
+        public void Succeed()
+        {
+            lock (_throttle._lock)
+            {
+                Complete();
+                _throttle.Forgive(_source, _account, _throttle._time.GetTimestamp());
+            }
+        }
+
+        /// <summary>Gives the place back unless the attempt was completed: the exchange ended before an answer (no guess).</summary>
+        public void Dispose()
+        {
+            lock (_throttle._lock)
+            {
+                if (!_completed)
+                {
+                    Complete();
+                }
+            }
+        }
+
+        private void Complete()
+        {
+            if (_completed)
+            {
+                throw new InvalidOperationException("The attempt has already been completed.");
+            }
+
+            _completed = true;
+            _throttle.Release(_source, _account);
         }
     }
 
     /// <summary>An address (no account), an account from an address, or an account from anywhere (no address).</summary>
     private readonly record struct Key(string? Account, IPAddress? Address);
 
-    private readonly record struct Entry(int Failures, long WindowStart);
+    /// <summary>Failures in the window that began at <see cref="WindowStart"/>; <see cref="SealedSince"/>: see <see cref="MakeRoom"/>.</summary>
+    private readonly record struct Entry(int Failures, long WindowStart, long LastFailure, long? SealedSince);
 }

@@ -194,6 +194,25 @@ internal sealed partial class C2sConnection
         var mechanism = ((string?)auth.Attribute("mechanism"))?.Trim() ?? string.Empty;
         string? user = null;
         var lockedOut = false;
+
+        // The throttle's place for this attempt, taken once the account is named and before its credentials are checked. A
+        // <failure/> answer makes it a failure (as every failure answered so far: aborts and malformed exchanges included); a
+        // success gives it back; an exchange that ends without an answer (closed, cancelled, stream error) gives it back in
+        // the finally below: no proof was checked, or its answer never left.
+        AuthThrottle.Attempt? attempt = null;
+        AuthThrottle.Attempt? Begin(string name)
+        {
+            user = Normalize(name);
+            if (user is null)
+            {
+                return null;
+            }
+
+            attempt = _server.Throttle.TryBeginAttempt(RemoteAddress, user);
+            lockedOut = attempt is null;
+            return attempt;
+        }
+
         try
         {
             if (_server.Throttle.IsLockedOut(RemoteAddress, null))
@@ -216,12 +235,8 @@ internal sealed partial class C2sConnection
                     var algorithm = mechanism.StartsWith("SCRAM-SHA-256", StringComparison.Ordinal) ? ScramHashAlgorithm.Sha256 : ScramHashAlgorithm.Sha1;
                     var scram = new ScramServer(
                         algorithm,
-                        name =>
-                        {
-                            user = Normalize(name);
-                            lockedOut = user is not null && _server.Throttle.IsLockedOut(RemoteAddress, user);
-                            return user is null ? null : accounts.GetCredential(user, algorithm);
-                        },
+                        // A refused attempt gets the unknown user's fake exchange: its proof is never checked.
+                        name => Begin(name) is null ? null : accounts.GetCredential(user!, algorithm),
                         binding,
                         plus,
                         options.ScramIterations);
@@ -238,6 +253,7 @@ internal sealed partial class C2sConnection
                         throw new SaslAuthenticationException(SaslFailureCondition.TemporaryAuthFailure, "Too many failures for this account from this address.");
                     }
 
+                    attempt!.Succeed();
                     _mechanism = mechanism;
                     _user = user;
                     await SendSaslAsync("success", final, cancellationToken).ConfigureAwait(false);
@@ -249,13 +265,9 @@ internal sealed partial class C2sConnection
                         initial = await ReadSaslResponseAsync(cancellationToken).ConfigureAwait(false);
                     }
 
-                    var plain = new PlainServer((name, password) =>
-                    {
-                        user = Normalize(name);
-                        lockedOut = user is not null && _server.Throttle.IsLockedOut(RemoteAddress, user);
-                        return user is not null && accounts.VerifyPassword(user, password) && !lockedOut;
-                    });
+                    var plain = new PlainServer((name, password) => Begin(name) is not null && accounts.VerifyPassword(user!, password));
                     plain.Authenticate(initial);
+                    attempt!.Succeed();
                     _mechanism = mechanism;
                     _user = user;
                     await SendSaslAsync("success", [], cancellationToken).ConfigureAwait(false);
@@ -277,7 +289,7 @@ internal sealed partial class C2sConnection
                 ServerLog.AuthFailed(_server.Logger, user ?? "(unknown)", RemoteAddress, mechanism, condition);
             }
 
-            var delay = _server.Throttle.RecordFailure(RemoteAddress, user);
+            var delay = attempt?.Fail() ?? _server.Throttle.RecordRefusal(RemoteAddress, user);
             await Task.Delay(delay, options.TimeProvider, cancellationToken).ConfigureAwait(false);
             await _transport.SendDirectAsync(
                 new XElement(XName.Get("failure", Namespaces.Sasl), new XElement(XName.Get(condition, Namespaces.Sasl))), cancellationToken).ConfigureAwait(false);
@@ -289,8 +301,11 @@ internal sealed partial class C2sConnection
 
             return false;
         }
+        finally
+        {
+            attempt?.Dispose();
+        }
 
-        _server.Throttle.RecordSuccess(RemoteAddress, _user!);
         _server.Metrics.AuthSucceeded();
         _transport.AdmitNewNames = true;
         return true;

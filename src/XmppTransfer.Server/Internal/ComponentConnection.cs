@@ -204,23 +204,29 @@ internal sealed class ComponentConnection : IServerComponent, IAsyncDisposable
             return;
         }
 
-        // Failed handshakes are throttled as failed logins are (AuthThrottle), the component's name as the account.
+        // Failed handshakes are throttled as failed logins are (AuthThrottle), the component's name as the account; the
+        // attempt holds its place from before the check to its outcome, so parallel handshakes cannot pass a threshold.
         var account = ThrottleAccount(Domain);
-        var lockedOut = _server.Throttle.IsLockedOut(_remoteAddress, account);
-        var expected = Encoding.ASCII.GetBytes(ComponentHandshake.Compute(streamId, secret));
-        var given = Encoding.ASCII.GetBytes(handshake.Name == s_handshake ? handshake.Value.Trim().ToLowerInvariant() : string.Empty);
-        if (lockedOut || !CryptographicOperations.FixedTimeEquals(expected, given))
+        using (var attempt = _server.Throttle.TryBeginAttempt(_remoteAddress, account))
         {
-            ServerLog.ComponentRefused(_server.Logger, Domain, _remoteAddress, lockedOut ? "locked out after repeated failures" : "wrong handshake");
-            var delay = _server.Throttle.RecordFailure(_remoteAddress, account);
-            await Task.Delay(delay, _server.Options.TimeProvider, cancellationToken).ConfigureAwait(false);
-            throw new XmppStreamErrorException(
-                "not-authorized",
-                lockedOut ? "Too many failed handshakes for this component from this address; try later." : "The handshake does not match the configured secret.",
-                sentByUs: true);
+            var expected = Encoding.ASCII.GetBytes(ComponentHandshake.Compute(streamId, secret));
+            var given = Encoding.ASCII.GetBytes(handshake.Name == s_handshake ? handshake.Value.Trim().ToLowerInvariant() : string.Empty);
+            if (attempt is null || !CryptographicOperations.FixedTimeEquals(expected, given))
+            {
+                _server.Metrics.AuthFailed();
+                ServerLog.ComponentRefused(_server.Logger, Domain, _remoteAddress, attempt is null ? "locked out after repeated failures" : "wrong handshake");
+                var delay = attempt?.Fail() ?? _server.Throttle.RecordRefusal(_remoteAddress, account);
+                await Task.Delay(delay, _server.Options.TimeProvider, cancellationToken).ConfigureAwait(false);
+                throw new XmppStreamErrorException(
+                    "not-authorized",
+                    attempt is null ? "Too many failed handshakes for this component from this address; try later." : "The handshake does not match the configured secret.",
+                    sentByUs: true);
+            }
+
+            attempt.Succeed();
         }
 
-        _server.Throttle.RecordSuccess(_remoteAddress, account);
+        _server.Metrics.AuthSucceeded();
         _transport.AdmitNewNames = true;
 
         if (!_server.Router.TryAttach(this))

@@ -17,7 +17,7 @@ public sealed class AuthThrottleTests
         for (var i = 0; i < 3; i++)
         {
             Assert.False(throttle.IsLockedOut(s_attacker, "alice"));
-            throttle.RecordFailure(s_attacker, "alice");
+            Fail(throttle, s_attacker, "alice");
         }
 
         Assert.True(throttle.IsLockedOut(s_attacker, "alice"));
@@ -32,10 +32,10 @@ public sealed class AuthThrottleTests
         var throttle = new AuthThrottle(s_options);
         var guessers = Enumerable.Range(1, 3).Select(i => IPAddress.Parse($"203.0.113.{i}")).ToList();
 
-        throttle.RecordFailure(guessers[0], "alice");
-        throttle.RecordFailure(guessers[1], "alice");
+        Fail(throttle, guessers[0], "alice");
+        Fail(throttle, guessers[1], "alice");
         Assert.False(throttle.IsLockedOut(guessers[0], "alice"));
-        throttle.RecordFailure(guessers[2], "alice");
+        Fail(throttle, guessers[2], "alice");
 
         Assert.All(guessers, guesser => Assert.True(throttle.IsLockedOut(guesser, "alice")));
         Assert.False(throttle.IsLockedOut(s_user, "alice"));
@@ -49,7 +49,7 @@ public sealed class AuthThrottleTests
 
         foreach (var account in new[] { "a", "b", "c", "d", "e" })
         {
-            throttle.RecordFailure(s_attacker, account);
+            Fail(throttle, s_attacker, account);
         }
 
         Assert.True(throttle.IsLockedOut(s_attacker, null));
@@ -62,20 +62,20 @@ public sealed class AuthThrottleTests
     {
         var throttle = new AuthThrottle(s_options);
 
-        throttle.RecordFailure(IPAddress.Parse("2001:db8:1:2::1"), "alice");
-        throttle.RecordFailure(IPAddress.Parse("2001:db8:1:2::2"), "alice");
-        throttle.RecordFailure(IPAddress.Parse("2001:db8:1:2:ffff:ffff:ffff:ffff"), "alice");
+        Fail(throttle, IPAddress.Parse("2001:db8:1:2::1"), "alice");
+        Fail(throttle, IPAddress.Parse("2001:db8:1:2::2"), "alice");
+        Fail(throttle, IPAddress.Parse("2001:db8:1:2:ffff:ffff:ffff:ffff"), "alice");
 
         // One failure per account, so only the address count (5) can lock out: it does only if the mapped form counts
         // with the plain one (3 + 2).
         foreach (var account in new[] { "b1", "b2", "b3" })
         {
-            throttle.RecordFailure(IPAddress.Parse("::ffff:192.0.2.1"), account);
+            Fail(throttle, IPAddress.Parse("::ffff:192.0.2.1"), account);
         }
 
         Assert.False(throttle.IsLockedOut(s_attacker, null));
-        throttle.RecordFailure(s_attacker, "b4");
-        throttle.RecordFailure(s_attacker, "b5");
+        Fail(throttle, s_attacker, "b4");
+        Fail(throttle, s_attacker, "b5");
 
         Assert.True(throttle.IsLockedOut(IPAddress.Parse("2001:db8:1:2::99"), "alice"));
         Assert.False(throttle.IsLockedOut(IPAddress.Parse("2001:db8:1:3::1"), "alice"));
@@ -86,15 +86,15 @@ public sealed class AuthThrottleTests
     public void A_success_forgives_the_earlier_failures_of_its_address_for_the_account()
     {
         var throttle = new AuthThrottle(s_options);
-        throttle.RecordFailure(s_user, "alice");
-        throttle.RecordFailure(s_user, "alice");
+        Fail(throttle, s_user, "alice");
+        Fail(throttle, s_user, "alice");
 
-        throttle.RecordSuccess(s_user, "alice");
-        throttle.RecordFailure(s_user, "alice");
-        throttle.RecordFailure(s_user, "alice");
+        Succeed(throttle, s_user, "alice");
+        Fail(throttle, s_user, "alice");
+        Fail(throttle, s_user, "alice");
 
         Assert.False(throttle.IsLockedOut(s_user, "alice"));
-        throttle.RecordFailure(s_user, "alice");
+        Fail(throttle, s_user, "alice");
         Assert.True(throttle.IsLockedOut(s_user, "alice"));
     }
 
@@ -108,8 +108,204 @@ public sealed class AuthThrottleTests
             AddressLockoutThreshold = 100,
         });
 
-        var delays = Enumerable.Range(1, 4).Select(i => throttle.RecordFailure(IPAddress.Parse($"203.0.113.{i}"), "alice")).ToList();
+        var delays = Enumerable.Range(1, 4).Select(i => Fail(throttle, IPAddress.Parse($"203.0.113.{i}"), "alice")).ToList();
 
         Assert.Equal([100, 200, 350, 350], delays.Select(d => (int)d.TotalMilliseconds));
+    }
+
+    [Fact]
+    public void Attempts_in_flight_count_against_the_threshold_before_any_failure_is_recorded()
+    {
+        var throttle = new AuthThrottle(s_options);
+        var held = Enumerable.Range(0, 3).Select(_ => throttle.TryBeginAttempt(s_attacker, "alice")).ToList();
+
+        Assert.All(held, Assert.NotNull);
+        Assert.Null(throttle.TryBeginAttempt(s_attacker, "alice"));
+        Assert.True(throttle.IsLockedOut(s_attacker, "alice"));
+        Assert.False(throttle.IsLockedOut(s_user, "alice"));
+        Assert.False(throttle.IsLockedOut(s_attacker, "bob"));
+
+        held[0]!.Fail();
+        held[1]!.Dispose();
+        var again = throttle.TryBeginAttempt(s_attacker, "alice");
+        Assert.NotNull(again);
+        Assert.Null(throttle.TryBeginAttempt(s_attacker, "alice"));
+    }
+
+    [Fact]
+    public void A_completed_attempt_counts_once_and_cannot_be_completed_again()
+    {
+        var throttle = new AuthThrottle(s_options);
+        var attempt = throttle.TryBeginAttempt(s_attacker, "alice")!;
+
+        attempt.Fail();
+        attempt.Dispose();
+        attempt.Dispose();
+
+        Assert.Throws<InvalidOperationException>(() => attempt.Fail());
+        Assert.Throws<InvalidOperationException>(attempt.Succeed);
+        Fail(throttle, s_attacker, "alice");
+        Assert.False(throttle.IsLockedOut(s_attacker, "alice"));
+        Fail(throttle, s_attacker, "alice");
+        Assert.True(throttle.IsLockedOut(s_attacker, "alice"));
+    }
+
+    [Fact]
+    public void Abandoned_attempts_give_their_place_back()
+    {
+        var throttle = new AuthThrottle(s_options);
+        Fail(throttle, s_user, "alice");
+        Fail(throttle, s_user, "alice");
+
+        using (var abandoned = throttle.TryBeginAttempt(s_user, "alice"))
+        {
+            Assert.NotNull(abandoned);
+            Assert.True(throttle.IsLockedOut(s_user, "alice"));
+        }
+
+        Assert.False(throttle.IsLockedOut(s_user, "alice"));
+        Fail(throttle, s_user, "alice");
+        Assert.True(throttle.IsLockedOut(s_user, "alice"));
+    }
+
+    [Fact]
+    public void A_second_login_refused_during_an_attack_does_not_lock_the_user_out_once_the_first_succeeds()
+    {
+        var throttle = new AuthThrottle(s_options);
+        foreach (var guesser in Enumerable.Range(1, 3).Select(i => IPAddress.Parse($"203.0.113.{i}")))
+        {
+            Fail(throttle, guesser, "alice");
+        }
+
+        var first = throttle.TryBeginAttempt(s_user, "alice");
+        var second = throttle.TryBeginAttempt(s_user, "alice");
+        Assert.NotNull(first);
+        Assert.Null(second);
+        throttle.RecordRefusal(s_user, "alice");
+        first.Succeed();
+
+        Assert.False(throttle.IsLockedOut(s_user, "alice"));
+        Assert.NotNull(throttle.TryBeginAttempt(s_user, "alice"));
+    }
+
+    [Fact]
+    public void A_refusal_counts_for_its_address_and_is_delayed_by_the_largest_count()
+    {
+        var throttle = new AuthThrottle(s_options with
+        {
+            AuthFailureDelay = TimeSpan.FromMilliseconds(100),
+            MaxAuthFailureDelay = TimeSpan.FromSeconds(10),
+        });
+        for (var i = 0; i < 3; i++)
+        {
+            Fail(throttle, s_attacker, "alice");
+        }
+
+        var delay = throttle.RecordRefusal(s_attacker, "alice");
+        throttle.RecordRefusal(s_attacker, null);
+
+        Assert.Equal(TimeSpan.FromMilliseconds(800), delay);
+        Assert.True(throttle.IsLockedOut(s_attacker, null));
+    }
+
+    [Fact]
+    public void The_table_stays_bounded_under_failures_for_many_accounts_from_many_addresses()
+    {
+        var clock = new ManualTimeProvider();
+        var throttle = new AuthThrottle(ServerHarness.BaseOptions with { TimeProvider = clock });
+        var largest = 0;
+
+        // 300 addresses × 100 accounts within one window: 30,000 account-from-address counts, every account under attack.
+        for (var address = 0; address < 300; address++)
+        {
+            var source = new IPAddress([10, 1, (byte)(address >> 8), (byte)address]);
+            for (var account = 0; account < 100; account++)
+            {
+                var attempt = throttle.TryBeginAttempt(source, $"user{account}");
+                if (attempt is null)
+                {
+                    throttle.RecordRefusal(source, $"user{account}");
+                }
+                else
+                {
+                    attempt.Fail();
+                }
+
+                largest = Math.Max(largest, throttle.EntryCount);
+                clock.Advance(TimeSpan.FromMilliseconds(5));
+            }
+        }
+
+        Assert.InRange(largest, AuthThrottle.DefaultMaxEntries * 9 / 10, AuthThrottle.DefaultMaxEntries);
+        Assert.True(throttle.IsLockedOut(new IPAddress([10, 1, 0, 1]), "user0"));
+    }
+
+    [Fact]
+    public void A_full_table_forgets_failures_under_other_names_before_the_record_of_an_account_under_attack()
+    {
+        var clock = new ManualTimeProvider();
+        var throttle = new AuthThrottle(s_options with { AddressLockoutThreshold = 1000, TimeProvider = clock }, maxEntries: 100);
+        var guessers = Enumerable.Range(1, 3).Select(i => IPAddress.Parse($"203.0.113.{i}")).ToList();
+        foreach (var guesser in guessers)
+        {
+            Fail(throttle, guesser, "alice");
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        // Junk: each failure under a new name from a new address, all newer than alice's.
+        for (var i = 0; i < 1000; i++)
+        {
+            Fail(throttle, new IPAddress([10, 2, (byte)(i >> 8), (byte)i]), $"junk{i}");
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+            Assert.InRange(throttle.EntryCount, 0, 100);
+        }
+
+        Assert.All(guessers, guesser => Assert.True(throttle.IsLockedOut(guesser, "alice")));
+        Assert.False(throttle.IsLockedOut(s_user, "alice"));
+    }
+
+    [Fact]
+    public void An_account_whose_record_of_failed_addresses_is_pushed_out_is_refused_everywhere_until_the_window_passes()
+    {
+        var clock = new ManualTimeProvider();
+        var throttle = new AuthThrottle(s_options with { AddressLockoutThreshold = 1000, TimeProvider = clock }, maxEntries: 100);
+        var guessers = Enumerable.Range(1, 3).Select(i => IPAddress.Parse($"203.0.113.{i}")).ToList();
+        foreach (var guesser in guessers)
+        {
+            Fail(throttle, guesser, "alice");
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        // Entries that refuse something themselves: 40 more accounts under attack (160 entries), each from the same three
+        // addresses. With new addresses for each they would stay junk: an account's first failures refuse nothing and go
+        // first, and one under attack needs room for its three pairs and its total between two cuts.
+        for (var i = 0; i < 120; i++)
+        {
+            Fail(throttle, new IPAddress([10, 3, 0, (byte)(i % 3)]), $"junk{i / 3}");
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+            Assert.InRange(throttle.EntryCount, 0, 100);
+        }
+
+        Assert.All(guessers, guesser => Assert.True(throttle.IsLockedOut(guesser, "alice")));
+        Assert.True(throttle.IsLockedOut(s_user, "alice"));
+        Assert.False(throttle.IsLockedOut(s_user, "bob"));
+
+        clock.Advance(s_options.AuthFailureWindow);
+        Assert.False(throttle.IsLockedOut(s_user, "alice"));
+        Assert.All(guessers, guesser => Assert.False(throttle.IsLockedOut(guesser, "alice")));
+    }
+
+    private static TimeSpan Fail(AuthThrottle throttle, IPAddress address, string account)
+    {
+        var attempt = throttle.TryBeginAttempt(address, account);
+        Assert.NotNull(attempt);
+        return attempt.Fail();
+    }
+
+    private static void Succeed(AuthThrottle throttle, IPAddress address, string account)
+    {
+        var attempt = throttle.TryBeginAttempt(address, account);
+        Assert.NotNull(attempt);
+        attempt.Succeed();
     }
 }
