@@ -2,6 +2,7 @@ using System.Xml.Linq;
 using XmppTransfer.Core.Stanzas;
 using XmppTransfer.Core.Transport;
 using XmppTransfer.Core.Xml;
+using XmppTransfer.Testing;
 
 namespace XmppTransfer.Core.Tests.Transport;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using XmppTransfer.Server.Internal;
+using XmppTransfer.Testing;
 
 namespace XmppTransfer.Server.Tests.Internal;
 

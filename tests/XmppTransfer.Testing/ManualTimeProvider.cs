@@ -1,7 +1,7 @@
-namespace XmppTransfer.Server.Tests.Internal;
+namespace XmppTransfer.Testing;
 
 /// <summary>A clock that moves only when the test says so (timers still run on the system clock).</summary>
-internal sealed class ManualTimeProvider : TimeProvider
+public sealed class ManualTimeProvider : TimeProvider
 {
     private long _ticks = TimeSpan.TicksPerDay;
 
