@@ -26,6 +26,9 @@ internal static partial class BytestreamsLog
     [LoggerMessage(2010, LogLevel.Debug, "S5B listener refused a connection from {Remote}: {Reason}")]
     public static partial void S5bListenerRefused(ILogger logger, string remote, string reason);
 
+    [LoggerMessage(2019, LogLevel.Warning, "S5B listener closed a connection from {Remote} unread: {Reason}; more such refusals are logged at Debug until a connection is admitted")]
+    public static partial void S5bListenerOverCap(ILogger logger, string remote, string reason);
+
     [LoggerMessage(2011, LogLevel.Debug, "S5B {Sid}: offering {Count} streamhost(s) to {Peer}: {Hosts}")]
     public static partial void S5bOffering(ILogger logger, string sid, int count, string peer, string hosts);
 

@@ -126,12 +126,7 @@ public sealed partial class FileTransferManager
         }
 
         var incoming = new IncomingFileOffer(this, from, query, (string?)iq.Attribute("id") ?? Stanza.NewId());
-        if (!_offers.Writer.TryWrite(incoming))
-        {
-            throw new XmppStanzaErrorException(StanzaError.ResourceConstraint("Too many pending offers."));
-        }
-
-        incoming.StartTimeout(Options.OfferTimeout);
+        Enqueue(incoming);
         return new ValueTask<XElement?>(incoming.Response.Task);
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using System.Xml.Linq;
 using Microsoft.Extensions.Logging;
@@ -18,8 +19,16 @@ namespace XmppTransfer.FileTransfer;
 /// </summary>
 public sealed partial class FileTransferManager : IXmppExtension
 {
+    /// <summary>
+    /// Offers waiting for <see cref="ReceiveOffersAsync"/>. Full mode Wait, so that a write to a full queue fails (and the
+    /// offer is refused at once) instead of being dropped unanswered, as DropWrite does while reporting success.
+    /// </summary>
     private readonly Channel<IncomingFileOffer> _offers = Channel.CreateBounded<IncomingFileOffer>(
-        new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = false });
+        new BoundedChannelOptions(MaxQueuedOffers) { FullMode = BoundedChannelFullMode.Wait, SingleReader = false });
+
+    /// <summary>Per bare JID, the offers that wait in <see cref="_offers"/> (see <see cref="IncomingFileOffer.LeaveQueue"/>).</summary>
+    private readonly Dictionary<Jid, int> _waitingBySender = [];
+    private readonly Lock _waitingGate = new();
     private XmppSession? _session;
     private InBandBytestreamManager? _ibb;
     private Socks5BytestreamManager? _socks5;
@@ -28,7 +37,11 @@ public sealed partial class FileTransferManager : IXmppExtension
     public FileTransferManager(FileTransferOptions? options = null)
     {
         Options = options ?? FileTransferOptions.Default;
+        ArgumentOutOfRangeException.ThrowIfLessThan(Options.MaxPendingOffersPerSender, 1, nameof(FileTransferOptions.MaxPendingOffersPerSender));
     }
+
+    /// <summary>Most offers, from all senders together, that wait for <see cref="ReceiveOffersAsync"/>.</summary>
+    internal const int MaxQueuedOffers = 64;
 
     public FileTransferOptions Options { get; }
 
@@ -74,10 +87,17 @@ public sealed partial class FileTransferManager : IXmppExtension
 
     /// <summary>
     /// Incoming offers, as they arrive. Each must be accepted or declined; one left alone is
-    /// declined after <see cref="FileTransferOptions.OfferTimeout"/>.
+    /// declined after <see cref="FileTransferOptions.OfferTimeout"/>. At most 64 wait to be taken here, and at most
+    /// <see cref="FileTransferOptions.MaxPendingOffersPerSender"/> of one sender; offers beyond are refused at once.
     /// </summary>
-    public IAsyncEnumerable<IncomingFileOffer> ReceiveOffersAsync(CancellationToken cancellationToken = default) =>
-        _offers.Reader.ReadAllAsync(cancellationToken);
+    public async IAsyncEnumerable<IncomingFileOffer> ReceiveOffersAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var offer in _offers.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            offer.LeaveQueue();
+            yield return offer;
+        }
+    }
 
     /// <summary>
     /// Finds where to send: a full JID is checked (disco#info) for SI file transfer; a bare JID is
@@ -184,12 +204,65 @@ public sealed partial class FileTransferManager : IXmppExtension
                 StanzaErrorType.Cancel, "bad-request", "No common stream method.", new XElement(XName.Get("no-valid-streams", Namespaces.Si))));
         }
 
+        Enqueue(incoming);
+    }
+
+    /// <summary>
+    /// Puts an offer that passed its checks in the queue of <see cref="ReceiveOffersAsync"/> and starts its timeout, or refuses
+    /// it at once (<c>resource-constraint</c>, type wait: try later) when its sender has
+    /// <see cref="FileTransferOptions.MaxPendingOffersPerSender"/> offers waiting already, or the queue is full. An offer stops
+    /// counting against its sender when it is taken from the queue, answered, or expires (<see cref="IncomingFileOffer.LeaveQueue"/>),
+    /// so one sender cannot take the room of the others while the application is busy with a transfer.
+    /// </summary>
+    internal void Enqueue(IncomingFileOffer incoming)
+    {
+        var sender = incoming.From.Bare;
+        int waiting;
+        lock (_waitingGate)
+        {
+            waiting = _waitingBySender.GetValueOrDefault(sender);
+            if (waiting < Options.MaxPendingOffersPerSender)
+            {
+                _waitingBySender[sender] = waiting + 1;
+            }
+        }
+
+        if (waiting >= Options.MaxPendingOffersPerSender)
+        {
+            FileTransferLog.Declined(_logger, incoming.Sid, incoming.From.ToString(), $"{waiting} offers from {sender} are waiting already (the limit per sender)");
+            throw new XmppStanzaErrorException(StanzaError.ResourceConstraint(
+                $"Too many of your offers are waiting ({waiting}); offer again once they are answered."));
+        }
+
+        incoming.JoinQueue();
         if (!_offers.Writer.TryWrite(incoming))
         {
-            throw new XmppStanzaErrorException(StanzaError.ResourceConstraint("Too many pending offers."));
+            incoming.LeaveQueue();
+            FileTransferLog.Declined(_logger, incoming.Sid, incoming.From.ToString(), $"{MaxQueuedOffers} offers are waiting already (the queue is full)");
+            throw new XmppStanzaErrorException(StanzaError.ResourceConstraint("Too many offers are waiting; offer again later."));
         }
 
         incoming.StartTimeout(Options.OfferTimeout);
+    }
+
+    /// <summary>Gives back the place <see cref="Enqueue"/> counted for an offer of <paramref name="sender"/>.</summary>
+    internal void LeftQueue(Jid sender)
+    {
+        var bare = sender.Bare;
+        lock (_waitingGate)
+        {
+            if (_waitingBySender.TryGetValue(bare, out var waiting))
+            {
+                if (waiting <= 1)
+                {
+                    _waitingBySender.Remove(bare);
+                }
+                else
+                {
+                    _waitingBySender[bare] = waiting - 1;
+                }
+            }
+        }
     }
 
     /// <summary>The SOCKS5 bytestream manager of the session, when S5B is available.</summary>

@@ -35,6 +35,15 @@ public sealed record FileTransferOptions
     /// <summary>When not empty, only offers from these bare JIDs reach the application; others are declined.</summary>
     public IReadOnlyList<Core.Jid> AcceptFrom { get; init; } = [];
 
+    /// <summary>
+    /// Most offers of one sender (a bare JID, all its resources together) that may wait to be taken from
+    /// <see cref="FileTransferManager.ReceiveOffersAsync"/>; a further one is refused at once with <c>resource-constraint</c>
+    /// (type wait: offer again later). Without it, one sender could fill the queue (64 offers from everyone) while the
+    /// application is busy with a transfer, and other senders' offers would be refused. An offer stops counting when the
+    /// application takes it, or when it is answered or expires (<see cref="OfferTimeout"/>). At least 1. Default 4.
+    /// </summary>
+    public int MaxPendingOffersPerSender { get; init; } = 4;
+
     /// <summary>An offer nobody accepts or declines within this time is declined. Default 120 s.</summary>
     public TimeSpan OfferTimeout { get; init; } = TimeSpan.FromSeconds(120);
 

@@ -305,8 +305,7 @@ public sealed partial class Socks5BytestreamManager
     {
         lock (_listenerGate)
         {
-            _listener ??= DirectListener.Start(
-                bind, Options.MinPort, Options.MaxPort, Options.ListenerHandshakeTimeout, Options.SocketBufferSize, _logger);
+            _listener ??= DirectListener.Start(bind, Options, _logger);
             _listenerUsers++;
             return _listener;
         }

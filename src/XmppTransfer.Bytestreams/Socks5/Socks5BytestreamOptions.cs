@@ -69,6 +69,19 @@ public sealed record Socks5BytestreamOptions
     public TimeSpan ListenerHandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// Our listener: most incoming connections at once that have not finished the SOCKS5 handshake (each for at most
+    /// <see cref="ListenerHandshakeTimeout"/>); one over it is closed at once, unread. A real target opens one connection per
+    /// address of ours it tries. Default 32.
+    /// </summary>
+    public int MaxDirectConnections { get; init; } = 32;
+
+    /// <summary>
+    /// Our listener: as <see cref="MaxDirectConnections"/>, from one remote address (IPv6: one /64), so that one peer cannot
+    /// hold all the places while the real target connects. Default 8.
+    /// </summary>
+    public int MaxDirectConnectionsPerAddress { get; init; } = 8;
+
+    /// <summary>
     /// Sending a file to a peer on this machine (a direct connection to a loopback address): copy it into the socket from
     /// a memory mapping of the file instead of sending it with sendfile(2). Both cost one copy in all, but sendfile leaves
     /// it to the receiver, which then reads cold file pages while it also fills its own page cache; copying here moves that
@@ -98,6 +111,12 @@ public sealed record Socks5BytestreamOptions
         if (MaxDiscoveryItems < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxDiscoveryItems), "At least one item must be asked.");
+        }
+
+        if (MaxDirectConnections < 1 || MaxDirectConnectionsPerAddress < 1)
+        {
+            throw new ArgumentOutOfRangeException(
+                MaxDirectConnections < 1 ? nameof(MaxDirectConnections) : nameof(MaxDirectConnectionsPerAddress), "The listener must admit at least one connection.");
         }
 
         if (SocketBufferSize < 0)

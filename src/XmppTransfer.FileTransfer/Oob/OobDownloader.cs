@@ -144,7 +144,7 @@ internal sealed class OobDownloader : IDisposable
             if (addresses.Length == 0)
             {
                 throw new HttpRequestException(
-                    $"{context.DnsEndPoint.Host} is a loopback or private address; refusing to download from it (allow private networks to permit LAN transfers).");
+                    $"{context.DnsEndPoint.Host} has no public address (only loopback, private, multicast, reserved or the like); refusing to download from it (allow private networks to permit LAN transfers).");
             }
         }
 
@@ -162,22 +162,69 @@ internal sealed class OobDownloader : IDisposable
     }
 
     /// <summary>
-    /// Loopback, unspecified, private, shared (CGNAT), link-local or unique-local; an IPv6 address that carries an IPv4
-    /// address (see <see cref="EmbeddedIPv4"/>) is judged by that address too, since it can lead there.
+    /// IPv4 addresses that are not global unicast: the IANA special-purpose blocks that are not globally reachable
+    /// (RFC 6890 and its successors), multicast, and the reserved block with the limited broadcast address.
+    /// </summary>
+    private static readonly IPNetwork[] s_notGlobalV4 =
+    [
+        IPNetwork.Parse("0.0.0.0/8"), // "this network" (RFC 791); 0.0.0.0 reaches the local host on Linux
+        IPNetwork.Parse("10.0.0.0/8"), // private (RFC 1918)
+        IPNetwork.Parse("100.64.0.0/10"), // shared address space, carrier-grade NAT (RFC 6598)
+        IPNetwork.Parse("127.0.0.0/8"), // loopback
+        IPNetwork.Parse("169.254.0.0/16"), // link-local (RFC 3927), cloud metadata services
+        IPNetwork.Parse("172.16.0.0/12"), // private (RFC 1918)
+        IPNetwork.Parse("192.0.0.0/24"), // IETF protocol assignments (RFC 6890): DS-Lite, NAT64 discovery
+        IPNetwork.Parse("192.0.2.0/24"), // documentation, TEST-NET-1 (RFC 5737)
+        IPNetwork.Parse("192.168.0.0/16"), // private (RFC 1918)
+        IPNetwork.Parse("198.18.0.0/15"), // benchmarking (RFC 2544)
+        IPNetwork.Parse("198.51.100.0/24"), // documentation, TEST-NET-2 (RFC 5737)
+        IPNetwork.Parse("203.0.113.0/24"), // documentation, TEST-NET-3 (RFC 5737)
+        IPNetwork.Parse("224.0.0.0/4"), // multicast (RFC 5771)
+        IPNetwork.Parse("240.0.0.0/4"), // reserved (RFC 1112), with 255.255.255.255, the limited broadcast (RFC 919)
+    ];
+
+    /// <summary>
+    /// IPv6 addresses that are not global unicast (IANA special-purpose registry, not globally reachable), and multicast.
+    /// IPv6 addresses that carry an IPv4 address are judged by it too (<see cref="EmbeddedIPv4"/>).
+    /// </summary>
+    private static readonly IPNetwork[] s_notGlobalV6 =
+    [
+        IPNetwork.Parse("::/128"), // unspecified
+        IPNetwork.Parse("::1/128"), // loopback
+        IPNetwork.Parse("64:ff9b:1::/48"), // NAT64 for local use (RFC 8215), whatever it embeds
+        IPNetwork.Parse("100::/64"), // discard-only (RFC 6666)
+        IPNetwork.Parse("2001:2::/48"), // benchmarking (RFC 5180)
+        IPNetwork.Parse("2001:10::/28"), // ORCHID, deprecated (RFC 4843)
+        IPNetwork.Parse("2001:db8::/32"), // documentation (RFC 3849)
+        IPNetwork.Parse("3fff::/20"), // documentation (RFC 9637)
+        IPNetwork.Parse("5f00::/16"), // SRv6 SIDs (RFC 9602)
+        IPNetwork.Parse("fc00::/7"), // unique-local (RFC 4193)
+        IPNetwork.Parse("fe80::/10"), // link-local
+        IPNetwork.Parse("fec0::/10"), // site-local, deprecated (RFC 3879)
+        IPNetwork.Parse("ff00::/8"), // multicast (RFC 4291)
+    ];
+
+    /// <summary>
+    /// Not a public unicast address: loopback, unspecified, private, shared (CGNAT), link-local, unique-local, multicast,
+    /// broadcast, reserved, benchmarking, documentation or discard (<see cref="s_notGlobalV4"/>, <see cref="s_notGlobalV6"/>).
+    /// An IPv6 address that carries an IPv4 address (see <see cref="EmbeddedIPv4"/>) is judged by that address too, since it
+    /// can lead there.
     /// </summary>
     internal static bool IsPrivate(IPAddress address)
     {
+        var blocks = address.AddressFamily == AddressFamily.InterNetwork ? s_notGlobalV4 : s_notGlobalV6;
+        foreach (var block in blocks)
+        {
+            if (block.Contains(address))
+            {
+                return true;
+            }
+        }
+
         if (address.AddressFamily == AddressFamily.InterNetworkV6)
         {
             Span<byte> v6 = stackalloc byte[16];
             address.TryWriteBytes(v6, out _);
-
-            // RFC 8215: 64:ff9b:1::/48 is NAT64 for local use, whatever it embeds.
-            if (v6[..6].SequenceEqual((ReadOnlySpan<byte>)[0x00, 0x64, 0xff, 0x9b, 0x00, 0x01]))
-            {
-                return true;
-            }
-
             foreach (var embedded in EmbeddedIPv4(v6))
             {
                 if (IsPrivate(embedded))
@@ -187,25 +234,15 @@ internal sealed class OobDownloader : IDisposable
             }
         }
 
-        if (IPAddress.IsLoopback(address) || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
-        {
-            return true;
-        }
-
-        if (address.AddressFamily == AddressFamily.InterNetwork)
-        {
-            var b = address.GetAddressBytes();
-            return b[0] == 10 || (b[0] == 172 && b[1] >= 16 && b[1] <= 31) || (b[0] == 192 && b[1] == 168)
-                || (b[0] == 169 && b[1] == 254) || (b[0] == 100 && b[1] >= 64 && b[1] <= 127) || b[0] == 0;
-        }
-
-        return address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6UniqueLocal;
+        return false;
     }
 
     /// <summary>
     /// The IPv4 addresses an IPv6 address carries and may be routed to: IPv4-mapped <c>::ffff:0:0/96</c>, IPv4-compatible
     /// <c>::/96</c> (deprecated, still parsed), NAT64 <c>64:ff9b::/96</c> (RFC 6052), 6to4 <c>2002::/16</c> (RFC 3056:
-    /// bits 16-47) and Teredo <c>2001::/32</c> (RFC 4380: the server in bits 32-63, the client inverted in the last 32).
+    /// bits 16-47), Teredo <c>2001::/32</c> (RFC 4380: the server in bits 32-63, the client inverted in the last 32), and
+    /// under any prefix an ISATAP interface identifier (RFC 5214: <c>0000:5efe</c>, or <c>0200:5efe</c> with the
+    /// universal bit, then the IPv4 address in the last 32 bits).
     /// </summary>
     private static List<IPAddress> EmbeddedIPv4(ReadOnlySpan<byte> v6)
     {
@@ -233,6 +270,12 @@ internal sealed class OobDownloader : IDisposable
             }
 
             found.Add(new IPAddress(client));
+        }
+
+        // The u and g bits of the first byte may be set; the rest of the 32 bits is fixed.
+        if ((v6[8] & 0xfc) == 0 && v6[9] == 0 && v6[10] == 0x5e && v6[11] == 0xfe)
+        {
+            found.Add(new IPAddress(last32));
         }
 
         return found;

@@ -29,8 +29,9 @@ public sealed record OobOptions
     public TimeSpan InactivityTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// Receiving: allow URLs that resolve to loopback, private, link-local or unique-local addresses (also when an IPv6
-    /// address embeds such an IPv4 address: IPv4-mapped or -compatible, NAT64, 6to4, Teredo).
+    /// Receiving: allow URLs that resolve to addresses other than public unicast ones: loopback, unspecified, private,
+    /// shared (CGNAT), link-local, unique-local, multicast, broadcast, reserved, benchmarking, documentation or discard
+    /// (also when an IPv6 address embeds such an IPv4 address: IPv4-mapped or -compatible, NAT64, 6to4, Teredo, ISATAP).
     /// Off by default (a stranger's URL must not make us probe our own network); LAN setups turn it on.
     /// </summary>
     public bool AllowPrivateNetworks { get; init; }

@@ -14,6 +14,7 @@ public sealed class CandidateRacerTests
     private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(20);
     private static readonly Jid s_requester = Jid.Parse("alice@example.test/a");
     private static readonly Jid s_proxy = Jid.Parse("proxy.example.test");
+    private static readonly Socks5BytestreamOptions s_listener = new() { ListenerHandshakeTimeout = s_cap };
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -22,7 +23,7 @@ public sealed class CandidateRacerTests
     {
         // The first streamhost accepts TCP but never answers the greeting; the second is a working listener of ours.
         using var silent = Listen();
-        await using var listener = DirectListener.Start([IPAddress.Loopback], 0, 0, s_cap, 0, NullLogger.Instance);
+        await using var listener = DirectListener.Start([IPAddress.Loopback], s_listener, NullLogger.Instance);
         using var registration = listener.Register(Hash);
         StreamHost[] candidates =
         [
@@ -44,7 +45,7 @@ public sealed class CandidateRacerTests
     public async Task A_refused_first_candidate_lets_the_next_start_at_once()
     {
         var closedPort = ClosedPort();
-        await using var listener = DirectListener.Start([IPAddress.Loopback], 0, 0, s_cap, 0, NullLogger.Instance);
+        await using var listener = DirectListener.Start([IPAddress.Loopback], s_listener, NullLogger.Instance);
         using var registration = listener.Register(Hash);
         StreamHost[] candidates = [new(s_proxy, "127.0.0.1", closedPort), new(s_requester, "127.0.0.1", listener.EndPoints[0].Port)];
 
@@ -72,7 +73,7 @@ public sealed class CandidateRacerTests
     [Fact]
     public async Task Our_listener_refuses_a_connect_with_a_hash_it_does_not_expect_with_rep_02()
     {
-        await using var listener = DirectListener.Start([IPAddress.Loopback], 0, 0, s_cap, 0, NullLogger.Instance);
+        await using var listener = DirectListener.Start([IPAddress.Loopback], s_listener, NullLogger.Instance);
         using var registration = listener.Register(Hash);
         var wrong = new string('0', 40);
 
@@ -87,7 +88,7 @@ public sealed class CandidateRacerTests
     [Fact]
     public async Task Only_the_first_connection_for_a_hash_is_accepted()
     {
-        await using var listener = DirectListener.Start([IPAddress.Loopback], 0, 0, s_cap, 0, NullLogger.Instance);
+        await using var listener = DirectListener.Start([IPAddress.Loopback], s_listener, NullLogger.Instance);
         using var registration = listener.Register(Hash);
         var port = listener.EndPoints[0].Port;
 

@@ -9,7 +9,10 @@ namespace XmppTransfer.Bytestreams.Socks5.Internal;
 /// <summary>
 /// Our own streamhost (PROTOCOLS.md §4.4): TCP listeners that accept the target's SOCKS5 connection. Only method 00 and a
 /// CONNECT whose DST.ADDR is registered for a pending offer are accepted; the first match wins, every other connection is
-/// answered REP 02 and closed.
+/// answered REP 02 and closed. Connections still in the handshake are capped, in all
+/// (<see cref="Socks5BytestreamOptions.MaxDirectConnections"/>) and per remote address
+/// (<see cref="Socks5BytestreamOptions.MaxDirectConnectionsPerAddress"/>, IPv6 per /64): one over a cap is closed at once,
+/// unread, so a peer that opens thousands holds neither thousands of sockets nor the room of the real target.
 /// </summary>
 internal sealed class DirectListener : IAsyncDisposable
 {
@@ -21,12 +24,24 @@ internal sealed class DirectListener : IAsyncDisposable
     private readonly TimeSpan _handshakeTimeout;
     private readonly int _socketBufferSize;
     private readonly ILogger _logger;
+    private readonly int _maxConnections;
+    private readonly int _maxPerAddress;
 
-    private DirectListener(List<Socket> sockets, TimeSpan handshakeTimeout, int socketBufferSize, ILogger logger)
+    /// <summary>Guards the counts of connections in the handshake: <see cref="_open"/>, <see cref="_openByAddress"/>, <see cref="_refusing"/>.</summary>
+    private readonly Lock _countGate = new();
+    private readonly Dictionary<IPAddress, int> _openByAddress = [];
+    private int _open;
+
+    /// <summary>The last connection was refused: later refusals are logged at Debug until one is admitted.</summary>
+    private bool _refusing;
+
+    private DirectListener(List<Socket> sockets, Socks5BytestreamOptions options, ILogger logger)
     {
         _sockets = sockets;
-        _handshakeTimeout = handshakeTimeout;
-        _socketBufferSize = socketBufferSize;
+        _handshakeTimeout = options.ListenerHandshakeTimeout;
+        _socketBufferSize = options.SocketBufferSize;
+        _maxConnections = options.MaxDirectConnections;
+        _maxPerAddress = options.MaxDirectConnectionsPerAddress;
         _logger = logger;
         EndPoints = [.. sockets.Select(s => (IPEndPoint)s.LocalEndPoint!)];
         foreach (var socket in sockets)
@@ -40,11 +55,12 @@ internal sealed class DirectListener : IAsyncDisposable
 
     /// <summary>
     /// Binds one listener per address (all on the same port when a range is configured; ephemeral otherwise). An IPv6 "any"
-    /// address is bound dual-mode so it also accepts IPv4.
+    /// address is bound dual-mode so it also accepts IPv4. Of <paramref name="options"/>: the port range, the handshake
+    /// timeout, the socket buffer size and the connection caps.
     /// </summary>
-    public static DirectListener Start(
-        IReadOnlyList<IPAddress> addresses, int minPort, int maxPort, TimeSpan handshakeTimeout, int socketBufferSize, ILogger logger)
+    public static DirectListener Start(IReadOnlyList<IPAddress> addresses, Socks5BytestreamOptions options, ILogger logger)
     {
+        var (minPort, maxPort, socketBufferSize) = (options.MinPort, options.MaxPort, options.SocketBufferSize);
         var ports = minPort == 0 ? [0] : Enumerable.Range(minPort, maxPort - minPort + 1).ToArray();
         SocketException? last = null;
         foreach (var port in ports)
@@ -66,7 +82,7 @@ internal sealed class DirectListener : IAsyncDisposable
                     socket.Listen(16);
                 }
 
-                return new DirectListener(sockets, handshakeTimeout, socketBufferSize, logger);
+                return new DirectListener(sockets, options, logger);
             }
             catch (SocketException ex)
             {
@@ -126,19 +142,109 @@ internal sealed class DirectListener : IAsyncDisposable
                 continue;
             }
 
-            var handshake = HandleAsync(client);
+            if (Admit(client) is not { } address)
+            {
+                continue;
+            }
+
+            var handshake = HandleAsync(client, address);
             _handshakes.TryAdd(handshake, 0);
             _ = handshake.ContinueWith(t => _handshakes.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
-    private async Task HandleAsync(Socket client)
+    /// <summary>
+    /// Counts a connection just accepted against the caps, and returns the address it counts under; or closes it at once,
+    /// before reading anything (the cheapest answer under a flood; a SOCKS5 client sees a failed streamhost), and returns null.
+    /// </summary>
+    private IPAddress? Admit(Socket client)
+    {
+        var remote = client.RemoteEndPoint as IPEndPoint;
+        var address = AddressKey(remote?.Address ?? IPAddress.None);
+        string? refusal = null;
+        bool first;
+        lock (_countGate)
+        {
+            var fromAddress = _openByAddress.GetValueOrDefault(address);
+            if (_open >= _maxConnections)
+            {
+                refusal = $"{_open} connections are in the SOCKS5 handshake already (at most {_maxConnections})";
+            }
+            else if (fromAddress >= _maxPerAddress)
+            {
+                refusal = $"{fromAddress} connections from {address} are in the SOCKS5 handshake already (at most {_maxPerAddress} per address)";
+            }
+            else
+            {
+                _open++;
+                _openByAddress[address] = fromAddress + 1;
+            }
+
+            first = refusal is not null && !_refusing;
+            _refusing = refusal is not null;
+        }
+
+        if (refusal is null)
+        {
+            return address;
+        }
+
+        if (first)
+        {
+            BytestreamsLog.S5bListenerOverCap(_logger, remote?.ToString() ?? "?", refusal);
+        }
+        else
+        {
+            BytestreamsLog.S5bListenerRefused(_logger, remote?.ToString() ?? "?", refusal);
+        }
+
+        client.Dispose();
+        return null;
+    }
+
+    /// <summary>Gives back what <see cref="Admit"/> counted for a connection whose handshake is over.</summary>
+    private void Release(IPAddress address)
+    {
+        lock (_countGate)
+        {
+            _open--;
+            if (_openByAddress.TryGetValue(address, out var count) && count > 1)
+            {
+                _openByAddress[address] = count - 1;
+            }
+            else
+            {
+                _openByAddress.Remove(address);
+            }
+        }
+    }
+
+    /// <summary>What a remote address counts under: IPv4 as itself (also when mapped into IPv6), IPv6 by its /64.</summary>
+    internal static IPAddress AddressKey(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6)
+        {
+            return address.MapToIPv4();
+        }
+
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return address;
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out _);
+        bytes[8..].Clear();
+        return new IPAddress(bytes);
+    }
+
+    private async Task HandleAsync(Socket client, IPAddress address)
     {
         var remote = client.RemoteEndPoint?.ToString() ?? "?";
-        Socks5Dialer.Tune(client, _socketBufferSize);
         NetworkStream? stream = new(client, ownsSocket: true);
         try
         {
+            Socks5Dialer.Tune(client, _socketBufferSize);
             var dstAddr = await Socks5ServerHandshake.AcceptAsync(stream, _handshakeTimeout, _stop.Token).ConfigureAwait(false);
             if (!_pending.TryRemove(dstAddr, out var registration))
             {
@@ -170,6 +276,8 @@ internal sealed class DirectListener : IAsyncDisposable
         }
         finally
         {
+            // Counted out first, so that once the peer sees the close, its place is free.
+            Release(address);
             if (stream is not null)
             {
                 await stream.DisposeAsync().ConfigureAwait(false);
