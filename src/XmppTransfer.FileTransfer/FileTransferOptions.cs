@@ -40,9 +40,11 @@ public sealed record FileTransferOptions
     /// <see cref="FileTransferManager.ReceiveOffersAsync"/>; a further one is refused at once with <c>resource-constraint</c>
     /// (type wait: offer again later). Without it, one sender could fill the queue (64 offers from everyone) while the
     /// application is busy with a transfer, and other senders' offers would be refused. An offer stops counting when the
-    /// application takes it, or when it is answered or expires (<see cref="OfferTimeout"/>). At least 1. Default 4.
+    /// application takes it, or when it is answered or expires (<see cref="OfferTimeout"/>). At least 1. Default 16: a
+    /// user who drops a dozen files into a chat gets them all offered at once by many clients, and four such senders
+    /// still leave room for others.
     /// </summary>
-    public int MaxPendingOffersPerSender { get; init; } = 4;
+    public int MaxPendingOffersPerSender { get; init; } = 16;
 
     /// <summary>An offer nobody accepts or declines within this time is declined. Default 120 s.</summary>
     public TimeSpan OfferTimeout { get; init; } = TimeSpan.FromSeconds(120);

@@ -39,7 +39,7 @@ public sealed class IncomingOfferQueueTests : IAsyncLifetime
     [Fact]
     public async Task A_senders_fifth_waiting_offer_is_refused_at_once_while_another_senders_offer_still_gets_in_and_is_received()
     {
-        var bobFiles = new FileTransferManager();
+        var bobFiles = new FileTransferManager(new FileTransferOptions { MaxPendingOffersPerSender = 4 });
         var bob = await ConnectAsync("bob", bobFiles);
         var mallory = await ConnectAsync("mallory");
         var carolFiles = new FileTransferManager();
@@ -95,7 +95,7 @@ public sealed class IncomingOfferQueueTests : IAsyncLifetime
     [Fact]
     public async Task A_sender_gets_its_place_back_when_the_application_takes_one_of_its_offers()
     {
-        var bobFiles = new FileTransferManager();
+        var bobFiles = new FileTransferManager(new FileTransferOptions { MaxPendingOffersPerSender = 4 });
         var bob = await ConnectAsync("bob", bobFiles);
         var mallory = await ConnectAsync("mallory");
         var waiting = Enumerable.Range(0, 4).Select(_ => OfferAsync(mallory, bob)).ToList();
@@ -122,7 +122,7 @@ public sealed class IncomingOfferQueueTests : IAsyncLifetime
     [Fact]
     public async Task A_sender_gets_its_place_back_when_its_offers_expire_unanswered()
     {
-        var bobFiles = new FileTransferManager(new FileTransferOptions { OfferTimeout = TimeSpan.FromMilliseconds(200) });
+        var bobFiles = new FileTransferManager(new FileTransferOptions { MaxPendingOffersPerSender = 4, OfferTimeout = TimeSpan.FromMilliseconds(200) });
         var bob = await ConnectAsync("bob", bobFiles);
         var mallory = await ConnectAsync("mallory");
 
