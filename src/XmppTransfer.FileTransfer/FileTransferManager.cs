@@ -38,6 +38,10 @@ public sealed partial class FileTransferManager : IXmppExtension
     {
         Options = options ?? FileTransferOptions.Default;
         ArgumentOutOfRangeException.ThrowIfLessThan(Options.MaxPendingOffersPerSender, 1, nameof(FileTransferOptions.MaxPendingOffersPerSender));
+        if (Options.WriteStallTimeout <= TimeSpan.Zero && Options.WriteStallTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"{nameof(FileTransferOptions.WriteStallTimeout)} must be positive (or infinite).");
+        }
     }
 
     /// <summary>Most offers, from all senders together, that wait for <see cref="ReceiveOffersAsync"/>.</summary>
@@ -211,8 +215,9 @@ public sealed partial class FileTransferManager : IXmppExtension
     /// Puts an offer that passed its checks in the queue of <see cref="ReceiveOffersAsync"/> and starts its timeout, or refuses
     /// it at once (<c>resource-constraint</c>, type wait: try later) when its sender has
     /// <see cref="FileTransferOptions.MaxPendingOffersPerSender"/> offers waiting already, or the queue is full. An offer stops
-    /// counting against its sender when it is taken from the queue, answered, or expires (<see cref="IncomingFileOffer.LeaveQueue"/>),
-    /// so one sender cannot take the room of the others while the application is busy with a transfer.
+    /// counting against its sender when it is taken from the queue (<see cref="IncomingFileOffer.LeaveQueue"/>); an expired
+    /// offer keeps its place until then, so one sender cannot take the room of the others while the application is busy
+    /// with a transfer, not even with offers that expire and are sent again.
     /// </summary>
     internal void Enqueue(IncomingFileOffer incoming)
     {

@@ -40,9 +40,9 @@ public sealed record FileTransferOptions
     /// <see cref="FileTransferManager.ReceiveOffersAsync"/>; a further one is refused at once with <c>resource-constraint</c>
     /// (type wait: offer again later). Without it, one sender could fill the queue (64 offers from everyone) while the
     /// application is busy with a transfer, and other senders' offers would be refused. An offer stops counting when the
-    /// application takes it, or when it is answered or expires (<see cref="OfferTimeout"/>). At least 1. Default 16: a
-    /// user who drops a dozen files into a chat gets them all offered at once by many clients, and four such senders
-    /// still leave room for others.
+    /// application takes it from the queue; one that expired (<see cref="OfferTimeout"/>) keeps its place until then. At
+    /// least 1. Default 16: a user who drops a dozen files into a chat gets them all offered at once by many clients; it
+    /// takes four bare JIDs at their limit to fill the queue.
     /// </summary>
     public int MaxPendingOffersPerSender { get; init; } = 16;
 
@@ -63,7 +63,7 @@ public sealed record FileTransferOptions
     /// Receiving: longest one write to the file may take (a hung disk or network file system) before the transfer fails as
     /// a local I/O error, keeping its part file. Writes into the page cache take milliseconds; a disk that is only slow
     /// holds a write for seconds at most. The zero-copy receive (<see cref="ZeroCopyReceive"/>) writes inside its splice
-    /// call and is not covered. Default 120 s.
+    /// call and is not covered. <see cref="Timeout.InfiniteTimeSpan"/> turns the check off. Default 120 s.
     /// </summary>
     public TimeSpan WriteStallTimeout { get; init; } = TimeSpan.FromSeconds(120);
 

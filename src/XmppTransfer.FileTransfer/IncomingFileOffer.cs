@@ -136,8 +136,8 @@ public sealed class IncomingFileOffer
     internal void JoinQueue() => Volatile.Write(ref _queued, 1);
 
     /// <summary>
-    /// The offer no longer waits in the queue: the application took it, or it was answered or expired first. Gives its
-    /// sender's place back, once.
+    /// The offer no longer waits in the queue: the application took it (an expired one too), or it was answered, or it
+    /// never got in. Gives its sender's place back, once.
     /// </summary>
     internal void LeaveQueue()
     {
@@ -170,7 +170,8 @@ public sealed class IncomingFileOffer
         {
             if (Interlocked.CompareExchange(ref _state, Expired, Open) == Open)
             {
-                LeaveQueue();
+                // It keeps its sender's place until the application takes it out of the queue: expired offers that gave
+                // their places back while still queued would let one sender fill the whole queue behind a long transfer.
                 Decline("Offer not answered in time", "Offer not answered in time");
             }
         }

@@ -120,7 +120,7 @@ public sealed class IncomingOfferQueueTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_sender_gets_its_place_back_when_its_offers_expire_unanswered()
+    public async Task A_senders_expired_offers_keep_their_places_until_the_application_takes_them()
     {
         var bobFiles = new FileTransferManager(new FileTransferOptions { MaxPendingOffersPerSender = 4, OfferTimeout = TimeSpan.FromMilliseconds(200) });
         var bob = await ConnectAsync("bob", bobFiles);
@@ -132,8 +132,17 @@ public sealed class IncomingOfferQueueTests : IAsyncLifetime
             Assert.Equal("forbidden", expired.Error.Condition);
         }
 
-        // The four expired offers still sit in the queue, but no longer count: the next one is queued and expires in turn,
-        // where the limit would have refused it with resource-constraint.
+        // Expired but still queued: they count, or a sender could fill the whole queue behind a long transfer by offering
+        // again every time its offers expire.
+        var refused = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => OfferAsync(mallory, bob).WaitAsync(s_cap));
+        Assert.Equal("resource-constraint", refused.Error.Condition);
+
+        // Once the application has taken them (and seen that they expired), the sender has its places back.
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.True((await TransferTestKit.NextOfferAsync(bobFiles, s_cap)).IsExpired);
+        }
+
         var next = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => OfferAsync(mallory, bob).WaitAsync(s_cap));
         Assert.Equal("forbidden", next.Error.Condition);
     }
@@ -158,6 +167,14 @@ public sealed class IncomingOfferQueueTests : IAsyncLifetime
     [Fact]
     public void The_limit_per_sender_must_be_at_least_one() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new FileTransferManager(new FileTransferOptions { MaxPendingOffersPerSender = 0 }));
+
+    [Fact]
+    public void The_write_stall_timeout_must_be_positive_or_infinite()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FileTransferManager(new FileTransferOptions { WriteStallTimeout = TimeSpan.Zero }));
+        var manager = new FileTransferManager(new FileTransferOptions { WriteStallTimeout = Timeout.InfiniteTimeSpan });
+        Assert.Equal(Timeout.InfiniteTimeSpan, manager.Options.WriteStallTimeout);
+    }
 
     private async Task<XmppClient> ConnectAsync(string user, FileTransferManager? files = null, string? resource = null)
     {

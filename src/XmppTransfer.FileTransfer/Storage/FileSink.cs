@@ -201,8 +201,15 @@ internal sealed class FileSink : IAsyncDisposable
             {
                 var count = _counts[slot];
                 Volatile.Write(ref _writeSince, Environment.TickCount64);
-                await _write(_buffers[slot].AsMemory(0, count), _position, _stop.Token).ConfigureAwait(false);
-                Volatile.Write(ref _writeSince, 0);
+                try
+                {
+                    await _write(_buffers[slot].AsMemory(0, count), _position, _stop.Token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    // A write that failed is not a write that hangs: the stall check looks only at one in progress.
+                    Volatile.Write(ref _writeSince, 0);
+                }
                 Interlocked.Add(ref _position, count);
                 Release(slot, 1);
             }
@@ -266,9 +273,10 @@ internal sealed class FileSink : IAsyncDisposable
                 FileTransferErrorKind.LocalIo,
                 $"Writing {_displayName} stalled: the disk took no data for {_stallMs / 1000.0:0.#} s after {Position} bytes."));
         }
-        catch (ObjectDisposedException)
+        catch (Exception)
         {
-            // Disposed between the check and the failure: nobody waits any more.
+            // Disposed between the check and the failure (nobody waits any more), or a callback on the stop token threw: a
+            // timer callback must never throw, that would end the process. The stall is reported below either way.
         }
 
         _stalled.TrySetResult();

@@ -241,9 +241,11 @@ internal sealed class DirectListener : IAsyncDisposable
     private async Task HandleAsync(Socket client, IPAddress address)
     {
         var remote = client.RemoteEndPoint?.ToString() ?? "?";
-        NetworkStream? stream = new(client, ownsSocket: true);
+        NetworkStream? stream = null;
+        var handedOver = false;
         try
         {
+            stream = new NetworkStream(client, ownsSocket: true);
             Socks5Dialer.Tune(client, _socketBufferSize);
             var dstAddr = await Socks5ServerHandshake.AcceptAsync(stream, _handshakeTimeout, _stop.Token).ConfigureAwait(false);
             if (!_pending.TryRemove(dstAddr, out var registration))
@@ -265,10 +267,7 @@ internal sealed class DirectListener : IAsyncDisposable
                 throw;
             }
 
-            if (registration.Complete(stream))
-            {
-                stream = null;
-            }
+            handedOver = registration.Complete(stream);
         }
         catch (Exception ex) when (ex is BytestreamException or IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
@@ -278,9 +277,16 @@ internal sealed class DirectListener : IAsyncDisposable
         {
             // Counted out first, so that once the peer sees the close, its place is free.
             Release(address);
-            if (stream is not null)
+            if (!handedOver)
             {
-                await stream.DisposeAsync().ConfigureAwait(false);
+                if (stream is not null)
+                {
+                    await stream.DisposeAsync().ConfigureAwait(false);
+                }
+                else
+                {
+                    client.Dispose();
+                }
             }
         }
     }
