@@ -12,9 +12,9 @@ namespace XmppTransfer.Server.Internal;
 /// <item>an account with <see cref="ServerOptions.AccountLockoutThreshold"/> failures from one address is refused from that
 /// address, the right password included; other addresses are not affected;</item>
 /// <item>an account with <see cref="ServerOptions.AccountLockoutThreshold"/> failures from all addresses together is under
-/// attack: every address that has failed for it in the window is refused for it, while an address without a failure for
-/// it still logs in. A guesser spread over many addresses gets one guess per address, and nobody can lock the user out
-/// from an address they do not share.</item>
+/// attack: every address that has failed for it in the window is refused for it (but a known-good one, below), while an
+/// address without a failure for it still logs in. A guesser spread over many addresses gets one guess per address, and
+/// nobody can lock the user out from an address they do not share.</item>
 /// </list>
 /// Each failure answer is delayed <c>AuthFailureDelay × 2^(n-1)</c> (capped), n being the largest of the three counts, so a
 /// password storm slows itself down; successes are never delayed. A success forgives its address's failures for the account.
@@ -29,11 +29,31 @@ namespace XmppTransfer.Server.Internal;
 /// The failure table holds at most <c>maxEntries</c> entries (see <see cref="MakeRoom"/> for what goes when it is full);
 /// attempts in flight are kept apart, at most one per connection.
 /// </para>
+/// <para>
+/// Known-good addresses: for each account, the last <see cref="KnownGoodAddressesPerAccount"/> addresses that logged in to
+/// it within <see cref="KnownGoodRetention"/>. An account under attack (over its all-addresses threshold) or sealed still
+/// admits attempts from them, unless the address itself has its threshold of failures for the account; so neither an
+/// attack spread over many addresses nor a full table can keep a user out from where they usually log in. Successes only
+/// happen for accounts that exist, and the set is kept for at most <c>maxKnownGoodAccounts</c> accounts, the least
+/// recently logged-in going first (see <see cref="RecordSuccess"/>).
+/// </para>
 /// </summary>
 internal sealed class AuthThrottle
 {
     /// <summary>The default bound of the failure table: a few MB at most (a JID's local part has at most 1,023 bytes).</summary>
     public const int DefaultMaxEntries = 10_000;
+
+    /// <summary>
+    /// The default bound of the accounts with known-good addresses: at most 4 addresses each, about as much memory as the
+    /// failure table. Only accounts that exist get there (a success needs the right credentials).
+    /// </summary>
+    public const int DefaultMaxKnownGoodAccounts = 10_000;
+
+    /// <summary>The addresses kept per account: the most recent successes.</summary>
+    public const int KnownGoodAddressesPerAccount = 4;
+
+    /// <summary>How long a success keeps its address known-good for the account.</summary>
+    public static readonly TimeSpan KnownGoodRetention = TimeSpan.FromHours(24);
 
     // Ranks of entries when the table is full: the lowest go first (see MakeRoom).
     private const int RefusesNothing = 0;
@@ -48,13 +68,21 @@ internal sealed class AuthThrottle
     private readonly Dictionary<Key, Entry> _entries = [];
     private readonly Dictionary<Key, int> _inFlight = [];
 
+    // Known-good addresses by account; the list orders the accounts by their last success, the least recent first.
+    private readonly int _maxKnownGoodAccounts;
+    private readonly Dictionary<string, LinkedListNode<KnownGood>> _knownGood = new(StringComparer.Ordinal);
+    private readonly LinkedList<KnownGood> _knownGoodByLastSuccess = new();
+
     /// <param name="options">Thresholds, window, delays and clock.</param>
     /// <param name="maxEntries">The bound of the failure table (tests use small ones).</param>
-    public AuthThrottle(ServerOptions options, int maxEntries = DefaultMaxEntries)
+    /// <param name="maxKnownGoodAccounts">The bound of the accounts with known-good addresses (tests use small ones).</param>
+    public AuthThrottle(ServerOptions options, int maxEntries = DefaultMaxEntries, int maxKnownGoodAccounts = DefaultMaxKnownGoodAccounts)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxEntries, 3);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxKnownGoodAccounts, 1);
         _options = options;
         _maxEntries = maxEntries;
+        _maxKnownGoodAccounts = maxKnownGoodAccounts;
         _time = options.TimeProvider;
     }
 
@@ -66,6 +94,18 @@ internal sealed class AuthThrottle
             lock (_lock)
             {
                 return _entries.Count;
+            }
+        }
+    }
+
+    /// <summary>Accounts with known-good addresses now (for tests).</summary>
+    internal int KnownGoodAccountCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _knownGood.Count;
             }
         }
     }
@@ -161,7 +201,8 @@ internal sealed class AuthThrottle
         return TimeSpan.FromTicks((long)Math.Min(_options.AuthFailureDelay.Ticks * factor, _options.MaxAuthFailureDelay.Ticks));
     }
 
-    // The rules of the class summary, with attempts in flight counted as failures, plus a sealed account (see MakeRoom).
+    // The rules of the class summary, with attempts in flight counted as failures, plus a sealed account (see MakeRoom) and
+    // the known-good exemption: an address the account logged in from recently is refused only by its own counts.
     private bool Refuses(IPAddress source, string? account, long now)
     {
         var address = new Key(null, source);
@@ -175,16 +216,84 @@ internal sealed class AuthThrottle
             return false;
         }
 
+        var pair = new Key(account, source);
+        var fromHere = Count(pair, now) + _inFlight.GetValueOrDefault(pair);
+        if (fromHere >= _options.AccountLockoutThreshold)
+        {
+            return true;
+        }
+
+        if (FindKnownGood(account, source, now) is { } known)
+        {
+            // A known-good address whose own record was pushed out at its threshold stays refused for that record's window.
+            return known.SealedSince is { } since && _time.GetElapsedTime(since, now) < _options.AuthFailureWindow;
+        }
+
         var total = new Key(account, null);
         if (_entries.TryGetValue(total, out var entry) && IsSealed(entry, now))
         {
             return true;
         }
 
-        var pair = new Key(account, source);
-        var fromHere = Count(pair, now) + _inFlight.GetValueOrDefault(pair);
-        return fromHere >= _options.AccountLockoutThreshold
-            || (fromHere > 0 && Count(total, now) + _inFlight.GetValueOrDefault(total) >= _options.AccountLockoutThreshold);
+        return fromHere > 0 && Count(total, now) + _inFlight.GetValueOrDefault(total) >= _options.AccountLockoutThreshold;
+    }
+
+    // The known-good record of source for account, if it is within its retention; null otherwise.
+    private KnownGoodAddress? FindKnownGood(string account, IPAddress source, long now)
+    {
+        if (!_knownGood.TryGetValue(account, out var node))
+        {
+            return null;
+        }
+
+        foreach (var address in node.Value.Addresses)
+        {
+            if (address.Address.Equals(source))
+            {
+                return _time.GetElapsedTime(address.LastSuccess, now) < KnownGoodRetention ? address : null;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="source"/> known-good for <paramref name="account"/>: its most recent success, replacing the
+    /// account's least recent address when it has <see cref="KnownGoodAddressesPerAccount"/>. The account becomes the most
+    /// recently used; accounts whose last success is older than <see cref="KnownGoodRetention"/> are dropped, and beyond
+    /// <c>maxKnownGoodAccounts</c> the least recently used go. A flood of logins to other accounts can therefore push an
+    /// account out of the set, but only with that many successful logins to existing accounts.
+    /// </summary>
+    private void RecordSuccess(IPAddress source, string account, long now)
+    {
+        if (_knownGood.Remove(account, out var node))
+        {
+            _knownGoodByLastSuccess.Remove(node);
+        }
+        else
+        {
+            node = new LinkedListNode<KnownGood>(new KnownGood(account));
+        }
+
+        var addresses = node.Value.Addresses;
+        addresses.RemoveAll(a => a.Address.Equals(source) || _time.GetElapsedTime(a.LastSuccess, now) >= KnownGoodRetention);
+        if (addresses.Count >= KnownGoodAddressesPerAccount)
+        {
+            // Kept in order of success: the first is the least recent.
+            addresses.RemoveAt(0);
+        }
+
+        addresses.Add(new KnownGoodAddress(source, now, null));
+        node.Value.LastSuccess = now;
+        _knownGoodByLastSuccess.AddLast(node);
+        _knownGood[account] = node;
+
+        while (_knownGoodByLastSuccess.First is { } oldest
+            && (_knownGood.Count > _maxKnownGoodAccounts || _time.GetElapsedTime(oldest.Value.LastSuccess, now) >= KnownGoodRetention))
+        {
+            _knownGoodByLastSuccess.RemoveFirst();
+            _knownGood.Remove(oldest.Value.Account);
+        }
     }
 
     private void Release(IPAddress source, string account)
@@ -255,15 +364,20 @@ internal sealed class AuthThrottle
     /// than a threshold, and junk made of one failure each pushes out only its own kind, not an account half-way to its
     /// threshold;</item>
     /// <item>addresses over their threshold: the address may fail again, but each account keeps its own counts;</item>
-    /// <item>account-from-address entries that refuse (over the threshold, or any failure while the account is under attack):
-    /// the account is then sealed, refused from every address, until the forgotten entry's window would have ended;</item>
+    /// <item>account-from-address entries that refuse (over the threshold, or any failure while the account is under attack
+    /// from an address that is not known-good for it): the account is then sealed, refused from every address but its
+    /// known-good ones, until the forgotten entry's window would have ended (a known-good address forgotten at its threshold
+    /// keeps its refusal in its known-good record);</item>
     /// <item>accounts over their threshold, or sealed: only when the table holds nothing else, i.e. thousands of accounts
     /// under attack at once, each with its threshold of failures in the window.</item>
     /// </list>
     /// Plain "oldest first" would let an attacker unlock an account under attack by failing under new names from new
     /// addresses until its entries fall out: one extra guess for every few junk failures. Here junk pushes out junk; an
     /// account's record of who failed for it can only be pushed out by entries that refuse something themselves, and then
-    /// the account fails closed: its own user waits until the window has passed, but no guesser gets a guess more.
+    /// the account fails closed: no guesser gets a guess more, and its own user waits until the window has passed unless they
+    /// log in from a known-good address. Refusing entries are cheap (one failure each once some account is under attack, from
+    /// a new address each), so sealing is within reach of an attack of about 9,000 failures per window: the known-good
+    /// addresses are what keeps its user's usual addresses open.
     /// </summary>
     private void MakeRoom(int needed, long now)
     {
@@ -301,7 +415,7 @@ internal sealed class AuthThrottle
                 _entries.Remove(key);
                 if (rank == RefusedPair)
                 {
-                    Seal(key.Account!, entry);
+                    Seal(key.Account!, key.Address!, entry, now);
                 }
             }
         }
@@ -322,15 +436,25 @@ internal sealed class AuthThrottle
             return failures >= _options.AccountLockoutThreshold || IsSealed(entry, now) ? RefusedAccount : RefusesNothing;
         }
 
+        // Under its threshold, a known-good address is not refused for the account under attack: forgetting it seals nothing.
         return failures >= _options.AccountLockoutThreshold
-            || (failures > 0 && Count(new Key(key.Account, null), now) >= _options.AccountLockoutThreshold)
+            || (failures > 0 && Count(new Key(key.Account, null), now) >= _options.AccountLockoutThreshold
+                && FindKnownGood(key.Account, key.Address, now) is null)
             ? RefusedPair
             : RefusesNothing;
     }
 
-    // The forgotten pair refused its address until its window ended: the account refuses every address until then.
-    private void Seal(string account, Entry pair)
+    // The forgotten pair refused its address until its window ended: the account refuses every address until then, and a
+    // known-good address (which the seal does not refuse) keeps the refusal in its known-good record.
+    private void Seal(string account, IPAddress source, Entry pair, long now)
     {
+        if (FindKnownGood(account, source, now) is not null)
+        {
+            var addresses = _knownGood[account].Value.Addresses;
+            var i = addresses.FindIndex(a => a.Address.Equals(source));
+            addresses[i] = addresses[i] with { SealedSince = Math.Max(addresses[i].SealedSince ?? pair.WindowStart, pair.WindowStart) };
+        }
+
         var total = new Key(account, null);
         _entries[total] = _entries.TryGetValue(total, out var entry)
             ? entry with { SealedSince = Math.Max(entry.SealedSince ?? pair.WindowStart, pair.WindowStart) }
@@ -365,13 +489,18 @@ internal sealed class AuthThrottle
             return _throttle.Delay(failures);
         }
 
-        /// <summary>The credentials were right: the place is given back and the address's failures for the account are forgiven.</summary>
+        /// <summary>
+        /// The credentials were right: the place is given back, the address's failures for the account are forgiven and the
+        /// address becomes known-good for the account.
+        /// </summary>
         public void Succeed()
         {
             lock (_throttle._lock)
             {
                 Complete();
-                _throttle.Forgive(_source, _account, _throttle._time.GetTimestamp());
+                var now = _throttle._time.GetTimestamp();
+                _throttle.Forgive(_source, _account, now);
+                _throttle.RecordSuccess(_source, _account, now);
             }
         }
 
@@ -404,4 +533,20 @@ internal sealed class AuthThrottle
 
     /// <summary>Failures in the window that began at <see cref="WindowStart"/>; <see cref="SealedSince"/>: see <see cref="MakeRoom"/>.</summary>
     private readonly record struct Entry(int Failures, long WindowStart, long LastFailure, long? SealedSince);
+
+    /// <summary>An account's known-good addresses, the least recent success first.</summary>
+    private sealed class KnownGood(string account)
+    {
+        public string Account { get; } = account;
+
+        public List<KnownGoodAddress> Addresses { get; } = new(KnownGoodAddressesPerAccount);
+
+        public long LastSuccess { get; set; }
+    }
+
+    /// <summary>
+    /// An address's last success for an account; <see cref="SealedSince"/>: the window start of its failure record, when that
+    /// was forgotten at its threshold (see <see cref="Seal"/>).
+    /// </summary>
+    private readonly record struct KnownGoodAddress(IPAddress Address, long LastSuccess, long? SealedSince);
 }

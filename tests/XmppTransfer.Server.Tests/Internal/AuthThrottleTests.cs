@@ -8,6 +8,7 @@ public sealed class AuthThrottleTests
 {
     private static readonly IPAddress s_attacker = IPAddress.Parse("192.0.2.1");
     private static readonly IPAddress s_user = IPAddress.Parse("198.51.100.7");
+    private static readonly IPAddress s_stranger = IPAddress.Parse("2001:db8:5::1");
     private static readonly ServerOptions s_options = ServerHarness.BaseOptions with { AccountLockoutThreshold = 3, AddressLockoutThreshold = 5 };
 
     [Fact]
@@ -294,6 +295,140 @@ public sealed class AuthThrottleTests
         clock.Advance(s_options.AuthFailureWindow);
         Assert.False(throttle.IsLockedOut(s_user, "alice"));
         Assert.All(guessers, guesser => Assert.False(throttle.IsLockedOut(guesser, "alice")));
+    }
+
+    [Fact]
+    public void An_account_sealed_by_a_full_table_still_admits_its_known_good_address_but_not_a_strangers()
+    {
+        var clock = new ManualTimeProvider();
+        var throttle = new AuthThrottle(s_options with { AddressLockoutThreshold = 1000, TimeProvider = clock }, maxEntries: 100);
+        Succeed(throttle, s_user, "alice");
+        var guessers = AttackFromThreeAddresses(throttle, "alice", clock);
+
+        // As above: entries that refuse something push out alice's record of failed addresses, and alice is sealed.
+        for (var i = 0; i < 120; i++)
+        {
+            Fail(throttle, new IPAddress([10, 3, 0, (byte)(i % 3)]), $"junk{i / 3}");
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        Assert.All(guessers, guesser => Assert.True(throttle.IsLockedOut(guesser, "alice")));
+        Assert.True(throttle.IsLockedOut(s_stranger, "alice"));
+        Assert.False(throttle.IsLockedOut(s_user, "alice"));
+        Succeed(throttle, s_user, "alice");
+    }
+
+    [Fact]
+    public void A_known_good_address_may_fail_during_an_attack_until_its_own_threshold()
+    {
+        var throttle = new AuthThrottle(s_options);
+        Succeed(throttle, s_user, "alice");
+        var guessers = AttackFromThreeAddresses(throttle, "alice", clock: null);
+
+        Fail(throttle, s_user, "alice");
+        Fail(throttle, s_user, "alice");
+        Assert.False(throttle.IsLockedOut(s_user, "alice"));
+        Fail(throttle, s_user, "alice");
+
+        Assert.True(throttle.IsLockedOut(s_user, "alice"));
+        Assert.All(guessers, guesser => Assert.True(throttle.IsLockedOut(guesser, "alice")));
+        Assert.False(throttle.IsLockedOut(s_stranger, "alice"));
+    }
+
+    [Fact]
+    public void A_known_good_address_whose_record_is_pushed_out_at_its_threshold_stays_refused_for_its_window()
+    {
+        var clock = new ManualTimeProvider();
+        var throttle = new AuthThrottle(s_options with { AddressLockoutThreshold = 1000, TimeProvider = clock }, maxEntries: 100);
+        Succeed(throttle, s_user, "alice");
+        for (var i = 0; i < 3; i++)
+        {
+            Fail(throttle, s_user, "alice");
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        for (var i = 0; i < 120; i++)
+        {
+            Fail(throttle, new IPAddress([10, 3, 0, (byte)(i % 3)]), $"junk{i / 3}");
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        // Sealed: so the only record of alice's failed addresses, s_user's, was pushed out.
+        Assert.True(throttle.IsLockedOut(s_stranger, "alice"));
+        Assert.True(throttle.IsLockedOut(s_user, "alice"));
+
+        clock.Advance(s_options.AuthFailureWindow);
+        Assert.False(throttle.IsLockedOut(s_user, "alice"));
+        Assert.False(throttle.IsLockedOut(s_stranger, "alice"));
+    }
+
+    [Fact]
+    public void Known_good_addresses_are_kept_for_the_last_four_addresses_and_the_most_recent_accounts()
+    {
+        var throttle = new AuthThrottle(s_options, maxKnownGoodAccounts: 3);
+        var homes = Enumerable.Range(1, 5).Select(i => IPAddress.Parse($"198.51.100.{i}")).ToList();
+        foreach (var home in homes)
+        {
+            Succeed(throttle, home, "alice");
+        }
+
+        Succeed(throttle, homes[0], "bob");
+        Succeed(throttle, homes[0], "carol");
+        AttackFromThreeAddresses(throttle, "alice", clock: null);
+        AttackFromThreeAddresses(throttle, "bob", clock: null);
+        foreach (var home in homes)
+        {
+            Fail(throttle, home, "alice");
+        }
+
+        Fail(throttle, homes[0], "bob");
+
+        // The first of alice's five addresses was replaced by the fifth; bob is still among the three accounts.
+        Assert.True(throttle.IsLockedOut(homes[0], "alice"));
+        Assert.All(homes.Skip(1), home => Assert.False(throttle.IsLockedOut(home, "alice")));
+        Assert.False(throttle.IsLockedOut(homes[0], "bob"));
+
+        Succeed(throttle, homes[1], "dave");
+
+        // Alice logged in least recently of alice, bob and carol: her addresses are no longer known-good.
+        Assert.Equal(3, throttle.KnownGoodAccountCount);
+        Assert.All(homes, home => Assert.True(throttle.IsLockedOut(home, "alice")));
+        Assert.False(throttle.IsLockedOut(homes[0], "bob"));
+    }
+
+    [Fact]
+    public void A_known_good_address_expires_after_its_retention()
+    {
+        var clock = new ManualTimeProvider();
+        var throttle = new AuthThrottle(s_options with { TimeProvider = clock });
+        Succeed(throttle, s_user, "alice");
+        Succeed(throttle, s_user, "bob");
+        clock.Advance(AuthThrottle.KnownGoodRetention - TimeSpan.FromMinutes(1));
+        Succeed(throttle, s_user, "bob");
+        AttackFromThreeAddresses(throttle, "alice", clock);
+        AttackFromThreeAddresses(throttle, "bob", clock);
+        Fail(throttle, s_user, "alice");
+        Fail(throttle, s_user, "bob");
+        Assert.False(throttle.IsLockedOut(s_user, "alice"));
+
+        clock.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.True(throttle.IsLockedOut(s_user, "alice"));
+        Assert.False(throttle.IsLockedOut(s_user, "bob"));
+        Succeed(throttle, s_stranger, "carol");
+        Assert.Equal(2, throttle.KnownGoodAccountCount);
+    }
+
+    private static List<IPAddress> AttackFromThreeAddresses(AuthThrottle throttle, string account, ManualTimeProvider? clock)
+    {
+        var guessers = Enumerable.Range(1, 3).Select(i => IPAddress.Parse($"203.0.113.{i}")).ToList();
+        foreach (var guesser in guessers)
+        {
+            Fail(throttle, guesser, account);
+            clock?.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        return guessers;
     }
 
     private static TimeSpan Fail(AuthThrottle throttle, IPAddress address, string account)
