@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
+using XmppTransfer.Core.Transport;
 
 namespace XmppTransfer.Server.Internal;
 
@@ -117,7 +117,7 @@ internal sealed class AuthThrottle
     /// </summary>
     public bool IsLockedOut(IPAddress address, string? account)
     {
-        var source = Source(address);
+        var source = RemoteAddressKey.Of(address);
         lock (_lock)
         {
             return Refuses(source, account, _time.GetTimestamp());
@@ -132,7 +132,7 @@ internal sealed class AuthThrottle
     public Attempt? TryBeginAttempt(IPAddress address, string account)
     {
         ArgumentNullException.ThrowIfNull(account);
-        var source = Source(address);
+        var source = RemoteAddressKey.Of(address);
         lock (_lock)
         {
             if (Refuses(source, account, _time.GetTimestamp()))
@@ -158,7 +158,7 @@ internal sealed class AuthThrottle
     /// </summary>
     public TimeSpan RecordRefusal(IPAddress address, string? account)
     {
-        var source = Source(address);
+        var source = RemoteAddressKey.Of(address);
         int failures;
         lock (_lock)
         {
@@ -172,25 +172,6 @@ internal sealed class AuthThrottle
         }
 
         return Delay(failures);
-    }
-
-    /// <summary>IPv4 (also when mapped into IPv6) as it is; IPv6 cut to its /64.</summary>
-    private static IPAddress Source(IPAddress address)
-    {
-        if (address.IsIPv4MappedToIPv6)
-        {
-            return address.MapToIPv4();
-        }
-
-        if (address.AddressFamily != AddressFamily.InterNetworkV6)
-        {
-            return address;
-        }
-
-        Span<byte> bytes = stackalloc byte[16];
-        address.TryWriteBytes(bytes, out _);
-        bytes[8..].Clear();
-        return new IPAddress(bytes);
     }
 
     private static Key[] Keys(IPAddress source, string account) => [new(null, source), new(account, source), new(account, null)];

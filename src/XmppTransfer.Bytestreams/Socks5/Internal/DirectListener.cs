@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using XmppTransfer.Bytestreams.Socks5.Wire;
+using XmppTransfer.Core.Transport;
 
 namespace XmppTransfer.Bytestreams.Socks5.Internal;
 
@@ -160,7 +161,7 @@ internal sealed class DirectListener : IAsyncDisposable
     private IPAddress? Admit(Socket client)
     {
         var remote = client.RemoteEndPoint as IPEndPoint;
-        var address = AddressKey(remote?.Address ?? IPAddress.None);
+        var address = RemoteAddressKey.Of(remote?.Address ?? IPAddress.None);
         string? refusal = null;
         bool first;
         lock (_countGate)
@@ -217,25 +218,6 @@ internal sealed class DirectListener : IAsyncDisposable
                 _openByAddress.Remove(address);
             }
         }
-    }
-
-    /// <summary>What a remote address counts under: IPv4 as itself (also when mapped into IPv6), IPv6 by its /64.</summary>
-    internal static IPAddress AddressKey(IPAddress address)
-    {
-        if (address.IsIPv4MappedToIPv6)
-        {
-            return address.MapToIPv4();
-        }
-
-        if (address.AddressFamily != AddressFamily.InterNetworkV6)
-        {
-            return address;
-        }
-
-        Span<byte> bytes = stackalloc byte[16];
-        address.TryWriteBytes(bytes, out _);
-        bytes[8..].Clear();
-        return new IPAddress(bytes);
     }
 
     private async Task HandleAsync(Socket client, IPAddress address)
