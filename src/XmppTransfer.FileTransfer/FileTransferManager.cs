@@ -26,7 +26,7 @@ public sealed partial class FileTransferManager : IXmppExtension
     private readonly Channel<IncomingFileOffer> _offers = Channel.CreateBounded<IncomingFileOffer>(
         new BoundedChannelOptions(MaxQueuedOffers) { FullMode = BoundedChannelFullMode.Wait, SingleReader = false });
 
-    /// <summary>Per bare JID, the offers that wait in <see cref="_offers"/> (see <see cref="IncomingFileOffer.LeaveQueue"/>).</summary>
+    /// <summary>Per bare JID, the offers that wait in <see cref="_offers"/> (see <see cref="Enqueue"/>).</summary>
     private readonly Dictionary<Jid, int> _waitingBySender = [];
     private readonly Lock _waitingGate = new();
     private XmppSession? _session;
@@ -98,7 +98,7 @@ public sealed partial class FileTransferManager : IXmppExtension
     {
         await foreach (var offer in _offers.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
-            offer.LeaveQueue();
+            LeftQueue(offer.From);
             yield return offer;
         }
     }
@@ -215,7 +215,7 @@ public sealed partial class FileTransferManager : IXmppExtension
     /// Puts an offer that passed its checks in the queue of <see cref="ReceiveOffersAsync"/> and starts its timeout, or refuses
     /// it at once (<c>resource-constraint</c>, type wait: try later) when its sender has
     /// <see cref="FileTransferOptions.MaxPendingOffersPerSender"/> offers waiting already, or the queue is full. An offer stops
-    /// counting against its sender when it is taken from the queue (<see cref="IncomingFileOffer.LeaveQueue"/>); an expired
+    /// counting against its sender when it is taken from the queue (<see cref="ReceiveOffersAsync"/>); an expired
     /// offer keeps its place until then, so one sender cannot take the room of the others while the application is busy
     /// with a transfer, not even with offers that expire and are sent again.
     /// </summary>
@@ -239,10 +239,9 @@ public sealed partial class FileTransferManager : IXmppExtension
                 $"Too many of your offers are waiting ({waiting}); offer again once they are answered."));
         }
 
-        incoming.JoinQueue();
         if (!_offers.Writer.TryWrite(incoming))
         {
-            incoming.LeaveQueue();
+            LeftQueue(sender);
             FileTransferLog.Declined(_logger, incoming.Sid, incoming.From.ToString(), $"{MaxQueuedOffers} offers are waiting already (the queue is full)");
             throw new XmppStanzaErrorException(StanzaError.ResourceConstraint("Too many offers are waiting; offer again later."));
         }
@@ -250,8 +249,12 @@ public sealed partial class FileTransferManager : IXmppExtension
         incoming.StartTimeout(Options.OfferTimeout);
     }
 
-    /// <summary>Gives back the place <see cref="Enqueue"/> counted for an offer of <paramref name="sender"/>.</summary>
-    internal void LeftQueue(Jid sender)
+    /// <summary>
+    /// Gives back the place <see cref="Enqueue"/> counted for an offer of <paramref name="sender"/>: once per offer, when it is
+    /// read from the queue (only <see cref="ReceiveOffersAsync"/> reads it) or did not get in. Offers the manager claims
+    /// itself (a fallback re-offer, a shared link) never enter the queue.
+    /// </summary>
+    private void LeftQueue(Jid sender)
     {
         var bare = sender.Bare;
         lock (_waitingGate)

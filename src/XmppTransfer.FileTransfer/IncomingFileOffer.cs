@@ -18,9 +18,6 @@ public sealed class IncomingFileOffer
     private readonly FileTransferManager _manager;
     private int _state;
 
-    /// <summary>1 while the offer counts against its sender's waiting offers (<see cref="FileTransferManager.Enqueue"/>).</summary>
-    private int _queued;
-
     internal IncomingFileOffer(FileTransferManager manager, Jid from, SiOffer offer)
     {
         _manager = manager;
@@ -91,7 +88,6 @@ public sealed class IncomingFileOffer
                 throw new InvalidOperationException("This offer was already answered.");
         }
 
-        LeaveQueue();
         return _manager.ReceiveAsync(this, directory, options ?? FileReceiveOptions.Default, progress, cancellationToken);
     }
 
@@ -106,7 +102,6 @@ public sealed class IncomingFileOffer
     {
         if (Interlocked.CompareExchange(ref _state, Answered, Open) == Open)
         {
-            LeaveQueue();
             Decline(reason ?? "by the user", reason ?? "Offer Declined");
         }
 
@@ -121,31 +116,7 @@ public sealed class IncomingFileOffer
     /// </summary>
     internal void Refuse(string reason) => Decline(reason, reason);
 
-    internal bool TryClaim()
-    {
-        if (Interlocked.CompareExchange(ref _state, Answered, Open) != Open)
-        {
-            return false;
-        }
-
-        LeaveQueue();
-        return true;
-    }
-
-    /// <summary>The offer now counts against its sender's waiting offers, until <see cref="LeaveQueue"/>.</summary>
-    internal void JoinQueue() => Volatile.Write(ref _queued, 1);
-
-    /// <summary>
-    /// The offer no longer waits in the queue: the application took it (an expired one too), or it was answered, or it
-    /// never got in. Gives its sender's place back, once.
-    /// </summary>
-    internal void LeaveQueue()
-    {
-        if (Interlocked.Exchange(ref _queued, 0) == 1)
-        {
-            _manager.LeftQueue(From);
-        }
-    }
+    internal bool TryClaim() => Interlocked.CompareExchange(ref _state, Answered, Open) == Open;
 
     private void Decline(string logged, string text)
     {
