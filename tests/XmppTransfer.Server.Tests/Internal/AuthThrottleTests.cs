@@ -247,12 +247,7 @@ public sealed class AuthThrottleTests
     {
         var clock = new ManualTimeProvider();
         var throttle = new AuthThrottle(s_options with { AddressLockoutThreshold = 1000, TimeProvider = clock }, maxEntries: 100);
-        var guessers = Enumerable.Range(1, 3).Select(i => IPAddress.Parse($"203.0.113.{i}")).ToList();
-        foreach (var guesser in guessers)
-        {
-            Fail(throttle, guesser, "alice");
-            clock.Advance(TimeSpan.FromMilliseconds(1));
-        }
+        var guessers = AttackFromThreeAddresses(throttle, "alice", clock);
 
         // Junk: each failure under a new name from a new address, all newer than alice's.
         for (var i = 0; i < 1000; i++)
@@ -271,12 +266,7 @@ public sealed class AuthThrottleTests
     {
         var clock = new ManualTimeProvider();
         var throttle = new AuthThrottle(s_options with { AddressLockoutThreshold = 1000, TimeProvider = clock }, maxEntries: 100);
-        var guessers = Enumerable.Range(1, 3).Select(i => IPAddress.Parse($"203.0.113.{i}")).ToList();
-        foreach (var guesser in guessers)
-        {
-            Fail(throttle, guesser, "alice");
-            clock.Advance(TimeSpan.FromMilliseconds(1));
-        }
+        var guessers = AttackFromThreeAddresses(throttle, "alice", clock);
 
         // Entries that refuse something themselves: 40 more accounts under attack (160 entries), each from the same three
         // addresses. With new addresses for each they would stay junk: an account's first failures refuse nothing and go
