@@ -220,82 +220,107 @@ internal static class E2eBenchmark
     private static async Task DirectFileRowsAsync(E2eTable table, string work, long size, int runs, int samples)
     {
         var mib = size >> 20;
-        List<double> raw = [], verified = [], unverified = [], buffered = [], mapped = [], whole = [], sha256 = [], bare = [], fill = [];
+
+        // The four unhashed byte paths, the default's first: the sender's copy (sendfile, or a copy from a mapping of the
+        // file on loopback) against the receiver's (splice socket -> file in the kernel, or socket -> buffer -> file).
+        var paths = UnhashedPaths();
+        List<double> raw = [], verified = [], whole = [], sha256 = [], bare = [], fill = [];
+        var unhashed = paths.Select(_ => new List<double>()).ToArray();
         var jitBefore = JitInfo.GetCompilationTime();
         await table.MeasureAsync(runs, async () =>
         {
-            // The rows the target is read from take `samples` interleaved transfers per run (raw, sendfile, mapped, raw, ...)
+            // The rows the target is read from take `samples` interleaved transfers per run (raw, then each path, raw, ...)
             // and keep each one's median: a single 64 MiB transfer lasts about 25 ms, and loopback TCP on this shared VM
-            // swings by half from one to the next, so one pair of samples says little. The page-cache fill comes last, so that it
-            // does not hand the transfers memory it has just freed.
-            List<double> rawRun = [], unverifiedRun = [], mappedRun = [], fillRun = [];
+            // swings by half from one to the next, so one pair of samples says little. The paths' order rotates from sample
+            // to sample (and from run to run), so that none always runs right after raw TCP or right after another. The
+            // page-cache fill comes last, so that it does not hand the transfers memory it has just freed.
+            List<double> rawRun = [], fillRun = [];
+            var pathRuns = paths.Select(_ => new List<double>()).ToArray();
             for (var sample = 0; sample < samples; sample++)
             {
                 rawRun.Add(Mibs(size, await Socks5ThroughputBenchmark.RawTcpAsync(size)));
-                unverifiedRun.Add(Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(work, size, hashes: false)).Transfer));
-                mappedRun.Add(Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(work, size, hashes: false, mappedSend: true)).Transfer));
+                for (var k = 0; k < paths.Length; k++)
+                {
+                    var i = (k + sample + raw.Count) % paths.Length;
+                    var (_, mapped, zeroCopy) = paths[i];
+                    pathRuns[i].Add(Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(work, size, hashes: false, zeroCopy: zeroCopy, mappedSend: mapped)).Transfer));
+                }
+
                 fillRun.Add(Mibs(size, PageCacheFill.Measure(work, size)));
             }
 
             raw.Add(Median(rawRun));
-            unverified.Add(Median(unverifiedRun));
-            mapped.Add(Median(mappedRun));
+            for (var i = 0; i < paths.Length; i++)
+            {
+                unhashed[i].Add(Median(pathRuns[i]));
+            }
+
             fill.Add(Median(fillRun));
             var (transfer, wall) = await Socks5ThroughputBenchmark.S5bDirectAsync(work, size);
             verified.Add(Mibs(size, transfer));
             whole.Add(Mibs(size, wall));
-            buffered.Add(Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(work, size, hashes: false, zeroCopy: false)).Transfer));
             sha256.Add(Mibs(size, Socks5ThroughputBenchmark.Sha256Seconds(size)));
             bare.Add(Mibs(size, await FileToFileCeiling.MeasureAsync(work, size)));
             return 0;
         });
         var jit = JitInfo.GetCompilationTime() - jitBefore;
         var ceiling = Median(raw);
+        var byDefault = unhashed[0];
         table.Add($"raw loopback TCP, {mib} MiB, interleaved with the S5B direct runs below (their ceiling; each run the median of {samples})", raw, "MiB/s", []);
         table.Add($"S5B direct file -> file, {mib} MiB, verified (receiver hashes SHA-256 while writing)", verified, "MiB/s", [("raw TCP", ceiling), ("SHA-256 alone", Median(sha256))], ceiling);
-        table.Add(
-            $"S5B direct file -> file, {mib} MiB, unverified (no hash offered, receiver ComputeSha256=false, so the receive splices socket -> file on Linux; bytes compared after; each run the median of {samples} interleaved with raw TCP)",
-            unverified,
-            "MiB/s",
-            [("raw TCP", ceiling), ("verified", Median(verified))],
-            ceiling);
-        table.Add(
-            $"S5B direct file -> file, {mib} MiB, unverified, buffered receive (ZeroCopyReceive=false: socket -> buffer -> file, as before splice)",
-            buffered,
-            "MiB/s",
-            [("raw TCP", ceiling), ("unverified (splice)", Median(unverified))],
-            ceiling);
-        table.Add(
-            $"S5B direct file -> file, {mib} MiB, unverified, mapped send (MappedSendOnLoopback=true: the sender copies from 4 MiB mappings of the file instead of sendfile; each run the median of {samples})",
-            mapped,
-            "MiB/s",
-            [("raw TCP", ceiling), ("unverified (sendfile)", Median(unverified))],
-            ceiling);
+        for (var i = 0; i < paths.Length; i++)
+        {
+            var label = i == 0
+                ? $"S5B direct file -> file, {mib} MiB, unverified, the default: {paths[i].Name} (no hash offered, receiver ComputeSha256=false; bytes compared after; each run the median of {samples} interleaved with raw TCP)"
+                : $"S5B direct file -> file, {mib} MiB, unverified, {paths[i].Name} (each run the median of {samples})";
+            table.Add(label, unhashed[i], "MiB/s", i == 0 ? [("raw TCP", ceiling), ("verified", Median(verified))] : [("raw TCP", ceiling), ("the default", Median(byDefault))], ceiling);
+        }
+
         table.Add($"S5B direct file -> file, {mib} MiB, verified, whole send incl. the sender's SHA-256 pass for the offer", whole, "MiB/s", [("raw TCP", ceiling)], ceiling);
         table.Add($"SHA-256 alone, one thread, {mib} MiB in memory (bounds the verified rows)", sha256, "MiB/s", [("raw TCP", ceiling)], ceiling);
         table.Add(
             $"file -> file without XMPP, {mib} MiB (sendfile -> loopback -> 4 x 1 MiB ring -> pwrite task; the byte path alone, for reference)",
             bare,
             "MiB/s",
-            [("raw TCP", ceiling), ("S5B unverified", Median(unverified))],
+            [("raw TCP", ceiling), ("S5B unverified", Median(byDefault))],
             ceiling);
         table.Add(
             $"a new {mib} MiB file filled from memory, no network (what every receive has to do at the least; each run the median of {samples}, sampled after the transfers)",
             fill,
             "MiB/s",
-            [("raw TCP", ceiling), ("S5B unverified", Median(unverified))],
+            [("raw TCP", ceiling), ("S5B unverified", Median(byDefault))],
             ceiling);
         if (raw.Count > 0)
         {
             string PerRun(List<double> row) =>
                 string.Join(", ", raw.Select((r, i) => string.Create(CultureInfo.InvariantCulture, $"{row.ElementAtOrDefault(i) / r:0.00}x")));
-            table.Note($"S5B direct, {mib} MiB: unverified file -> file over raw TCP of the same run, run by run: {PerRun(unverified)}.");
-            table.Note($"S5B direct, {mib} MiB: unverified with the buffered receive over raw TCP of the same run, run by run: {PerRun(buffered)}.");
-            table.Note($"S5B direct, {mib} MiB: unverified with the mapped send over raw TCP of the same run, run by run: {PerRun(mapped)}.");
+            for (var i = 0; i < paths.Length; i++)
+            {
+                table.Note($"S5B direct, {mib} MiB, unverified, {paths[i].Name}{(i == 0 ? " (the default)" : "")}, over raw TCP of the same run, run by run: {PerRun(unhashed[i])}.");
+            }
+
             table.Note($"file -> file without XMPP, {mib} MiB, over raw TCP of the same run, run by run: {PerRun(bare)}.");
             table.Note($"a new {mib} MiB file filled from memory (no network) over raw TCP of the same run, run by run: {PerRun(fill)}.");
             table.Note(string.Create(CultureInfo.InvariantCulture, $"JIT compilation inside the S5B direct runs at {mib} MiB (all rows, all runs): {jit.TotalMilliseconds:0} ms."));
         }
+    }
+
+    /// <summary>
+    /// The four unhashed S5B direct byte paths on loopback, the library's default first: the sender's
+    /// <see cref="Socks5BytestreamOptions.MappedSendOnLoopback"/> against the receiver's <see cref="FileTransferOptions.ZeroCopyReceive"/>.
+    /// </summary>
+    internal static (string Name, bool MappedSend, bool ZeroCopy)[] UnhashedPaths()
+    {
+        (string Name, bool MappedSend, bool ZeroCopy)[] all =
+        [
+            ("sendfile send + splice receive", false, true),
+            ("mapped send + splice receive", true, true),
+            ("sendfile send + buffered receive", false, false),
+            ("mapped send + buffered receive", true, false),
+        ];
+        var mappedByDefault = new Socks5BytestreamOptions().MappedSendOnLoopback;
+        var spliceByDefault = new FileTransferOptions().ZeroCopyReceive;
+        return [.. all.OrderBy(p => p.MappedSend == mappedByDefault && p.ZeroCopy == spliceByDefault ? 0 : 1)];
     }
 
     private static List<double> Wrap(double? value) => value is { } v && double.IsFinite(v) ? [v] : [];

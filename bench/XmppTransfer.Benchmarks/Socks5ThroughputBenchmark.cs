@@ -52,12 +52,11 @@ internal static class Socks5ThroughputBenchmark
 
                 if (mode is "unverified" or "all")
                 {
-                    var (transfer, _) = await S5bDirectAsync(work, size, hashes: false);
-                    Report("S5B direct file->file unverified (no hashes)", size, transfer, raw);
-                    (transfer, _) = await S5bDirectAsync(work, size, hashes: false, zeroCopy: false);
-                    Report("S5B direct file->file unverified, buffered receive", size, transfer, raw);
-                    (transfer, _) = await S5bDirectAsync(work, size, hashes: false, mappedSend: true);
-                    Report("S5B direct file->file unverified, mapped send", size, transfer, raw);
+                    foreach (var (name, mapped, zeroCopy) in E2eBenchmark.UnhashedPaths())
+                    {
+                        var (transfer, _) = await S5bDirectAsync(work, size, hashes: false, zeroCopy: zeroCopy, mappedSend: mapped);
+                        Report($"S5B direct file->file unverified, {name}", size, transfer, raw);
+                    }
                 }
 
                 if (mode is "ceiling" or "all")
@@ -102,9 +101,11 @@ internal static class Socks5ThroughputBenchmark
             var before = JitInfo.GetCompilationTime();
             await RawTcpAsync(size);
             await S5bDirectAsync(work, size, quietly: true);
-            await S5bDirectAsync(work, size, hashes: false, quietly: true);
-            await S5bDirectAsync(work, size, hashes: false, quietly: true, zeroCopy: false);
-            await S5bDirectAsync(work, size, hashes: false, quietly: true, mappedSend: true);
+            foreach (var (_, mapped, zeroCopy) in E2eBenchmark.UnhashedPaths())
+            {
+                await S5bDirectAsync(work, size, hashes: false, quietly: true, zeroCopy: zeroCopy, mappedSend: mapped);
+            }
+
             await FileToFileCeiling.MeasureAsync(work, size);
             _ = Sha256Seconds(size);
 
@@ -220,15 +221,15 @@ internal static class Socks5ThroughputBenchmark
     /// <param name="size">Bytes to send.</param>
     /// <param name="hashes">Offer and check SHA-256 (the default); false hashes nothing.</param>
     /// <param name="quietly">Print nothing (warm-up passes).</param>
-    /// <param name="zeroCopy">The receiver's <see cref="FileTransferOptions.ZeroCopyReceive"/> (it only matters unhashed).</param>
-    /// <param name="mappedSend">The sender's <see cref="Socks5BytestreamOptions.MappedSendOnLoopback"/> (off by default: sendfile).</param>
+    /// <param name="zeroCopy">The receiver's <see cref="FileTransferOptions.ZeroCopyReceive"/> (it only matters unhashed); null: the default.</param>
+    /// <param name="mappedSend">The sender's <see cref="Socks5BytestreamOptions.MappedSendOnLoopback"/>; null: the default.</param>
     internal static async Task<(double Transfer, double Wall)> S5bDirectAsync(
-        string work, long size, bool hashes = true, bool quietly = false, bool zeroCopy = true, bool mappedSend = false)
+        string work, long size, bool hashes = true, bool quietly = false, bool? zeroCopy = null, bool? mappedSend = null)
     {
         await using var router = new LoopbackRouter();
         var options = new Socks5BytestreamOptions { LoopbackOnly = true, Hosts = ["127.0.0.1"], DiscoverProxies = false };
         return await RunAsync(
-            work, size, options with { MappedSendOnLoopback = mappedSend }, options, (user, files) => router.ConnectAsync(user, c => c.AddExtension(files)), hashes, quietly, zeroCopy);
+            work, size, options with { MappedSendOnLoopback = mappedSend ?? options.MappedSendOnLoopback }, options, (user, files) => router.ConnectAsync(user, c => c.AddExtension(files)), hashes, quietly, zeroCopy);
     }
 
     internal static async Task<(double Transfer, double Wall)> S5bProxyAsync(string work, long size)
@@ -261,13 +262,13 @@ internal static class Socks5ThroughputBenchmark
         string work, long size, Socks5BytestreamOptions senderOptions, Socks5BytestreamOptions receiverOptions, Func<string, FileTransferManager, Task<XmppClient>> connect,
         bool hashes = true,
         bool quietly = false,
-        bool zeroCopy = true)
+        bool? zeroCopy = null)
     {
         var source = Path.Combine(work, "source.bin");
         await WriteRandomAsync(source, size);
         var inbox = Directory.CreateDirectory(Path.Combine(work, "in")).FullName;
         var aliceFiles = new FileTransferManager(new FileTransferOptions { Socks5 = senderOptions });
-        var bobFiles = new FileTransferManager(new FileTransferOptions { Socks5 = receiverOptions, ZeroCopyReceive = zeroCopy });
+        var bobFiles = new FileTransferManager(new FileTransferOptions { Socks5 = receiverOptions, ZeroCopyReceive = zeroCopy ?? new FileTransferOptions().ZeroCopyReceive });
         await using var alice = await connect("alice", aliceFiles);
         await using var bob = await connect("bob", bobFiles);
         var receive = Task.Run(async () =>
