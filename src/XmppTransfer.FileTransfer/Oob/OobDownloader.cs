@@ -175,6 +175,7 @@ internal sealed class OobDownloader : IDisposable
         IPNetwork.Parse("172.16.0.0/12"), // private (RFC 1918)
         IPNetwork.Parse("192.0.0.0/24"), // IETF protocol assignments (RFC 6890): DS-Lite, NAT64 discovery
         IPNetwork.Parse("192.0.2.0/24"), // documentation, TEST-NET-1 (RFC 5737)
+        IPNetwork.Parse("192.88.99.0/24"), // 6to4 relay anycast, deprecated (RFC 7526): no web server there
         IPNetwork.Parse("192.168.0.0/16"), // private (RFC 1918)
         IPNetwork.Parse("198.18.0.0/15"), // benchmarking (RFC 2544)
         IPNetwork.Parse("198.51.100.0/24"), // documentation, TEST-NET-2 (RFC 5737)
@@ -193,8 +194,7 @@ internal sealed class OobDownloader : IDisposable
         IPNetwork.Parse("::1/128"), // loopback
         IPNetwork.Parse("64:ff9b:1::/48"), // NAT64 for local use (RFC 8215), whatever it embeds
         IPNetwork.Parse("100::/64"), // discard-only (RFC 6666)
-        IPNetwork.Parse("2001:2::/48"), // benchmarking (RFC 5180)
-        IPNetwork.Parse("2001:10::/28"), // ORCHID, deprecated (RFC 4843)
+        IPNetwork.Parse("2001::/23"), // IETF protocol assignments (RFC 2928), less the global ones below: benchmarking, ORCHID, ...
         IPNetwork.Parse("2001:db8::/32"), // documentation (RFC 3849)
         IPNetwork.Parse("3fff::/20"), // documentation (RFC 9637)
         IPNetwork.Parse("5f00::/16"), // SRv6 SIDs (RFC 9602)
@@ -205,6 +205,22 @@ internal sealed class OobDownloader : IDisposable
     ];
 
     /// <summary>
+    /// The blocks inside <c>2001::/23</c> that the IANA registry marks globally reachable (anycast services, AMT, AS112,
+    /// ORCHIDv2, DRIP), and Teredo, which is judged by the addresses it carries (<see cref="EmbeddedIPv4"/>).
+    /// </summary>
+    private static readonly IPNetwork[] s_globalInIetfBlockV6 =
+    [
+        IPNetwork.Parse("2001::/32"), // Teredo (RFC 4380)
+        IPNetwork.Parse("2001:1::1/128"), // Port Control Protocol anycast (RFC 7723)
+        IPNetwork.Parse("2001:1::2/128"), // TURN anycast (RFC 8155)
+        IPNetwork.Parse("2001:1::3/128"), // DNS-SD service registration anycast (RFC 9665)
+        IPNetwork.Parse("2001:3::/32"), // AMT (RFC 7450)
+        IPNetwork.Parse("2001:4:112::/48"), // AS112-v6 (RFC 7535)
+        IPNetwork.Parse("2001:20::/28"), // ORCHIDv2 (RFC 7343)
+        IPNetwork.Parse("2001:30::/28"), // DRIP entity tags (RFC 9374)
+    ];
+
+    /// <summary>
     /// Not a public unicast address: loopback, unspecified, private, shared (CGNAT), link-local, unique-local, multicast,
     /// broadcast, reserved, benchmarking, documentation or discard (<see cref="s_notGlobalV4"/>, <see cref="s_notGlobalV6"/>).
     /// An IPv6 address that carries an IPv4 address (see <see cref="EmbeddedIPv4"/>) is judged by that address too, since it
@@ -212,12 +228,15 @@ internal sealed class OobDownloader : IDisposable
     /// </summary>
     internal static bool IsPrivate(IPAddress address)
     {
-        var blocks = address.AddressFamily == AddressFamily.InterNetwork ? s_notGlobalV4 : s_notGlobalV6;
-        foreach (var block in blocks)
+        var v4 = address.AddressFamily == AddressFamily.InterNetwork;
+        if (v4 || !Array.Exists(s_globalInIetfBlockV6, block => block.Contains(address)))
         {
-            if (block.Contains(address))
+            foreach (var block in v4 ? s_notGlobalV4 : s_notGlobalV6)
             {
-                return true;
+                if (block.Contains(address))
+                {
+                    return true;
+                }
             }
         }
 
