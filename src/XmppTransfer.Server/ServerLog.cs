@@ -48,7 +48,7 @@ internal static partial class ServerLog
     [LoggerMessage(5013, LogLevel.Error, "Unexpected failure serving {RemoteAddress}")]
     public static partial void ConnectionFailed(ILogger logger, IPAddress remoteAddress, Exception exception);
 
-    [LoggerMessage(5014, LogLevel.Warning, "Login as {User} from {RemoteAddress} refused: locked out after repeated failures")]
+    [LoggerMessage(5014, LogLevel.Warning, "Login as {User} from {RemoteAddress} refused by the failed-login throttle: too many failures (or attempts in progress) from there or for the account, or the account sealed (docs/server.md)")]
     public static partial void LockedOut(ILogger logger, string user, IPAddress remoteAddress);
 
     [LoggerMessage(5015, LogLevel.Warning, "{Peer} from {RemoteAddress} has not read its stream for {Seconds:0.#} s with {QueuedBytes} bytes queued: closing it with policy-violation")]

@@ -214,7 +214,7 @@ internal sealed class ComponentConnection : IServerComponent, IAsyncDisposable
             if (attempt is null || !CryptographicOperations.FixedTimeEquals(expected, given))
             {
                 _server.Metrics.AuthFailed();
-                ServerLog.ComponentRefused(_server.Logger, Domain, _remoteAddress, attempt is null ? "locked out after repeated failures" : "wrong handshake");
+                ServerLog.ComponentRefused(_server.Logger, Domain, _remoteAddress, attempt is null ? "refused by the failed-login throttle (docs/server.md)" : "wrong handshake");
                 var delay = attempt?.Fail() ?? _server.Throttle.RecordRefusal(_remoteAddress, account);
                 await Task.Delay(delay, _server.Options.TimeProvider, cancellationToken).ConfigureAwait(false);
                 throw new XmppStreamErrorException(
