@@ -8,7 +8,8 @@ public sealed partial class FileTransferManager
     /// <summary>
     /// The zero-copy receive of a socket bytestream that hashes nothing (Linux; see <see cref="SocketFileSplice"/>), with
     /// the same bounds and errors as <see cref="PumpAsync"/>: the inactivity watchdog, reads capped at the offered size,
-    /// and every byte that reached the file kept for resuming when it fails.
+    /// the write-stall timeout (<see cref="FileTransferOptions.WriteStallTimeout"/>), and every byte that reached the file
+    /// kept for resuming when it fails.
     /// </summary>
     /// <returns>
     /// The bytes received, and whether this receive is finished (all of them, or the peer closed). Not finished: the
@@ -24,7 +25,7 @@ public sealed partial class FileTransferManager
         ProgressReporter reporter,
         CancellationToken cancellationToken)
     {
-        using var splice = SocketFileSplice.TryCreate();
+        using var splice = SocketFileSplice.TryCreate(Options.WriteStallTimeout, TimeProvider, FileSplice);
         if (splice is null)
         {
             return (0, false);
@@ -60,6 +61,12 @@ public sealed partial class FileTransferManager
             throw new FileTransferException(
                 FileTransferErrorKind.Timeout,
                 $"{offer.From} sent nothing for {watchdog.Timeout.TotalSeconds:0} s; stopped after {resumeFrom + splice.Moved} of {offer.File.Size} bytes of {offer.SafeName} (the part is kept for resuming).");
+        }
+        catch (FileTransferException) when (splice.Stalled)
+        {
+            // A write that hangs (a dead disk or NFS server): cutting the part would hang with it, and its length covers
+            // only bytes written in order, so it is kept as it is, as after a stalled buffered write (PartData.SettleAsync).
+            throw;
         }
         catch (IOException ex)
         {

@@ -55,15 +55,19 @@ public sealed record FileTransferOptions
     /// <summary>
     /// On Linux, a SOCKS5 receive that hashes nothing (the offer carries no hash and <see cref="FileReceiveOptions.ComputeSha256"/>
     /// is false) moves the bytes from the socket to the file inside the kernel (splice), one copy fewer than through a
-    /// buffer. Falls back to the buffered path by itself where the file system cannot. Default true.
+    /// buffer. Falls back to the buffered path by itself where the file system cannot. Its writes to the file are bounded
+    /// by <see cref="WriteStallTimeout"/> as the buffered path's are. Default true.
     /// </summary>
     public bool ZeroCopyReceive { get; init; } = true;
 
     /// <summary>
     /// Receiving: longest one write to the file may take (a hung disk or network file system) before the transfer fails as
-    /// a local I/O error, keeping its part file. Writes into the page cache take milliseconds; a disk that is only slow
-    /// holds a write for seconds at most. The zero-copy receive (<see cref="ZeroCopyReceive"/>) writes inside its splice
-    /// call and is not covered. <see cref="Timeout.InfiniteTimeSpan"/> turns the check off. Default 120 s.
+    /// a local I/O error, keeping its part file as it is (not cut: that would hang too). Writes into the page cache take
+    /// milliseconds; a disk that is only slow holds a write for seconds at most. It is noticed within about 1.25 times
+    /// this; the write itself cannot be interrupted, so the thread in it is left behind and stops when it returns. The
+    /// zero-copy receive (<see cref="ZeroCopyReceive"/>) is bounded the same way: only time inside its pipe -> file splice
+    /// counts, never waits for a slow peer (those are <see cref="Socks5InactivityTimeout"/>'s).
+    /// <see cref="Timeout.InfiniteTimeSpan"/> turns the check off. Default 120 s.
     /// </summary>
     public TimeSpan WriteStallTimeout { get; init; } = TimeSpan.FromSeconds(120);
 

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Core;
 using XmppTransfer.FileTransfer.Storage;
+using XmppTransfer.FileTransfer.Storage.Linux;
 using XmppTransfer.Testing;
 
 namespace XmppTransfer.FileTransfer.Tests;
@@ -28,6 +29,10 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     private RecordingLoggerFactory _bobLog = null!;
     private Func<string, long?> _bobFreeSpace = DiskSpace.FreeBytes;
 
+    /// <summary>Bob's zero-copy receive: its write-stall clock (moved only by a test) and its pipe -> file splice.</summary>
+    private readonly SteppedTimeProvider _bobClock = new();
+    private FileSpliceCall _bobFileSplice = SocketFileSplice.SpliceToFile;
+
     public async ValueTask InitializeAsync()
     {
         _router = new LoopbackRouter();
@@ -37,7 +42,11 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
             FallbackWait = TimeSpan.FromSeconds(5),
             Socks5InactivityTimeout = TimeSpan.FromSeconds(3),
         })
-        { FreeSpace = directory => _bobFreeSpace(directory) };
+        {
+            FreeSpace = directory => _bobFreeSpace(directory),
+            TimeProvider = _bobClock,
+            FileSplice = (pipe, file, offset, length) => _bobFileSplice(pipe, file, offset, length),
+        };
         _alice = await _router.ConnectAsync("alice");
         var bobSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _alice.Presence.Available += r =>
@@ -135,6 +144,86 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         Assert.InRange(await TransferTestKit.AllocatedBytesAsync(part, s_cap), 0, StallAt + 64 * 1024);
         Assert.False(File.Exists(Path.Combine(inbox, "silent.bin")));
         Assert.Contains(_bobLog.Events, e => e.Id.Id == SplicingEvent);
+    }
+
+    [Fact]
+    public async Task An_unhashed_receive_whose_file_side_splice_never_returns_fails_as_local_io_at_the_write_stall_timeout_and_keeps_its_part_uncut()
+    {
+        var alice = Attach(_alice, s_loopback);
+        var size = 3 * 1024 * 1024 + 5;
+        const int HoldAt = 1024 * 1024 + 12_345;
+        var content = RandomNumberGenerator.GetBytes(size);
+        var inbox = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
+        var part = Path.Combine(inbox, "hung.bin.part");
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var heldBack = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var release = new ManualResetEventSlim();
+
+        // The disk takes every byte before HoldAt, then hangs like a dead disk or NFS server until the test lets it go.
+        _bobFileSplice = (pipe, file, offset, length) =>
+        {
+            if (offset < HoldAt)
+            {
+                var written = SocketFileSplice.SpliceToFile(pipe, file, offset, length);
+                if (offset + written == HoldAt)
+                {
+                    heldBack.TrySetResult();
+                }
+
+                return written;
+            }
+
+            entered.TrySetResult();
+            release.Wait(s_cap);
+            return SocketFileSplice.SpliceToFile(pipe, file, offset, length);
+        };
+        using var stopSender = new CancellationTokenSource();
+        var send = alice.SendStreamAsync(
+            _bob.BoundJid,
+            new GatedStream(content, HoldAt, gate.Task),
+            new Si.FileOfferDescription("hung.bin", size),
+            new FileSendOptions { ComputeHashes = false, Method = TransferMethodPreference.Socks5 },
+            cancellationToken: stopSender.Token);
+        var offer = await NextOfferAsync();
+        try
+        {
+            var receive = offer.AcceptAsync(inbox, new FileReceiveOptions { ComputeSha256 = false });
+
+            // The rest is sent only once every byte before HoldAt is on disk, so the splice that hangs starts exactly there.
+            await heldBack.Task.WaitAsync(s_cap);
+            gate.TrySetResult();
+            await entered.Task.WaitAsync(s_cap);
+            var held = await TransferTestKit.AllocatedBytesAsync(part, s_cap);
+
+            // The check runs inside Advance (the clock's timers fire there): a second short of the timeout it lets the
+            // write be, at the timeout it gives up on it.
+            _bobClock.Advance(FileTransferOptions.Default.WriteStallTimeout - TimeSpan.FromSeconds(1));
+            Assert.False(receive.IsCompleted);
+            _bobClock.Advance(TimeSpan.FromSeconds(1));
+            var ex = await Assert.ThrowsAsync<FileTransferException>(() => receive.WaitAsync(s_cap));
+
+            Assert.Equal(FileTransferErrorKind.LocalIo, ex.ErrorKind);
+            Assert.Equal($"Writing hung.bin stalled: the disk took no data for 120 s after {HoldAt} bytes.", ex.Message);
+
+            // Its bytes are not read here: the hung write still holds the part open, and with it the lock that keeps any
+            // other receive in this process out of it until the write returns.
+            Assert.Equal(HoldAt, new FileInfo(part).Length);
+
+            // Not cut: a cut would hang on such a disk, and would free the space preallocated beyond the bytes written.
+            Assert.Equal(held, await TransferTestKit.AllocatedBytesAsync(part, s_cap));
+            Assert.False(File.Exists(Path.Combine(inbox, "hung.bin")));
+            Assert.Contains(_bobLog.Events, e => e.Id.Id == SplicingEvent);
+        }
+        finally
+        {
+            release.Set();
+            await stopSender.CancelAsync();
+        }
+
+        // The sender may have got every byte into the socket buffers before the receive gave up: how its send ends is not
+        // the point, only that it does.
+        Assert.False(await Record.ExceptionAsync(() => send.WaitAsync(s_cap)) is TimeoutException);
     }
 
     [Fact]

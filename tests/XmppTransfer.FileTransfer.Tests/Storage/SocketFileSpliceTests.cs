@@ -1,9 +1,12 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using System.Threading.Channels;
 using Microsoft.Win32.SafeHandles;
 using XmppTransfer.FileTransfer.Storage.Linux;
+using XmppTransfer.Testing;
 
 namespace XmppTransfer.FileTransfer.Tests.Storage;
 
@@ -180,6 +183,131 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
         Assert.Equal(FileTransferErrorKind.LocalIo, failure.ErrorKind);
         Assert.StartsWith("Writing full failed after 0 bytes", failure.Message, StringComparison.Ordinal);
         Assert.Equal(0, splice.Moved);
+    }
+
+    [Fact]
+    public async Task A_file_side_splice_that_never_returns_fails_the_move_as_local_io_at_the_stall_timeout_and_when_it_returns_at_last_nothing_more_is_touched()
+    {
+        const int First = 100_000;
+        var clock = new SteppedTimeProvider();
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var release = new ManualResetEventSlim();
+        long landed = -1;
+
+        // Every splice before the offset First reaches the disk; the one at First hangs like a write to a dead disk or NFS
+        // server, ignoring everything, until the test lets it go (and then lands its bytes, as such a write may).
+        nint Disk(int pipe, int file, long offset, nuint length)
+        {
+            if (offset < First)
+            {
+                return SocketFileSplice.SpliceToFile(pipe, file, offset, length);
+            }
+
+            entered.TrySetResult();
+            release.Wait(s_cap);
+            var written = SocketFileSplice.SpliceToFile(pipe, file, offset, length);
+            Volatile.Write(ref landed, written);
+            return written;
+        }
+
+        var splice = SocketFileSplice.TryCreate(TimeSpan.FromSeconds(1), clock, Disk)!;
+        var first = RandomNumberGenerator.GetBytes(First);
+        var second = RandomNumberGenerator.GetBytes(50_000);
+        var after = RandomNumberGenerator.GetBytes(1000);
+        var path = Path.Combine(_directory, "hung.part");
+        var reports = new ConcurrentQueue<long>();
+        var firstMoved = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            using var file = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite);
+            await _sender.SendAsync(first, Ct).AsTask().WaitAsync(s_cap, Ct);
+            var move = splice.MoveAsync(
+                _receiver,
+                file,
+                0,
+                1_000_000,
+                "hung",
+                moved =>
+                {
+                    reports.Enqueue(moved);
+                    if (moved == First)
+                    {
+                        firstMoved.TrySetResult();
+                    }
+                },
+                Ct);
+
+            // The second piece only once the first is on disk, so the splice that hangs starts exactly at First.
+            await firstMoved.Task.WaitAsync(s_cap, Ct);
+            await _sender.SendAsync(second, Ct).AsTask().WaitAsync(s_cap, Ct);
+            await entered.Task.WaitAsync(s_cap, Ct);
+
+            clock.Advance(TimeSpan.FromMilliseconds(999));
+            Assert.False(splice.Stalled);
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+            Assert.True(splice.Stalled);
+
+            var failure = await Assert.ThrowsAsync<FileTransferException>(() => move.WaitAsync(s_cap, Ct));
+            Assert.Equal(FileTransferErrorKind.LocalIo, failure.ErrorKind);
+            Assert.Equal($"Writing hung stalled: the disk took no data for 1 s after {First} bytes.", failure.Message);
+            Assert.Equal(First, splice.Moved);
+            Assert.Equal(First, new FileInfo(path).Length);
+
+            // The peer goes on sending and the owner lets go of the splice, all while the call still hangs.
+            await _sender.SendAsync(after, Ct).AsTask().WaitAsync(s_cap, Ct);
+            splice.Dispose();
+            release.Set();
+            await splice.AbandonedMove!.WaitAsync(s_cap, Ct);
+        }
+        finally
+        {
+            release.Set();
+            splice.Dispose();
+        }
+
+        // The stuck call still had its pipe (the owner's dispose did not close it under it) and landed its bytes at their
+        // own offset; after it nothing was written, reported or taken from the socket.
+        var written = (int)Volatile.Read(ref landed);
+        Assert.InRange(written, 1, second.Length);
+        byte[] expected = [.. first, .. second.AsSpan(0, written)];
+        Assert.Equal(expected, await File.ReadAllBytesAsync(path, Ct));
+        Assert.Equal(First, reports.Max());
+        byte[] left = [.. second.AsSpan(written), .. after];
+        Assert.Equal(left, await ReceiveExactlyAsync(left.Length));
+    }
+
+    [Fact]
+    public async Task A_peer_that_sends_slowly_is_not_taken_for_a_stalled_disk_however_long_the_splice_waits_for_it()
+    {
+        const int Pieces = 8, Piece = 10_000;
+        var clock = new SteppedTimeProvider();
+        using var splice = SocketFileSplice.TryCreate(TimeSpan.FromSeconds(1), clock)!;
+        var payload = RandomNumberGenerator.GetBytes(Pieces * Piece);
+        var moved = Channel.CreateUnbounded<long>();
+        var path = Path.Combine(_directory, "slow.part");
+        SpliceOutcome outcome;
+        using (var file = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite))
+        {
+            var move = splice.MoveAsync(_receiver, file, 0, payload.Length, "slow", m => moved.Writer.TryWrite(m), Ct);
+            for (var i = 0; i < Pieces; i++)
+            {
+                // Every byte sent so far is reported, so no file-side call is in progress: the splice waits for the peer
+                // while ten stall timeouts pass, and the stall check looks forty times.
+                clock.Advance(TimeSpan.FromSeconds(10));
+                Assert.False(splice.Stalled);
+                await _sender.SendAsync(payload.AsMemory(i * Piece, Piece), Ct).AsTask().WaitAsync(s_cap, Ct);
+                while (await moved.Reader.ReadAsync(Ct).AsTask().WaitAsync(s_cap, Ct) < (i + 1) * Piece)
+                {
+                }
+            }
+
+            outcome = await move.WaitAsync(s_cap, Ct);
+        }
+
+        Assert.Equal(SpliceOutcome.Done, outcome);
+        Assert.False(splice.Stalled);
+        Assert.Equal(Pieces * 40, clock.Fired);
+        Assert.Equal(payload, await File.ReadAllBytesAsync(path, Ct));
     }
 
     /// <summary>Moves up to <paramref name="count"/> bytes from the receiving socket into a new file at offset 0, and closes it.</summary>

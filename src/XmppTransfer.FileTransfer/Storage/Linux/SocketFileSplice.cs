@@ -12,6 +12,10 @@ namespace XmppTransfer.FileTransfer.Storage.Linux;
 /// copies twice (socket -> buffer -> page cache); on a 2-core machine that extra copy is what stands between a
 /// loopback transfer and the TCP ceiling. It has nowhere to hash the bytes, so it is only for receives that hash nothing.
 /// One instance owns one pipe and serves one receive; not thread-safe.
+/// The pipe -> file splice writes to the disk and cannot be interrupted: with a stall timeout, one that does not return in
+/// time (a hung disk or network file system) fails the move as the buffered path's <see cref="FileSink"/> does, and the
+/// thread stuck in it is left behind. When that call returns at last, the thread touches nothing more (no further write,
+/// no socket, no progress), and the pipe it still reads from is closed only then, never under it.
 /// </summary>
 internal sealed class SocketFileSplice : IDisposable
 {
@@ -21,24 +25,64 @@ internal sealed class SocketFileSplice : IDisposable
     /// <summary>Bytes moved between two yields of the thread while data keeps coming.</summary>
     private const long YieldEvery = 64L << 20;
 
+    /// <summary>In <see cref="_fileCallSince"/>: the stall check gave up on the file-side call in progress.</summary>
+    private const long Abandoned = -1;
+
     private readonly int _pipeRead;
     private readonly int _pipeWrite;
     private readonly int _pipeBytes;
+    private readonly TimeSpan _stallTimeout;
+    private readonly TimeProvider _time;
+    private readonly FileSpliceCall? _fileSplice;
+
+    /// <summary>
+    /// When the file-side call in progress began (a <see cref="TimeProvider"/> timestamp), 0 between calls, or
+    /// <see cref="Abandoned"/>. Only time inside that call counts as a stall: waits for the peer are the inactivity
+    /// watchdog's. One volatile write per call keeps the byte path cheap; the stall check's timer reads it.
+    /// </summary>
+    private long _fileCallSince;
+
+    /// <summary>The owner's hold on the pipe, and one more while an abandoned move's thread may still use it.</summary>
+    private int _pipeHolds = 1;
     private int _disposed;
 
-    private SocketFileSplice(SpliceNative.PipeEnds ends, int pipeBytes)
+    private SocketFileSplice(SpliceNative.PipeEnds ends, int pipeBytes, TimeSpan stallTimeout, TimeProvider time, FileSpliceCall? fileSplice)
     {
         _pipeRead = ends.Read;
         _pipeWrite = ends.Write;
         _pipeBytes = pipeBytes;
+        _stallTimeout = stallTimeout;
+        _time = time;
+        _fileSplice = fileSplice;
     }
 
     /// <summary>Bytes that reached the file so far (from the offset given to <see cref="MoveAsync"/>).</summary>
     public long Moved { get; private set; }
 
+    /// <summary>
+    /// True once a file-side call took longer than the stall timeout: the move failed without it, and the file must not be
+    /// touched again (cutting it would hang too; its length covers only bytes written in order, so it is a prefix to resume from).
+    /// </summary>
+    public bool Stalled => Volatile.Read(ref _fileCallSince) == Abandoned;
+
+    /// <summary>
+    /// After a stall: ends when the thread left in the stuck call has come back and stopped (tests wait for it). Null
+    /// until then.
+    /// </summary>
+    public Task? AbandonedMove { get; private set; }
+
     /// <summary>A splice with its pipe, or null where the system cannot do it (not Linux, no glibc, no descriptors left).</summary>
-    public static SocketFileSplice? TryCreate()
+    /// <param name="stallTimeout">Longest one pipe -> file splice may take; null or <see cref="Timeout.InfiniteTimeSpan"/> waits for ever.</param>
+    /// <param name="time">The stall check's clock and timer; <see cref="TimeProvider.System"/> when null.</param>
+    /// <param name="fileSplice">Replaces the file-side call (<see cref="SpliceToFile"/>); tests only.</param>
+    public static SocketFileSplice? TryCreate(TimeSpan? stallTimeout = null, TimeProvider? time = null, FileSpliceCall? fileSplice = null)
     {
+        var stall = stallTimeout ?? Timeout.InfiniteTimeSpan;
+        if (stall != Timeout.InfiniteTimeSpan)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(stall, TimeSpan.Zero, nameof(stallTimeout));
+        }
+
         if (!OperatingSystem.IsLinux())
         {
             return null;
@@ -54,7 +98,7 @@ internal sealed class SocketFileSplice : IDisposable
             try
             {
                 var size = SpliceNative.ResizePipe(ends.Write, WantedPipeBytes);
-                return new SocketFileSplice(ends, size > 0 ? size : 65536);
+                return new SocketFileSplice(ends, size > 0 ? size : 65536, stall, time ?? TimeProvider.System, fileSplice);
             }
             catch
             {
@@ -86,7 +130,10 @@ internal sealed class SocketFileSplice : IDisposable
     /// the file and the caller goes on the ordinary way from there.
     /// </returns>
     /// <exception cref="IOException">The socket failed (reset, aborted).</exception>
-    /// <exception cref="FileTransferException">Writing the file failed (kind LocalIo): disk full, I/O error.</exception>
+    /// <exception cref="FileTransferException">
+    /// Writing the file failed (kind LocalIo): disk full, I/O error, or one file-side call outlasted the stall timeout
+    /// (<see cref="Stalled"/>; the move returns without waiting for it).
+    /// </exception>
     /// <exception cref="OperationCanceledException"><paramref name="waitToken"/> fired while waiting for the peer.</exception>
     public async Task<SpliceOutcome> MoveAsync(
         Socket socket, SafeFileHandle file, long offset, long count, string displayName, Action<long> onMoved, CancellationToken waitToken)
@@ -99,7 +146,9 @@ internal sealed class SocketFileSplice : IDisposable
         socket.Blocking = false;
         try
         {
-            return await MoveNonBlockingAsync(socket, file, offset, count, displayName, onMoved, waitToken).ConfigureAwait(false);
+            return _stallTimeout == Timeout.InfiniteTimeSpan
+                ? await MoveNonBlockingAsync(socket, file, offset, count, displayName, onMoved, waitToken).ConfigureAwait(false)
+                : await MoveWatchedAsync(socket, file, offset, count, displayName, onMoved, waitToken).ConfigureAwait(false);
         }
         finally
         {
@@ -114,9 +163,95 @@ internal sealed class SocketFileSplice : IDisposable
         }
     }
 
+    /// <summary>
+    /// The real file-side call: splice(2) from <paramref name="pipe"/> into <paramref name="file"/> at
+    /// <paramref name="offset"/> (the file's own position is left alone).
+    /// </summary>
+    public static nint SpliceToFile(int pipe, int file, long offset, nuint length) =>
+        SpliceNative.SpliceToFile(pipe, 0, file, ref offset, length, SpliceNative.SpliceMove);
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            ReleasePipe();
+        }
+    }
+
+    /// <summary>
+    /// The move on a pool thread of its own, watched by a timer: a file-side call that hangs holds that thread, not the
+    /// caller, who hears of the stall within about 1.25 stall timeouts (the timer looks four times per timeout).
+    /// </summary>
+    private async Task<SpliceOutcome> MoveWatchedAsync(
+        Socket socket, SafeFileHandle file, long offset, long count, string displayName, Action<long> onMoved, CancellationToken waitToken)
+    {
+        var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(_stallTimeout.TotalMilliseconds / 4, 10, 5000));
+
+        // The timer first: it must be looking before the first file-side call can start.
+        var timer = _time.CreateTimer(_ => CheckStall(stalled), null, period, period);
+        Task<SpliceOutcome> move;
+        await using (timer.ConfigureAwait(false))
+        {
+            move = Task.Run(() => MoveNonBlockingAsync(socket, file, offset, count, displayName, onMoved, waitToken), CancellationToken.None);
+            await Task.WhenAny(move, stalled.Task).ConfigureAwait(false);
+        }
+
+        // Decided by the mark, not by which task won: the abandoned thread may come back and end its move before the
+        // timer's thread has completed the stall.
+        if (!Stalled)
+        {
+            return await move.ConfigureAwait(false);
+        }
+
+        // The stuck thread still reads the pipe: it is closed when that thread is done, whoever lets go last. Whatever
+        // the thread ends with is observed here; nobody else waits for it.
+        Interlocked.Increment(ref _pipeHolds);
+        AbandonedMove = move.ContinueWith(
+            static (ended, state) =>
+            {
+                _ = ended.Exception;
+                ((SocketFileSplice)state!).ReleasePipe();
+            },
+            this,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        throw new FileTransferException(
+            FileTransferErrorKind.LocalIo,
+            $"Writing {displayName} stalled: the disk took no data for {_stallTimeout.TotalMilliseconds / 1000.0:0.#} s after {offset + Moved} bytes.");
+    }
+
+    /// <summary>The timer's look: gives up on a file-side call in progress for a whole stall timeout.</summary>
+    private void CheckStall(TaskCompletionSource stalled)
+    {
+        var since = Volatile.Read(ref _fileCallSince);
+        if (since <= 0 || _time.GetElapsedTime(since) < _stallTimeout)
+        {
+            return;
+        }
+
+        // Only if that very call is still in progress: one that just returned must not be taken for a stall.
+        if (Interlocked.CompareExchange(ref _fileCallSince, Abandoned, since) == since)
+        {
+            stalled.TrySetResult();
+        }
+    }
+
+    /// <summary>Marks a file-side call as started; returns its mark for <see cref="EndFileCall"/>.</summary>
+    private long BeginFileCall()
+    {
+        var since = Math.Max(1, _time.GetTimestamp());
+        Volatile.Write(ref _fileCallSince, since);
+        return since;
+    }
+
+    /// <summary>Marks the file-side call begun at <paramref name="since"/> as over; false when the stall check gave up on it meanwhile.</summary>
+    private bool EndFileCall(long since) => Interlocked.CompareExchange(ref _fileCallSince, 0, since) == since;
+
+    private void ReleasePipe()
+    {
+        if (Interlocked.Decrement(ref _pipeHolds) == 0)
         {
             _ = SpliceNative.Close(_pipeRead);
             _ = SpliceNative.Close(_pipeWrite);
@@ -136,7 +271,15 @@ internal sealed class SocketFileSplice : IDisposable
             if (got > 0)
             {
                 waited = false;
-                if (!DrainToFile(file, got, ref position, displayName))
+                var drained = DrainToFile(file, got, ref position, displayName);
+                if (Stalled)
+                {
+                    // Back from a file-side call the stall check gave up on: the move has failed without us, and the
+                    // socket, the file and the progress callback are no longer ours to touch.
+                    return SpliceOutcome.Ended;
+                }
+
+                if (!drained)
                 {
                     return SpliceOutcome.Unsupported;
                 }
@@ -252,7 +395,8 @@ internal sealed class SocketFileSplice : IDisposable
 
     /// <summary>
     /// Empties the pipe (<paramref name="pending"/> bytes) into the file. False when the file system cannot splice: the
-    /// bytes are then copied out through a buffer, so none is lost, and the caller stops splicing.
+    /// bytes are then copied out through a buffer, so none is lost, and the caller stops splicing. Returns at once, with
+    /// nothing more written, when the stall check gave up on a call (<see cref="Stalled"/>).
     /// </summary>
     private bool DrainToFile(SafeFileHandle file, nint pending, ref long position, string displayName)
     {
@@ -263,15 +407,24 @@ internal sealed class SocketFileSplice : IDisposable
             var fd = (int)file.DangerousGetHandle();
             while (pending > 0)
             {
-                var written = SpliceNative.SpliceToFile(_pipeRead, 0, fd, ref position, (nuint)pending, SpliceNative.SpliceMove);
+                var since = BeginFileCall();
+                var written = _fileSplice is null
+                    ? SpliceToFile(_pipeRead, fd, position, (nuint)pending)
+                    : _fileSplice(_pipeRead, fd, position, (nuint)pending);
+                var errno = written < 0 ? Marshal.GetLastPInvokeError() : 0;
+                if (!EndFileCall(since))
+                {
+                    return true;
+                }
+
                 if (written > 0)
                 {
+                    position += written;
                     pending -= written;
                     Moved += written;
                     continue;
                 }
 
-                var errno = written < 0 ? Marshal.GetLastPInvokeError() : 0;
                 if (errno == SpliceNative.EINTR)
                 {
                     continue;
@@ -294,7 +447,7 @@ internal sealed class SocketFileSplice : IDisposable
         }
     }
 
-    /// <summary>Reads what is left in the pipe and writes it the ordinary way.</summary>
+    /// <summary>Reads what is left in the pipe and writes it the ordinary way (each write watched as a splice is).</summary>
     private void CopyOut(SafeFileHandle file, nint pending, ref long position, string displayName)
     {
         var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(pending, _pipeBytes));
@@ -313,13 +466,21 @@ internal sealed class SocketFileSplice : IDisposable
                     throw WriteFailed(displayName, position, "the bytes in the kernel pipe could not be read back");
                 }
 
+                var since = BeginFileCall();
                 try
                 {
                     RandomAccess.Write(file, buffer.AsSpan(0, (int)got), position);
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
+                    // After a stall nobody hears this but the abandoned move's observer.
+                    _ = EndFileCall(since);
                     throw WriteFailed(displayName, position, ex.Message, ex);
+                }
+
+                if (!EndFileCall(since))
+                {
+                    return;
                 }
 
                 position += got;
