@@ -208,6 +208,29 @@ public sealed class TransferTests(CliServerFixture fixture)
     }
 
     [Fact]
+    public async Task A_transfer_still_running_at_the_timeout_is_cancelled_and_the_receiver_exits_with_1()
+    {
+        var resource = "t" + Guid.NewGuid().ToString("N")[..8];
+
+        // The sender logs in first, so that between xft's "waiting" and its deadline lie only one offer and one open; the
+        // deadline is far beyond them, and far below the 120 s inactivity timeout that would otherwise end the transfer.
+        await using var sender = await RawSender.ConnectAsync(fixture, "alice", CliServerFixture.AlicePassword, "s" + resource, s_cap);
+        await using var receiver = XftProcess.Start(
+            ["receive", .. fixture.Connection("bob", resource), "--out", Path.Combine(fixture.Root, resource), "--count", "1", "--timeout", "10"],
+            CliServerFixture.Password(CliServerFixture.BobPassword));
+        await receiver.WaitForStderrAsync("waiting for files", s_cap);
+        var bob = Jid.Create("bob", "cli.test", resource);
+
+        // One block of three, then the sender waits: only the deadline can end this transfer within the cap.
+        await sender.OfferAsync(bob, "slow", "slow.bin", 3000);
+        await using var stream = await sender.OpenAsync(bob, "slow");
+        await stream.WriteAsync(new byte[1024]).AsTask().WaitAsync(s_cap);
+
+        Assert.Equal(1, await receiver.WaitForExitAsync(s_cap));
+        Assert.Contains("timed out after receiving 0 file(s)", receiver.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Progress_goes_to_stderr_as_plain_lines_when_stderr_is_not_a_terminal()
     {
         var resource = "p" + Guid.NewGuid().ToString("N")[..8];

@@ -61,6 +61,7 @@ public sealed class UsageTests
     }
 
     [Theory]
+    [InlineData("--timeout", "0")]
     [InlineData("--offer-timeout", "0")]
     [InlineData("--offer-timeout", "-5")]
     [InlineData("--inactivity-timeout", "0")]

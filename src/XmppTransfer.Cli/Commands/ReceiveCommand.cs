@@ -23,7 +23,11 @@ internal static class ReceiveCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var count = new Option<int?>("--count") { Description = "Exit after receiving this many files.", HelpName = "N" };
-        var timeout = new Option<double?>("--timeout") { Description = "Give up after this many seconds without the expected files (exit 1).", HelpName = "SECONDS" };
+        var timeout = new Option<double?>("--timeout")
+        {
+            Description = "Give up after this many seconds without the expected files, cancelling a transfer still running (exit 1).",
+            HelpName = "SECONDS",
+        };
         var offerTimeout = new Option<double?>("--offer-timeout")
         {
             Description = "Decline an offer left waiting this many seconds, e.g. behind a long transfer (default 120). "
@@ -74,6 +78,7 @@ internal static class ReceiveCommand
                     throw new UsageException("--count must be at least 1.");
                 }
 
+                var giveUpAfter = Seconds(parse, timeout);
                 var offerWait = Seconds(parse, offerTimeout) ?? FileTransferOptions.Default.OfferTimeout;
                 var silence = Seconds(parse, inactivityTimeout);
                 var json = parse.GetValue(connection.Json);
@@ -105,10 +110,12 @@ internal static class ReceiveCommand
                 await client.ConnectAsync(cancellationToken);
                 await Console.Error.WriteLineAsync($"xft: waiting for files as {client.BoundJid}; saving in {Path.GetFullPath(directory)}");
 
+                // Transfers run under the deadline too: a sender that keeps a transfer alive (a byte within every inactivity
+                // timeout) would otherwise hold the receiver past --timeout.
                 using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                if (parse.GetValue(timeout) is { } seconds)
+                if (giveUpAfter is { } limit)
                 {
-                    deadline.CancelAfter(TimeSpan.FromSeconds(seconds));
+                    deadline.CancelAfter(limit);
                 }
 
                 var received = 0;
@@ -136,7 +143,7 @@ internal static class ReceiveCommand
                 async Task RunOneAsync(
                     IncomingFileOffer? offer, string name, string? peer, string? sid, Func<IProgress<FileTransferProgress>?, Task<FileTransferResult>> transfer, long size)
                 {
-                    await gate.WaitAsync(cancellationToken);
+                    await gate.WaitAsync(deadline.Token);
                     try
                     {
                         // Checked before the progress display starts, so an expired offer draws no bar.
@@ -208,7 +215,7 @@ internal static class ReceiveCommand
 
                         await RunOneAsync(
                             offer,
-                            offer.SafeName, offer.From.ToString(), offer.Sid, progress => offer.AcceptAsync(directory, receiveOptions, progress, cancellationToken), offer.File.Size);
+                            offer.SafeName, offer.From.ToString(), offer.Sid, progress => offer.AcceptAsync(directory, receiveOptions, progress, deadline.Token), offer.File.Size);
                     }
                 }
 
@@ -217,7 +224,7 @@ internal static class ReceiveCommand
                     await foreach (var link in manager.ReceiveLinksAsync(done.Token))
                     {
                         var name = link.Url.Segments.LastOrDefault() ?? "link";
-                        await RunOneAsync(null, name, link.From.ToString(), null, progress => manager.DownloadLinkAsync(link, directory, progress, cancellationToken), -1);
+                        await RunOneAsync(null, name, link.From.ToString(), null, progress => manager.DownloadLinkAsync(link, directory, progress, deadline.Token), -1);
                     }
                 }
 
