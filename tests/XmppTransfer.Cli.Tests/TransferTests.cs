@@ -1,4 +1,6 @@
+using System.Security.Cryptography;
 using System.Text.Json;
+using XmppTransfer.Core;
 using XmppTransfer.Testing;
 
 namespace XmppTransfer.Cli.Tests;
@@ -128,6 +130,104 @@ public sealed class TransferTests(CliServerFixture fixture)
         Assert.Equal("error", received.RootElement.GetProperty("result").GetString());
         Assert.Equal(1, await receiver.WaitForExitAsync(s_cap));
         Assert.False(File.Exists(Path.Combine(inbox, resource + ".bin")));
+    }
+
+    [Fact]
+    public async Task An_offer_that_expires_behind_a_transfer_is_reported_but_not_counted_and_the_next_file_still_meets_the_count()
+    {
+        var resource = "e" + Guid.NewGuid().ToString("N")[..8];
+        var inbox = Path.Combine(fixture.Root, resource);
+        await using var receiver = XftProcess.Start(
+            ["receive", .. fixture.Connection("bob", resource), "--out", inbox, "--count", "2", "--offer-timeout", "1", "--json"],
+            CliServerFixture.Password(CliServerFixture.BobPassword));
+        await receiver.WaitForStderrAsync("waiting for files", s_cap);
+        await using var sender = await RawSender.ConnectAsync(fixture, "alice", CliServerFixture.AlicePassword, "s" + resource, s_cap);
+        var bob = Jid.Create("bob", "cli.test", resource);
+        var held = RandomNumberGenerator.GetBytes(3000);
+
+        // xft accepts the first file and gets one block of it; the rest waits for the test, so xft is busy until then.
+        await sender.OfferAsync(bob, "held", "held.bin", held.Length);
+        await using (var stream = await sender.OpenAsync(bob, "held"))
+        {
+            await stream.WriteAsync(held.AsMemory(0, 1024)).AsTask().WaitAsync(s_cap);
+
+            // Queued behind it, the second offer waits out its second and its sender hears the decline.
+            var declined = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => sender.OfferAsync(bob, "late", "late.bin", 10));
+            Assert.Equal("forbidden", declined.Error.Condition);
+            await stream.WriteAsync(held.AsMemory(1024)).AsTask().WaitAsync(s_cap);
+            await stream.CompleteAsync().WaitAsync(s_cap);
+        }
+
+        using (var first = JsonDocument.Parse((await receiver.ReadLineAsync(s_cap))!))
+        {
+            Assert.Equal("ok", first.RootElement.GetProperty("result").GetString());
+            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(held)), first.RootElement.GetProperty("sha256").GetString());
+        }
+
+        using (var late = JsonDocument.Parse((await receiver.ReadLineAsync(s_cap))!))
+        {
+            Assert.Equal("expired", late.RootElement.GetProperty("result").GetString());
+            Assert.Equal("late.bin", late.RootElement.GetProperty("file").GetString());
+            Assert.Equal("late", late.RootElement.GetProperty("sid").GetString());
+        }
+
+        // Not one of the two: xft still waits, and the next file makes the count.
+        var next = RandomNumberGenerator.GetBytes(2000);
+        await sender.SendAsync(bob, "next", "next.bin", next);
+        using (var third = JsonDocument.Parse((await receiver.ReadLineAsync(s_cap))!))
+        {
+            Assert.Equal("ok", third.RootElement.GetProperty("result").GetString());
+            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(next)), third.RootElement.GetProperty("sha256").GetString());
+        }
+
+        Assert.Equal(0, await receiver.WaitForExitAsync(s_cap));
+        Assert.Contains($"xft: late.bin from {sender.Jid}: the offer waited more than 1 s and was declined", receiver.StandardError, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(inbox, "late.bin")));
+    }
+
+    [Fact]
+    public async Task A_sender_silent_for_the_inactivity_timeout_fails_the_file_instead_of_holding_the_receiver()
+    {
+        var resource = "i" + Guid.NewGuid().ToString("N")[..8];
+        await using var receiver = XftProcess.Start(
+            ["receive", .. fixture.Connection("bob", resource), "--out", Path.Combine(fixture.Root, resource), "--count", "1", "--inactivity-timeout", "1", "--json"],
+            CliServerFixture.Password(CliServerFixture.BobPassword));
+        await receiver.WaitForStderrAsync("waiting for files", s_cap);
+        await using var sender = await RawSender.ConnectAsync(fixture, "alice", CliServerFixture.AlicePassword, "s" + resource, s_cap);
+        var bob = Jid.Create("bob", "cli.test", resource);
+
+        // One block of three, then nothing: only the receiver's timeout (1 s, not the default 120 s) ends it within the cap.
+        await sender.OfferAsync(bob, "stall", "stall.bin", 3000);
+        await using var stream = await sender.OpenAsync(bob, "stall");
+        await stream.WriteAsync(new byte[1024]).AsTask().WaitAsync(s_cap);
+
+        using var failed = JsonDocument.Parse((await receiver.ReadLineAsync(s_cap))!);
+        Assert.Equal("error", failed.RootElement.GetProperty("result").GetString());
+        Assert.Contains("for 1 s", failed.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(1, await receiver.WaitForExitAsync(s_cap));
+    }
+
+    [Fact]
+    public async Task A_transfer_still_running_at_the_timeout_is_cancelled_and_the_receiver_exits_with_1()
+    {
+        var resource = "t" + Guid.NewGuid().ToString("N")[..8];
+
+        // The sender logs in first, so that between xft's "waiting" and its deadline lie only one offer and one open; the
+        // deadline is far beyond them, and far below the 120 s inactivity timeout that would otherwise end the transfer.
+        await using var sender = await RawSender.ConnectAsync(fixture, "alice", CliServerFixture.AlicePassword, "s" + resource, s_cap);
+        await using var receiver = XftProcess.Start(
+            ["receive", .. fixture.Connection("bob", resource), "--out", Path.Combine(fixture.Root, resource), "--count", "1", "--timeout", "10"],
+            CliServerFixture.Password(CliServerFixture.BobPassword));
+        await receiver.WaitForStderrAsync("waiting for files", s_cap);
+        var bob = Jid.Create("bob", "cli.test", resource);
+
+        // One block of three, then the sender waits: only the deadline can end this transfer within the cap.
+        await sender.OfferAsync(bob, "slow", "slow.bin", 3000);
+        await using var stream = await sender.OpenAsync(bob, "slow");
+        await stream.WriteAsync(new byte[1024]).AsTask().WaitAsync(s_cap);
+
+        Assert.Equal(1, await receiver.WaitForExitAsync(s_cap));
+        Assert.Contains("timed out after receiving 0 file(s)", receiver.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -60,6 +60,25 @@ public sealed class UsageTests
         }
     }
 
+    [Theory]
+    [InlineData("--timeout", "0")]
+    [InlineData("--offer-timeout", "0")]
+    [InlineData("--offer-timeout", "-5")]
+    [InlineData("--inactivity-timeout", "0")]
+    [InlineData("--inactivity-timeout", "NaN")]
+    public async Task A_receive_timeout_that_is_not_a_positive_number_of_seconds_is_a_usage_error_naming_the_option(string option, string value)
+    {
+        // Refused before anything is written or any connection is made: the folder is never created.
+        var inbox = Path.Combine(Path.GetTempPath(), "xft-usage-" + Guid.NewGuid().ToString("N"));
+        var (exit, _, stderr) = await XftProcess.RunAsync(
+            ["receive", "--out", inbox, "--jid", "bob@example.test", option, value], new Dictionary<string, string> { ["XFT_PASSWORD"] = "x" }, s_cap);
+
+        Assert.Equal(2, exit);
+        Assert.Contains($"{option} must be a positive number of seconds", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(inbox));
+    }
+
     [Fact]
     public async Task A_server_proxy_stream_limit_below_one_is_a_usage_error_naming_the_setting()
     {

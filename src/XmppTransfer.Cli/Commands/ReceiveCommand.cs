@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Globalization;
+using XmppTransfer.Bytestreams.Ibb;
 using XmppTransfer.Cli.Connection;
 using XmppTransfer.Cli.Output;
 using XmppTransfer.Core;
@@ -21,7 +23,22 @@ internal static class ReceiveCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var count = new Option<int?>("--count") { Description = "Exit after receiving this many files.", HelpName = "N" };
-        var timeout = new Option<double?>("--timeout") { Description = "Give up after this many seconds without the expected files (exit 1).", HelpName = "SECONDS" };
+        var timeout = new Option<double?>("--timeout")
+        {
+            Description = "Give up after this many seconds without the expected files, cancelling a transfer still running (exit 1).",
+            HelpName = "SECONDS",
+        };
+        var offerTimeout = new Option<double?>("--offer-timeout")
+        {
+            Description = "Decline an offer left waiting this many seconds, e.g. behind a long transfer (default 120). "
+                + "It is reported, not counted towards --count, and does not fail the command.",
+            HelpName = "SECONDS",
+        };
+        var inactivityTimeout = new Option<double?>("--inactivity-timeout")
+        {
+            Description = "Fail a transfer when no data arrives for this many seconds (default 120 in-band and SOCKS5, 60 for out-of-band downloads).",
+            HelpName = "SECONDS",
+        };
         var maxSize = new Option<long?>("--max-size") { Description = "Decline files larger than this many bytes.", HelpName = "BYTES" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace existing files instead of saving as 'name (1).ext'." };
         var decline = new Option<bool>("--decline") { Description = "Decline every offer (for testing senders)." };
@@ -40,7 +57,7 @@ internal static class ReceiveCommand
         };
         var command = new Command("receive", "Wait for files sent to your account and save them in a folder.")
         {
-            output, acceptFrom, count, timeout, maxSize, overwrite, decline, s5bHost, allowPrivate, fetchLinks, noHash,
+            output, acceptFrom, count, timeout, offerTimeout, inactivityTimeout, maxSize, overwrite, decline, s5bHost, allowPrivate, fetchLinks, noHash,
         };
         connection.AddTo(command);
         command.SetAction((parse, cancellationToken) =>
@@ -61,25 +78,44 @@ internal static class ReceiveCommand
                     throw new UsageException("--count must be at least 1.");
                 }
 
+                var giveUpAfter = Seconds(parse, timeout);
+                var offerWait = Seconds(parse, offerTimeout) ?? FileTransferOptions.Default.OfferTimeout;
+                var silence = Seconds(parse, inactivityTimeout);
                 var json = parse.GetValue(connection.Json);
                 var directory = parse.GetRequiredValue(output);
                 var options = connection.Build(parse, logging);
-                var manager = new FileTransferManager(new FileTransferOptions
+                var oob = OobOptions.Default with { AllowPrivateNetworks = parse.GetValue(allowPrivate), MaxDownloadBytes = parse.GetValue(maxSize) };
+                var transferOptions = new FileTransferOptions
                 {
                     AcceptFrom = allowed,
                     MaxFileSize = parse.GetValue(maxSize),
+                    OfferTimeout = offerWait,
                     Socks5 = SendCommand.BuildSocks5Options(parse.GetValue(s5bHost) ?? []),
-                    Oob = OobOptions.Default with { AllowPrivateNetworks = parse.GetValue(allowPrivate), MaxDownloadBytes = parse.GetValue(maxSize) },
-                });
+                    Oob = oob,
+                };
+                if (silence is { } idle)
+                {
+                    // One silence for every way a file comes in: the user asks how long a stalled sender may hold us, not per method.
+                    transferOptions = transferOptions with
+                    {
+                        Ibb = InBandBytestreamOptions.Default with { InactivityTimeout = idle },
+                        Socks5InactivityTimeout = idle,
+                        Oob = oob with { InactivityTimeout = idle },
+                    };
+                }
+
+                var manager = new FileTransferManager(transferOptions);
                 await using var client = new XmppClient(options);
                 client.AddExtension(manager);
                 await client.ConnectAsync(cancellationToken);
                 await Console.Error.WriteLineAsync($"xft: waiting for files as {client.BoundJid}; saving in {Path.GetFullPath(directory)}");
 
+                // Transfers run under the deadline too: a sender that keeps a transfer alive (a byte within every inactivity
+                // timeout) would otherwise hold the receiver past --timeout.
                 using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                if (parse.GetValue(timeout) is { } seconds)
+                if (giveUpAfter is { } limit)
                 {
-                    deadline.CancelAfter(TimeSpan.FromSeconds(seconds));
+                    deadline.CancelAfter(limit);
                 }
 
                 var received = 0;
@@ -88,23 +124,52 @@ internal static class ReceiveCommand
                 using var done = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
                 var gate = new SemaphoreSlim(1, 1);
 
-                // One transfer at a time (one progress display); offers and shared links both count towards --count.
-                async Task RunOneAsync(string name, string? peer, string? sid, Func<IProgress<FileTransferProgress>?, Task<FileTransferResult>> transfer, long size)
+                // An offer whose time ran out in the queue (behind an earlier file, or a stranger's nobody took) was never
+                // accepted: the manager has declined it to its sender, who can offer it again. Nothing was received or lost,
+                // so it is reported but neither counts towards --count nor fails the command.
+                async Task ReportExpiredAsync(IncomingFileOffer offer)
                 {
-                    await gate.WaitAsync(cancellationToken);
+                    var text = string.Create(
+                        CultureInfo.InvariantCulture, $"the offer waited more than {offerWait.TotalSeconds:0.###} s and was declined; the sender can offer it again");
+                    if (json)
+                    {
+                        Console.Out.WriteLine(TransferJson.Expired(offer.SafeName, offer.From.ToString(), offer.Sid, text));
+                    }
+
+                    await Console.Error.WriteLineAsync($"xft: {offer.SafeName} from {offer.From}: {text}.");
+                }
+
+                // One transfer at a time (one progress display); offers and shared links both count towards --count.
+                async Task RunOneAsync(
+                    IncomingFileOffer? offer, string name, string? peer, string? sid, Func<IProgress<FileTransferProgress>?, Task<FileTransferResult>> transfer, long size)
+                {
+                    await gate.WaitAsync(deadline.Token);
                     try
                     {
-                        var result = await ProgressDisplay.RunAsync(name, size, quiet: false, transfer);
-                        Console.Out.WriteLine(json
-                            ? TransferJson.Ok(result)
-                            : $"received {result.FileName} from {result.Peer}: {result.Size} bytes in {result.Duration.TotalSeconds:0.00} s by {result.Method.ToShortName()}, sha256 {result.Sha256}{(result.Verified ? " (verified)" : string.Empty)}");
-                        Interlocked.Increment(ref received);
+                        // Checked before the progress display starts, so an expired offer draws no bar.
+                        if (offer is { IsExpired: true })
+                        {
+                            await ReportExpiredAsync(offer);
+                        }
+                        else
+                        {
+                            var result = await ProgressDisplay.RunAsync(name, size, quiet: false, transfer);
+                            Console.Out.WriteLine(json
+                                ? TransferJson.Ok(result)
+                                : $"received {result.FileName} from {result.Peer}: {result.Size} bytes in {result.Duration.TotalSeconds:0.00} s by {result.Method.ToShortName()}, sha256 {result.Sha256}{(result.Verified ? " (verified)" : string.Empty)}");
+                            Interlocked.Increment(ref received);
+                        }
+                    }
+                    catch (FileTransferException) when (offer is { IsExpired: true })
+                    {
+                        // It expired between the check above and AcceptAsync: only an offer nobody answered can be expired.
+                        await ReportExpiredAsync(offer);
                     }
                     catch (Exception ex) when (ex is FileTransferException or XmppStanzaErrorException or IOException or UnauthorizedAccessException)
                     {
-                        // One failed file (an offer that expired while an earlier file was received, a peer that went away, a
-                        // disk error) is reported and counted; the receiver carries on with the next. Our own connection
-                        // failing (XmppConnectionException, a stream error) ends the command: no more offers can come.
+                        // One failed file (a peer that went away or went silent, a disk error) is reported and counted; the
+                        // receiver carries on with the next. Our own connection failing (XmppConnectionException, a stream
+                        // error) ends the command: no more offers can come.
                         Interlocked.Increment(ref failed);
                         if (json)
                         {
@@ -130,6 +195,13 @@ internal static class ReceiveCommand
                     {
                         if (parse.GetValue(decline))
                         {
+                            if (offer.IsExpired)
+                            {
+                                // Declined already, by the manager: not one of --count either.
+                                await ReportExpiredAsync(offer);
+                                continue;
+                            }
+
                             await offer.DeclineAsync(cancellationToken: cancellationToken);
                             await Console.Error.WriteLineAsync($"xft: declined {offer.SafeName} from {offer.From}");
                             Interlocked.Increment(ref failed);
@@ -142,7 +214,8 @@ internal static class ReceiveCommand
                         }
 
                         await RunOneAsync(
-                            offer.SafeName, offer.From.ToString(), offer.Sid, progress => offer.AcceptAsync(directory, receiveOptions, progress, cancellationToken), offer.File.Size);
+                            offer,
+                            offer.SafeName, offer.From.ToString(), offer.Sid, progress => offer.AcceptAsync(directory, receiveOptions, progress, deadline.Token), offer.File.Size);
                     }
                 }
 
@@ -151,7 +224,7 @@ internal static class ReceiveCommand
                     await foreach (var link in manager.ReceiveLinksAsync(done.Token))
                     {
                         var name = link.Url.Segments.LastOrDefault() ?? "link";
-                        await RunOneAsync(name, link.From.ToString(), null, progress => manager.DownloadLinkAsync(link, directory, progress, cancellationToken), -1);
+                        await RunOneAsync(null, name, link.From.ToString(), null, progress => manager.DownloadLinkAsync(link, directory, progress, deadline.Token), -1);
                     }
                 }
 
@@ -174,4 +247,19 @@ internal static class ReceiveCommand
         });
         return command;
     }
+
+    /// <summary>Largest SECONDS value: about 23 days, within what a timer can wait (int.MaxValue milliseconds).</summary>
+    private const double MaxSeconds = 2_000_000;
+
+    /// <summary>
+    /// A SECONDS option as a <see cref="TimeSpan"/>, or null when not given. A value that is not positive (or is beyond
+    /// <see cref="MaxSeconds"/>) is a usage error here, rather than an exception deep in a transfer or a timeout that fires at once.
+    /// </summary>
+    private static TimeSpan? Seconds(ParseResult parse, Option<double?> option) => parse.GetValue(option) switch
+    {
+        null => null,
+        double seconds and > 0 and <= MaxSeconds => TimeSpan.FromSeconds(seconds),
+        double seconds => throw new UsageException(string.Create(
+            CultureInfo.InvariantCulture, $"{option.Name} must be a positive number of seconds (at most {MaxSeconds}), not {seconds}.")),
+    };
 }

@@ -22,9 +22,17 @@ internal static class TransferJson
         w.WriteNull("error");
     });
 
-    public static string Error(string? file, string? peer, string? sid, string error) => Write(w =>
+    public static string Error(string? file, string? peer, string? sid, string error) => NotReceived("error", file, peer, sid, error);
+
+    /// <summary>
+    /// An offer that waited in the queue past its offer timeout and was declined for us: never accepted, so not a failure.
+    /// The same fields as <see cref="Error"/>, the reason in <c>error</c>, so readers keyed on the fields need no change.
+    /// </summary>
+    public static string Expired(string file, string peer, string sid, string reason) => NotReceived("expired", file, peer, sid, reason);
+
+    private static string NotReceived(string outcome, string? file, string? peer, string? sid, string error) => Write(w =>
     {
-        w.WriteString("result", "error");
+        w.WriteString("result", outcome);
         w.WriteString("file", file);
         w.WriteNumber("bytes", 0);
         w.WriteNumber("seconds", 0);
