@@ -23,4 +23,32 @@ public sealed record FileSendOptions
 
     /// <summary>How long the receiver has to accept or decline. Default 120 s.</summary>
     public TimeSpan OfferTimeout { get; init; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>
+    /// When the receiver refuses an offer with an error of type wait (RFC 6120 §8.3.2: retry after waiting; usually
+    /// <c>resource-constraint</c> from a receiver whose queue of offers, or this sender's share of it, is full), how long
+    /// to wait before each new offer: one entry per retry, each a fresh offer with a new sid. After the last, the send fails
+    /// with the receiver's error as it would without retries. Other errors, a decline and an unanswered offer are never
+    /// retried. Empty turns retrying off. Each delay positive and at most a day. Default 2, 5, 10, 20 and 40 s (77 s in
+    /// all): growing, so a receiver that stays busy is asked rarely, and together below the 120 s a receiver keeps an offer
+    /// that got into its queue, so a refused file does not wait much longer than one that got in. The waits run on
+    /// <see cref="FileTransferOptions.TimeProvider"/>.
+    /// </summary>
+    /// <remarks>Written out here, not kept in a static field: <see cref="Default"/> is made first, before any later static field is set.</remarks>
+    public IReadOnlyList<TimeSpan> OfferRetryDelays { get; init; } =
+        [TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(40)];
+
+    /// <summary>Throws <see cref="ArgumentException"/> when a value is out of range; called by each send before it starts.</summary>
+    internal void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(OfferRetryDelays, nameof(OfferRetryDelays));
+        foreach (var delay in OfferRetryDelays)
+        {
+            // A wait of more than a day is a new send, not a retry.
+            if (delay <= TimeSpan.Zero || delay > TimeSpan.FromDays(1))
+            {
+                throw new ArgumentOutOfRangeException(nameof(OfferRetryDelays), delay, "Each retry delay must be positive and at most a day.");
+            }
+        }
+    }
 }

@@ -34,4 +34,7 @@ internal static partial class FileTransferLog
 
     [LoggerMessage(3009, LogLevel.Debug, "Offer {Sid} from {Peer} came as a re-offer, but the receive it went to has finished; it is a new offer")]
     public static partial void ReofferReadmitted(ILogger logger, string sid, string peer);
+
+    [LoggerMessage(3010, LogLevel.Information, "{Peer} is busy: it refused offer {Sid} ({Error}); offering again as {NextSid} in {Seconds:0.#} s (retry {Retry} of {Retries})")]
+    public static partial void ReceiverBusy(ILogger logger, string peer, string sid, string error, string nextSid, double seconds, int retry, int retries);
 }

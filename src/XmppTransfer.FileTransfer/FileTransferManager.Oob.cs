@@ -29,6 +29,7 @@ public sealed partial class FileTransferManager
         ArgumentNullException.ThrowIfNull(to);
         ArgumentException.ThrowIfNullOrEmpty(path);
         options ??= FileSendOptions.Default;
+        options.Validate();
         var oob = options.Oob ?? Options.Oob;
         var (peer, _) = await ResolvePeerAsync(to, info => info.HasFeature(Namespaces.OobIq), "out-of-band data (jabber:iq:oob)", cancellationToken)
             .ConfigureAwait(false);
@@ -55,7 +56,11 @@ public sealed partial class FileTransferManager
             FileTransferLog.Offering(Logger, name, size, peer.ToString(), sid, Namespaces.OobIq);
             try
             {
-                await Session.SendIqAsync(Stanza.MakeIq(IqType.Set, peer, query.ToXml()), oob.ServeDeadline, cancellationToken).ConfigureAwait(false);
+                // A busy receiver (its queue of offers is full) is offered the link again, with a new sid, as an SI offer is; the
+                // server keeps serving meanwhile, since nobody has downloaded yet.
+                (_, sid) = await OfferWhileBusyAsync(
+                        peer, sid, s => (query with { Sid = s }).ToXml(), oob.ServeDeadline, options, name, size, progress, cancellationToken)
+                    .ConfigureAwait(false);
             }
             catch (XmppStanzaErrorException ex)
             {

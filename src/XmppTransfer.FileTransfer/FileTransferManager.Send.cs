@@ -66,6 +66,7 @@ public sealed partial class FileTransferManager
         ArgumentNullException.ThrowIfNull(content);
         ArgumentNullException.ThrowIfNull(file);
         options ??= FileSendOptions.Default;
+        options.Validate();
         var (peer, info) = await ResolvePeerAsync(to, SupportsSi, SiCapability, cancellationToken).ConfigureAwait(false);
 
         var start = content.CanSeek ? content.Position : 0;
@@ -94,8 +95,9 @@ public sealed partial class FileTransferManager
             && options.Method == TransferMethodPreference.Auto && methods.Contains(StreamMethods.Ibb))
         {
             // PROTOCOLS.md §6: SI cannot renegotiate; a fresh offer restricted to IBB (with range, so a
-            // partial receipt resumes) is what every peer understands. Our receiver accepts it by itself.
-            FileTransferLog.FallingBack(Logger, offer.Sid, peer.ToString(), bytestream.Message);
+            // partial receipt resumes) is what every peer understands. Our receiver accepts it by itself. It goes through
+            // the same offer step, so a receiver that is busy by then is offered it again like any other offer.
+            FileTransferLog.FallingBack(Logger, (string)ex.Data[Socks5FailureMarker]!, peer.ToString(), bytestream.Message);
             content.Position = start;
             var retry = new SiOffer(NewSid(), file, [StreamMethods.Ibb]);
             return await OfferAndSendAsync(peer, content, start, retry, hashes, options, progress, cancellationToken).ConfigureAwait(false);
@@ -104,6 +106,7 @@ public sealed partial class FileTransferManager
 
     private static bool IsSocks5Failure(FileTransferException ex) => ex.Data.Contains(Socks5FailureMarker);
 
+    /// <summary>Key of <see cref="Exception.Data"/> that marks a SOCKS5 failure; its value is the sid that failed (a busy receiver can make it another than the first offer's).</summary>
     private const string Socks5FailureMarker = "xft.socks5-failed";
 
     private IReadOnlyList<string> OfferedMethods(TransferMethodPreference preference, Core.Disco.DiscoInfo info)
@@ -136,7 +139,11 @@ public sealed partial class FileTransferManager
         XElement answer;
         try
         {
-            answer = await Session.SendIqAsync(Stanza.MakeIq(IqType.Set, peer, offer.ToXml()), options.OfferTimeout, cancellationToken).ConfigureAwait(false);
+            var first = offer;
+            (answer, var sid) = await OfferWhileBusyAsync(
+                    peer, offer.Sid, s => (first with { Sid = s }).ToXml(), options.OfferTimeout, options, offer.File.Name, offer.File.Size, progress, cancellationToken)
+                .ConfigureAwait(false);
+            offer = offer with { Sid = sid };
         }
         catch (XmppStanzaErrorException ex)
         {
@@ -183,7 +190,7 @@ public sealed partial class FileTransferManager
                 ex);
             if (method == StreamMethods.Socks5)
             {
-                failure.Data[Socks5FailureMarker] = true;
+                failure.Data[Socks5FailureMarker] = offer.Sid;
             }
 
             throw failure;
@@ -357,6 +364,53 @@ public sealed partial class FileTransferManager
     }
 
     private const int WatchedWriteSlice = 256 * 1024;
+
+    /// <summary>
+    /// Sends an offer (the IQ-set <paramref name="offerFor"/> makes for a sid) and returns the receiver's answer with the sid
+    /// of the offer it answered. A refusal of type wait (the receiver is busy: RFC 6120 §8.3.2, retry after waiting) is
+    /// followed, after the next of <see cref="FileSendOptions.OfferRetryDelays"/>, by a fresh offer with a new sid: the
+    /// receiver has forgotten the refused one, and a sid names one negotiation. Only this step is retried: once an offer is
+    /// accepted, a failure is the transfer's. Other errors, a timeout and the refusal after the last delay propagate as they are.
+    /// </summary>
+    private async Task<(XElement Answer, string Sid)> OfferWhileBusyAsync(
+        Jid peer,
+        string sid,
+        Func<string, XElement> offerFor,
+        TimeSpan timeout,
+        FileSendOptions options,
+        string fileName,
+        long size,
+        IProgress<FileTransferProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        var delays = options.OfferRetryDelays;
+        for (var retry = 0; ; retry++)
+        {
+            try
+            {
+                var answer = await Session.SendIqAsync(Stanza.MakeIq(IqType.Set, peer, offerFor(sid)), timeout, cancellationToken).ConfigureAwait(false);
+                return (answer, sid);
+            }
+            catch (XmppStanzaErrorException ex) when (IsBusy(ex.Error) && retry < delays.Count)
+            {
+                var delay = delays[retry];
+                var next = NewSid();
+                FileTransferLog.ReceiverBusy(Logger, peer.ToString(), sid, ex.Error.ToString(), next, delay.TotalSeconds, retry + 1, delays.Count);
+                progress?.Report(new FileTransferProgress(fileName, 0, size, TimeSpan.Zero, null) { RetryAt = Options.TimeProvider.GetUtcNow() + delay });
+
+                // Cancelling ends the wait at once, with the caller's token (Task.Delay throws it).
+                await Task.Delay(delay, Options.TimeProvider, cancellationToken).ConfigureAwait(false);
+                sid = next;
+            }
+        }
+    }
+
+    /// <summary>
+    /// An error of type wait says "retry after waiting" (RFC 6120 §8.3.2), whatever its condition. A decline is final even if
+    /// a peer gives it type wait: its user said no.
+    /// </summary>
+    private static bool IsBusy(StanzaError error) =>
+        error.Type == StanzaErrorType.Wait && error.Condition is not ("forbidden" or "not-acceptable");
 
     private static FileTransferException OfferRefused(Jid peer, XmppStanzaErrorException ex) => ex.Error.Condition switch
     {

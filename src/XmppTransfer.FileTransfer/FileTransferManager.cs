@@ -38,6 +38,7 @@ public sealed partial class FileTransferManager : IXmppExtension
     {
         Options = options ?? FileTransferOptions.Default;
         ArgumentOutOfRangeException.ThrowIfLessThan(Options.MaxPendingOffersPerSender, 1, nameof(FileTransferOptions.MaxPendingOffersPerSender));
+        ArgumentNullException.ThrowIfNull(Options.TimeProvider, nameof(FileTransferOptions.TimeProvider));
         if (Options.WriteStallTimeout <= TimeSpan.Zero && Options.WriteStallTimeout != Timeout.InfiniteTimeSpan)
         {
             throw new ArgumentOutOfRangeException(nameof(options), $"{nameof(FileTransferOptions.WriteStallTimeout)} must be positive (or infinite).");

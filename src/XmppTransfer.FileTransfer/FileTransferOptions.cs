@@ -79,4 +79,10 @@ public sealed record FileTransferOptions
 
     /// <summary>Minimum interval between progress reports. Default 200 ms.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// Clock of the sender's waits before it offers again to a busy receiver (<see cref="FileSendOptions.OfferRetryDelays"/>),
+    /// so tests can step through them. Default <see cref="TimeProvider.System"/>.
+    /// </summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

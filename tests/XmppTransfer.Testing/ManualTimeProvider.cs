@@ -1,13 +1,118 @@
 namespace XmppTransfer.Testing;
 
-/// <summary>A clock that moves only when the test says so (timers still run on the system clock).</summary>
-public sealed class ManualTimeProvider : TimeProvider
+/// <summary>
+/// A clock that moves only when the test says so. Its timers run on the system clock, unless it was made with
+/// <c>manualTimers</c>: then they fire only when <see cref="Advance"/> passes their due time, so a test steps through
+/// delays (a retry after 20 s) without waiting for them, and learns that code has started one from
+/// <see cref="WhenTimerArmedAsync"/> instead of sleeping.
+/// </summary>
+public sealed class ManualTimeProvider(bool manualTimers = false) : TimeProvider
 {
+    private readonly Lock _gate = new();
+    private readonly List<ManualTimer> _armed = [];
+    private TaskCompletionSource? _armedSignal;
     private long _ticks = TimeSpan.TicksPerDay;
 
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
     public override long GetTimestamp() => Interlocked.Read(ref _ticks);
 
-    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+    /// <summary>With manual timers: how long until the earliest armed timer fires; null when none is armed.</summary>
+    public TimeSpan? NextTimerDue
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _armed.Count == 0 ? null : TimeSpan.FromTicks(_armed.Min(t => t.DueTicks) - GetTimestamp());
+            }
+        }
+    }
+
+    /// <summary>With manual timers: how many are armed (started, not fired, not stopped).</summary>
+    public int ArmedTimers
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _armed.Count;
+            }
+        }
+    }
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        if (!manualTimers)
+        {
+            return base.CreateTimer(callback, state, dueTime, period);
+        }
+
+        var timer = new ManualTimer(this, callback, state);
+        timer.Change(dueTime, period);
+        return timer;
+    }
+
+    /// <summary>With manual timers: completes when at least one is armed (at once if one is already). Cap it with WaitAsync.</summary>
+    public Task WhenTimerArmedAsync()
+    {
+        lock (_gate)
+        {
+            if (_armed.Count > 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            _armedSignal ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _armedSignal.Task;
+        }
+    }
+
+    /// <summary>Moves the clock; with manual timers, fires (on this thread, in due order) every timer it passes.</summary>
+    public void Advance(TimeSpan by)
+    {
+        var now = Interlocked.Add(ref _ticks, by.Ticks);
+        while (true)
+        {
+            ManualTimer? due;
+            lock (_gate)
+            {
+                due = _armed.Where(t => t.DueTicks <= now).MinBy(t => t.DueTicks);
+                if (due is null)
+                {
+                    return;
+                }
+
+                _armed.Remove(due);
+                due.Fired(now);
+                if (due.IsArmed)
+                {
+                    _armed.Add(due);
+                }
+            }
+
+            // Outside the lock: the callback may arm or stop timers (Task.Delay's continuation can run right here).
+            due.Invoke();
+        }
+    }
+
+    /// <summary>A timer's (re)arming or stop: it joins or leaves the armed set.</summary>
+    internal void Update(ManualTimer timer)
+    {
+        TaskCompletionSource? signal = null;
+        lock (_gate)
+        {
+            _armed.Remove(timer);
+            if (timer.IsArmed)
+            {
+                _armed.Add(timer);
+                signal = _armedSignal;
+                _armedSignal = null;
+            }
+        }
+
+        signal?.TrySetResult();
+    }
+
+    internal Lock Gate => _gate;
 }

@@ -6,7 +6,8 @@ namespace XmppTransfer.Cli.Output;
 
 /// <summary>
 /// Shows transfer progress on stderr: a live bar (bytes, rate, ETA, method) on a terminal, plain
-/// lines about once a second otherwise (logs, CI, pipes).
+/// lines about once a second otherwise (logs, CI, pipes); either way, when a busy receiver makes the
+/// sender wait before it offers again, until when.
 /// </summary>
 internal static class ProgressDisplay
 {
@@ -38,6 +39,13 @@ internal static class ProgressDisplay
                 var task = context.AddTask(Markup.Escape(label), maxValue: Math.Max(1, total));
                 result = await work(new Progress<FileTransferProgress>(p =>
                 {
+                    if (p.RetryAt is { } retryAt)
+                    {
+                        // A clock time stays true once it has passed (the offer is out again) until the method replaces it.
+                        task.Description = Markup.Escape($"{label} [receiver busy: offering again at {BusyUntil(retryAt)}]");
+                        return;
+                    }
+
                     task.Value = p.BytesTransferred;
                     if (p.Method is { } method)
                     {
@@ -49,6 +57,8 @@ internal static class ProgressDisplay
         return result;
     }
 
+    private static string BusyUntil(DateTimeOffset retryAt) => retryAt.ToLocalTime().ToString("HH:mm:ss", CultureInfo.InvariantCulture);
+
     /// <summary>One line per second on stderr: "name: 12.0/64.0 MiB (18%) 41.2 MiB/s ibb".</summary>
     private sealed class PlainProgress(string label) : IProgress<FileTransferProgress>
     {
@@ -56,6 +66,13 @@ internal static class ProgressDisplay
 
         public void Report(FileTransferProgress value)
         {
+            if (value.RetryAt is { } retryAt)
+            {
+                // Not throttled, nor counted as a progress line: the next bytes are reported at once.
+                Console.Error.WriteLine($"{label}: the receiver is busy; offering again at {BusyUntil(retryAt)}");
+                return;
+            }
+
             var done = value.BytesTransferred >= value.TotalBytes;
             if (!done && value.Elapsed - _last < TimeSpan.FromSeconds(1))
             {

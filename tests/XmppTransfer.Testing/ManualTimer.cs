@@ -1,0 +1,56 @@
+namespace XmppTransfer.Testing;
+
+/// <summary>A timer of a <see cref="ManualTimeProvider"/> with manual timers: fires only when the provider's clock is advanced past it.</summary>
+internal sealed class ManualTimer(ManualTimeProvider provider, TimerCallback callback, object? state) : ITimer
+{
+    private long _periodTicks;
+
+    /// <summary>Timestamp (ticks of the provider) it fires at; meaningful only while <see cref="IsArmed"/>.</summary>
+    public long DueTicks { get; private set; }
+
+    public bool IsArmed { get; private set; }
+
+    public bool Change(TimeSpan dueTime, TimeSpan period)
+    {
+        lock (provider.Gate)
+        {
+            if (dueTime == Timeout.InfiniteTimeSpan)
+            {
+                IsArmed = false;
+            }
+            else
+            {
+                DueTicks = provider.GetTimestamp() + Math.Max(0, dueTime.Ticks);
+                _periodTicks = period == Timeout.InfiniteTimeSpan || period <= TimeSpan.Zero ? 0 : period.Ticks;
+                IsArmed = true;
+            }
+        }
+
+        provider.Update(this);
+        return true;
+    }
+
+    /// <summary>Called by the provider, under its lock, when the clock passed <see cref="DueTicks"/>: re-arms a periodic timer.</summary>
+    public void Fired(long now)
+    {
+        if (_periodTicks == 0)
+        {
+            IsArmed = false;
+        }
+        else
+        {
+            // A jump over several periods fires once and carries on from now, like a timer that was held up.
+            DueTicks = Math.Max(DueTicks + _periodTicks, now + 1);
+        }
+    }
+
+    public void Invoke() => callback(state);
+
+    public void Dispose() => Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
