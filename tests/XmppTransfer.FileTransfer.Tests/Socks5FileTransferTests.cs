@@ -30,7 +30,7 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     private Func<string, long?> _bobFreeSpace = DiskSpace.FreeBytes;
 
     /// <summary>Bob's zero-copy receive: its write-stall clock (moved only by a test) and its pipe -> file splice.</summary>
-    private readonly SteppedTimeProvider _bobClock = new();
+    private readonly ManualTimeProvider _bobClock = new(manualTimers: true);
     private FileSpliceCall _bobFileSplice = SocketFileSplice.SpliceToFile;
 
     public async ValueTask InitializeAsync()

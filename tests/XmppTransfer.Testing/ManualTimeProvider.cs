@@ -4,7 +4,8 @@ namespace XmppTransfer.Testing;
 /// A clock that moves only when the test says so. Its timers run on the system clock, unless it was made with
 /// <c>manualTimers</c>: then they fire only when <see cref="Advance"/> passes their due time, so a test steps through
 /// delays (a retry after 20 s) without waiting for them, and learns that code has started one from
-/// <see cref="WhenTimerArmedAsync"/> instead of sleeping.
+/// <see cref="WhenTimerArmedAsync"/> instead of sleeping; a test also knows a timer's callback has run once
+/// <see cref="Advance"/> returns.
 /// </summary>
 public sealed class ManualTimeProvider(bool manualTimers = false) : TimeProvider
 {
@@ -12,6 +13,7 @@ public sealed class ManualTimeProvider(bool manualTimers = false) : TimeProvider
     private readonly List<ManualTimer> _armed = [];
     private TaskCompletionSource? _armedSignal;
     private long _ticks = TimeSpan.TicksPerDay;
+    private int _fired;
 
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
@@ -68,23 +70,32 @@ public sealed class ManualTimeProvider(bool manualTimers = false) : TimeProvider
         }
     }
 
-    /// <summary>Moves the clock; with manual timers, fires (on this thread, in due order) every timer it passes.</summary>
+    /// <summary>With manual timers: timer callbacks run so far.</summary>
+    public int Fired => Volatile.Read(ref _fired);
+
+    /// <summary>
+    /// Moves the clock by <paramref name="by"/>. With manual timers it steps from one due timer to the next, firing each (on
+    /// this thread, in due order, a periodic one once per period passed) with the clock at its due time, so a check that
+    /// looks every 250 ms looks 40 times in an Advance of 10 s, as it would in real time.
+    /// </summary>
     public void Advance(TimeSpan by)
     {
-        var now = Interlocked.Add(ref _ticks, by.Ticks);
+        var target = GetTimestamp() + by.Ticks;
         while (true)
         {
             ManualTimer? due;
             lock (_gate)
             {
-                due = _armed.Where(t => t.DueTicks <= now).MinBy(t => t.DueTicks);
+                due = _armed.Where(t => t.DueTicks <= target).MinBy(t => t.DueTicks);
                 if (due is null)
                 {
+                    Interlocked.Exchange(ref _ticks, target);
                     return;
                 }
 
+                Interlocked.Exchange(ref _ticks, Math.Max(GetTimestamp(), due.DueTicks));
                 _armed.Remove(due);
-                due.Fired(now);
+                due.Fired();
                 if (due.IsArmed)
                 {
                     _armed.Add(due);
@@ -93,6 +104,7 @@ public sealed class ManualTimeProvider(bool manualTimers = false) : TimeProvider
 
             // Outside the lock: the callback may arm or stop timers (Task.Delay's continuation can run right here).
             due.Invoke();
+            Interlocked.Increment(ref _fired);
         }
     }
 

@@ -30,8 +30,8 @@ internal sealed class ManualTimer(ManualTimeProvider provider, TimerCallback cal
         return true;
     }
 
-    /// <summary>Called by the provider, under its lock, when the clock passed <see cref="DueTicks"/>: re-arms a periodic timer.</summary>
-    public void Fired(long now)
+    /// <summary>Called by the provider, under its lock, with its clock at <see cref="DueTicks"/>: re-arms a periodic timer.</summary>
+    public void Fired()
     {
         if (_periodTicks == 0)
         {
@@ -39,8 +39,7 @@ internal sealed class ManualTimer(ManualTimeProvider provider, TimerCallback cal
         }
         else
         {
-            // A jump over several periods fires once and carries on from now, like a timer that was held up.
-            DueTicks = Math.Max(DueTicks + _periodTicks, now + 1);
+            DueTicks += _periodTicks;
         }
     }
 

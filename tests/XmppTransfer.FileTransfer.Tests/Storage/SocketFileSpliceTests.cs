@@ -189,7 +189,7 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
     public async Task A_file_side_splice_that_never_returns_fails_the_move_as_local_io_at_the_stall_timeout_and_when_it_returns_at_last_nothing_more_is_touched()
     {
         const int First = 100_000;
-        var clock = new SteppedTimeProvider();
+        var clock = new ManualTimeProvider(manualTimers: true);
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var release = new ManualResetEventSlim();
         long landed = -1;
@@ -280,7 +280,7 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
     public async Task A_peer_that_sends_slowly_is_not_taken_for_a_stalled_disk_however_long_the_splice_waits_for_it()
     {
         const int Pieces = 8, Piece = 10_000;
-        var clock = new SteppedTimeProvider();
+        var clock = new ManualTimeProvider(manualTimers: true);
         using var splice = SocketFileSplice.TryCreate(TimeSpan.FromSeconds(1), clock)!;
         var payload = RandomNumberGenerator.GetBytes(Pieces * Piece);
         var moved = Channel.CreateUnbounded<long>();
