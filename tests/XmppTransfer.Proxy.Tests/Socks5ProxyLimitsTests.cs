@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using XmppTransfer.Testing;
 using static XmppTransfer.Proxy.Tests.ProxyHarness;
 
 namespace XmppTransfer.Proxy.Tests;
@@ -111,7 +112,10 @@ public sealed class Socks5ProxyLimitsTests
     [Fact]
     public async Task Silent_active_stream_is_closed_at_the_idle_timeout()
     {
-        await using ProxyHarness harness = await ProxyHarness.StartAsync(o => o with { IdleTimeout = s_short });
+        // The clock moves only when told: the ping below cannot lose a race with the idle deadline on a slow machine.
+        ManualClock clock = new();
+        TimeSpan idle = TimeSpan.FromMinutes(1);
+        await using ProxyHarness harness = await ProxyHarness.StartAsync(o => o with { IdleTimeout = idle, TimeProvider = clock });
         (Socket target, Socket requester, _) = await harness.ActivatedPairAsync();
         using (target)
         using (requester)
@@ -121,10 +125,18 @@ public sealed class Socks5ProxyLimitsTests
             int read = 0;
             while (read < 4)
             {
-                read += await target.ReceiveAsync(ping.AsMemory(read), SocketFlags.None, Ct).AsTask().WaitAsync(TestTimeout, Ct);
+                int n = await target.ReceiveAsync(ping.AsMemory(read), SocketFlags.None, Ct).AsTask().WaitAsync(TestTimeout, Ct);
+                Assert.NotEqual(0, n);
+                read += n;
             }
 
-            await Task.WhenAll(WaitClosedAsync(target), WaitClosedAsync(requester));
+            Task closed = Task.WhenAll(WaitClosedAsync(target), WaitClosedAsync(requester));
+
+            // Just short of the deadline the timer has not fired (nothing else could close the pair); at it, it closes.
+            clock.Advance(idle - TimeSpan.FromSeconds(1));
+            Assert.False(closed.IsCompleted);
+            clock.Advance(TimeSpan.FromSeconds(1));
+            await closed;
 
             Assert.Equal(1, harness.Metrics.GetClosures(ProxyCloseReason.IdleTimeout));
         }
