@@ -113,7 +113,7 @@ public sealed class Socks5ProxyLimitsTests
     public async Task Silent_active_stream_is_closed_at_the_idle_timeout()
     {
         // The clock moves only when told: the ping below cannot lose a race with the idle deadline on a slow machine.
-        ManualClock clock = new();
+        ManualTimeProvider clock = new(manualTimers: true);
         TimeSpan idle = TimeSpan.FromMinutes(1);
         await using ProxyHarness harness = await ProxyHarness.StartAsync(o => o with { IdleTimeout = idle, TimeProvider = clock });
         (Socket target, Socket requester, _) = await harness.ActivatedPairAsync();
