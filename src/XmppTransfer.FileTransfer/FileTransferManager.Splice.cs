@@ -25,7 +25,7 @@ public sealed partial class FileTransferManager
         ProgressReporter reporter,
         CancellationToken cancellationToken)
     {
-        using var splice = SocketFileSplice.TryCreate(Options.WriteStallTimeout, TimeProvider, FileSplice);
+        using var splice = SocketFileSplice.TryCreate(Options.WriteStallTimeout, Options.TimeProvider, FileSplice);
         if (splice is null)
         {
             return (0, false);

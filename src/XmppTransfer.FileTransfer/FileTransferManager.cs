@@ -62,9 +62,6 @@ public sealed partial class FileTransferManager : IXmppExtension
     /// </summary>
     internal Func<string, long?> FreeSpace { get; init; } = Storage.DiskSpace.FreeBytes;
 
-    /// <summary>The zero-copy receive's clock for its write-stall check; tests move it by hand.</summary>
-    internal TimeProvider TimeProvider { get; init; } = TimeProvider.System;
-
     /// <summary>Replaces the zero-copy receive's pipe -> file splice when not null; tests put a disk that never answers here.</summary>
     internal Storage.Linux.FileSpliceCall? FileSplice { get; init; }
 

@@ -81,8 +81,9 @@ public sealed record FileTransferOptions
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
-    /// Clock of the sender's waits before it offers again to a busy receiver (<see cref="FileSendOptions.OfferRetryDelays"/>),
-    /// so tests can step through them. Default <see cref="TimeProvider.System"/>.
+    /// Clock of the sender's waits before it offers again to a busy receiver (<see cref="FileSendOptions.OfferRetryDelays"/>)
+    /// and of the zero-copy receive's write-stall check (<see cref="WriteStallTimeout"/>), so tests can step through them.
+    /// Default <see cref="TimeProvider.System"/>.
     /// </summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

@@ -41,10 +41,10 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
             Socks5 = s_loopback,
             FallbackWait = TimeSpan.FromSeconds(5),
             Socks5InactivityTimeout = TimeSpan.FromSeconds(3),
+            TimeProvider = _bobClock,
         })
         {
             FreeSpace = directory => _bobFreeSpace(directory),
-            TimeProvider = _bobClock,
             FileSplice = (pipe, file, offset, length) => _bobFileSplice(pipe, file, offset, length),
         };
         _alice = await _router.ConnectAsync("alice");
