@@ -25,8 +25,9 @@ public sealed record FileSendOptions
     public TimeSpan OfferTimeout { get; init; } = TimeSpan.FromSeconds(120);
 
     /// <summary>
-    /// When the receiver refuses an offer with an error of type wait (RFC 6120 §8.3.2: retry after waiting; usually
-    /// <c>resource-constraint</c> from a receiver whose queue of offers, or this sender's share of it, is full), how long
+    /// When the receiver refuses an offer as busy, with <c>resource-constraint</c> or <c>policy-violation</c> of type wait
+    /// (RFC 6120 §8.3.2: retry after waiting; our receiver does so when its queue of offers, or this sender's share of it,
+    /// is full; other wait errors, such as <c>recipient-unavailable</c>, are not retried), how long
     /// to wait before each new offer: one entry per retry, each a fresh offer with a new sid. After the last, the send fails
     /// with the receiver's error as it would without retries. Other errors, a decline and an unanswered offer are never
     /// retried. Empty turns retrying off. Each delay positive and at most a day. Default 2, 5, 10, 20 and 40 s (77 s in

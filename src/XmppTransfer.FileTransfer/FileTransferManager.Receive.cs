@@ -510,7 +510,7 @@ public sealed partial class FileTransferManager
                 sink.Commit(buffer, filled);
                 throw new FileTransferException(
                     FileTransferErrorKind.Timeout,
-                    $"{offer.From} sent nothing for {watchdog.Timeout.TotalSeconds:0} s; stopped after {resumeFrom + received + filled} of {offer.File.Size} bytes of {offer.SafeName} (the part is kept for resuming).");
+                    $"{offer.From} sent nothing for {watchdog.Timeout.TotalSeconds:0.#} s; stopped after {resumeFrom + received + filled} of {offer.File.Size} bytes of {offer.SafeName} (the part is kept for resuming).");
             }
             catch (BytestreamException) when (!socket && received + filled == expected)
             {

@@ -97,7 +97,7 @@ public sealed partial class FileTransferManager
             // PROTOCOLS.md §6: SI cannot renegotiate; a fresh offer restricted to IBB (with range, so a
             // partial receipt resumes) is what every peer understands. Our receiver accepts it by itself. It goes through
             // the same offer step, so a receiver that is busy by then is offered it again like any other offer.
-            FileTransferLog.FallingBack(Logger, (string)ex.Data[Socks5FailureMarker]!, peer.ToString(), bytestream.Message);
+            FileTransferLog.FallingBack(Logger, ex.Data[Socks5FailureMarker] as string ?? offer.Sid, peer.ToString(), bytestream.Message);
             content.Position = start;
             var retry = new SiOffer(NewSid(), file, [StreamMethods.Ibb]);
             return await OfferAndSendAsync(peer, content, start, retry, hashes, options, progress, cancellationToken).ConfigureAwait(false);
@@ -151,7 +151,7 @@ public sealed partial class FileTransferManager
         }
         catch (XmppException ex) when (ex.Kind == XmppErrorKind.Timeout)
         {
-            throw new FileTransferException(FileTransferErrorKind.Timeout, $"{peer} did not answer the offer within {options.OfferTimeout.TotalSeconds:0} s.", ex);
+            throw new FileTransferException(FileTransferErrorKind.Timeout, $"{peer} did not answer the offer within {options.OfferTimeout.TotalSeconds:0.#} s.", ex);
         }
 
         var accept = SiAccept.Parse(answer.Element(SiOffer.SiName))
@@ -269,7 +269,7 @@ public sealed partial class FileTransferManager
                 // Not a SOCKS5 failure (no fallback): the connection works, the receiver stopped reading. The watchdog closes
                 // the socket, so its expiry can surface as any of these.
                 throw new FileTransferException(FileTransferErrorKind.Timeout,
-                    $"{peer} took no data for {watchdog.Timeout.TotalSeconds:0} s over the SOCKS5 bytestream; stopped.", ex);
+                    $"{peer} took no data for {watchdog.Timeout.TotalSeconds:0.#} s over the SOCKS5 bytestream; stopped.", ex);
             }
             catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException && cancellationToken.IsCancellationRequested)
             {
@@ -301,7 +301,7 @@ public sealed partial class FileTransferManager
         {
             // Not a SOCKS5 failure (no fallback): every byte was handed to TCP, but the receiver did not confirm.
             throw new FileTransferException(FileTransferErrorKind.Timeout,
-                $"{peer} did not close the SOCKS5 bytestream within {Options.Socks5CloseTimeout.TotalSeconds:0} s after the last byte; it may not have everything.");
+                $"{peer} did not close the SOCKS5 bytestream within {Options.Socks5CloseTimeout.TotalSeconds:0.#} s after the last byte; it may not have everything.");
         }
         catch (Exception ex) when (ex is IOException or SocketException)
         {
@@ -383,7 +383,8 @@ public sealed partial class FileTransferManager
         IProgress<FileTransferProgress>? progress,
         CancellationToken cancellationToken)
     {
-        var delays = options.OfferRetryDelays;
+        // A copy: the list is the caller's, validated once, and must not change under the loop.
+        IReadOnlyList<TimeSpan> delays = [.. options.OfferRetryDelays];
         for (var retry = 0; ; retry++)
         {
             try
@@ -406,11 +407,13 @@ public sealed partial class FileTransferManager
     }
 
     /// <summary>
-    /// An error of type wait says "retry after waiting" (RFC 6120 §8.3.2), whatever its condition. A decline is final even if
-    /// a peer gives it type wait: its user said no.
+    /// A receiver that is busy: an error of type wait (RFC 6120 §8.3.2, retry after waiting) that says it has no room now
+    /// (<c>resource-constraint</c>: a full queue) or that we offer too much (<c>policy-violation</c>: a rate limit). Other
+    /// wait errors are not about the receiver's load: <c>recipient-unavailable</c> or <c>remote-server-timeout</c> mean it is
+    /// not there, and a decline is final whatever its type (its user said no).
     /// </summary>
     private static bool IsBusy(StanzaError error) =>
-        error.Type == StanzaErrorType.Wait && error.Condition is not ("forbidden" or "not-acceptable");
+        error.Type == StanzaErrorType.Wait && error.Condition is ("resource-constraint" or "policy-violation");
 
     private static FileTransferException OfferRefused(Jid peer, XmppStanzaErrorException ex) => ex.Error.Condition switch
     {

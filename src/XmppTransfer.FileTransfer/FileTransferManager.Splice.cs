@@ -60,7 +60,7 @@ public sealed partial class FileTransferManager
             part.SetLength(resumeFrom + splice.Moved);
             throw new FileTransferException(
                 FileTransferErrorKind.Timeout,
-                $"{offer.From} sent nothing for {watchdog.Timeout.TotalSeconds:0} s; stopped after {resumeFrom + splice.Moved} of {offer.File.Size} bytes of {offer.SafeName} (the part is kept for resuming).");
+                $"{offer.From} sent nothing for {watchdog.Timeout.TotalSeconds:0.#} s; stopped after {resumeFrom + splice.Moved} of {offer.File.Size} bytes of {offer.SafeName} (the part is kept for resuming).");
         }
         catch (FileTransferException) when (splice.Stalled)
         {

@@ -63,8 +63,10 @@ public sealed record FileTransferOptions
     /// <summary>
     /// Receiving: longest one write to the file may take (a hung disk or network file system) before the transfer fails as
     /// a local I/O error, keeping its part file as it is (not cut: that would hang too). Writes into the page cache take
-    /// milliseconds; a disk that is only slow holds a write for seconds at most. It is noticed within about 1.25 times
-    /// this; the write itself cannot be interrupted, so the thread in it is left behind and stops when it returns. The
+    /// milliseconds; a disk that is only slow holds a write for seconds at most. It is noticed within this plus a quarter
+    /// of it, at most 5 s more; the write itself cannot be interrupted, so the thread in it is left behind and stops when
+    /// it returns. Cancelling a receive whose write hangs takes effect only then: until the stall is noticed, nothing can
+    /// tell a write that is about to return from one that never will. The
     /// zero-copy receive (<see cref="ZeroCopyReceive"/>) is bounded the same way: only time inside its pipe -> file splice
     /// counts, never waits for a slow peer (those are <see cref="Socks5InactivityTimeout"/>'s).
     /// <see cref="Timeout.InfiniteTimeSpan"/> turns the check off. Default 120 s.

@@ -138,20 +138,21 @@ public sealed class TransferTests(CliServerFixture fixture)
         var resource = "e" + Guid.NewGuid().ToString("N")[..8];
         var inbox = Path.Combine(fixture.Root, resource);
         await using var receiver = XftProcess.Start(
-            ["receive", .. fixture.Connection("bob", resource), "--out", inbox, "--count", "2", "--offer-timeout", "1", "--json"],
+            ["receive", .. fixture.Connection("bob", resource), "--out", inbox, "--count", "2", "--offer-timeout", "5", "--json"],
             CliServerFixture.Password(CliServerFixture.BobPassword));
         await receiver.WaitForStderrAsync("waiting for files", s_cap);
         await using var sender = await RawSender.ConnectAsync(fixture, "alice", CliServerFixture.AlicePassword, "s" + resource, s_cap);
         var bob = Jid.Create("bob", "cli.test", resource);
         var held = RandomNumberGenerator.GetBytes(3000);
 
-        // xft accepts the first file and gets one block of it; the rest waits for the test, so xft is busy until then.
+        // The offer timeout applies to the held and the next offer too: 5 s leaves a cold xft on a loaded machine room to take
+        // them. xft accepts the first file and gets one block of it; the rest waits for the test, so xft is busy until then.
         await sender.OfferAsync(bob, "held", "held.bin", held.Length);
         await using (var stream = await sender.OpenAsync(bob, "held"))
         {
             await stream.WriteAsync(held.AsMemory(0, 1024)).AsTask().WaitAsync(s_cap);
 
-            // Queued behind it, the second offer waits out its second and its sender hears the decline.
+            // Queued behind it, the second offer waits out its 5 s and its sender hears the decline.
             var declined = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => sender.OfferAsync(bob, "late", "late.bin", 10));
             Assert.Equal("forbidden", declined.Error.Condition);
             await stream.WriteAsync(held.AsMemory(1024)).AsTask().WaitAsync(s_cap);
@@ -181,7 +182,7 @@ public sealed class TransferTests(CliServerFixture fixture)
         }
 
         Assert.Equal(0, await receiver.WaitForExitAsync(s_cap));
-        Assert.Contains($"xft: late.bin from {sender.Jid}: the offer waited more than 1 s and was declined", receiver.StandardError, StringComparison.Ordinal);
+        Assert.Contains($"xft: late.bin from {sender.Jid}: the offer waited more than 5 s and was declined", receiver.StandardError, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(inbox, "late.bin")));
     }
 
@@ -216,7 +217,7 @@ public sealed class TransferTests(CliServerFixture fixture)
         // deadline is far beyond them, and far below the 120 s inactivity timeout that would otherwise end the transfer.
         await using var sender = await RawSender.ConnectAsync(fixture, "alice", CliServerFixture.AlicePassword, "s" + resource, s_cap);
         await using var receiver = XftProcess.Start(
-            ["receive", .. fixture.Connection("bob", resource), "--out", Path.Combine(fixture.Root, resource), "--count", "1", "--timeout", "10"],
+            ["receive", .. fixture.Connection("bob", resource), "--out", Path.Combine(fixture.Root, resource), "--count", "1", "--timeout", "10", "--json"],
             CliServerFixture.Password(CliServerFixture.BobPassword));
         await receiver.WaitForStderrAsync("waiting for files", s_cap);
         var bob = Jid.Create("bob", "cli.test", resource);
@@ -225,6 +226,13 @@ public sealed class TransferTests(CliServerFixture fixture)
         await sender.OfferAsync(bob, "slow", "slow.bin", 3000);
         await using var stream = await sender.OpenAsync(bob, "slow");
         await stream.WriteAsync(new byte[1024]).AsTask().WaitAsync(s_cap);
+
+        using (var cut = JsonDocument.Parse((await receiver.ReadLineAsync(s_cap))!))
+        {
+            Assert.Equal("error", cut.RootElement.GetProperty("result").GetString());
+            Assert.Equal("slow", cut.RootElement.GetProperty("sid").GetString());
+            Assert.Equal("cancelled at --timeout", cut.RootElement.GetProperty("error").GetString());
+        }
 
         Assert.Equal(1, await receiver.WaitForExitAsync(s_cap));
         Assert.Contains("timed out after receiving 0 file(s)", receiver.StandardError, StringComparison.Ordinal);

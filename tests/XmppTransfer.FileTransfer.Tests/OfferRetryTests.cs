@@ -199,6 +199,31 @@ public sealed class OfferRetryTests : IAsyncLifetime
         await DeclineWaitingAsync(blocker);
     }
 
+    [Theory]
+    [InlineData("recipient-unavailable")]
+    [InlineData("remote-server-timeout")]
+    [InlineData("service-unavailable")]
+    public async Task A_wait_refusal_that_does_not_say_busy_is_not_retried(string condition)
+    {
+        var blocker = await BlockAsync();
+        // Bob's busy refusal says another wait condition (the blocker's decline at the end stays a decline).
+        _rewriteError = error =>
+        {
+            var defined = error.Element(XName.Get("resource-constraint", "urn:ietf:params:xml:ns:xmpp-stanzas"));
+            defined?.Name = XName.Get(condition, defined.Name.NamespaceName);
+        };
+        var source = TransferTestKit.MakeFile(_root, "a.bin", 1000);
+
+        var failed = await Assert.ThrowsAsync<FileTransferException>(
+            () => _aliceFiles.SendFileAsync(_bob.BoundJid, source, s_ibb, cancellationToken: TestContext.Current.CancellationToken).WaitAsync(s_cap));
+
+        var error = Assert.IsType<XmppStanzaErrorException>(failed.InnerException).Error;
+        Assert.Equal((condition, StanzaErrorType.Wait), (error.Condition, error.Type));
+        Assert.Equal(0, _clock.ArmedTimers);
+        Assert.Single(_offered);
+        await DeclineWaitingAsync(blocker);
+    }
+
     [Fact]
     public async Task With_no_retry_delays_a_busy_refusal_fails_the_send_at_once()
     {

@@ -108,22 +108,22 @@ public sealed class ManualTimeProvider(bool manualTimers = false) : TimeProvider
         }
     }
 
-    /// <summary>A timer's (re)arming or stop: it joins or leaves the armed set.</summary>
-    internal void Update(ManualTimer timer)
+    /// <summary>
+    /// A timer's (re)arming or stop, under <see cref="Gate"/>: it joins or leaves the armed set. Returns the signal of
+    /// <see cref="WhenTimerArmedAsync"/> to complete once the lock is let go, if it armed one.
+    /// </summary>
+    internal TaskCompletionSource? UpdateLocked(ManualTimer timer)
     {
-        TaskCompletionSource? signal = null;
-        lock (_gate)
+        _armed.Remove(timer);
+        if (!timer.IsArmed)
         {
-            _armed.Remove(timer);
-            if (timer.IsArmed)
-            {
-                _armed.Add(timer);
-                signal = _armedSignal;
-                _armedSignal = null;
-            }
+            return null;
         }
 
-        signal?.TrySetResult();
+        _armed.Add(timer);
+        var signal = _armedSignal;
+        _armedSignal = null;
+        return signal;
     }
 
     internal Lock Gate => _gate;

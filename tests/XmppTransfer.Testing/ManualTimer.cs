@@ -10,10 +10,20 @@ internal sealed class ManualTimer(ManualTimeProvider provider, TimerCallback cal
 
     public bool IsArmed { get; private set; }
 
+    private bool _disposed;
+
     public bool Change(TimeSpan dueTime, TimeSpan period)
     {
+        TaskCompletionSource? armed;
+
+        // One step with the armed set's update: an Advance on another thread sees the timer either before or after.
         lock (provider.Gate)
         {
+            if (_disposed)
+            {
+                return false;
+            }
+
             if (dueTime == Timeout.InfiniteTimeSpan)
             {
                 IsArmed = false;
@@ -24,9 +34,11 @@ internal sealed class ManualTimer(ManualTimeProvider provider, TimerCallback cal
                 _periodTicks = period == Timeout.InfiniteTimeSpan || period <= TimeSpan.Zero ? 0 : period.Ticks;
                 IsArmed = true;
             }
+
+            armed = provider.UpdateLocked(this);
         }
 
-        provider.Update(this);
+        armed?.TrySetResult();
         return true;
     }
 
@@ -45,7 +57,14 @@ internal sealed class ManualTimer(ManualTimeProvider provider, TimerCallback cal
 
     public void Invoke() => callback(state);
 
-    public void Dispose() => Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    public void Dispose()
+    {
+        Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        lock (provider.Gate)
+        {
+            _disposed = true;
+        }
+    }
 
     public ValueTask DisposeAsync()
     {

@@ -165,6 +165,16 @@ internal static class ReceiveCommand
                         // It expired between the check above and AcceptAsync: only an offer nobody answered can be expired.
                         await ReportExpiredAsync(offer);
                     }
+                    catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                    {
+                        // --timeout cut this transfer: one result line for it, as for every file, before the command ends.
+                        if (json)
+                        {
+                            Console.Out.WriteLine(TransferJson.Error(name, peer, sid, "cancelled at --timeout"));
+                        }
+
+                        throw;
+                    }
                     catch (Exception ex) when (ex is FileTransferException or XmppStanzaErrorException or IOException or UnauthorizedAccessException)
                     {
                         // One failed file (a peer that went away or went silent, a disk error) is reported and counted; the

@@ -79,7 +79,7 @@ internal sealed class OobDownload : IDisposable
                 sink.Commit(buffer, filled);
                 throw new FileTransferException(
                     FileTransferErrorKind.Timeout,
-                    $"The download from {_url.Host} stalled for {_watchdog.Timeout.TotalSeconds:0} s after {Offset + received + filled} bytes (the part is kept for resuming).");
+                    $"The download from {_url.Host} stalled for {_watchdog.Timeout.TotalSeconds:0.#} s after {Offset + received + filled} bytes (the part is kept for resuming).");
             }
             catch (Exception ex) when (ex is IOException or HttpRequestException)
             {

@@ -125,7 +125,7 @@ internal sealed class OobDownloader : IDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new FileTransferException(FileTransferErrorKind.Timeout, $"{url.Host} did not answer within {_options.InactivityTimeout.TotalSeconds:0} s.");
+            throw new FileTransferException(FileTransferErrorKind.Timeout, $"{url.Host} did not answer within {_options.InactivityTimeout.TotalSeconds:0.#} s.");
         }
         catch (HttpRequestException ex)
         {

@@ -140,6 +140,12 @@ internal sealed class SocketFileSplice : IDisposable
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
+        // After a stall the abandoned thread may still come back to this pipe; a new move would clear its mark under it.
+        if (Stalled)
+        {
+            throw new InvalidOperationException("This splice stalled; a new receive needs a new one.");
+        }
+
         // The splices must never block: the socket-side flag is the socket's own O_NONBLOCK (SPLICE_F_NONBLOCK covers only
         // the pipe), and .NET sets it only once an async operation on the socket has had to wait. Waits are ours, below.
         var wasBlocking = socket.Blocking;
@@ -180,7 +186,8 @@ internal sealed class SocketFileSplice : IDisposable
 
     /// <summary>
     /// The move on a pool thread of its own, watched by a timer: a file-side call that hangs holds that thread, not the
-    /// caller, who hears of the stall within about 1.25 stall timeouts (the timer looks four times per timeout).
+    /// caller, who hears of the stall within the timeout plus a quarter of it, at most 5 s (the timer looks four times per
+    /// timeout, at least every 5 s).
     /// </summary>
     private async Task<SpliceOutcome> MoveWatchedAsync(
         Socket socket, SafeFileHandle file, long offset, long count, string displayName, Action<long> onMoved, CancellationToken waitToken)
