@@ -12,6 +12,7 @@ public sealed class ManualTimeProvider(bool manualTimers = false) : TimeProvider
     private readonly Lock _gate = new();
     private readonly List<ManualTimer> _armed = [];
     private TaskCompletionSource? _armedSignal;
+    private TaskCompletionSource<TimeSpan>? _nextArmed;
     private long _ticks = TimeSpan.TicksPerDay;
     private int _fired;
 
@@ -70,6 +71,20 @@ public sealed class ManualTimeProvider(bool manualTimers = false) : TimeProvider
         }
     }
 
+    /// <summary>
+    /// With manual timers: completes when a timer is next armed (started or changed) after this call, with how long it then
+    /// has until it fires; for code that keeps other timers armed, where <see cref="WhenTimerArmedAsync"/> would complete at
+    /// once. Call it before the action that arms the timer; cap it with WaitAsync.
+    /// </summary>
+    public Task<TimeSpan> NextTimerArmedAsync()
+    {
+        lock (_gate)
+        {
+            _nextArmed ??= new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _nextArmed.Task;
+        }
+    }
+
     /// <summary>With manual timers: timer callbacks run so far.</summary>
     public int Fired => Volatile.Read(ref _fired);
 
@@ -112,6 +127,8 @@ public sealed class ManualTimeProvider(bool manualTimers = false) : TimeProvider
     internal void Update(ManualTimer timer)
     {
         TaskCompletionSource? signal = null;
+        TaskCompletionSource<TimeSpan>? next = null;
+        TimeSpan due = default;
         lock (_gate)
         {
             _armed.Remove(timer);
@@ -120,10 +137,14 @@ public sealed class ManualTimeProvider(bool manualTimers = false) : TimeProvider
                 _armed.Add(timer);
                 signal = _armedSignal;
                 _armedSignal = null;
+                next = _nextArmed;
+                _nextArmed = null;
+                due = TimeSpan.FromTicks(timer.DueTicks - GetTimestamp());
             }
         }
 
         signal?.TrySetResult();
+        next?.TrySetResult(due);
     }
 
     internal Lock Gate => _gate;
