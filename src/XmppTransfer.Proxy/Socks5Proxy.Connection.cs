@@ -20,7 +20,7 @@ public sealed partial class Socks5Proxy
             string dstAddr;
             try
             {
-                dstAddr = await Socks5ServerHandshake.AcceptAsync(stream, _options.HandshakeTimeout, _handshakeCancellation.Token)
+                dstAddr = await Socks5ServerHandshake.AcceptAsync(stream, _options.HandshakeTimeout, _timeProvider, _handshakeCancellation.Token)
                     .ConfigureAwait(false);
             }
             catch (BytestreamException ex)
@@ -41,8 +41,8 @@ public sealed partial class Socks5Proxy
             ProxyLog.LegRegistered(_logger, connection.Id, connection.RemoteAddress, isTarget ? "target" : "requester", pair.DstAddr);
             try
             {
-                using CancellationTokenSource replyTimeout = CancellationTokenSource.CreateLinkedTokenSource(pair.Lifetime.Token);
-                replyTimeout.CancelAfter(_options.HandshakeTimeout);
+                using CancellationTokenSource replyDeadline = new(_options.HandshakeTimeout, _timeProvider);
+                using CancellationTokenSource replyTimeout = CancellationTokenSource.CreateLinkedTokenSource(pair.Lifetime.Token, replyDeadline.Token);
                 await Socks5ServerHandshake.SendReplyAsync(stream, Socks5ReplyCode.Succeeded, pair.DstAddr, replyTimeout.Token)
                     .ConfigureAwait(false);
                 connection.ReplySent.TrySetResult();

@@ -19,10 +19,13 @@ public sealed class HostLoggingTests
         return environment;
     }
 
-    /// <summary>A proxy whose XMPP server refuses the connection: it warns, then logs the reconnect at Information.</summary>
-    private static XftProcess StartProxy(Dictionary<string, string> environment) => XftProcess.Start(
+    /// <summary>
+    /// A proxy whose XMPP server, <paramref name="server"/> (held until the proxy stops), refuses the connection: it
+    /// warns, then logs the reconnect at Information.
+    /// </summary>
+    private static XftProcess StartProxy(RefusingPort server, Dictionary<string, string> environment) => XftProcess.Start(
         [
-            "proxy", "--component-jid", "proxy.logging.test", "--server", $"127.0.0.1:{FreePort.Next()}",
+            "proxy", "--component-jid", "proxy.logging.test", "--server", $"127.0.0.1:{server.Port}",
             "--listen", "127.0.0.1:0", "--public-host", "127.0.0.1",
         ],
         environment);
@@ -54,7 +57,8 @@ public sealed class HostLoggingTests
     [Fact]
     public async Task The_proxy_logs_information_lines_when_no_level_is_configured()
     {
-        await using XftProcess xft = StartProxy(ProxyEnvironment(null));
+        using var server = new RefusingPort();
+        await using XftProcess xft = StartProxy(server, ProxyEnvironment(null));
 
         await xft.WaitForStderrAsync("Reconnecting to the XMPP server", s_cap);
 
@@ -64,7 +68,8 @@ public sealed class HostLoggingTests
     [Fact]
     public async Task The_proxy_prints_no_information_line_when_its_environment_sets_the_default_level_to_warning()
     {
-        await using XftProcess xft = StartProxy(ProxyEnvironment("Warning"));
+        using var server = new RefusingPort();
+        await using XftProcess xft = StartProxy(server, ProxyEnvironment("Warning"));
 
         // The warning comes right before the Information line about reconnecting, and stopping logs another.
         await xft.WaitForStderrAsync("Connection to the XMPP server failed", s_cap);
@@ -77,9 +82,10 @@ public sealed class HostLoggingTests
     [Fact]
     public async Task The_proxy_logs_debug_lines_with_verbose_even_when_the_level_is_warning()
     {
+        using var server = new RefusingPort();
         await using XftProcess xft = XftProcess.Start(
             [
-                "proxy", "--component-jid", "proxy.logging.test", "--server", $"127.0.0.1:{FreePort.Next()}",
+                "proxy", "--component-jid", "proxy.logging.test", "--server", $"127.0.0.1:{server.Port}",
                 "--listen", "127.0.0.1:0", "--public-host", "127.0.0.1", "--verbose",
             ],
             ProxyEnvironment("Warning"));
@@ -142,7 +148,8 @@ public sealed class HostLoggingTests
     [Fact]
     public async Task A_proxy_level_that_is_not_a_log_level_is_a_one_line_usage_error_before_anything_starts()
     {
-        await using XftProcess xft = StartProxy(ProxyEnvironment("Loud"));
+        using var server = new RefusingPort();
+        await using XftProcess xft = StartProxy(server, ProxyEnvironment("Loud"));
 
         int exit = await xft.WaitForExitAsync(s_cap);
 

@@ -107,9 +107,9 @@ public sealed class UsageTests
     [Fact]
     public async Task An_unreachable_server_is_a_clear_one_line_failure()
     {
-        var port = FreePort.Next();
+        using var closed = new RefusingPort();
         var (exit, _, stderr) = await XftProcess.RunAsync(
-            ["disco", "--jid", "alice@example.test", "--server", $"127.0.0.1:{port}"], new Dictionary<string, string> { ["XFT_PASSWORD"] = "x" }, s_cap);
+            ["disco", "--jid", "alice@example.test", "--server", $"127.0.0.1:{closed.Port}"], new Dictionary<string, string> { ["XFT_PASSWORD"] = "x" }, s_cap);
         Assert.Equal(1, exit);
         Assert.StartsWith("xft: ", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);

@@ -77,8 +77,8 @@ public sealed class OobFileTransferTests : IAsyncLifetime
     [Fact]
     public async Task An_unreachable_url_fails_both_sides_with_item_not_found()
     {
-        var port = FreePort.Next();
-        var answer = OfferUrl($"http://127.0.0.1:{port}/x/missing.bin");
+        using var closed = new RefusingPort();
+        var answer = OfferUrl($"http://127.0.0.1:{closed.Port}/x/missing.bin");
         var offer = await NextOfferAsync();
         var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(Path.Combine(_root, "in")).WaitAsync(s_cap));
         Assert.Equal(FileTransferErrorKind.TransferFailed, ex.ErrorKind);

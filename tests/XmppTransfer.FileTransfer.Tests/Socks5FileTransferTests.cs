@@ -256,10 +256,10 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     public async Task When_every_streamhost_is_unreachable_the_transfer_falls_back_to_ibb_by_itself()
     {
         // A loopback port nobody listens on: the requester offers it, the target's connect is refused at once.
-        var deadPort = ClosedLoopbackPort();
+        using var deadPort = new RefusingPort();
         var alice = Attach(_alice, s_loopback with { ExternalHost = null, Hosts = ["127.0.0.1"] });
         var source = MakeFile("fallback.bin", 300_000);
-        PointStreamhostsAt(deadPort);
+        PointStreamhostsAt(deadPort.Port);
 
         var (sent, received) = await TransferAsync(alice, source, new FileSendOptions());
 
@@ -272,10 +272,10 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     [Fact]
     public async Task Socks5_only_fails_without_fallback_when_no_streamhost_works()
     {
-        var deadPort = ClosedLoopbackPort();
+        using var deadPort = new RefusingPort();
         var alice = Attach(_alice, s_loopback);
         var source = MakeFile("nofallback.bin", 1000);
-        PointStreamhostsAt(deadPort);
+        PointStreamhostsAt(deadPort.Port);
 
         var send = alice.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Socks5 });
         var offer = await NextOfferAsync();
@@ -475,10 +475,10 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         // SOCKS5 fails (the streamhost is a closed port), the sender re-offers the file in-band and the receive takes that
         // offer itself; the receive then fails before it answers (here its free-space check, whose second call is the
         // re-offer's, fails). The application never saw the re-offer, so nobody else can answer it.
-        var deadPort = ClosedLoopbackPort();
+        using var deadPort = new RefusingPort();
         var alice = Attach(_alice, s_loopback);
         var source = MakeFile("refused.bin", 100_000);
-        PointStreamhostsAt(deadPort);
+        PointStreamhostsAt(deadPort.Port);
         var checks = 0;
         _bobFreeSpace = _ => Interlocked.Increment(ref checks) == 1 ? null : throw new IOException("The file system did not answer.");
 
@@ -619,8 +619,6 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
 
             return stanza;
         };
-
-    private static int ClosedLoopbackPort() => FreePort.Next();
 
     private static string Sha256(string path) => TransferTestKit.Sha256(path);
 

@@ -40,30 +40,25 @@ public sealed class Socks5ProxyLimitsTests
     [Fact]
     public async Task Slowloris_handshake_is_cut_at_the_handshake_timeout()
     {
-        await using ProxyHarness harness = await ProxyHarness.StartAsync(o => o with { HandshakeTimeout = s_short });
+        // The deadline runs on the proxy's clock, which moves 100 ms per byte sent, however slow the machine: the reads
+        // make progress, the whole handshake never finishes in time, and the cut comes at the timeout, not before.
+        ManualTimeProvider clock = new(manualTimers: true);
+        await using ProxyHarness harness = await ProxyHarness.StartAsync(o => o with { HandshakeTimeout = s_short, TimeProvider = clock });
         using Socket slow = await harness.ConnectAsync();
         Task closed = WaitClosedAsync(slow);
+        await clock.WhenTimerArmedAsync().WaitAsync(TestTimeout, Ct);
+        Assert.Equal(s_short, clock.NextTimerDue);
 
-        // One byte every 100 ms: each read makes progress, the whole handshake never finishes in time.
         byte[] handshake = [0x05, 0x01, 0x00, 0x05, 0x01, 0x00, 0x03, 0x28, .. Encoding.ASCII.GetBytes(NewHash()), 0x00, 0x00];
-        foreach (byte b in handshake)
+        TimeSpan step = TimeSpan.FromMilliseconds(100);
+        for (int i = 0; i < 3; i++)
         {
-            if (closed.IsCompleted)
-            {
-                break;
-            }
-
-            try
-            {
-                await slow.SendAsync(new[] { b }, SocketFlags.None, Ct);
-            }
-            catch (SocketException)
-            {
-                break;
-            }
-
-            await Task.WhenAny(closed, Task.Delay(100, Ct));
+            await slow.SendAsync(handshake.AsMemory(i, 1), SocketFlags.None, Ct).AsTask().WaitAsync(TestTimeout, Ct);
+            clock.Advance(i < 2 ? step : step - TimeSpan.FromMilliseconds(1));
         }
+
+        Assert.False(closed.IsCompleted);
+        clock.Advance(TimeSpan.FromMilliseconds(1));
 
         await closed.WaitAsync(TestTimeout, Ct);
         Assert.Equal(1, harness.Metrics.HandshakeFailures);

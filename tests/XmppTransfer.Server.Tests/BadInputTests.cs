@@ -3,6 +3,7 @@ using System.Text;
 using System.Xml.Linq;
 using XmppTransfer.Core;
 using XmppTransfer.Core.Stanzas;
+using XmppTransfer.Testing;
 
 namespace XmppTransfer.Server.Tests;
 
@@ -83,29 +84,44 @@ public sealed class BadInputTests
     [Fact]
     public async Task A_wrong_password_storm_is_throttled_and_locked_out_while_other_accounts_log_in_normally()
     {
+        // The failure delays run on the server's clock: each failed login arms one, the test checks its length and moves
+        // the clock past it. (The server's sweep timer stays armed too: 5 s, longer than all the delays together.)
+        var clock = new ManualTimeProvider(manualTimers: true);
         var options = ServerHarness.BaseOptions with
         {
             AuthFailureDelay = TimeSpan.FromMilliseconds(50),
             MaxAuthFailureDelay = TimeSpan.FromMilliseconds(800),
             AccountLockoutThreshold = 5,
+            TimeProvider = clock,
         };
         await using var harness = await ServerHarness.StartAsync(options);
         var wrong = harness.ClientOptions("alice", password: "guess");
 
-        var timings = new List<TimeSpan>();
+        async Task<(XmppConnectionException Error, TimeSpan Delay)> FailAsync(XmppClientOptions? clientOptions)
+        {
+            var armed = clock.NextTimerArmedAsync();
+            var connect = Assert.ThrowsAsync<XmppConnectionException>(() => harness.ConnectAsync("alice", options: clientOptions));
+            var delay = await armed.WaitAsync(ServerHarness.Cap);
+            Assert.False(connect.IsCompleted, "the failure is answered only after its delay");
+            clock.Advance(delay);
+            return (await connect.WaitAsync(ServerHarness.Cap), delay);
+        }
+
+        var delays = new List<TimeSpan>();
         for (var i = 0; i < 7; i++)
         {
-            var watch = Stopwatch.StartNew();
-            var ex = await Assert.ThrowsAsync<XmppConnectionException>(() => harness.ConnectAsync("alice", options: wrong));
-            timings.Add(watch.Elapsed);
+            var (ex, delay) = await FailAsync(wrong);
+            delays.Add(delay);
             Assert.Equal(XmppErrorKind.Authentication, ex.Kind);
         }
 
-        var locked = await Assert.ThrowsAsync<XmppConnectionException>(() => harness.ConnectAsync("alice"));
+        var (locked, lockedDelay) = await FailAsync(null);
         var bob = await harness.ConnectAsync("bob");
 
+        // 50 ms doubling per failure up to the cap; the sixth and seventh are refused (locked out), still delayed.
+        Assert.Equal<double>([50, 100, 200, 400, 800, 800, 800], delays.Select(d => d.TotalMilliseconds));
         Assert.Contains("temporary-auth-failure", locked.Message, StringComparison.Ordinal);
-        Assert.True(timings[^1] > timings[0], $"later failures are slower: {string.Join(", ", timings)}");
+        Assert.Equal(TimeSpan.FromMilliseconds(800), lockedDelay);
         Assert.True(bob.IsConnected);
         Assert.True(harness.Server.Metrics.AuthFailures >= 8);
     }

@@ -5,8 +5,11 @@ namespace XmppTransfer.Testing;
 
 /// <summary>Finds free TCP ports on the loopback interface by binding port 0.</summary>
 /// <remarks>
-/// The ports are released before they are returned, so another process could take one in between; on a test
-/// machine that is rare enough, and a server that fails to bind shows it in its log.
+/// For a server that must be given its port up front (a child process's configuration, a URL prefix) and binds it
+/// soon after. The ports are released before they are returned, so another test could take one in between; the kernel
+/// hands out port-0 ports from a wide range at random, so that is rare, and a server that fails to bind says so at
+/// once instead of passing wrongly. Never use one as a port that should refuse connections: a parallel test's listener
+/// can be given it before the connect; hold a <see cref="RefusingPort"/> instead.
 /// </remarks>
 public static class FreePort
 {

@@ -12,6 +12,7 @@ public sealed class ManualTimeProvider(bool manualTimers = false) : TimeProvider
     private readonly Lock _gate = new();
     private readonly List<ManualTimer> _armed = [];
     private TaskCompletionSource? _armedSignal;
+    private TaskCompletionSource<TimeSpan>? _nextArmed;
     private long _ticks = TimeSpan.TicksPerDay;
     private int _fired;
 
@@ -70,6 +71,20 @@ public sealed class ManualTimeProvider(bool manualTimers = false) : TimeProvider
         }
     }
 
+    /// <summary>
+    /// With manual timers: completes when a timer is next armed (started or changed) after this call, with how long it then
+    /// has until it fires; for code that keeps other timers armed, where <see cref="WhenTimerArmedAsync"/> would complete at
+    /// once. Call it before the action that arms the timer; cap it with WaitAsync.
+    /// </summary>
+    public Task<TimeSpan> NextTimerArmedAsync()
+    {
+        lock (_gate)
+        {
+            _nextArmed ??= new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _nextArmed.Task;
+        }
+    }
+
     /// <summary>With manual timers: timer callbacks run so far.</summary>
     public int Fired => Volatile.Read(ref _fired);
 
@@ -109,10 +124,11 @@ public sealed class ManualTimeProvider(bool manualTimers = false) : TimeProvider
     }
 
     /// <summary>
-    /// A timer's (re)arming or stop, under <see cref="Gate"/>: it joins or leaves the armed set. Returns the signal of
-    /// <see cref="WhenTimerArmedAsync"/> to complete once the lock is let go, if it armed one.
+    /// A timer's (re)arming or stop, under <see cref="Gate"/>: it joins or leaves the armed set. Returns what completes
+    /// the waits of <see cref="WhenTimerArmedAsync"/> and <see cref="NextTimerArmedAsync"/>, to run once the lock is let
+    /// go, if it armed one and someone waits.
     /// </summary>
-    internal TaskCompletionSource? UpdateLocked(ManualTimer timer)
+    internal Action? UpdateLocked(ManualTimer timer)
     {
         _armed.Remove(timer);
         if (!timer.IsArmed)
@@ -122,8 +138,20 @@ public sealed class ManualTimeProvider(bool manualTimers = false) : TimeProvider
 
         _armed.Add(timer);
         var signal = _armedSignal;
+        var next = _nextArmed;
         _armedSignal = null;
-        return signal;
+        _nextArmed = null;
+        if (signal is null && next is null)
+        {
+            return null;
+        }
+
+        var due = TimeSpan.FromTicks(timer.DueTicks - GetTimestamp());
+        return () =>
+        {
+            signal?.TrySetResult();
+            next?.TrySetResult(due);
+        };
     }
 
     internal Lock Gate => _gate;

@@ -14,7 +14,7 @@ internal sealed class ManualTimer(ManualTimeProvider provider, TimerCallback cal
 
     public bool Change(TimeSpan dueTime, TimeSpan period)
     {
-        TaskCompletionSource? armed;
+        Action? armed;
 
         // One step with the armed set's update: an Advance on another thread sees the timer either before or after.
         lock (provider.Gate)
@@ -38,7 +38,7 @@ internal sealed class ManualTimer(ManualTimeProvider provider, TimerCallback cal
             armed = provider.UpdateLocked(this);
         }
 
-        armed?.TrySetResult();
+        armed?.Invoke();
         return true;
     }
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Bytestreams.Socks5.Internal;
 using XmppTransfer.Core;
+using XmppTransfer.Testing;
 
 namespace XmppTransfer.Bytestreams.Tests.Socks5;
 
@@ -44,10 +45,10 @@ public sealed class CandidateRacerTests
     [Fact]
     public async Task A_refused_first_candidate_lets_the_next_start_at_once()
     {
-        var closedPort = ClosedPort();
+        using var closed = new RefusingPort();
         await using var listener = DirectListener.Start([IPAddress.Loopback], s_listener, NullLogger.Instance);
         using var registration = listener.Register(Hash);
-        StreamHost[] candidates = [new(s_proxy, "127.0.0.1", closedPort), new(s_requester, "127.0.0.1", listener.EndPoints[0].Port)];
+        StreamHost[] candidates = [new(s_proxy, "127.0.0.1", closed.Port), new(s_requester, "127.0.0.1", listener.EndPoints[0].Port)];
 
         // A huge stagger: only the failure of the first can start the second in time.
         var winner = await CandidateRacer.RaceAsync(candidates, Hash, _ => TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(60), s_cap, 0, Ct)
@@ -60,7 +61,9 @@ public sealed class CandidateRacerTests
     [Fact]
     public async Task When_no_candidate_works_the_race_fails_with_every_reason()
     {
-        StreamHost[] candidates = [new(s_proxy, "127.0.0.1", ClosedPort()), new(s_requester, "127.0.0.1", ClosedPort())];
+        using var closed1 = new RefusingPort();
+        using var closed2 = new RefusingPort();
+        StreamHost[] candidates = [new(s_proxy, "127.0.0.1", closed1.Port), new(s_requester, "127.0.0.1", closed2.Port)];
 
         var ex = await Assert.ThrowsAsync<BytestreamException>(
             () => CandidateRacer.RaceAsync(candidates, Hash, _ => TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(50), s_cap, 0, Ct).WaitAsync(s_cap, Ct));
@@ -105,12 +108,5 @@ public sealed class CandidateRacerTests
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         socket.Listen(4);
         return socket;
-    }
-
-    private static int ClosedPort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 }

@@ -123,8 +123,8 @@ public sealed class Socks5BytestreamManagerTests : IAsyncLifetime
         var registration = bobS5b.Expect(_alice.BoundJid, "many");
         using var sixteenth = Listen();
         using var seventeenth = Listen();
-        var closed = ClosedPort();
-        var ports = Enumerable.Repeat(closed, 15).Append(Port(sixteenth)).Append(Port(seventeenth)).Concat(Enumerable.Repeat(closed, 1000));
+        using var closed = new RefusingPort();
+        var ports = Enumerable.Repeat(closed.Port, 15).Append(Port(sixteenth)).Append(Port(seventeenth)).Concat(Enumerable.Repeat(closed.Port, 1000));
         var query = new XElement(
             BytestreamsQuery.Name,
             new XAttribute("sid", "many"),
@@ -151,11 +151,4 @@ public sealed class Socks5BytestreamManagerTests : IAsyncLifetime
     }
 
     private static int Port(Socket socket) => ((IPEndPoint)socket.LocalEndPoint!).Port;
-
-    private static int ClosedPort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
 }

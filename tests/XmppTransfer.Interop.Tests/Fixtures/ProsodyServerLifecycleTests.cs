@@ -23,7 +23,6 @@ public sealed partial class ProsodyServerLifecycleTests
         CancellationToken ct = TestContext.Current.CancellationToken;
         ProsodyServer server = await ProsodyServer.StartAsync(s_plaintext, ct).WaitAsync(s_timeout, ct);
         int pid = server.ProcessId;
-        int port = server.C2sPort;
         string folder = server.DataDirectory;
         Assert.True(File.Exists(server.ConfigPath));
         Assert.False(ProcessIsGone(pid));
@@ -32,8 +31,8 @@ public sealed partial class ProsodyServerLifecycleTests
 
         Assert.True(ProcessIsGone(pid), $"Prosody (pid {pid}) still runs after dispose.");
         Assert.False(Directory.Exists(folder));
-        using var client = new TcpClient();
-        await Assert.ThrowsAsync<SocketException>(() => client.ConnectAsync("127.0.0.1", port, ct).AsTask().WaitAsync(s_timeout, ct));
+        // Prosody runs in the foreground (-F), one process, so its exit closed its listeners. No connect to its old c2s
+        // port to show it: once released, the port can be handed to a listener of a test running in parallel.
     }
 
     [Fact]

@@ -229,7 +229,7 @@ internal sealed class DirectListener : IAsyncDisposable
         {
             stream = new NetworkStream(client, ownsSocket: true);
             Socks5Dialer.Tune(client, _socketBufferSize);
-            var dstAddr = await Socks5ServerHandshake.AcceptAsync(stream, _handshakeTimeout, _stop.Token).ConfigureAwait(false);
+            var dstAddr = await Socks5ServerHandshake.AcceptAsync(stream, _handshakeTimeout, TimeProvider.System, _stop.Token).ConfigureAwait(false);
             if (!_pending.TryRemove(dstAddr, out var registration))
             {
                 // S→C  05 02 00 03 28 <addr> 00 00: not ours, or a later connection for a hash already taken.

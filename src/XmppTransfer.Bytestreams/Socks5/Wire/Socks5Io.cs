@@ -8,14 +8,29 @@ internal static class Socks5Io
     /// <summary>A linked token source that also fires after <paramref name="timeout"/>.</summary>
     public static CancellationTokenSource CreateTimeoutSource(TimeSpan timeout, CancellationToken cancellationToken)
     {
+        ValidateTimeout(timeout);
+        CancellationTokenSource source = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        source.CancelAfter(timeout);
+        return source;
+    }
+
+    /// <summary>
+    /// A token source that fires after <paramref name="timeout"/> measured on <paramref name="timeProvider"/>; its timer goes
+    /// with it on dispose. Link it with the caller's token for the handshake's token.
+    /// </summary>
+    public static CancellationTokenSource CreateDeadline(TimeSpan timeout, TimeProvider timeProvider)
+    {
+        ValidateTimeout(timeout);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        return new CancellationTokenSource(timeout, timeProvider);
+    }
+
+    private static void ValidateTimeout(TimeSpan timeout)
+    {
         if (timeout <= TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
         {
             throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be positive or infinite.");
         }
-
-        CancellationTokenSource source = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        source.CancelAfter(timeout);
-        return source;
     }
 
     /// <summary>Reads exactly <paramref name="buffer"/>.Length bytes; short and split reads are joined.</summary>

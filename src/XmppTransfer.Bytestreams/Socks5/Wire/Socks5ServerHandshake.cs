@@ -13,11 +13,13 @@ internal static class Socks5ServerHandshake
     /// Reads the greeting, answers <c>05 00</c>, reads and validates the CONNECT request and returns its
     /// DST.ADDR in lower case. The caller then answers with <see cref="SendReplyAsync"/>. Invalid requests get
     /// the matching failure reply (05 FF, REP 07, 08 or 02) before a <see cref="BytestreamException"/> is thrown.
+    /// <paramref name="timeout"/> is measured on <paramref name="timeProvider"/>.
     /// </summary>
-    public static async Task<string> AcceptAsync(Stream stream, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task<string> AcceptAsync(Stream stream, TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        using CancellationTokenSource timeoutSource = Socks5Io.CreateTimeoutSource(timeout, cancellationToken);
+        using CancellationTokenSource deadline = Socks5Io.CreateDeadline(timeout, timeProvider);
+        using CancellationTokenSource timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(Socks5Frame.MaxGreetingLength);
         try
         {

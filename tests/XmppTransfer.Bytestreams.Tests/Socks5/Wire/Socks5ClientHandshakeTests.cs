@@ -214,7 +214,7 @@ public sealed class Socks5ClientHandshakeTests
         (DuplexPipeStream client, DuplexPipeStream server) = DuplexPipeStream.CreatePair();
         Task connect = Socks5ClientHandshake.ConnectAsync(client, Hash, s_handshakeTimeout, Ct);
 
-        string dstAddr = await Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, Ct).WaitAsync(TestTimeout, Ct);
+        string dstAddr = await Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, TimeProvider.System, Ct).WaitAsync(TestTimeout, Ct);
         await Socks5ServerHandshake.SendReplyAsync(server, Socks5ReplyCode.Succeeded, dstAddr, Ct).AsTask().WaitAsync(TestTimeout, Ct);
         await connect.WaitAsync(TestTimeout, Ct);
 

@@ -1,5 +1,6 @@
 using System.Text;
 using XmppTransfer.Bytestreams.Socks5.Wire;
+using XmppTransfer.Testing;
 using static XmppTransfer.Bytestreams.Tests.Socks5.Wire.Frames;
 
 namespace XmppTransfer.Bytestreams.Tests.Socks5.Wire;
@@ -16,7 +17,7 @@ public sealed class Socks5ServerHandshakeTests
         (DuplexPipeStream client, DuplexPipeStream server) = DuplexPipeStream.CreatePair();
         client.SendByteByByte([.. Greeting, .. Connect()]);
 
-        string dstAddr = await Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, Ct).WaitAsync(TestTimeout, Ct);
+        string dstAddr = await Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, TimeProvider.System, Ct).WaitAsync(TestTimeout, Ct);
 
         Assert.Equal(Hash, dstAddr);
         Assert.Equal([0x05, 0x00], await client.ReadChunkAsync(Ct).WaitAsync(TestTimeout, Ct));
@@ -29,7 +30,7 @@ public sealed class Socks5ServerHandshakeTests
         byte[] payload = Encoding.ASCII.GetBytes("early file bytes");
         client.Send([.. Greeting, .. Connect(), .. payload]);
 
-        string dstAddr = await Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, Ct).WaitAsync(TestTimeout, Ct);
+        string dstAddr = await Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, TimeProvider.System, Ct).WaitAsync(TestTimeout, Ct);
 
         Assert.Equal(Hash, dstAddr);
         Assert.Equal(payload.Length, server.BufferedCount);
@@ -46,7 +47,7 @@ public sealed class Socks5ServerHandshakeTests
         client.Send([0x05, 0xFF, .. methods]);
         client.Send(Connect());
 
-        string dstAddr = await Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, Ct).WaitAsync(TestTimeout, Ct);
+        string dstAddr = await Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, TimeProvider.System, Ct).WaitAsync(TestTimeout, Ct);
 
         Assert.Equal(Hash, dstAddr);
     }
@@ -58,7 +59,7 @@ public sealed class Socks5ServerHandshakeTests
         client.Send(Greeting);
         client.Send(Connect(Hash.ToUpperInvariant()));
 
-        string dstAddr = await Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, Ct).WaitAsync(TestTimeout, Ct);
+        string dstAddr = await Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, TimeProvider.System, Ct).WaitAsync(TestTimeout, Ct);
 
         Assert.Equal(Hash, dstAddr);
     }
@@ -70,7 +71,7 @@ public sealed class Socks5ServerHandshakeTests
         client.Send(0x04, 0x01, 0x00, 0x50);
 
         BytestreamException ex = await Assert.ThrowsAsync<BytestreamException>(
-            () => Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, Ct).WaitAsync(TestTimeout, Ct));
+            () => Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, TimeProvider.System, Ct).WaitAsync(TestTimeout, Ct));
 
         Assert.Equal(BytestreamErrorKind.ProtocolViolation, ex.ErrorKind);
         server.Dispose();
@@ -84,7 +85,7 @@ public sealed class Socks5ServerHandshakeTests
         client.Send(0x05, 0x02, 0x01, 0x02);
 
         BytestreamException ex = await Assert.ThrowsAsync<BytestreamException>(
-            () => Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, Ct).WaitAsync(TestTimeout, Ct));
+            () => Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, TimeProvider.System, Ct).WaitAsync(TestTimeout, Ct));
 
         Assert.Equal(BytestreamErrorKind.Socks5Handshake, ex.ErrorKind);
         Assert.Equal([0x05, 0xFF], await client.ReadChunkAsync(Ct).WaitAsync(TestTimeout, Ct));
@@ -97,7 +98,7 @@ public sealed class Socks5ServerHandshakeTests
         client.Send(0x05, 0x00);
 
         await Assert.ThrowsAsync<BytestreamException>(
-            () => Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, Ct).WaitAsync(TestTimeout, Ct));
+            () => Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, TimeProvider.System, Ct).WaitAsync(TestTimeout, Ct));
 
         Assert.Equal([0x05, 0xFF], await client.ReadChunkAsync(Ct).WaitAsync(TestTimeout, Ct));
     }
@@ -118,7 +119,7 @@ public sealed class Socks5ServerHandshakeTests
         client.Send(Connect(Hash[..length], command, addressType, port1, port2));
 
         BytestreamException ex = await Assert.ThrowsAsync<BytestreamException>(
-            () => Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, Ct).WaitAsync(TestTimeout, Ct));
+            () => Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, TimeProvider.System, Ct).WaitAsync(TestTimeout, Ct));
 
         Assert.Equal(BytestreamErrorKind.ProtocolViolation, ex.ErrorKind);
         Assert.Equal([0x05, 0x00], await client.ReadChunkAsync(Ct).WaitAsync(TestTimeout, Ct));
@@ -133,7 +134,7 @@ public sealed class Socks5ServerHandshakeTests
         client.Send(Connect("416781edf1ae50bad01cb8509ba35b43952bc34z"));
 
         BytestreamException ex = await Assert.ThrowsAsync<BytestreamException>(
-            () => Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, Ct).WaitAsync(TestTimeout, Ct));
+            () => Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, TimeProvider.System, Ct).WaitAsync(TestTimeout, Ct));
 
         Assert.Equal(BytestreamErrorKind.ProtocolViolation, ex.ErrorKind);
         Assert.Equal([0x05, 0x00], await client.ReadChunkAsync(Ct).WaitAsync(TestTimeout, Ct));
@@ -141,13 +142,19 @@ public sealed class Socks5ServerHandshakeTests
     }
 
     [Fact]
-    public async Task Silent_client_times_out()
+    public async Task Silent_client_times_out_at_the_timeout_measured_on_the_given_clock()
     {
         (_, DuplexPipeStream server) = DuplexPipeStream.CreatePair();
+        ManualTimeProvider clock = new(manualTimers: true);
 
-        BytestreamException ex = await Assert.ThrowsAsync<BytestreamException>(
-            () => Socks5ServerHandshake.AcceptAsync(server, TimeSpan.FromMilliseconds(200), Ct).WaitAsync(TestTimeout, Ct));
+        Task<string> accept = Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, clock, Ct);
+        await clock.WhenTimerArmedAsync().WaitAsync(TestTimeout, Ct);
+        Assert.Equal(s_handshakeTimeout, clock.NextTimerDue);
+        clock.Advance(s_handshakeTimeout - TimeSpan.FromMilliseconds(1));
+        Assert.False(accept.IsCompleted);
+        clock.Advance(TimeSpan.FromMilliseconds(1));
 
+        BytestreamException ex = await Assert.ThrowsAsync<BytestreamException>(() => accept.WaitAsync(TestTimeout, Ct));
         Assert.Equal(BytestreamErrorKind.Timeout, ex.ErrorKind);
         Assert.Equal(Core.XmppErrorKind.Timeout, ex.Kind);
     }
@@ -156,11 +163,14 @@ public sealed class Socks5ServerHandshakeTests
     public async Task Client_stalling_after_greeting_times_out()
     {
         (DuplexPipeStream client, DuplexPipeStream server) = DuplexPipeStream.CreatePair();
+        ManualTimeProvider clock = new(manualTimers: true);
         client.Send([.. Greeting, .. Connect()[..10]]);
 
-        BytestreamException ex = await Assert.ThrowsAsync<BytestreamException>(
-            () => Socks5ServerHandshake.AcceptAsync(server, TimeSpan.FromMilliseconds(200), Ct).WaitAsync(TestTimeout, Ct));
+        Task<string> accept = Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, clock, Ct);
+        await clock.WhenTimerArmedAsync().WaitAsync(TestTimeout, Ct);
+        clock.Advance(s_handshakeTimeout);
 
+        BytestreamException ex = await Assert.ThrowsAsync<BytestreamException>(() => accept.WaitAsync(TestTimeout, Ct));
         Assert.Equal(BytestreamErrorKind.Timeout, ex.ErrorKind);
     }
 
@@ -172,7 +182,7 @@ public sealed class Socks5ServerHandshakeTests
         client.CompleteWrites();
 
         BytestreamException ex = await Assert.ThrowsAsync<BytestreamException>(
-            () => Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, Ct).WaitAsync(TestTimeout, Ct));
+            () => Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, TimeProvider.System, Ct).WaitAsync(TestTimeout, Ct));
 
         Assert.Equal(BytestreamErrorKind.Closed, ex.ErrorKind);
     }
@@ -182,7 +192,7 @@ public sealed class Socks5ServerHandshakeTests
     {
         (_, DuplexPipeStream server) = DuplexPipeStream.CreatePair();
         using CancellationTokenSource cts = new();
-        Task<string> accept = Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, cts.Token);
+        Task<string> accept = Socks5ServerHandshake.AcceptAsync(server, s_handshakeTimeout, TimeProvider.System, cts.Token);
 
         await cts.CancelAsync();
 

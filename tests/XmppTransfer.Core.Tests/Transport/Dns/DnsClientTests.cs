@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using XmppTransfer.Core.Transport.Dns;
+using XmppTransfer.Testing;
 
 namespace XmppTransfer.Core.Tests.Transport.Dns;
 
@@ -224,17 +225,11 @@ public sealed class DnsClientTests
     [Fact]
     public async Task The_second_server_is_used_when_the_first_port_is_closed()
     {
-        IPEndPoint closed;
-        using (var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
-        {
-            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            closed = (IPEndPoint)socket.LocalEndPoint!;
-        }
-
+        using var closed = new RefusingPort(ProtocolType.Udp);
         await using FakeDnsServer answering = FakeDnsServer.Start()
             .Set(Name, FakeDnsEntry.Of(FakeDnsRecord.Srv(0, 0, 5222, "xmpp.example.com")));
         // A closed port answers at once (port unreachable), so the timeout only bounds the answering server.
-        DnsClient client = ClientFor(s_answerTimeout, 1, closed, answering.EndPoint);
+        DnsClient client = ClientFor(s_answerTimeout, 1, closed.EndPoint, answering.EndPoint);
 
         IReadOnlyList<SrvRecord> records = await client.QuerySrvAsync(Name, Token).WaitAsync(s_cap, Token);
 
