@@ -21,7 +21,7 @@ public class Socks5HandshakeBenchmarks
         await using var server = new DuplexStream(toServer.Reader.AsStream(), toClient.Writer.AsStream());
         var serverSide = Task.Run(async () =>
         {
-            var address = await Socks5ServerHandshake.AcceptAsync(server, s_timeout, CancellationToken.None);
+            var address = await Socks5ServerHandshake.AcceptAsync(server, s_timeout, TimeProvider.System, CancellationToken.None);
             await Socks5ServerHandshake.SendReplyAsync(server, Socks5ReplyCode.Succeeded, address, CancellationToken.None);
             return address;
         });
