@@ -15,14 +15,15 @@ namespace XmppTransfer.Core;
 /// </summary>
 public abstract partial class XmppSession : IAsyncDisposable
 {
-    /// <summary>How long a polite close waits for IQ handlers still answering (see CloseAsync).</summary>
+    /// <summary>How long a polite close waits for IQ handlers that have not decided their answer yet (see CloseAsync).</summary>
     private static readonly TimeSpan s_answerGrace = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The handler task of a request answered on the read loop: decided, and nothing left for a close to send.</summary>
+    private static readonly Task<XElement?> s_answered = Task.FromResult<XElement?>(null);
 
     private readonly ConcurrentDictionary<string, PendingIq> _pending = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(XName Payload, IqType Type), IqHandler> _handlers = new();
-    private readonly TaskCompletionSource _allAnswered = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _answering;
-    private int _closing;
+    private readonly ConcurrentDictionary<HandledRequest, byte> _answering = new();
     private readonly List<IXmppExtension> _extensions = [];
     private readonly CancellationTokenSource _shutdown = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -80,6 +81,12 @@ public abstract partial class XmppSession : IAsyncDisposable
     public event Action<XElement>? PresenceReceived;
 
     protected ILogger Logger { get; }
+
+    /// <summary>
+    /// Where the answer of a handler whose task completed later is sent from: the thread pool. Tests hold it to play a
+    /// busy pool, where that continuation runs long after the handler has decided.
+    /// </summary>
+    internal TaskScheduler AnswerScheduler { get; set; } = TaskScheduler.Default;
 
     /// <summary>The namespace of our stream content (<c>jabber:client</c> or <c>jabber:component:accept</c>).</summary>
     protected abstract string StreamNamespace { get; }
@@ -241,21 +248,9 @@ public abstract partial class XmppSession : IAsyncDisposable
     private protected async Task CloseAsync(XmppException? reason, XElement? streamError = null)
     {
         var transport = _transport;
-        // A polite close first lets handlers that are answering right now put their replies in the queue, which the
-        // closing tag then follows. A handler still waiting for someone (an offer nobody has looked at) gets
-        // s_answerGrace at most and then no answer; its requester's own timeout covers that. (Exchange: a full fence, so
-        // a handler finishing at this moment either sees the flag or is not counted below.)
-        Interlocked.Exchange(ref _closing, 1);
-        if (reason is null && transport is not null && Volatile.Read(ref _answering) > 0)
+        if (reason is null && transport is not null)
         {
-            try
-            {
-                await _allAnswered.Task.WaitAsync(s_answerGrace).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                // A handler is still waiting for someone: close anyway.
-            }
+            await SendDecidedAnswersAsync().ConfigureAwait(false);
         }
 
         if (reason is null)
@@ -450,6 +445,11 @@ public abstract partial class XmppSession : IAsyncDisposable
             return;
         }
 
+        // Tracked from before the handler runs until answered, so that a polite close sends an answer decided just before
+        // it (an offer declined, then the program exits) itself, rather than leave it to the read loop or a continuation
+        // the thread pool may run too late: see SendDecidedAnswersAsync.
+        var request = new HandledRequest(iq, payload);
+        _answering.TryAdd(request, 0);
         ValueTask<XElement?> task;
         try
         {
@@ -457,56 +457,78 @@ public abstract partial class XmppSession : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            Reply(ErrorReply(iq, payload, ex));
+            task = ValueTask.FromException<XElement?>(ex);
+        }
+
+        if (task.IsCompleted)
+        {
+            // Answered at once (disco, most IBB blocks): no task to keep.
+            if (_answering.TryRemove(request, out _))
+            {
+                Reply(task.IsCompletedSuccessfully ? Stanza.MakeResult(iq, task.Result) : ErrorReply(iq, payload, task.AsTask().Exception?.InnerException));
+            }
+
+            request.SetHandler(s_answered);
             return;
         }
 
-        if (task.IsCompletedSuccessfully)
-        {
-            Reply(Stanza.MakeResult(iq, task.Result));
-        }
-        else
-        {
-            // Counted so that a polite close lets an answer given just before it (an offer declined, then the program
-            // exits) still go out: see CloseAsync.
-            Interlocked.Increment(ref _answering);
-            _ = CompleteRequestAsync(iq, payload, task);
-        }
+        request.SetHandler(task.AsTask());
+        _ = request.Handler!.ContinueWith(
+            static (_, state) =>
+            {
+                var (session, request) = ((XmppSession, HandledRequest))state!;
+                session.Answer(request);
+            },
+            (this, request),
+            CancellationToken.None,
+            TaskContinuationOptions.DenyChildAttach,
+            AnswerScheduler);
     }
 
-    private async Task CompleteRequestAsync(XElement iq, XElement payload, ValueTask<XElement?> task)
+    /// <summary>
+    /// The first step of a polite close: answers the requests whose handlers have decided, whether or not the continuation
+    /// that would send the answer has run, so their answers go out before our closing tag. Handlers still waiting for
+    /// someone (an offer nobody has looked at) get <see cref="s_answerGrace"/> to decide; those that have not by then stay
+    /// unanswered, as RFC 6120 leaves requests open when a stream closes: their requesters' own timeouts cover them.
+    /// </summary>
+    private async Task SendDecidedAnswersAsync()
     {
-        try
+        var undecided = _answering.Keys.Where(r => !r.IsDecided).Select(r => r.DecidedAsync()).ToList();
+        if (undecided.Count > 0)
         {
-            XElement reply;
-            try
-            {
-                reply = Stanza.MakeResult(iq, await task.ConfigureAwait(false));
-            }
-            catch (Exception ex)
-            {
-                reply = ErrorReply(iq, payload, ex);
-            }
-
-            Reply(reply);
+            // SuppressThrowing: a handler that failed has decided too (an error answer); the grace running out is no error.
+            await Task.WhenAll(undecided).WaitAsync(s_answerGrace).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
-        finally
+
+        foreach (var request in _answering.Keys.Where(r => r.IsDecided))
         {
-            if (Interlocked.Decrement(ref _answering) == 0 && Volatile.Read(ref _closing) != 0)
-            {
-                _allAnswered.TrySetResult();
-            }
+            Answer(request);
         }
     }
 
-    private XElement ErrorReply(XElement iq, XElement payload, Exception exception)
+    /// <summary>Sends the answer of a handler that has completed, once: from its continuation or from a close, whichever comes first.</summary>
+    private void Answer(HandledRequest request)
+    {
+        if (!_answering.TryRemove(request, out _))
+        {
+            return;
+        }
+
+        var handler = request.Handler!;
+        Reply(handler.IsCompletedSuccessfully
+            ? Stanza.MakeResult(request.Iq, handler.Result)
+            : ErrorReply(request.Iq, request.Payload, handler.Exception?.InnerException));
+    }
+
+    private XElement ErrorReply(XElement iq, XElement payload, Exception? exception)
     {
         if (exception is XmppStanzaErrorException stanzaError)
         {
             return Stanza.MakeError(iq, stanzaError.Error);
         }
 
-        if (exception is not OperationCanceledException)
+        // No exception: the handler's task was cancelled, which says no more than an OperationCanceledException.
+        if (exception is not (null or OperationCanceledException))
         {
             CoreLog.HandlerFailed(Logger, exception, payload.Name.ToString());
         }
@@ -556,6 +578,57 @@ public abstract partial class XmppSession : IAsyncDisposable
     }
 
     private static XmppConnectionException ClosedException() => new(XmppErrorKind.Closed, "The XMPP stream closed before the answer arrived.");
+
+    /// <summary>An IQ request until it is answered. Compared by reference: ids of different peers may repeat.</summary>
+    private sealed class HandledRequest(XElement iq, XElement payload)
+    {
+        private readonly Lock _gate = new();
+        private Task<XElement?>? _handler;
+        private TaskCompletionSource? _returned;
+
+        public XElement Iq { get; } = iq;
+
+        public XElement Payload { get; } = payload;
+
+        /// <summary>The handler's task; null while its synchronous part runs on the read loop.</summary>
+        public Task<XElement?>? Handler => Volatile.Read(ref _handler);
+
+        /// <summary>True once the handler has its answer, whether or not it has been sent.</summary>
+        public bool IsDecided => Handler is { IsCompleted: true };
+
+        public void SetHandler(Task<XElement?> handler)
+        {
+            lock (_gate)
+            {
+                Volatile.Write(ref _handler, handler);
+                _returned?.TrySetResult();
+            }
+        }
+
+        /// <summary>Completes when the handler has returned and decided (never faults).</summary>
+        public Task DecidedAsync()
+        {
+            Task returned;
+            lock (_gate)
+            {
+                if (_handler is { } handler)
+                {
+                    return handler;
+                }
+
+                // Rare (a close while the read loop is inside this handler): the signal is made only for it.
+                returned = (_returned ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+
+            return AfterReturnAsync(returned);
+        }
+
+        private async Task AfterReturnAsync(Task returned)
+        {
+            await returned.ConfigureAwait(false);
+            await ((Task)Handler!).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
 
     private sealed record PendingIq(Jid? To)
     {

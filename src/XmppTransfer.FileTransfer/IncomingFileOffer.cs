@@ -97,7 +97,10 @@ public sealed class IncomingFileOffer
     /// </summary>
     public bool IsExpired => Volatile.Read(ref _state) == Expired;
 
-    /// <summary>Declines the offer (XEP-0095 §3.2: forbidden).</summary>
+    /// <summary>
+    /// Declines the offer (XEP-0095 §3.2: forbidden). The answer is decided when this returns: disposing the client right
+    /// after still sends it before the stream closes.
+    /// </summary>
     public Task DeclineAsync(string? reason = null, CancellationToken cancellationToken = default)
     {
         if (Interlocked.CompareExchange(ref _state, Answered, Open) == Open)

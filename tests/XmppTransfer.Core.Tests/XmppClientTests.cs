@@ -7,6 +7,7 @@ namespace XmppTransfer.Core.Tests;
 public class XmppClientTests
 {
     private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(15);
+    private static readonly XName s_offer = XName.Get("offer", "urn:example:offer");
 
     [Fact]
     public async Task Client_logs_in_binds_and_announces_presence_with_caps()
@@ -127,6 +128,47 @@ public class XmppClientTests
     }
 
     [Fact]
+    public async Task An_answer_decided_before_the_close_reaches_the_peer_even_when_the_thread_pool_has_not_sent_it_yet()
+    {
+        await using var server = new ScriptedXmppServer();
+        await using var client = await ConnectedAsync(server);
+        // The continuation that sends a late handler's answer waits as on a busy thread pool: the close must not count on it.
+        var held = client.HoldAnswers();
+        var answer = new TaskCompletionSource<XElement?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.RegisterIqHandler(s_offer, IqType.Set, (_, _) => new ValueTask<XElement?>(answer.Task));
+        await server.SendAsync("<iq type='set' id='o1' from='bob@example.test/x'><offer xmlns='urn:example:offer'/></iq>");
+        await HandlersHaveReturnedAsync(server);
+
+        // The program declines and exits at once.
+        answer.SetException(new XmppStanzaErrorException(StanzaError.Forbidden("Offer Declined")));
+        Assert.Equal(1, held.HeldCount);
+        await client.DisposeAsync().AsTask().WaitAsync(s_cap);
+
+        var reply = await server.ReadUntilAsync(e => (string?)e.Attribute("id") == "o1").WaitAsync(s_cap);
+        Assert.Equal("forbidden", StanzaError.Parse(reply).Condition);
+        Assert.Null(await server.ReadAsync().WaitAsync(s_cap));
+
+        // The continuation, run at last, finds the answer sent and sends nothing more (the stream is closed anyway).
+        held.Release();
+    }
+
+    [Fact]
+    public async Task A_handler_still_waiting_when_the_client_closes_is_left_unanswered_and_does_not_hold_the_close()
+    {
+        await using var server = new ScriptedXmppServer();
+        await using var client = await ConnectedAsync(server);
+        var never = new TaskCompletionSource<XElement?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.RegisterIqHandler(s_offer, IqType.Set, (_, _) => new ValueTask<XElement?>(never.Task));
+        await server.SendAsync("<iq type='set' id='o1' from='bob@example.test/x'><offer xmlns='urn:example:offer'/></iq>");
+        await HandlersHaveReturnedAsync(server);
+
+        await client.DisposeAsync().AsTask().WaitAsync(s_cap);
+
+        // RFC 6120 leaves a request open when the stream closes: no answer, just our closing tag.
+        Assert.Null(await server.ReadAsync().WaitAsync(s_cap));
+    }
+
+    [Fact]
     public async Task Disco_info_lists_our_identity_and_features_and_unknown_nodes_are_item_not_found()
     {
         await using var server = new ScriptedXmppServer();
@@ -243,6 +285,13 @@ public class XmppClientTests
         Tls = TlsMode.Off,
         AllowPlainWithoutTls = true,
     };
+
+    /// <summary>The read loop handles one stanza after another: once the next request is answered, earlier handlers have returned.</summary>
+    private static async Task HandlersHaveReturnedAsync(ScriptedXmppServer server)
+    {
+        await server.SendAsync("<iq type='get' id='b1' from='bob@example.test/x'><nothing xmlns='urn:example:unknown'/></iq>");
+        await server.ReadUntilAsync(e => (string?)e.Attribute("id") == "b1").WaitAsync(s_cap);
+    }
 
     private static XmppClient NewClient(int port) => new(Options(port));
 

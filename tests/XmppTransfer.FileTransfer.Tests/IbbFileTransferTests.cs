@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Xml.Linq;
 using XmppTransfer.Core;
+using XmppTransfer.Core.Stanzas;
 using XmppTransfer.FileTransfer.Storage;
 using XmppTransfer.Testing;
 
@@ -164,6 +165,45 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
 
         var ex = await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(s_cap));
         Assert.Equal(FileTransferErrorKind.Declined, ex.ErrorKind);
+    }
+
+    [Fact]
+    public async Task A_receiver_that_declines_and_closes_at_once_still_tells_the_sender_before_its_stream_ends()
+    {
+        // xft receive --decline --count 1 declines and exits at once. The decline went out only when the thread pool ran the
+        // offer handler's continuation: a close that did not wait long enough for it left the sender waiting for its offer
+        // timeout (120 s). Holding that continuation plays the busy thread pool.
+        var carolFiles = new FileTransferManager();
+        var carol = await _router.ConnectAsync("carol", c => c.AddExtension(carolFiles));
+        var held = carol.HoldAnswers();
+        try
+        {
+            var send = _aliceFiles.SendFileAsync(carol.BoundJid, MakeFile("bye.bin", 10), new FileSendOptions { Method = TransferMethodPreference.Ibb });
+            var offer = await TransferTestKit.NextOfferAsync(carolFiles, s_cap);
+            await OfferHandlerHasReturnedAsync(carol);
+            await offer.DeclineAsync();
+            Assert.Equal(1, held.HeldCount);
+            await carol.DisposeAsync().AsTask().WaitAsync(s_cap);
+
+            var ex = await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(s_cap));
+            Assert.Equal(FileTransferErrorKind.Declined, ex.ErrorKind);
+        }
+        finally
+        {
+            held.Release();
+            await carol.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// The offer reaches the application from inside its handler: once the receiver's read loop has answered a later
+    /// request, the handler has returned and the answer waits on its continuation.
+    /// </summary>
+    private async Task OfferHandlerHasReturnedAsync(XmppClient receiver)
+    {
+        var probe = Stanza.MakeIq(IqType.Get, receiver.BoundJid, new XElement(XName.Get("nothing", "urn:example:unknown")));
+        var unanswerable = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => _alice.SendIqAsync(probe, cancellationToken: TestContext.Current.CancellationToken).WaitAsync(s_cap));
+        Assert.Equal("service-unavailable", unanswerable.Error.Condition);
     }
 
     [Fact]
