@@ -24,6 +24,13 @@ public abstract partial class XmppSession : IAsyncDisposable
     private readonly ConcurrentDictionary<string, PendingIq> _pending = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(XName Payload, IqType Type), IqHandler> _handlers = new();
     private readonly ConcurrentDictionary<HandledRequest, byte> _answering = new();
+
+    /// <summary>
+    /// Taking a request out of <see cref="_answering"/> and queueing its answer are one step under this lock, so a close that
+    /// takes it once knows that every request gone from the set has its answer queued (else a continuation could have taken
+    /// one out and not yet queued it when the closing tag goes). Uncontended but for a close; the queueing never waits.
+    /// </summary>
+    private readonly Lock _answerGate = new();
     private readonly List<IXmppExtension> _extensions = [];
     private readonly CancellationTokenSource _shutdown = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -463,9 +470,12 @@ public abstract partial class XmppSession : IAsyncDisposable
         if (task.IsCompleted)
         {
             // Answered at once (disco, most IBB blocks): no task to keep.
-            if (_answering.TryRemove(request, out _))
+            lock (_answerGate)
             {
-                Reply(task.IsCompletedSuccessfully ? Stanza.MakeResult(iq, task.Result) : ErrorReply(iq, payload, task.AsTask().Exception?.InnerException));
+                if (_answering.TryRemove(request, out _))
+                {
+                    Reply(task.IsCompletedSuccessfully ? Stanza.MakeResult(iq, task.Result) : ErrorReply(iq, payload, task.AsTask().Exception?.InnerException));
+                }
             }
 
             request.SetHandler(s_answered);
@@ -504,20 +514,28 @@ public abstract partial class XmppSession : IAsyncDisposable
         {
             Answer(request);
         }
+
+        // A continuation that took its request out before the loop above has queued its answer once this lock is free.
+        lock (_answerGate)
+        {
+        }
     }
 
     /// <summary>Sends the answer of a handler that has completed, once: from its continuation or from a close, whichever comes first.</summary>
     private void Answer(HandledRequest request)
     {
-        if (!_answering.TryRemove(request, out _))
+        lock (_answerGate)
         {
-            return;
-        }
+            if (!_answering.TryRemove(request, out _))
+            {
+                return;
+            }
 
-        var handler = request.Handler!;
-        Reply(handler.IsCompletedSuccessfully
-            ? Stanza.MakeResult(request.Iq, handler.Result)
-            : ErrorReply(request.Iq, request.Payload, handler.Exception?.InnerException));
+            var handler = request.Handler!;
+            Reply(handler.IsCompletedSuccessfully
+                ? Stanza.MakeResult(request.Iq, handler.Result)
+                : ErrorReply(request.Iq, request.Payload, handler.Exception?.InnerException));
+        }
     }
 
     private XElement ErrorReply(XElement iq, XElement payload, Exception? exception)
