@@ -275,7 +275,7 @@ public sealed partial class FileTransferManager
                 part.SetLength(resumeFrom);
             }
 
-            var sink = new FileSink(part.SafeFileHandle, resumeFrom, offer.SafeName, hashing.Sha256, null, Options.CopyBufferSize, stallTimeout: Options.WriteStallTimeout);
+            var sink = new FileSink(part.SafeFileHandle, resumeFrom, offer.SafeName, hashing.Sha256, null, Options.CopyBufferSize, stallTimeout: Options.WriteStallTimeout, time: Options.TimeProvider);
             await using (sink.ConfigureAwait(false))
             {
                 try

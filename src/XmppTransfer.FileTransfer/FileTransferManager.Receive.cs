@@ -289,7 +289,7 @@ public sealed partial class FileTransferManager
                 {
                     // The ordinary way, or the rest of a receive whose file system could not splice.
                     var start = resumeFrom + received;
-                    var sink = new FileSink(part.SafeFileHandle, start, offer.SafeName, sha256, md5, Options.CopyBufferSize, stallTimeout: Options.WriteStallTimeout);
+                    var sink = new FileSink(part.SafeFileHandle, start, offer.SafeName, sha256, md5, Options.CopyBufferSize, stallTimeout: Options.WriteStallTimeout, time: Options.TimeProvider);
                     await using (sink.ConfigureAwait(false))
                     {
                         try

@@ -84,7 +84,7 @@ public sealed record FileTransferOptions
 
     /// <summary>
     /// Clock of the sender's waits before it offers again to a busy receiver (<see cref="FileSendOptions.OfferRetryDelays"/>)
-    /// and of the zero-copy receive's write-stall check (<see cref="WriteStallTimeout"/>), so tests can step through them.
+    /// and of the receives' write-stall checks (<see cref="WriteStallTimeout"/>), so tests can step through them.
     /// Default <see cref="TimeProvider.System"/>.
     /// </summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;

@@ -31,11 +31,11 @@ internal sealed class FileSink : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _writer;
     private readonly Task _hasher;
-    private readonly TaskCompletionSource _stalled = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Timer? _stallTimer;
-    private readonly long _stallMs;
+    /// <summary>What <see cref="StallTask"/> is without a stall timeout: a task that never completes.</summary>
+    private static readonly Task s_never = new TaskCompletionSource().Task;
+
+    private readonly WriteStallWatch? _watch;
     private readonly Func<ReadOnlyMemory<byte>, long, CancellationToken, ValueTask> _write;
-    private long _writeSince;
     private ExceptionDispatchInfo? _failure;
     private long _position;
     private int _completed;
@@ -50,6 +50,7 @@ internal sealed class FileSink : IAsyncDisposable
     /// <param name="depth">Buffers in the ring: blocks read ahead of the slower of writer and hasher.</param>
     /// <param name="stallTimeout">Longest one write may take; <see cref="Timeout.InfiniteTimeSpan"/> waits for ever.</param>
     /// <param name="write">Writes at an offset instead of <see cref="RandomAccess"/> (tests: a disk that never answers).</param>
+    /// <param name="time">The stall check's clock and timer; <see cref="TimeProvider.System"/> when null.</param>
     public FileSink(
         SafeFileHandle file,
         long position,
@@ -59,7 +60,8 @@ internal sealed class FileSink : IAsyncDisposable
         int bufferSize,
         int depth = 4,
         TimeSpan? stallTimeout = null,
-        Func<ReadOnlyMemory<byte>, long, CancellationToken, ValueTask>? write = null)
+        Func<ReadOnlyMemory<byte>, long, CancellationToken, ValueTask>? write = null,
+        TimeProvider? time = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(depth, 2);
         _file = file;
@@ -85,15 +87,15 @@ internal sealed class FileSink : IAsyncDisposable
         var stall = stallTimeout ?? Timeout.InfiniteTimeSpan;
         if (stall != Timeout.InfiniteTimeSpan)
         {
-            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(stall, TimeSpan.Zero, nameof(stallTimeout));
-            _stallMs = (long)stall.TotalMilliseconds;
-            var period = TimeSpan.FromMilliseconds(Math.Clamp(_stallMs / 4, 10, 5000));
-            _stallTimer = new Timer(static state => ((FileSink)state!).CheckStall(), this, period, period);
+            _watch = new WriteStallWatch(stall, time ?? TimeProvider.System, OnStall);
         }
     }
 
     /// <summary>True once a write took longer than the stall timeout: the file must not be touched again (it would hang too).</summary>
-    public bool Stalled => _stalled.Task.IsCompleted;
+    public bool Stalled => _watch?.Stalled == true;
+
+    /// <summary>Completes when a write stalls; never without a stall timeout.</summary>
+    private Task StallTask => _watch?.Stall ?? s_never;
 
     /// <summary>Bytes of one buffer (at least the size asked for).</summary>
     public int BufferSize => _buffers[0].Length;
@@ -151,7 +153,7 @@ internal sealed class FileSink : IAsyncDisposable
         }
 
         // A stalled write never returns: the stall's failure is the answer, not the write.
-        await Task.WhenAny(Task.WhenAll(_writer, _hasher), _stalled.Task).ConfigureAwait(false);
+        await Task.WhenAny(Task.WhenAll(_writer, _hasher), StallTask).ConfigureAwait(false);
         _failure?.Throw();
     }
 
@@ -174,11 +176,8 @@ internal sealed class FileSink : IAsyncDisposable
         // The loops observe their own failures; the buffers must not go back to the pool while one still runs. A stalled
         // write may finish some day and still read its buffer, so after a stall they stay out of the pool.
         var loops = Task.WhenAll(_writer, _hasher);
-        await Task.WhenAny(loops, _stalled.Task).ConfigureAwait(false);
-        if (_stallTimer is not null)
-        {
-            await _stallTimer.DisposeAsync().ConfigureAwait(false);
-        }
+        await Task.WhenAny(loops, StallTask).ConfigureAwait(false);
+        _watch?.Dispose();
 
         if (!loops.IsCompleted)
         {
@@ -200,7 +199,7 @@ internal sealed class FileSink : IAsyncDisposable
             await foreach (var slot in _toWrite.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
             {
                 var count = _counts[slot];
-                Volatile.Write(ref _writeSince, Environment.TickCount64);
+                var since = _watch?.Begin() ?? 0;
                 try
                 {
                     await _write(_buffers[slot].AsMemory(0, count), _position, _stop.Token).ConfigureAwait(false);
@@ -208,7 +207,7 @@ internal sealed class FileSink : IAsyncDisposable
                 finally
                 {
                     // A write that failed is not a write that hangs: the stall check looks only at one in progress.
-                    Volatile.Write(ref _writeSince, 0);
+                    _ = _watch?.End(since);
                 }
                 Interlocked.Add(ref _position, count);
                 Release(slot, 1);
@@ -259,26 +258,8 @@ internal sealed class FileSink : IAsyncDisposable
         _stop.Cancel();
     }
 
-    private void CheckStall()
-    {
-        var since = Volatile.Read(ref _writeSince);
-        if (since == 0 || Environment.TickCount64 - since < _stallMs || _stalled.Task.IsCompleted)
-        {
-            return;
-        }
-
-        try
-        {
-            Fail(new FileTransferException(
-                FileTransferErrorKind.LocalIo,
-                $"Writing {_displayName} stalled: the disk took no data for {_stallMs / 1000.0:0.#} s after {Position} bytes."));
-        }
-        catch (Exception)
-        {
-            // Disposed between the check and the failure (nobody waits any more), or a callback on the stop token threw: a
-            // timer callback must never throw, that would end the process. The stall is reported below either way.
-        }
-
-        _stalled.TrySetResult();
-    }
+    /// <summary>The watch gave up on a write: fails the sink, before the waits on <see cref="StallTask"/> wake.</summary>
+    private void OnStall() => Fail(new FileTransferException(
+        FileTransferErrorKind.LocalIo,
+        $"Writing {_displayName} stalled: the disk took no data for {_watch!.Timeout.TotalMilliseconds / 1000.0:0.#} s after {Position} bytes."));
 }

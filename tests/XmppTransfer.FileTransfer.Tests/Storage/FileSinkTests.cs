@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using XmppTransfer.FileTransfer.Storage;
+using XmppTransfer.Testing;
 
 namespace XmppTransfer.FileTransfer.Tests.Storage;
 
@@ -99,16 +100,28 @@ public sealed class FileSinkTests : IDisposable
         // the test lets it go at the end.
         var path = Path.Combine(_directory, "hung.part");
         await using var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.Asynchronous);
+        // On a manual clock: the stall is declared when the test moves time, never because the first, real write was slow.
+        var clock = new ManualTimeProvider(manualTimers: true);
         var hung = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var stuck = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var writes = 0;
-        ValueTask Write(ReadOnlyMemory<byte> data, long offset, CancellationToken token) =>
-            Interlocked.Increment(ref writes) == 2 ? new ValueTask(hung.Task) : RandomAccess.WriteAsync(file.SafeFileHandle, data, offset, token);
-        var sink = new FileSink(file.SafeFileHandle, 0, "hung", null, null, 4096, depth: 2, stallTimeout: TimeSpan.FromMilliseconds(200), write: Write);
+        ValueTask Write(ReadOnlyMemory<byte> data, long offset, CancellationToken token)
+        {
+            if (Interlocked.Increment(ref writes) != 2)
+            {
+                return RandomAccess.WriteAsync(file.SafeFileHandle, data, offset, token);
+            }
+
+            stuck.TrySetResult();
+            return new ValueTask(hung.Task);
+        }
+
+        var sink = new FileSink(file.SafeFileHandle, 0, "hung", null, null, 4096, depth: 2, stallTimeout: TimeSpan.FromMilliseconds(200), write: Write, time: clock);
         try
         {
-            var failure = await Assert.ThrowsAsync<FileTransferException>(async () =>
+            // Four blocks through a ring of two: a rent waits on the stuck write until the stall fails the sink.
+            var blocks = Task.Run(async () =>
             {
-                // Four blocks through a ring of two: a rent waits on the stuck write until the stall fails the sink.
                 for (var i = 0; i < 4; i++)
                 {
                     var buffer = await sink.RentAsync(Ct).AsTask().WaitAsync(s_cap, Ct);
@@ -117,6 +130,11 @@ public sealed class FileSinkTests : IDisposable
 
                 await sink.CompleteAsync().WaitAsync(s_cap, Ct);
             });
+            await stuck.Task.WaitAsync(s_cap, Ct);
+            clock.Advance(TimeSpan.FromMilliseconds(199));
+            Assert.False(sink.Stalled);
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+            var failure = await Assert.ThrowsAsync<FileTransferException>(() => blocks.WaitAsync(s_cap, Ct));
 
             Assert.Equal(FileTransferErrorKind.LocalIo, failure.ErrorKind);
             Assert.Equal("Writing hung stalled: the disk took no data for 0.2 s after 4096 bytes.", failure.Message);

@@ -25,9 +25,6 @@ internal sealed class SocketFileSplice : IDisposable
     /// <summary>Bytes moved between two yields of the thread while data keeps coming.</summary>
     private const long YieldEvery = 64L << 20;
 
-    /// <summary>In <see cref="_fileCallSince"/>: the stall check gave up on the file-side call in progress.</summary>
-    private const long Abandoned = -1;
-
     private readonly int _pipeRead;
     private readonly int _pipeWrite;
     private readonly int _pipeBytes;
@@ -35,12 +32,8 @@ internal sealed class SocketFileSplice : IDisposable
     private readonly TimeProvider _time;
     private readonly FileSpliceCall? _fileSplice;
 
-    /// <summary>
-    /// When the file-side call in progress began (a <see cref="TimeProvider"/> timestamp), 0 between calls, or
-    /// <see cref="Abandoned"/>. Only time inside that call counts as a stall: waits for the peer are the inactivity
-    /// watchdog's. One volatile write per call keeps the byte path cheap; the stall check's timer reads it.
-    /// </summary>
-    private long _fileCallSince;
+    /// <summary>Watches the file-side calls of a move with a stall timeout; null otherwise. Waits for the peer are not watched.</summary>
+    private WriteStallWatch? _watch;
 
     /// <summary>The owner's hold on the pipe, and one more while an abandoned move's thread may still use it.</summary>
     private int _pipeHolds = 1;
@@ -63,7 +56,7 @@ internal sealed class SocketFileSplice : IDisposable
     /// True once a file-side call took longer than the stall timeout: the move failed without it, and the file must not be
     /// touched again (cutting it would hang too; its length covers only bytes written in order, so it is a prefix to resume from).
     /// </summary>
-    public bool Stalled => Volatile.Read(ref _fileCallSince) == Abandoned;
+    public bool Stalled => _watch?.Stalled == true;
 
     /// <summary>
     /// After a stall: ends when the thread left in the stuck call has come back and stopped (tests wait for it). Null
@@ -192,16 +185,13 @@ internal sealed class SocketFileSplice : IDisposable
     private async Task<SpliceOutcome> MoveWatchedAsync(
         Socket socket, SafeFileHandle file, long offset, long count, string displayName, Action<long> onMoved, CancellationToken waitToken)
     {
-        var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var period = TimeSpan.FromMilliseconds(Math.Clamp(_stallTimeout.TotalMilliseconds / 4, 10, 5000));
-
-        // The timer first: it must be looking before the first file-side call can start.
-        var timer = _time.CreateTimer(_ => CheckStall(stalled), null, period, period);
+        // The watch first: it must be looking before the first file-side call can start.
+        var watch = _watch = new WriteStallWatch(_stallTimeout, _time);
         Task<SpliceOutcome> move;
-        await using (timer.ConfigureAwait(false))
+        using (watch)
         {
             move = Task.Run(() => MoveNonBlockingAsync(socket, file, offset, count, displayName, onMoved, waitToken), CancellationToken.None);
-            await Task.WhenAny(move, stalled.Task).ConfigureAwait(false);
+            await Task.WhenAny(move, watch.Stall).ConfigureAwait(false);
         }
 
         // Decided by the mark, not by which task won: the abandoned thread may come back and end its move before the
@@ -229,32 +219,11 @@ internal sealed class SocketFileSplice : IDisposable
             $"Writing {displayName} stalled: the disk took no data for {_stallTimeout.TotalMilliseconds / 1000.0:0.#} s after {offset + Moved} bytes.");
     }
 
-    /// <summary>The timer's look: gives up on a file-side call in progress for a whole stall timeout.</summary>
-    private void CheckStall(TaskCompletionSource stalled)
-    {
-        var since = Volatile.Read(ref _fileCallSince);
-        if (since <= 0 || _time.GetElapsedTime(since) < _stallTimeout)
-        {
-            return;
-        }
-
-        // Only if that very call is still in progress: one that just returned must not be taken for a stall.
-        if (Interlocked.CompareExchange(ref _fileCallSince, Abandoned, since) == since)
-        {
-            stalled.TrySetResult();
-        }
-    }
-
-    /// <summary>Marks a file-side call as started; returns its mark for <see cref="EndFileCall"/>.</summary>
-    private long BeginFileCall()
-    {
-        var since = Math.Max(1, _time.GetTimestamp());
-        Volatile.Write(ref _fileCallSince, since);
-        return since;
-    }
+    /// <summary>Marks a file-side call as started (when watched); returns its mark for <see cref="EndFileCall"/>.</summary>
+    private long BeginFileCall() => _watch?.Begin() ?? 0;
 
     /// <summary>Marks the file-side call begun at <paramref name="since"/> as over; false when the stall check gave up on it meanwhile.</summary>
-    private bool EndFileCall(long since) => Interlocked.CompareExchange(ref _fileCallSince, 0, since) == since;
+    private bool EndFileCall(long since) => _watch?.End(since) ?? true;
 
     private void ReleasePipe()
     {
