@@ -23,12 +23,20 @@ public abstract partial class XmppSession : IAsyncDisposable
 
     private readonly ConcurrentDictionary<string, PendingIq> _pending = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(XName Payload, IqType Type), IqHandler> _handlers = new();
+    /// <summary>Requests whose handlers returned a task still running, until answered.</summary>
     private readonly ConcurrentDictionary<HandledRequest, byte> _answering = new();
+
+    /// <summary>
+    /// The request whose handler the read loop is running now, if any (the read loop handles one stanza at a time). Most
+    /// handlers answer at once (disco, IBB blocks): they cost this one field, not an entry in <see cref="_answering"/>.
+    /// </summary>
+    private HandledRequest? _inHandler;
 
     /// <summary>
     /// Taking a request out of <see cref="_answering"/> and queueing its answer are one step under this lock, so a close that
     /// takes it once knows that every request gone from the set has its answer queued (else a continuation could have taken
-    /// one out and not yet queued it when the closing tag goes). Uncontended but for a close; the queueing never waits.
+    /// one out and not yet queued it when the closing tag goes). Taken once per late answer, and by a close; the queueing
+    /// never waits.
     /// </summary>
     private readonly Lock _answerGate = new();
     private readonly List<IXmppExtension> _extensions = [];
@@ -454,9 +462,10 @@ public abstract partial class XmppSession : IAsyncDisposable
 
         // Tracked from before the handler runs until answered, so that a polite close sends an answer decided just before
         // it (an offer declined, then the program exits) itself, rather than leave it to the read loop or a continuation
-        // the thread pool may run too late: see SendDecidedAnswersAsync.
+        // the thread pool may run too late: see SendDecidedAnswersAsync. Order matters: a request is in _answering before
+        // it leaves _inHandler, and the close reads them the other way round, so it never misses one.
         var request = new HandledRequest(iq, payload);
-        _answering.TryAdd(request, 0);
+        Volatile.Write(ref _inHandler, request);
         ValueTask<XElement?> task;
         try
         {
@@ -469,20 +478,16 @@ public abstract partial class XmppSession : IAsyncDisposable
 
         if (task.IsCompleted)
         {
-            // Answered at once (disco, most IBB blocks): no task to keep.
-            lock (_answerGate)
-            {
-                if (_answering.TryRemove(request, out _))
-                {
-                    Reply(task.IsCompletedSuccessfully ? Stanza.MakeResult(iq, task.Result) : ErrorReply(iq, payload, task.AsTask().Exception?.InnerException));
-                }
-            }
-
+            // Answered at once (disco, most IBB blocks): queued before a close waiting for this request hears it has decided.
+            Reply(task.IsCompletedSuccessfully ? Stanza.MakeResult(iq, task.Result) : ErrorReply(iq, payload, task.AsTask().Exception?.InnerException));
             request.SetHandler(s_answered);
+            Volatile.Write(ref _inHandler, null);
             return;
         }
 
+        _answering.TryAdd(request, 0);
         request.SetHandler(task.AsTask());
+        Volatile.Write(ref _inHandler, null);
         _ = request.Handler!.ContinueWith(
             static (_, state) =>
             {
@@ -503,7 +508,9 @@ public abstract partial class XmppSession : IAsyncDisposable
     /// </summary>
     private async Task SendDecidedAnswersAsync()
     {
-        var undecided = _answering.Keys.Where(r => !r.IsDecided).Select(r => r.DecidedAsync()).ToList();
+        // _inHandler first: a request that has left it is in _answering already (or answered).
+        var running = Volatile.Read(ref _inHandler);
+        var undecided = _answering.Keys.Append(running).OfType<HandledRequest>().Where(r => !r.IsDecided).Select(r => r.DecidedAsync()).ToList();
         if (undecided.Count > 0)
         {
             // SuppressThrowing: a handler that failed has decided too (an error answer); the grace running out is no error.
