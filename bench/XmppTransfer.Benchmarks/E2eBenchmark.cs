@@ -31,9 +31,10 @@ internal static class E2eBenchmark
         var directRuns = Flag(args, "--direct-runs", quick ? 1 : Math.Max(runs, 5));
 
         // Inside each of those runs, interleaved samples of raw TCP and the unverified rows (a 1 GiB transfer lasts long
-        // enough to need fewer; every sample at that size also writes and flushes a fresh 1 GiB source first).
+        // enough to need fewer, but one is too few: single 1 GiB samples ranged from 0.27x to 1.64x of raw TCP; every
+        // sample at that size also writes and flushes a fresh 1 GiB source first).
         var directSamples = Flag(args, "--direct-samples", quick ? 1 : 5);
-        var largeSamples = Flag(args, "--large-samples", 1);
+        var largeSamples = Flag(args, "--large-samples", quick ? 1 : 3);
         var size = Flag(args, "--size", quick ? 4 : 64) * 1048576L;
         var rssSize = Flag(args, "--rss-size", quick ? 16 : 4096) * 1048576L;
         var pairs = Flag(args, "--pairs", quick ? 50 : 2000);
@@ -226,6 +227,7 @@ internal static class E2eBenchmark
         var paths = UnhashedPaths();
         List<double> raw = [], verified = [], whole = [], sha256 = [], bare = [], fill = [];
         var unhashed = paths.Select(_ => new List<double>()).ToArray();
+        var paired = paths.Select(_ => new List<double>()).ToArray();
         var jitBefore = JitInfo.GetCompilationTime();
         await table.MeasureAsync(runs, async () =>
         {
@@ -233,7 +235,8 @@ internal static class E2eBenchmark
             // and keep each one's median: a single 64 MiB transfer lasts about 25 ms, and loopback TCP on this shared VM
             // swings by half from one to the next, so one pair of samples says little. The paths' order rotates from sample
             // to sample (and from run to run), so that none always runs right after raw TCP or right after another. The
-            // page-cache fill comes last, so that it does not hand the transfers memory it has just freed.
+            // page-cache fill comes last, so that it does not hand the transfers memory it has just freed. A closing raw TCP
+            // sample after the last round means every round has a ceiling measured right before and right after it.
             List<double> rawRun = [], fillRun = [];
             var pathRuns = paths.Select(_ => new List<double>()).ToArray();
             for (var sample = 0; sample < samples; sample++)
@@ -249,10 +252,12 @@ internal static class E2eBenchmark
                 fillRun.Add(Mibs(size, PageCacheFill.Measure(work, size)));
             }
 
+            rawRun.Add(Mibs(size, await Socks5ThroughputBenchmark.RawTcpAsync(size)));
             raw.Add(Median(rawRun));
             for (var i = 0; i < paths.Length; i++)
             {
                 unhashed[i].Add(Median(pathRuns[i]));
+                paired[i].AddRange(PairedRatios(rawRun, pathRuns[i]));
             }
 
             fill.Add(Median(fillRun));
@@ -266,7 +271,7 @@ internal static class E2eBenchmark
         var jit = JitInfo.GetCompilationTime() - jitBefore;
         var ceiling = Median(raw);
         var byDefault = unhashed[0];
-        table.Add($"raw loopback TCP, {mib} MiB, interleaved with the S5B direct runs below (their ceiling; each run the median of {samples})", raw, "MiB/s", []);
+        table.Add($"raw loopback TCP, {mib} MiB, interleaved with the S5B direct runs below (their ceiling; each run the median of {samples + 1}: one before each round and one after the last)", raw, "MiB/s", []);
         table.Add($"S5B direct file -> file, {mib} MiB, verified (receiver hashes SHA-256 while writing)", verified, "MiB/s", [("raw TCP", ceiling), ("SHA-256 alone", Median(sha256))], ceiling);
         for (var i = 0; i < paths.Length; i++)
         {
@@ -274,6 +279,14 @@ internal static class E2eBenchmark
                 ? $"S5B direct file -> file, {mib} MiB, unverified, the default: {paths[i].Name} (no hash offered, receiver ComputeSha256=false; bytes compared after; each run the median of {samples} interleaved with raw TCP)"
                 : $"S5B direct file -> file, {mib} MiB, unverified, {paths[i].Name} (each run the median of {samples})";
             table.Add(label, unhashed[i], "MiB/s", i == 0 ? [("raw TCP", ceiling), ("verified", Median(verified))] : [("raw TCP", ceiling), ("the default", Median(byDefault))], ceiling);
+            if (i == 0)
+            {
+                // The figure the S5B target is read from: every sample against the ceiling measured around it.
+                table.AddPaired(
+                    $"S5B direct file -> file, {mib} MiB, unverified, the default, paired with raw TCP: the median of its {paired[0].Count} per-sample ratios (each transfer over the mean of the raw TCP samples right before and right after its round)",
+                    paired[0],
+                    "raw TCP of the same round");
+            }
         }
 
         table.Add($"S5B direct file -> file, {mib} MiB, verified, whole send incl. the sender's SHA-256 pass for the offer", whole, "MiB/s", [("raw TCP", ceiling)], ceiling);
@@ -302,13 +315,29 @@ internal static class E2eBenchmark
                 var ratios = raw.Select((r, run) => unhashed[i].ElementAtOrDefault(run) / r).ToList();
                 table.Note(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"S5B direct, {mib} MiB, unverified, {paths[i].Name}{(i == 0 ? " (the default)" : "")}, over raw TCP of the same run, run by run: {PerRun(unhashed[i])}; median {Median(ratios):0.00}x."));
+                    $"S5B direct, {mib} MiB, unverified, {paths[i].Name}{(i == 0 ? " (the default)" : "")}, over raw TCP of the same run, run by run: {PerRun(unhashed[i])}; median {Median(ratios):0.00}x; paired with raw TCP of the same round: {E2eTable.Spread(paired[i])}."));
             }
 
             table.Note($"file -> file without XMPP, {mib} MiB, over raw TCP of the same run, run by run: {PerRun(bare)}.");
             table.Note($"a new {mib} MiB file filled from memory (no network) over raw TCP of the same run, run by run: {PerRun(fill)}.");
             table.Note(string.Create(CultureInfo.InvariantCulture, $"JIT compilation inside the S5B direct runs at {mib} MiB (all rows, all runs): {jit.TotalMilliseconds:0} ms."));
         }
+    }
+
+    /// <summary>
+    /// Each path sample of one run over the mean of the raw TCP samples that bracket its round: <paramref name="raw"/> holds
+    /// one sample before each round and a closing one, so round <c>s</c> sits between <c>raw[s]</c> and <c>raw[s + 1]</c>.
+    /// Loopback TCP on this VM swings by half within a minute; a ratio of medians taken over a whole run can pair a
+    /// transfer with a ceiling measured under other conditions, while this pairs it with the nearest ones.
+    /// </summary>
+    internal static IEnumerable<double> PairedRatios(IReadOnlyList<double> raw, IReadOnlyList<double> samples)
+    {
+        if (raw.Count != samples.Count + 1)
+        {
+            throw new ArgumentException($"{samples.Count} rounds need {samples.Count + 1} raw TCP samples, not {raw.Count}.", nameof(raw));
+        }
+
+        return samples.Select((sample, round) => sample / ((raw[round] + raw[round + 1]) / 2));
     }
 
     /// <summary>

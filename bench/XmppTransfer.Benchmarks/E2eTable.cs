@@ -22,6 +22,28 @@ internal sealed class E2eTable
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
+    /// <summary>The <paramref name="q"/> quantile (0 to 1) of <paramref name="values"/>, interpolated between neighbours.</summary>
+    public static double Quantile(IReadOnlyCollection<double> values, double q)
+    {
+        if (values.Count == 0)
+        {
+            return double.NaN;
+        }
+
+        List<double> sorted = [.. values.Order()];
+        var position = q * (sorted.Count - 1);
+        var below = (int)Math.Floor(position);
+        var above = Math.Min(below + 1, sorted.Count - 1);
+        return sorted[below] + (sorted[above] - sorted[below]) * (position - below);
+    }
+
+    /// <summary>A set of ratios as "median 0.71x (middle half 0.65-0.76x, lowest 0.48x, n=25)".</summary>
+    public static string Spread(IReadOnlyCollection<double> ratios) => ratios.Count == 0
+        ? "not measured"
+        : string.Create(
+            CultureInfo.InvariantCulture,
+            $"median {Median(ratios):0.00}x (middle half {Quantile(ratios, 0.25):0.00}-{Quantile(ratios, 0.75):0.00}x, lowest {ratios.Min():0.00}x, n={ratios.Count})");
+
     public static string Reason(Exception e) => (e.GetBaseException().GetType().Name + ": " + e.GetBaseException().Message).ReplaceLineEndings(" ").Replace('|', '/');
 
     /// <summary>Runs <paramref name="measure"/> <paramref name="runs"/> times; a failure ends the series and becomes a note.</summary>
@@ -122,6 +144,24 @@ internal sealed class E2eTable
         _rows.Add(double.IsFinite(baselineValue) && baselineValue > 0
             ? new Row(path, result, string.Create(CultureInfo.InvariantCulture, $"{baselineName}: {baselineValue:0.00} CPU s/GiB"), string.Create(CultureInfo.InvariantCulture, $"{value / baselineValue:0.00}x"), "—")
             : new Row(path, $"not measured: the baseline was not measured (ours alone: {result})", baselineName, "—", "—"));
+    }
+
+    /// <summary>A row whose result is itself a ratio: the median of per-sample ratios against <paramref name="baseline"/>.</summary>
+    public void AddPaired(string path, IReadOnlyCollection<double> ratios, string baseline)
+    {
+        if (ratios.Count == 0)
+        {
+            _rows.Add(new Row(path, "not measured: the run failed (see notes)", baseline, "—", "—"));
+            return;
+        }
+
+        var median = Median(ratios);
+        _rows.Add(new Row(
+            path,
+            Spread(ratios),
+            baseline,
+            string.Create(CultureInfo.InvariantCulture, $"{median:0.00}x"),
+            string.Create(CultureInfo.InvariantCulture, $"{median * 100:0.0}%")));
     }
 
     public void AddText(string path, string result, string baseline, string ratio) => _rows.Add(new Row(path, result, baseline, ratio, "—"));

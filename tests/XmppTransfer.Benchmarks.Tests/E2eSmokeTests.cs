@@ -31,6 +31,7 @@ public sealed class E2eSmokeTests
 
         Assert.Contains(rows, r => r.StartsWith("| raw loopback TCP", StringComparison.Ordinal) && r.Contains("1.00x", StringComparison.Ordinal));
         Assert.Contains(rows, r => r.StartsWith("| S5B direct file -> file", StringComparison.Ordinal) && Measured(r));
+        Assert.Contains(rows, r => r.StartsWith("| S5B direct file -> file", StringComparison.Ordinal) && r.Contains("paired with raw TCP", StringComparison.Ordinal) && r.Contains("middle half", StringComparison.Ordinal));
         Assert.Contains(rows, r => r.StartsWith("| file -> file without XMPP", StringComparison.Ordinal) && Measured(r));
         Assert.Contains(rows, r => r.StartsWith("| a new ", StringComparison.Ordinal) && r.Contains("file filled from memory", StringComparison.Ordinal) && Measured(r));
         Assert.Contains(rows, r => r.StartsWith("| IBB through our embedded server", StringComparison.Ordinal) && Measured(r));
