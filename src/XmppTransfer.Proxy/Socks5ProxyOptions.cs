@@ -68,7 +68,10 @@ public sealed record Socks5ProxyOptions
     /// <summary>Logging. Default <see cref="NullLoggerFactory.Instance"/>.</summary>
     public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
 
-    /// <summary>Clock for deadlines, idle detection and shaping. Default <see cref="TimeProvider.System"/>.</summary>
+    /// <summary>
+    /// Clock for every deadline (handshake and its reply, unpaired, unactivated, idle, drain), for idle detection, for
+    /// shaping and for the pause after a failed accept: the proxy uses no other clock. Default <see cref="TimeProvider.System"/>.
+    /// </summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>Throws <see cref="ArgumentException"/> when a value is out of range.</summary>

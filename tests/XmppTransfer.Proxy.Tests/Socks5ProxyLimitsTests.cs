@@ -80,28 +80,76 @@ public sealed class Socks5ProxyLimitsTests
     [Fact]
     public async Task Lone_leg_is_closed_at_the_unpaired_deadline()
     {
-        await using ProxyHarness harness = await ProxyHarness.StartAsync(o => o with { UnpairedTimeout = s_short });
+        // The deadline runs on the proxy's clock, which moves only when told: however slow the machine, the leg is not cut
+        // before the deadline, and is cut at it. The handshake deadlines on the same clock are an hour away, out of reach.
+        ManualTimeProvider clock = new(manualTimers: true);
+        TimeSpan unpaired = TimeSpan.FromSeconds(30);
+        await using ProxyHarness harness = await ProxyHarness.StartAsync(o => o with
+        {
+            UnpairedTimeout = unpaired,
+            HandshakeTimeout = TimeSpan.FromHours(1),
+            TimeProvider = clock,
+        });
         string hash = NewHash();
         using Socket target = await harness.ConnectLegAsync(hash);
 
-        await WaitClosedAsync(target);
+        // The proxy arms the pair's deadline before it sends the success reply, which ConnectLegAsync has read.
+        await clock.WhenTimerArmedAsync().WaitAsync(TestTimeout, Ct);
+        Assert.Equal(unpaired, clock.NextTimerDue);
+        Task closed = WaitClosedAsync(target);
 
+        // A timer's callback has run once Advance returns: just short of the deadline the leg is still waiting.
+        clock.Advance(unpaired - TimeSpan.FromTicks(1));
+        Assert.Equal(0, harness.Metrics.GetClosures(ProxyCloseReason.UnpairedTimeout));
+        Assert.Equal(ActivationResult.OneLegOnly, harness.Proxy.TryActivate(hash));
+        Assert.False(closed.IsCompleted);
+
+        clock.Advance(TimeSpan.FromTicks(1));
         Assert.Equal(1, harness.Metrics.GetClosures(ProxyCloseReason.UnpairedTimeout));
+        await closed;
+
         Assert.Equal(ActivationResult.NotFound, harness.Proxy.TryActivate(hash));
+        Assert.Equal(0, harness.Metrics.PendingPairs);
     }
 
     [Fact]
     public async Task Pair_never_activated_is_closed_at_the_unactivated_deadline()
     {
-        await using ProxyHarness harness = await ProxyHarness.StartAsync(o => o with { UnactivatedTimeout = s_short });
+        // On the proxy's manual clock: the Requester comes 25 s after the Target, so the pair outlives the Target's unpaired
+        // deadline (30 s) and is cut at the unactivated one, counted from pairing (25 + 20 s). The handshake deadlines on the
+        // same clock are an hour away, out of reach.
+        ManualTimeProvider clock = new(manualTimers: true);
+        TimeSpan unactivated = TimeSpan.FromSeconds(20);
+        await using ProxyHarness harness = await ProxyHarness.StartAsync(o => o with
+        {
+            UnpairedTimeout = TimeSpan.FromSeconds(30),
+            UnactivatedTimeout = unactivated,
+            HandshakeTimeout = TimeSpan.FromHours(1),
+            TimeProvider = clock,
+        });
         string hash = NewHash();
         using Socket target = await harness.ConnectLegAsync(hash);
+        clock.Advance(TimeSpan.FromSeconds(25));
         using Socket requester = await harness.ConnectLegAsync(hash);
 
-        await Task.WhenAll(WaitClosedAsync(target), WaitClosedAsync(requester));
+        // The proxy re-arms the pair's deadline before it sends the Requester's success reply, which ConnectLegAsync has read.
+        await clock.WhenTimerArmedAsync().WaitAsync(TestTimeout, Ct);
+        Assert.Equal(unactivated, clock.NextTimerDue);
+        Task closed = Task.WhenAll(WaitClosedAsync(target), WaitClosedAsync(requester));
 
+        // A timer's callback has run once Advance returns: just short of the deadline the pair is still waiting.
+        clock.Advance(unactivated - TimeSpan.FromTicks(1));
+        Assert.Equal(0, harness.Metrics.GetClosures(ProxyCloseReason.UnpairedTimeout));
+        Assert.Equal(0, harness.Metrics.GetClosures(ProxyCloseReason.UnactivatedTimeout));
+        Assert.Equal(1, harness.Metrics.PendingPairs);
+        Assert.False(closed.IsCompleted);
+
+        clock.Advance(TimeSpan.FromTicks(1));
         Assert.Equal(1, harness.Metrics.GetClosures(ProxyCloseReason.UnactivatedTimeout));
+        await closed;
+
         Assert.Equal(0, harness.Metrics.PendingPairs);
+        Assert.Equal(ActivationResult.NotFound, harness.Proxy.TryActivate(hash));
     }
 
     [Fact]
