@@ -37,4 +37,7 @@ internal static partial class FileTransferLog
 
     [LoggerMessage(3010, LogLevel.Information, "{Peer} is busy: it refused offer {Sid} ({Error}); offering again as {NextSid} in {Seconds:0.#} s (retry {Retry} of {Retries})")]
     public static partial void ReceiverBusy(ILogger logger, string peer, string sid, string error, string nextSid, double seconds, int retry, int retries);
+
+    [LoggerMessage(3011, LogLevel.Warning, "A handler of OfferDeclined failed")]
+    public static partial void DeclinedHandlerFailed(ILogger logger, Exception exception);
 }

@@ -4,6 +4,7 @@ using System.Xml.Linq;
 using XmppTransfer.Core;
 using XmppTransfer.Core.Stanzas;
 using XmppTransfer.FileTransfer.Oob;
+using XmppTransfer.FileTransfer.Si;
 using XmppTransfer.FileTransfer.Storage;
 
 namespace XmppTransfer.FileTransfer;
@@ -127,6 +128,8 @@ public sealed partial class FileTransferManager
         if (!IsAcceptedSender(from))
         {
             FileTransferLog.Declined(Logger, query.Sid ?? "-", from.ToString(), "sender not on the accept list");
+            RaiseDeclined(new DeclinedOffer(
+                from, query.Sid ?? (string?)iq.Attribute("id") ?? "-", new FileOfferDescription(query.SuggestedName, -1) { Description = query.Description }, OfferDeclineReason.SenderNotAccepted));
             throw new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Modify, "not-acceptable", "Offer Declined"));
         }
 

@@ -50,6 +50,15 @@ public sealed partial class FileTransferManager : IXmppExtension
 
     public FileTransferOptions Options { get; }
 
+    /// <summary>
+    /// Raised for an offer declined on arrival by <see cref="FileTransferOptions.AcceptFrom"/> or
+    /// <see cref="FileTransferOptions.MaxFileSize"/>, which never reaches <see cref="ReceiveOffersAsync"/>: how an application
+    /// tells its user. Raised on the session's read loop just before the decline is sent; a handler must return quickly,
+    /// and one that throws is logged and ignored. Offers refused as busy (<c>resource-constraint</c>, offered again later)
+    /// and offers that expire in the queue are not reported here.
+    /// </summary>
+    public event Action<DeclinedOffer>? OfferDeclined;
+
     internal XmppSession Session => _session ?? throw new InvalidOperationException("Add the manager to a session first (client.AddExtension).");
 
     internal InBandBytestreamManager Ibb => _ibb ?? throw new InvalidOperationException("Add the manager to a session first.");
@@ -197,12 +206,14 @@ public sealed partial class FileTransferManager : IXmppExtension
         if (!IsAcceptedSender(from))
         {
             FileTransferLog.Declined(_logger, offer.Sid, from.ToString(), "sender not on the accept list");
+            RaiseDeclined(new DeclinedOffer(from, offer.Sid, offer.File, OfferDeclineReason.SenderNotAccepted));
             throw new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Cancel, "forbidden", "Offer Declined"));
         }
 
         if (Options.MaxFileSize is { } max && offer.File.Size > max)
         {
             FileTransferLog.Declined(_logger, offer.Sid, from.ToString(), $"{offer.File.Size} bytes is over the limit of {max}");
+            RaiseDeclined(new DeclinedOffer(from, offer.Sid, offer.File, OfferDeclineReason.TooLarge));
             throw new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Cancel, "forbidden", $"Offer Declined: files up to {max} bytes."));
         }
 
@@ -279,6 +290,27 @@ public sealed partial class FileTransferManager : IXmppExtension
 
     /// <summary>The SOCKS5 bytestream manager of the session, when S5B is available.</summary>
     internal Socks5BytestreamManager? Socks5 => _socks5;
+
+    /// <summary>Tells each <see cref="OfferDeclined"/> handler; one that throws does not keep the others or the decline from running.</summary>
+    internal void RaiseDeclined(DeclinedOffer declined)
+    {
+        if (OfferDeclined is not { } handlers)
+        {
+            return;
+        }
+
+        foreach (var handler in handlers.GetInvocationList().Cast<Action<DeclinedOffer>>())
+        {
+            try
+            {
+                handler(declined);
+            }
+            catch (Exception ex)
+            {
+                FileTransferLog.DeclinedHandlerFailed(_logger, ex);
+            }
+        }
+    }
 
     private bool IsAcceptedSender(Jid from) => Options.AcceptFrom.Count == 0 || Options.AcceptFrom.Any(j => j.Bare == from.Bare);
 

@@ -178,6 +178,96 @@ public sealed class TransferTests(CliServerFixture fixture)
     }
 
     [Fact]
+    public async Task With_json_an_offer_declined_by_decline_gets_a_declined_line_and_counts_towards_the_count_as_a_failure()
+    {
+        var resource = "x" + Guid.NewGuid().ToString("N")[..8];
+        var inbox = Path.Combine(fixture.Root, resource);
+        await using var receiver = XftProcess.Start(
+            ["receive", .. fixture.Connection("bob", resource), "--out", inbox, "--decline", "--count", "1", "--json"],
+            CliServerFixture.Password(CliServerFixture.BobPassword));
+        await receiver.WaitForStderrAsync("waiting for files", s_cap);
+        await using var sender = await RawSender.ConnectAsync(fixture, "alice", CliServerFixture.AlicePassword, "s" + resource, s_cap);
+        var bob = Jid.Create("bob", "cli.test", resource);
+
+        await Assert.ThrowsAsync<XmppStanzaErrorException>(() => sender.OfferAsync(bob, "nope", "nope.bin", 10));
+
+        using (var declined = JsonDocument.Parse((await receiver.ReadLineAsync(s_cap))!))
+        {
+            AssertDeclined(declined.RootElement, "nope.bin", sender.Jid, "nope", "--decline");
+        }
+
+        // The one file of --count 1, and a failure: --decline always ended the command this way.
+        Assert.Equal(1, await receiver.WaitForExitAsync(s_cap));
+        Assert.Contains($"xft: declined nope.bin from {sender.Jid}", receiver.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_json_an_offer_over_max_size_gets_a_declined_line_but_is_not_counted_and_the_next_file_meets_the_count()
+    {
+        var resource = "m" + Guid.NewGuid().ToString("N")[..8];
+        var inbox = Path.Combine(fixture.Root, resource);
+        await using var receiver = XftProcess.Start(
+            ["receive", .. fixture.Connection("bob", resource), "--out", inbox, "--max-size", "1000", "--count", "1", "--json"],
+            CliServerFixture.Password(CliServerFixture.BobPassword));
+        await receiver.WaitForStderrAsync("waiting for files", s_cap);
+        await using var sender = await RawSender.ConnectAsync(fixture, "alice", CliServerFixture.AlicePassword, "s" + resource, s_cap);
+        var bob = Jid.Create("bob", "cli.test", resource);
+
+        var refused = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => sender.OfferAsync(bob, "big", "big.bin", 5000));
+        Assert.Equal("forbidden", refused.Error.Condition);
+        using (var declined = JsonDocument.Parse((await receiver.ReadLineAsync(s_cap))!))
+        {
+            AssertDeclined(declined.RootElement, "big.bin", sender.Jid, "big", "larger than --max-size");
+            Assert.Equal("declined: 5000 bytes is larger than --max-size 1000", declined.RootElement.GetProperty("error").GetString());
+        }
+
+        // Not one of --count 1: xft still waits, and a file within the limit makes the count.
+        var small = RandomNumberGenerator.GetBytes(500);
+        await sender.SendAsync(bob, "small", "small.bin", small);
+        using (var received = JsonDocument.Parse((await receiver.ReadLineAsync(s_cap))!))
+        {
+            Assert.Equal("ok", received.RootElement.GetProperty("result").GetString());
+            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(small)), received.RootElement.GetProperty("sha256").GetString());
+        }
+
+        Assert.Equal(0, await receiver.WaitForExitAsync(s_cap));
+        Assert.False(File.Exists(Path.Combine(inbox, "big.bin")));
+    }
+
+    [Fact]
+    public async Task With_json_an_offer_from_a_sender_not_in_accept_from_gets_a_declined_line_but_is_not_counted()
+    {
+        var resource = "a" + Guid.NewGuid().ToString("N")[..8];
+        var inbox = Path.Combine(fixture.Root, resource);
+        await using var receiver = XftProcess.Start(
+            ["receive", .. fixture.Connection("bob", resource), "--out", inbox, "--accept-from", "bob@cli.test", "--count", "1", "--json"],
+            CliServerFixture.Password(CliServerFixture.BobPassword));
+        await receiver.WaitForStderrAsync("waiting for files", s_cap);
+        await using var stranger = await RawSender.ConnectAsync(fixture, "alice", CliServerFixture.AlicePassword, "s" + resource, s_cap);
+        var bob = Jid.Create("bob", "cli.test", resource);
+
+        var refused = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => stranger.OfferAsync(bob, "spam", "spam.bin", 10));
+        Assert.Equal("forbidden", refused.Error.Condition);
+        using (var declined = JsonDocument.Parse((await receiver.ReadLineAsync(s_cap))!))
+        {
+            AssertDeclined(declined.RootElement, "spam.bin", stranger.Jid, "spam", "sender not in --accept-from");
+        }
+
+        // Bob's other resource is on the list: its file is the one of --count 1.
+        await using var friend = await RawSender.ConnectAsync(fixture, "bob", CliServerFixture.BobPassword, "s" + resource, s_cap);
+        var wanted = RandomNumberGenerator.GetBytes(700);
+        await friend.SendAsync(bob, "wanted", "wanted.bin", wanted);
+        using (var received = JsonDocument.Parse((await receiver.ReadLineAsync(s_cap))!))
+        {
+            Assert.Equal("ok", received.RootElement.GetProperty("result").GetString());
+            Assert.Equal(friend.Jid.ToString(), received.RootElement.GetProperty("peer").GetString());
+        }
+
+        Assert.Equal(0, await receiver.WaitForExitAsync(s_cap));
+        Assert.False(File.Exists(Path.Combine(inbox, "spam.bin")));
+    }
+
+    [Fact]
     public async Task A_sender_silent_for_the_inactivity_timeout_fails_the_file_instead_of_holding_the_receiver()
     {
         var resource = "i" + Guid.NewGuid().ToString("N")[..8];
@@ -249,5 +339,18 @@ public sealed class TransferTests(CliServerFixture fixture)
         Assert.Contains($"{resource}.bin: 2.0/2.0 MiB (100%)", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("\u001b[", stderr, StringComparison.Ordinal);
         Assert.StartsWith("sent ", stdout, StringComparison.Ordinal);
+    }
+
+    /// <summary>A declined line has the fields of an expired or error line (nothing received), plus the option that declined it.</summary>
+    private static void AssertDeclined(JsonElement line, string file, Jid peer, string sid, string reason)
+    {
+        Assert.Equal("declined", line.GetProperty("result").GetString());
+        Assert.Equal(file, line.GetProperty("file").GetString());
+        Assert.Equal(0, line.GetProperty("bytes").GetInt64());
+        Assert.Equal(JsonValueKind.Null, line.GetProperty("method").ValueKind);
+        Assert.Equal(peer.ToString(), line.GetProperty("peer").GetString());
+        Assert.Equal(sid, line.GetProperty("sid").GetString());
+        Assert.Equal(reason, line.GetProperty("reason").GetString());
+        Assert.StartsWith("declined: ", line.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
 }

@@ -105,6 +105,24 @@ internal static class ReceiveCommand
                 }
 
                 var manager = new FileTransferManager(transferOptions);
+                if (json)
+                {
+                    // Declined on arrival by the manager (never queued): as before, neither one of --count nor a failure, but a
+                    // script reading the lines learns of it. Raised on the read loop; Console.Out writes whole lines under a lock.
+                    var maxBytes = transferOptions.MaxFileSize;
+                    manager.OfferDeclined += declined =>
+                    {
+                        var (reason, error) = declined.Reason switch
+                        {
+                            OfferDeclineReason.SenderNotAccepted => ("sender not in --accept-from", $"declined: {declined.From.Bare} is not in --accept-from"),
+                            OfferDeclineReason.TooLarge => ("larger than --max-size", string.Create(
+                                CultureInfo.InvariantCulture, $"declined: {declined.File.Size} bytes is larger than --max-size {maxBytes}")),
+                            _ => (declined.Reason.ToString(), $"declined: {declined.Reason}"),
+                        };
+                        Console.Out.WriteLine(TransferJson.Declined(declined.SafeName, declined.From.ToString(), declined.Sid, reason, error));
+                    };
+                }
+
                 await using var client = new XmppClient(options);
                 client.AddExtension(manager);
                 await client.ConnectAsync(cancellationToken);
@@ -213,7 +231,14 @@ internal static class ReceiveCommand
                             }
 
                             await offer.DeclineAsync(cancellationToken: cancellationToken);
+                            if (json)
+                            {
+                                Console.Out.WriteLine(TransferJson.Declined(offer.SafeName, offer.From.ToString(), offer.Sid, "--decline", "declined: --decline"));
+                            }
+
                             await Console.Error.WriteLineAsync($"xft: declined {offer.SafeName} from {offer.From}");
+
+                            // One of --count, and a failure (exit code 1), as --decline always was.
                             Interlocked.Increment(ref failed);
                             if (wanted is { } n && received + failed >= n)
                             {

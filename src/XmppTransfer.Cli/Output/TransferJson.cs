@@ -30,7 +30,13 @@ internal static class TransferJson
     /// </summary>
     public static string Expired(string file, string peer, string sid, string reason) => NotReceived("expired", file, peer, sid, reason);
 
-    private static string NotReceived(string outcome, string? file, string? peer, string? sid, string error) => Write(w =>
+    /// <summary>
+    /// An offer this receiver declined itself (<c>--decline</c>, <c>--accept-from</c>, <c>--max-size</c>): the fields of
+    /// <see cref="Error"/>, the reason as a sentence in <c>error</c>, and the option that declined it in <c>reason</c>.
+    /// </summary>
+    public static string Declined(string file, string peer, string sid, string reason, string error) => NotReceived("declined", file, peer, sid, error, reason);
+
+    private static string NotReceived(string outcome, string? file, string? peer, string? sid, string error, string? reason = null) => Write(w =>
     {
         w.WriteString("result", outcome);
         w.WriteString("file", file);
@@ -41,6 +47,10 @@ internal static class TransferJson
         w.WriteString("peer", peer);
         w.WriteString("sid", sid);
         w.WriteString("error", error);
+        if (reason is not null)
+        {
+            w.WriteString("reason", reason);
+        }
     });
 
     public static string FormatRate(double bytesPerSecond) => (bytesPerSecond / (1024 * 1024)).ToString("0.0", CultureInfo.InvariantCulture) + " MiB/s";
