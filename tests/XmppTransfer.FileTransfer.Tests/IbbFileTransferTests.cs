@@ -295,23 +295,39 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Offers_over_the_size_limit_are_declined_before_the_application_sees_them()
+    public async Task Offers_over_the_size_limit_are_declined_before_the_application_sees_them_and_reported_as_declined()
     {
-        await using var carol = await _router.ConnectAsync("carol", c => c.AddExtension(new FileTransferManager(new FileTransferOptions { MaxFileSize = 100 })));
+        var carolFiles = new FileTransferManager(new FileTransferOptions { MaxFileSize = 100 });
+        var declined = new List<DeclinedOffer>();
+        carolFiles.OfferDeclined += d => declined.Add(d);
+        await using var carol = await _router.ConnectAsync("carol", c => c.AddExtension(carolFiles));
         var source = MakeFile("large.bin", 101);
         var ex = await Assert.ThrowsAsync<FileTransferException>(
             () => _aliceFiles.SendFileAsync(carol.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Ibb }).WaitAsync(s_cap));
         Assert.Equal(FileTransferErrorKind.Declined, ex.ErrorKind);
+
+        // Raised before the decline is sent, so it is in by the time the sender has the answer.
+        var report = Assert.Single(declined);
+        Assert.Equal(OfferDeclineReason.TooLarge, report.Reason);
+        Assert.Equal(_alice.BoundJid, report.From);
+        Assert.Equal("large.bin", report.SafeName);
+        Assert.Equal(101, report.File.Size);
     }
 
     [Fact]
-    public async Task Offers_from_senders_not_on_the_accept_list_are_declined()
+    public async Task Offers_from_senders_not_on_the_accept_list_are_declined_and_reported_even_when_a_handler_throws()
     {
-        var options = new FileTransferOptions { AcceptFrom = [Jid.Parse("bob@example.test")] };
-        await using var carol = await _router.ConnectAsync("carol", c => c.AddExtension(new FileTransferManager(options)));
+        var carolFiles = new FileTransferManager(new FileTransferOptions { AcceptFrom = [Jid.Parse("bob@example.test")] });
+        var declined = new List<DeclinedOffer>();
+        carolFiles.OfferDeclined += _ => throw new InvalidOperationException("a broken handler");
+        carolFiles.OfferDeclined += d => declined.Add(d);
+        await using var carol = await _router.ConnectAsync("carol", c => c.AddExtension(carolFiles));
         var source = MakeFile("x.bin", 10);
         var ex = await Assert.ThrowsAsync<FileTransferException>(() => _aliceFiles.SendFileAsync(carol.BoundJid, source).WaitAsync(s_cap));
         Assert.Equal(FileTransferErrorKind.Declined, ex.ErrorKind);
+        var report = Assert.Single(declined);
+        Assert.Equal(OfferDeclineReason.SenderNotAccepted, report.Reason);
+        Assert.Equal(_alice.BoundJid, report.From);
     }
 
     [Fact]

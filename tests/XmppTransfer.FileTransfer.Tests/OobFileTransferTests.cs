@@ -75,6 +75,23 @@ public sealed class OobFileTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_url_offer_from_a_sender_not_on_the_accept_list_is_declined_and_reported()
+    {
+        var carolFiles = new FileTransferManager(new FileTransferOptions { Oob = s_lan, AcceptFrom = [Jid.Parse("bob@example.test")] });
+        var declined = new List<DeclinedOffer>();
+        carolFiles.OfferDeclined += d => declined.Add(d);
+        await using var carol = await _router.ConnectAsync("carol", c => c.AddExtension(carolFiles));
+        var source = MakeFile("link.bin", 10);
+        var ex = await Assert.ThrowsAsync<FileTransferException>(
+            () => _aliceFiles.SendFileAsync(carol.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Oob }).WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.Declined, ex.ErrorKind);
+        var report = Assert.Single(declined);
+        Assert.Equal(OfferDeclineReason.SenderNotAccepted, report.Reason);
+        Assert.Equal(_alice.BoundJid, report.From);
+        Assert.Equal(-1, report.File.Size);
+    }
+
+    [Fact]
     public async Task An_unreachable_url_fails_both_sides_with_item_not_found()
     {
         using var closed = new RefusingPort();
