@@ -14,7 +14,7 @@ namespace XmppTransfer.Benchmarks;
 
 /// <summary>
 /// The whole end-to-end table in one run: every row is measured here, names its baseline (also measured here) and
-/// the ratio. Usage: <c>e2e [--quick] [--runs N] [--direct-runs N] [--direct-samples N] [--large-samples N] [--size MiB] [--rss-size MiB] [--pairs N] [--slixmpp-size MiB] [--no-prosody]</c>.
+/// the ratio. Usage: <c>e2e [--quick] [--runs N] [--direct-runs N] [--direct-samples N] [--large-samples N] [--size MiB] [--rss-size MiB] [--pairs N] [--slixmpp-size MiB] [--no-prosody] [--samples-csv FILE]</c>.
 /// </summary>
 internal static class E2eBenchmark
 {
@@ -45,6 +45,9 @@ internal static class E2eBenchmark
         var slixReason = prosodyReason ?? (File.Exists("/usr/lib/python3/dist-packages/slixmpp/__init__.py") ? null : "python3-slixmpp is not installed");
 
         var table = new E2eTable();
+
+        // Every sample of the S5B direct rounds, in the order taken, for a closer look (`--samples-csv FILE`).
+        using var samplesLog = new SampleLog(Option(args, "--samples-csv"));
         var started = DateTime.UtcNow;
         Console.Error.WriteLine($"e2e: {runs} run(s) ({directRuns} for the S5B direct file rows), {size >> 20} MiB and {largeSize >> 20} MiB, RSS file {rssSize >> 20} MiB, {pairs} pairs, quick={quick}");
         var work = TestFiles.CreateTempDirectory("xft-e2e-");
@@ -65,10 +68,10 @@ internal static class E2eBenchmark
             table.Note(string.Create(
                 CultureInfo.InvariantCulture,
                 $"Warm-up before the S5B direct rows: {warmPasses} untimed passes over their paths ({warmSize >> 20} MiB each), {warmJit.TotalMilliseconds:0} ms of JIT, until six passes in a row compiled under 20 ms (or the cap)."));
-            await DirectFileRowsAsync(table, work, size, directRuns, directSamples);
+            await DirectFileRowsAsync(table, work, size, directRuns, directSamples, samplesLog);
             if (largeSize > 0)
             {
-                await DirectFileRowsAsync(table, work, largeSize, directRuns, largeSamples);
+                await DirectFileRowsAsync(table, work, largeSize, directRuns, largeSamples, samplesLog);
             }
 
             // 3. IBB and S5B through our embedded server (its built-in proxy).
@@ -218,7 +221,7 @@ internal static class E2eBenchmark
     /// is measured inside every run, right before the transfers, so each ratio compares runs made under the same load
     /// (loopback TCP on this shared machine swings between about 2.5 and 5 GiB/s from minute to minute).
     /// </summary>
-    private static async Task DirectFileRowsAsync(E2eTable table, string work, long size, int runs, int samples)
+    private static async Task DirectFileRowsAsync(E2eTable table, string work, long size, int runs, int samples, SampleLog log)
     {
         var mib = size >> 20;
 
@@ -239,20 +242,21 @@ internal static class E2eBenchmark
             // sample after the last round means every round has a ceiling measured right before and right after it.
             List<double> rawRun = [], fillRun = [];
             var pathRuns = paths.Select(_ => new List<double>()).ToArray();
+            var run = raw.Count;
             for (var sample = 0; sample < samples; sample++)
             {
-                rawRun.Add(Mibs(size, await Socks5ThroughputBenchmark.RawTcpAsync(size)));
+                rawRun.Add(log.Add(mib, run, sample, "raw TCP", Mibs(size, await Socks5ThroughputBenchmark.RawTcpAsync(size))));
                 for (var k = 0; k < paths.Length; k++)
                 {
-                    var i = (k + sample + raw.Count) % paths.Length;
-                    var (_, mapped, zeroCopy) = paths[i];
-                    pathRuns[i].Add(Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(work, size, hashes: false, zeroCopy: zeroCopy, mappedSend: mapped)).Transfer));
+                    var i = (k + sample + run) % paths.Length;
+                    var (name, mapped, zeroCopy) = paths[i];
+                    pathRuns[i].Add(log.Add(mib, run, sample, name, Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(work, size, hashes: false, zeroCopy: zeroCopy, mappedSend: mapped)).Transfer)));
                 }
 
-                fillRun.Add(Mibs(size, PageCacheFill.Measure(work, size)));
+                fillRun.Add(log.Add(mib, run, sample, "page-cache fill", Mibs(size, PageCacheFill.Measure(work, size))));
             }
 
-            rawRun.Add(Mibs(size, await Socks5ThroughputBenchmark.RawTcpAsync(size)));
+            rawRun.Add(log.Add(mib, run, samples, "raw TCP", Mibs(size, await Socks5ThroughputBenchmark.RawTcpAsync(size))));
             raw.Add(Median(rawRun));
             for (var i = 0; i < paths.Length; i++)
             {
@@ -363,6 +367,12 @@ internal static class E2eBenchmark
     private static double Median(List<double> values) => E2eTable.Median(values);
 
     private static double Mibs(long size, double seconds) => size / 1048576.0 / seconds;
+
+    private static string? Option(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
 
     private static int Flag(string[] args, string name, int fallback)
     {

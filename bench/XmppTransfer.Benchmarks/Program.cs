@@ -3,7 +3,7 @@ using BenchmarkDotNet.Running;
 using XmppTransfer.Benchmarks;
 using XmppTransfer.Benchmarks.Micro;
 
-// Usage: dotnet run -c Release --project bench/XmppTransfer.Benchmarks -- e2e [--quick] [--runs N] [--direct-runs N] [--direct-samples N] [--large-samples N] [--size MiB] [--rss-size MiB] [--pairs N] [--no-prosody]
+// Usage: dotnet run -c Release --project bench/XmppTransfer.Benchmarks -- e2e [--quick] [--runs N] [--direct-runs N] [--direct-samples N] [--large-samples N] [--size MiB] [--rss-size MiB] [--pairs N] [--no-prosody] [--samples-csv FILE]
 //        dotnet run -c Release --project bench/XmppTransfer.Benchmarks -- [MiB=64] [block=4096] [runs=3] [--no-prosody]
 //        dotnet run -c Release --project bench/XmppTransfer.Benchmarks -- micro [--filter *]   (BenchmarkDotNet)
 //        dotnet run -c Release --project bench/XmppTransfer.Benchmarks -- proxy [runs=3] [pairs=2000]   (needs prosody)
