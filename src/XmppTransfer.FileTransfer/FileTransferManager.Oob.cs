@@ -109,6 +109,7 @@ public sealed partial class FileTransferManager
                 offer,
                 directory,
                 answersOffer: false,
+                resumable: null, // A link has no hash to prove a part is its file: it is never resumed.
                 partName => ReceiveOobAsync(offer, directory, partName, identity, FileReceiveOptions.Default, progress, cancellationToken))
             .ConfigureAwait(false);
     }

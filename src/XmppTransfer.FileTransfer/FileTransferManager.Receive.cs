@@ -24,20 +24,24 @@ public sealed partial class FileTransferManager
             Sha256 = offer.File.Sha256 is null ? null : Convert.ToHexStringLower(offer.File.Sha256),
         };
 
-        return ReceiveIntoAsync(offer, directory, answersOffer: true, partName => offer.OobQuery is not null
+        // The conditions under which each receive path resumes from a part (see ReceiveOnceAsync and ReceiveOobAsync): only
+        // then does the lease look for a part of this file, under an alternate name as well as the primary one.
+        var resumes = options.Resume && (offer.OobQuery is not null ? identity.Sha256 is not null : offer.File.SupportsRange);
+        return ReceiveIntoAsync(offer, directory, answersOffer: true, resumes ? identity : null, partName => offer.OobQuery is not null
             ? ReceiveOobAsync(offer, directory, partName, identity, options, progress, cancellationToken)
             : ReceiveSiAsync(offer, directory, partName, identity, options, progress, cancellationToken));
     }
 
     /// <summary>
     /// What every receive into a folder (an offer's or a link's) does around the transfer proper: makes the folder, claims
-    /// a part name in it for <paramref name="receive"/>, and reports disk errors (<see cref="IOException"/>,
+    /// a part name in it for <paramref name="receive"/> (one holding a part of <paramref name="resumable"/> if there is one
+    /// free, see <see cref="PartNames.Take"/>), and reports disk errors (<see cref="IOException"/>,
     /// <see cref="UnauthorizedAccessException"/>) out of any of it as a <see cref="FileTransferException"/> (LocalIo), as
     /// every other failure of a receive is. With <paramref name="answersOffer"/> a failure also declines the offer if it
     /// was not answered yet, else its sender would wait out its offer timeout; a link has nobody waiting for an answer.
     /// </summary>
     private static async Task<FileTransferResult> ReceiveIntoAsync(
-        IncomingFileOffer offer, string directory, bool answersOffer, Func<string, Task<FileTransferResult>> receive)
+        IncomingFileOffer offer, string directory, bool answersOffer, PartialFile? resumable, Func<string, Task<FileTransferResult>> receive)
     {
         try
         {
@@ -49,7 +53,7 @@ public sealed partial class FileTransferManager
             throw new FileTransferException(FileTransferErrorKind.LocalIo, $"Cannot use {directory}: {ex.Message}", ex);
         }
 
-        using var part = PartNames.Take(directory, offer.SafeName);
+        using var part = PartNames.Take(directory, offer.SafeName, resumable);
         try
         {
             return await receive(part.Name).ConfigureAwait(false);

@@ -433,6 +433,75 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_receive_cut_under_an_alternate_part_name_is_resumed_by_the_next_offer_of_the_file()
+    {
+        var size = 2 * 1024 * 1024;
+        var source = MakeFile("alt.bin", size);
+        var inbox = Path.Combine(_root, "in");
+        Directory.CreateDirectory(inbox);
+
+        // First attempt, while another receive of an alt.bin holds the primary part name (this lease stands in for it): it
+        // writes alt.bin.2.part, and the receiver drops after some of the blocks have passed.
+        var blocks = 0;
+        var cutAt = Random.Shared.Next(100, 300);
+        _router.Intercept = stanza =>
+            stanza.Element(XName.Get("data", Namespaces.Ibb)) is not null && Interlocked.Increment(ref blocks) > cutAt ? null : stanza;
+        var options = new FileSendOptions
+        {
+            Method = TransferMethodPreference.Ibb,
+            Ibb = Bytestreams.Ibb.InBandBytestreamOptions.Default with { BlockTimeout = TimeSpan.FromSeconds(1) },
+        };
+        using (PartNames.Take(inbox, "alt.bin"))
+        {
+            var first = _aliceFiles.SendFileAsync(_bob.BoundJid, source, options);
+            var receiving = (await NextOfferAsync()).AcceptAsync(inbox);
+            await Assert.ThrowsAsync<FileTransferException>(() => first.WaitAsync(s_cap));
+            await Assert.ThrowsAnyAsync<Exception>(() => receiving.WaitAsync(s_cap));
+        }
+
+        Assert.Equal(["alt.bin.2.part", "alt.bin.2.part.json"], TransferTestKit.Parts(inbox));
+        var partLength = new FileInfo(Path.Combine(inbox, "alt.bin.2.part")).Length;
+        Assert.InRange(partLength, 1, size - 1);
+
+        // Second attempt: the primary name is free again, and the next offer of the file still asks for the rest only.
+        _router.Intercept = null;
+        var (sent, received) = await TransferAsync(source, new FileSendOptions { Method = TransferMethodPreference.Ibb });
+
+        Assert.Equal(partLength, sent.ResumedFrom);
+        Assert.Equal(partLength, received.ResumedFrom);
+        Assert.Equal(size - partLength, received.BytesTransferred);
+        Assert.True(received.Verified);
+        Assert.Equal(Sha256(source), received.Sha256);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+        Assert.Equal(Path.Combine(inbox, "alt.bin"), received.Path);
+        Assert.Empty(TransferTestKit.Parts(inbox));
+    }
+
+    [Fact]
+    public async Task Alternate_parts_of_another_size_or_sender_are_not_resumed_from_and_are_left_as_they_were()
+    {
+        var (source, inbox, send, offer) = await OfferByIbbAsync("others.bin");
+        var bytes = await File.ReadAllBytesAsync(source, TestContext.Current.CancellationToken);
+        var larger = TransferTestKit.LeavePart(inbox, offer, bytes[..40_000], "others.bin.2", p => p with { Size = p.Size + 1 });
+        var carols = TransferTestKit.LeavePart(inbox, offer, bytes[..60_000], "others.bin.3", p => p with { Sender = "carol@localhost" });
+        var before = new[] { larger, carols }.Select(Snapshot).ToArray();
+
+        var received = await offer.AcceptAsync(inbox).WaitAsync(s_cap);
+        var sent = await send.WaitAsync(s_cap);
+
+        Assert.Equal(0, sent.ResumedFrom);
+        Assert.Equal(0, received.ResumedFrom);
+        Assert.Equal(100_000, received.BytesTransferred);
+        Assert.True(received.Verified);
+        Assert.Equal(Sha256(source), Sha256(received.Path!));
+        Assert.Equal(Path.Combine(inbox, "others.bin"), received.Path);
+        Assert.Equal(["others.bin.2.part", "others.bin.2.part.json", "others.bin.3.part", "others.bin.3.part.json"], TransferTestKit.Parts(inbox));
+        Assert.Equal(before, new[] { larger, carols }.Select(Snapshot));
+
+        static string Snapshot(string part) => Sha256(part) + " " + File.ReadAllText(part + ".json");
+    }
+
+    [Fact]
     public async Task A_part_longer_than_the_offered_size_is_not_resumed_from_and_the_file_is_received_again_from_the_start()
     {
         var (source, inbox, send, offer) = await OfferByIbbAsync("long.bin");

@@ -552,6 +552,44 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         Assert.Equal(["photo (1).bin", "photo.bin"], Directory.GetFiles(inbox).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task Two_receives_of_one_file_at_the_same_time_do_not_share_the_part_left_by_an_earlier_one()
+    {
+        // A failed receive left the first 100,000 bytes under an alternate part name. The first of two offers of the file
+        // resumes from it; the second, offered while the first still holds that part, must neither resume from nor write
+        // into it, and receives the whole file under the primary part name.
+        var alice = Attach(_alice, s_loopback);
+        var inbox = Path.Combine(_root, "in");
+        var content = RandomNumberGenerator.GetBytes(300_000);
+        var file = new Si.FileOfferDescription("same.bin", content.Length) { Sha256 = SHA256.HashData(content) };
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var firstSend = alice.SendStreamAsync(_bob.BoundJid, new GatedStream(content, 200_000, gate.Task), file, s_unhashed);
+        var firstOffer = await NextOfferAsync();
+        TransferTestKit.LeavePart(inbox, firstOffer, content[..100_000], "same.bin.2");
+        var firstReceive = firstOffer.AcceptAsync(inbox, cancellationToken: TestContext.Current.CancellationToken);
+
+        var secondSend = alice.SendStreamAsync(_bob.BoundJid, new MemoryStream(content), file, s_unhashed);
+        var secondOffer = await NextOfferAsync();
+        var secondReceived = await secondOffer.AcceptAsync(inbox, cancellationToken: TestContext.Current.CancellationToken).WaitAsync(s_cap);
+        await secondSend.WaitAsync(s_cap);
+        gate.SetResult();
+        var firstReceived = await firstReceive.WaitAsync(s_cap);
+        var firstSent = await firstSend.WaitAsync(s_cap);
+
+        Assert.Equal(100_000, firstSent.ResumedFrom);
+        Assert.Equal(100_000, firstReceived.ResumedFrom);
+        Assert.Equal(200_000, firstReceived.BytesTransferred);
+        Assert.Equal(0, secondReceived.ResumedFrom);
+        Assert.Equal(300_000, secondReceived.BytesTransferred);
+        Assert.True(firstReceived.Verified);
+        Assert.True(secondReceived.Verified);
+        Assert.Equal(Path.Combine(inbox, "same.bin"), secondReceived.Path);
+        Assert.Equal(Path.Combine(inbox, "same (1).bin"), firstReceived.Path);
+        Assert.Equal(content, await File.ReadAllBytesAsync(firstReceived.Path!, TestContext.Current.CancellationToken));
+        Assert.Equal(content, await File.ReadAllBytesAsync(secondReceived.Path!, TestContext.Current.CancellationToken));
+        Assert.Equal(["same (1).bin", "same.bin"], Directory.GetFiles(inbox).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
     private static FileTransferManager Attach(XmppClient client, Socks5BytestreamOptions options, TimeSpan? inactivity = null)
     {
         var manager = new FileTransferManager(new FileTransferOptions

@@ -56,23 +56,32 @@ internal static class TransferTestKit
     /// <summary>
     /// Leaves <c>name.part</c> holding <paramref name="bytes"/>, and its <c>name.part.json</c> naming the file
     /// <paramref name="offer"/> offers, in <paramref name="directory"/>: what an earlier receive of the same file that
-    /// stopped (or whose process died) at that point would have left.
+    /// stopped (or whose process died) at that point would have left. <paramref name="partName"/> leaves it under another
+    /// part name (an alternate, <c>name.ext.2</c>), <paramref name="describe"/> changes what its metadata says (a part of
+    /// another file).
     /// </summary>
-    public static string LeavePart(string directory, IncomingFileOffer offer, byte[] bytes)
+    public static string LeavePart(
+        string directory, IncomingFileOffer offer, byte[] bytes, string? partName = null, Func<PartialFile, PartialFile>? describe = null)
     {
         Directory.CreateDirectory(directory);
-        var part = PartialFile.DataPath(directory, offer.SafeName);
+        partName ??= offer.SafeName;
+        var part = PartialFile.DataPath(directory, partName);
         File.WriteAllBytes(part, bytes);
-        new PartialFile
+        var identity = new PartialFile
         {
             Sender = offer.From.Bare.ToString(),
             Name = offer.File.Name,
             Size = offer.File.Size,
             Md5 = offer.File.Md5,
             Sha256 = offer.File.Sha256 is null ? null : Convert.ToHexStringLower(offer.File.Sha256),
-        }.Save(directory, offer.SafeName);
+        };
+        (describe?.Invoke(identity) ?? identity).Save(directory, partName);
         return part;
     }
+
+    /// <summary>The parts (and part metadata) in <paramref name="directory"/>, by file name in ordinal order.</summary>
+    public static string[] Parts(string directory) =>
+        [.. Directory.GetFiles(directory).Select(Path.GetFileName).Where(n => n!.Contains(".part", StringComparison.Ordinal)).Order(StringComparer.Ordinal)!];
 
     /// <summary>
     /// Makes the SI offers of <paramref name="source"/> that pass <paramref name="router"/> carry only the legacy MD5 (as

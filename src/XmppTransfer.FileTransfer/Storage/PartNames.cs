@@ -7,21 +7,44 @@ namespace XmppTransfer.FileTransfer.Storage;
 /// gets <c>name.ext.2.part</c> instead (a name no offer maps to an ordinary file's part); both still end under the offered
 /// name (made unique, unless overwriting). Names compare without case: on Windows and macOS two names that differ only in
 /// case are one file, and elsewhere a false match only costs an alternate name.
+/// <para>
+/// A receive that fails under an alternate name leaves its bytes in <c>name.ext.N.part</c>. The next offer of that file
+/// finds the primary name free again, so a lease for a receive that may resume first looks for a part of that very file
+/// (<see cref="PartialFile.ResumableLength"/>) that no receive holds, under the primary name and then the alternates,
+/// and takes it; otherwise those bytes would never be resumed from nor removed.
+/// </para>
 /// </summary>
 internal static class PartNames
 {
+    /// <summary>
+    /// The alternates (<c>name.ext.2</c> to <c>name.ext.32</c>) a lease looks at for a part to resume. Alternates exist only
+    /// while receives of one name overlap, so a few are all there ever are; the bound keeps an offer's cost to a fixed
+    /// number of file lookups whatever lies in the folder.
+    /// </summary>
+    internal const int MaxResumeCandidates = 32;
+
     private static readonly HashSet<string> s_held = new(StringComparer.OrdinalIgnoreCase);
     private static readonly Lock s_gate = new();
 
-    /// <summary>Claims <paramref name="safeName"/> in <paramref name="directory"/>, or the first free <c>safeName.n</c>.</summary>
-    public static Lease Take(string directory, string safeName)
+    /// <summary>
+    /// Claims a part name for a receive of <paramref name="safeName"/> into <paramref name="directory"/>. With
+    /// <paramref name="resumable"/> (the file, when the receive may resume), the first of <paramref name="safeName"/>,
+    /// <c>safeName.2</c> ... <c>safeName.32</c> that no receive holds and whose part can be resumed for that file;
+    /// otherwise, and when there is none, <paramref name="safeName"/> or the first free <c>safeName.n</c>.
+    /// </summary>
+    public static Lease Take(string directory, string safeName, PartialFile? resumable = null)
     {
         var folder = Path.GetFullPath(directory);
+        if (resumable is not null && TakeResumable(folder, safeName, resumable) is { } lease)
+        {
+            return lease;
+        }
+
         lock (s_gate)
         {
             for (var i = 1; ; i++)
             {
-                var name = i == 1 ? safeName : $"{safeName}.{i}";
+                var name = NameAt(safeName, i);
                 if (s_held.Add(Path.Combine(folder, name)))
                 {
                     return new Lease(Path.Combine(folder, name), name);
@@ -29,6 +52,58 @@ internal static class PartNames
             }
         }
     }
+
+    /// <summary>
+    /// The first free name among the candidates whose part <paramref name="file"/> can resume from, claimed; null when none.
+    /// The metadata is read outside the gate (other receives do not wait on our disk), so a name is checked free before it
+    /// is read and claimed after: a receive that claimed it in between keeps it, and we look on. A part that cannot be read
+    /// counts as none: a look for bytes to reuse must not fail a receive that would otherwise start from 0.
+    /// </summary>
+    private static Lease? TakeResumable(string folder, string safeName, PartialFile file)
+    {
+        for (var i = 1; i <= MaxResumeCandidates; i++)
+        {
+            var name = NameAt(safeName, i);
+            var key = Path.Combine(folder, name);
+            if (IsHeld(key) || !CanResume(folder, name, file))
+            {
+                continue;
+            }
+
+            lock (s_gate)
+            {
+                if (s_held.Add(key))
+                {
+                    return new Lease(key, name);
+                }
+            }
+        }
+
+        return null;
+
+        static bool IsHeld(string key)
+        {
+            lock (s_gate)
+            {
+                return s_held.Contains(key);
+            }
+        }
+
+        static bool CanResume(string folder, string name, PartialFile file)
+        {
+            try
+            {
+                return PartialFile.ResumableLength(folder, name, file) > 0;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>The <paramref name="n"/>th part name for <paramref name="safeName"/>: itself, then <c>safeName.2</c>, <c>safeName.3</c>, ...</summary>
+    private static string NameAt(string safeName, int n) => n == 1 ? safeName : $"{safeName}.{n}";
 
     /// <summary>
     /// Moves the finished part <paramref name="partName"/> to <paramref name="finalName"/> (replacing a file of that name when
