@@ -26,6 +26,9 @@ internal sealed record PartialFile
     [JsonPropertyName("sha256")]
     public string? Sha256 { get; init; }
 
+    /// <summary>The largest metadata file read: ours hold a JID, a file name and two hashes (under 4 KiB with the longest of each).</summary>
+    internal const int MaxMetadataBytes = 16 * 1024;
+
     public static string DataPath(string directory, string safeName) => Path.Combine(directory, safeName + ".part");
 
     public static string MetadataPath(string directory, string safeName) => DataPath(directory, safeName) + ".json";
@@ -58,6 +61,13 @@ internal sealed record PartialFile
 
         try
         {
+            // What we write is a few hundred bytes; anything much larger was not written by us and is not read whole (a
+            // folder others can write to could hold a huge one under every alternate name a lease looks at).
+            if (new FileInfo(metadata).Length > MaxMetadataBytes)
+            {
+                return 0;
+            }
+
             var existing = JsonSerializer.Deserialize<PartialFile>(File.ReadAllText(metadata));
             var length = new FileInfo(data).Length;
             return existing is not null && existing.Matches(wanted) && (wanted.Size < 0 || length <= wanted.Size) ? length : 0;

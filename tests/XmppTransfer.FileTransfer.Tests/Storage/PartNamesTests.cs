@@ -103,6 +103,20 @@ public sealed class PartNamesTests : IDisposable
     }
 
     [Fact]
+    public void A_part_whose_metadata_is_larger_than_any_we_write_is_passed_over_without_being_read()
+    {
+        Leave("x.bin.2", s_file, 400);
+
+        // Valid JSON describing this very file, padded past the limit: it would match if it were read.
+        var padded = File.ReadAllText(PartialFile.MetadataPath(_directory, "x.bin.2")).TrimEnd('}') + ",\"pad\":\"" + new string('a', PartialFile.MaxMetadataBytes) + "\"}";
+        File.WriteAllText(PartialFile.MetadataPath(_directory, "x.bin.2"), padded);
+
+        using var lease = PartNames.Take(_directory, "x.bin", s_file);
+
+        Assert.Equal("x.bin", lease.Name);
+    }
+
+    [Fact]
     public void A_part_past_the_bounded_look_is_not_looked_at()
     {
         Leave($"x.bin.{PartNames.MaxResumeCandidates + 1}", s_file, 400);
