@@ -285,12 +285,12 @@ public sealed partial class FileTransferManager
                 try
                 {
                     received = await download.CopyToAsync(sink, n => reporter.Report(n), cancellationToken).ConfigureAwait(false);
-                    await sink.CompleteAsync().ConfigureAwait(false);
+                    await sink.CompleteAsync(cancellationToken).ConfigureAwait(false);
                 }
                 catch
                 {
                     // Keep every byte that arrived, exactly, and free the space preallocated beyond it.
-                    await PartData.SettleAsync(sink, part).ConfigureAwait(false);
+                    await PartData.SettleAsync(sink, part, cancellationToken).ConfigureAwait(false);
                     throw;
                 }
             }

@@ -299,13 +299,13 @@ public sealed partial class FileTransferManager
                         try
                         {
                             received += await PumpAsync(offer, source, sink, socket, expected - received, start, watchdog, reporter, cancellationToken).ConfigureAwait(false);
-                            await sink.CompleteAsync().ConfigureAwait(false);
+                            await sink.CompleteAsync(cancellationToken).ConfigureAwait(false);
                         }
                         catch
                         {
                             // Keep every byte that arrived, exactly: finish the writes, then cut the part to what is on disk (which also
                             // frees the space preallocated beyond it).
-                            await PartData.SettleAsync(sink, part).ConfigureAwait(false);
+                            await PartData.SettleAsync(sink, part, cancellationToken).ConfigureAwait(false);
                             throw;
                         }
                     }

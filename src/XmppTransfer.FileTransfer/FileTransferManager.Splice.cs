@@ -46,7 +46,8 @@ public sealed partial class FileTransferManager
                     watchdog.Touch();
                     reporter.Report(resumeFrom + moved);
                 },
-                watchdog.Token).ConfigureAwait(false);
+                watchdog.Token,
+                cancellationToken).ConfigureAwait(false);
             if (outcome == SpliceOutcome.Unsupported)
             {
                 FileTransferLog.SpliceUnsupported(Logger, offer.Sid, offer.From.ToString(), splice.Moved);
@@ -55,18 +56,19 @@ public sealed partial class FileTransferManager
 
             return (splice.Moved, true);
         }
+        catch (Exception) when (splice.Stalled)
+        {
+            // A write that hangs (a dead disk or NFS server), given up on at the stall timeout (LocalIo) or after a cancel
+            // (cancelled): cutting the part would hang with it, and its length covers only bytes written in order, so it is
+            // kept as it is, as after a stalled buffered write (PartData.SettleAsync).
+            throw;
+        }
         catch (OperationCanceledException) when (watchdog.HasExpired && !cancellationToken.IsCancellationRequested)
         {
             part.SetLength(resumeFrom + splice.Moved);
             throw new FileTransferException(
                 FileTransferErrorKind.Timeout,
                 $"{offer.From} sent nothing for {watchdog.Timeout.TotalSeconds:0.#} s; stopped after {resumeFrom + splice.Moved} of {offer.File.Size} bytes of {offer.SafeName} (the part is kept for resuming).");
-        }
-        catch (FileTransferException) when (splice.Stalled)
-        {
-            // A write that hangs (a dead disk or NFS server): cutting the part would hang with it, and its length covers
-            // only bytes written in order, so it is kept as it is, as after a stalled buffered write (PartData.SettleAsync).
-            throw;
         }
         catch (IOException ex)
         {

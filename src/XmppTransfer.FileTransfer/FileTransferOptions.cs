@@ -65,8 +65,9 @@ public sealed record FileTransferOptions
     /// a local I/O error, keeping its part file as it is (not cut: that would hang too). Writes into the page cache take
     /// milliseconds; a disk that is only slow holds a write for seconds at most. It is noticed within this plus a quarter
     /// of it, at most 5 s more; the write itself cannot be interrupted, so the thread in it is left behind and stops when
-    /// it returns. Cancelling a receive whose write hangs takes effect only then: until the stall is noticed, nothing can
-    /// tell a write that is about to return from one that never will. The
+    /// it returns. Cancelling a receive whose write hangs does not wait for this: once cancelled, a write is given up on
+    /// the same way after a 1 s grace (or this timeout, if shorter), and the receive ends as cancelled with the part left
+    /// as it is; writes that return within the grace are waited for and the part is cut to them, as on any cancel. The
     /// zero-copy receive (<see cref="ZeroCopyReceive"/>) is bounded the same way: only time inside its pipe -> file splice
     /// counts, never waits for a slow peer (those are <see cref="Socks5InactivityTimeout"/>'s).
     /// <see cref="Timeout.InfiniteTimeSpan"/> turns the check off. Default 120 s.

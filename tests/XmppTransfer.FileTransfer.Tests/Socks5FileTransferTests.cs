@@ -227,6 +227,130 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cancelling_an_unhashed_receive_whose_file_side_splice_hangs_ends_it_as_cancelled_within_the_cancel_grace_and_keeps_its_part_uncut()
+    {
+        var alice = Attach(_alice, s_loopback);
+        var size = 3 * 1024 * 1024 + 5;
+        const int HoldAt = 1024 * 1024 + 12_345;
+        var content = RandomNumberGenerator.GetBytes(size);
+        var inbox = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
+        var part = Path.Combine(inbox, "hung.bin.part");
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var heldBack = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var release = new ManualResetEventSlim();
+
+        // The disk takes every byte before HoldAt, then hangs like a dead disk or NFS server until the test lets it go.
+        _bobFileSplice = (pipe, file, offset, length) =>
+        {
+            if (offset < HoldAt)
+            {
+                var written = SocketFileSplice.SpliceToFile(pipe, file, offset, length);
+                if (offset + written == HoldAt)
+                {
+                    heldBack.TrySetResult();
+                }
+
+                return written;
+            }
+
+            entered.TrySetResult();
+            release.Wait(s_cap);
+            return SocketFileSplice.SpliceToFile(pipe, file, offset, length);
+        };
+        using var stopSender = new CancellationTokenSource();
+        using var stopReceiver = new CancellationTokenSource();
+        var send = alice.SendStreamAsync(
+            _bob.BoundJid,
+            new GatedStream(content, HoldAt, gate.Task),
+            new Si.FileOfferDescription("hung.bin", size),
+            new FileSendOptions { ComputeHashes = false, Method = TransferMethodPreference.Socks5 },
+            cancellationToken: stopSender.Token);
+        var offer = await NextOfferAsync();
+        try
+        {
+            var receive = offer.AcceptAsync(inbox, new FileReceiveOptions { ComputeSha256 = false }, cancellationToken: stopReceiver.Token);
+            await heldBack.Task.WaitAsync(s_cap);
+            gate.TrySetResult();
+            await entered.Task.WaitAsync(s_cap);
+            var held = await TransferTestKit.AllocatedBytesAsync(part, s_cap);
+
+            // Bob cancels with the write stuck: the grace, not the 120 s stall timeout, is what he waits (the check runs
+            // inside Advance).
+            await stopReceiver.CancelAsync();
+            _bobClock.Advance(WriteStallWatch.CancelGrace - TimeSpan.FromMilliseconds(1));
+            Assert.False(receive.IsCompleted);
+            _bobClock.Advance(TimeSpan.FromMilliseconds(1));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receive.WaitAsync(s_cap));
+
+            Assert.Equal(HoldAt, new FileInfo(part).Length);
+
+            // Not cut: a cut would hang on such a disk, and would free the space preallocated beyond the bytes written.
+            Assert.Equal(held, await TransferTestKit.AllocatedBytesAsync(part, s_cap));
+            Assert.False(File.Exists(Path.Combine(inbox, "hung.bin")));
+            Assert.Contains(_bobLog.Events, e => e.Id.Id == SplicingEvent);
+        }
+        finally
+        {
+            release.Set();
+            await stopSender.CancelAsync();
+        }
+
+        Assert.False(await Record.ExceptionAsync(() => send.WaitAsync(s_cap)) is TimeoutException);
+    }
+
+    [Fact]
+    public async Task Cancelling_an_unhashed_receive_that_waits_for_the_sender_ends_it_at_once_as_cancelled_with_its_part_cut_to_the_bytes_received()
+    {
+        var alice = Attach(_alice, s_loopback);
+        var size = 3 * 1024 * 1024 + 5;
+        const int HoldAt = 1024 * 1024 + 12_345;
+        var content = RandomNumberGenerator.GetBytes(size);
+        var inbox = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
+        var part = Path.Combine(inbox, "waiting.bin.part");
+        var heldBack = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _bobFileSplice = (pipe, file, offset, length) =>
+        {
+            var written = SocketFileSplice.SpliceToFile(pipe, file, offset, length);
+            if (offset + written == HoldAt)
+            {
+                heldBack.TrySetResult();
+            }
+
+            return written;
+        };
+        using var stopSender = new CancellationTokenSource();
+        using var stopReceiver = new CancellationTokenSource();
+        var never = new TaskCompletionSource();
+        var send = alice.SendStreamAsync(
+            _bob.BoundJid,
+            new GatedStream(content, HoldAt, never.Task),
+            new Si.FileOfferDescription("waiting.bin", size),
+            new FileSendOptions { ComputeHashes = false, Method = TransferMethodPreference.Socks5 },
+            cancellationToken: stopSender.Token);
+        var offer = await NextOfferAsync();
+        try
+        {
+            var receive = offer.AcceptAsync(inbox, new FileReceiveOptions { ComputeSha256 = false }, cancellationToken: stopReceiver.Token);
+            await heldBack.Task.WaitAsync(s_cap);
+
+            // No write in progress: the cancel needs no grace (Bob's clock never moves) and is not a stall.
+            await stopReceiver.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receive.WaitAsync(s_cap));
+
+            Assert.Equal(content.AsSpan(0, HoldAt).ToArray(), await File.ReadAllBytesAsync(part, TestContext.Current.CancellationToken));
+            Assert.InRange(await TransferTestKit.AllocatedBytesAsync(part, s_cap), 0, HoldAt + 64 * 1024);
+            Assert.Contains(_bobLog.Events, e => e.Id.Id == SplicingEvent);
+        }
+        finally
+        {
+            await stopSender.CancelAsync();
+        }
+
+        Assert.False(await Record.ExceptionAsync(() => send.WaitAsync(s_cap)) is TimeoutException);
+    }
+
+    [Fact]
     public async Task Socks5_only_sends_without_offering_ibb()
     {
         var alice = Attach(_alice, s_loopback);

@@ -13,7 +13,9 @@ namespace XmppTransfer.FileTransfer.Storage;
 /// A buffer goes back to the free list only when both the writer and the hasher are done with it.
 /// A write that does not return within the stall timeout (a hung disk or network file system) fails the sink: waits on it
 /// end with a <see cref="FileTransferException"/> of kind LocalIo instead of hanging with the write, and the buffers the
-/// stuck write may still read are left to the garbage collector instead of going back to the pool.
+/// stuck write may still read are left to the garbage collector instead of going back to the pool. A cancelled
+/// <see cref="CompleteAsync"/> gives up on such a write the same way after <see cref="WriteStallWatch.CancelGrace"/>
+/// instead of the stall timeout, and then fails with the cancel.
 /// </summary>
 internal sealed class FileSink : IAsyncDisposable
 {
@@ -37,6 +39,9 @@ internal sealed class FileSink : IAsyncDisposable
     private readonly WriteStallWatch? _watch;
     private readonly Func<ReadOnlyMemory<byte>, long, CancellationToken, ValueTask> _write;
     private ExceptionDispatchInfo? _failure;
+
+    /// <summary>The token of the <see cref="CompleteAsync"/> that was cancelled, for the failure of a write given up on then.</summary>
+    private CancellationToken _cancelledBy;
     private long _position;
     private int _completed;
     private int _disposed;
@@ -91,8 +96,17 @@ internal sealed class FileSink : IAsyncDisposable
         }
     }
 
-    /// <summary>True once a write took longer than the stall timeout: the file must not be touched again (it would hang too).</summary>
+    /// <summary>
+    /// True once a write was given up on (it took longer than the stall timeout, or than the cancel grace after a cancel):
+    /// the file must not be touched again (it would hang too).
+    /// </summary>
     public bool Stalled => _watch?.Stalled == true;
+
+    /// <summary>
+    /// After a write was given up on (<see cref="Stalled"/>): ends when the writer left in it has come back and stopped
+    /// (tests wait for it). Null until then.
+    /// </summary>
+    public Task? AbandonedWrite => Stalled ? _writer : null;
 
     /// <summary>Completes when a write stalls; never without a stall timeout.</summary>
     private Task StallTask => _watch?.Stall ?? s_never;
@@ -143,8 +157,13 @@ internal sealed class FileSink : IAsyncDisposable
         _toHash?.Writer.TryWrite(slot);
     }
 
-    /// <summary>Waits until every committed block is written and hashed; throws the first failure.</summary>
-    public async Task CompleteAsync()
+    /// <summary>
+    /// Waits until every committed block is written and hashed; throws the first failure. Cancelling does not drop the
+    /// committed blocks (a receive that stops keeps every byte it took): the writes go on, each now bounded by
+    /// <see cref="WriteStallWatch.CancelGrace"/>, and one that outlasts it is given up on as a stall is (<see cref="Stalled"/>),
+    /// ending this with an <see cref="OperationCanceledException"/>. Without a stall timeout a cancel changes nothing.
+    /// </summary>
+    public async Task CompleteAsync(CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref _completed, 1) == 0)
         {
@@ -152,8 +171,26 @@ internal sealed class FileSink : IAsyncDisposable
             _toHash?.Writer.TryComplete();
         }
 
-        // A stalled write never returns: the stall's failure is the answer, not the write.
-        await Task.WhenAny(Task.WhenAll(_writer, _hasher), StallTask).ConfigureAwait(false);
+        // A stalled write never returns: the stall's failure is the answer, not the write. A cancel cannot reach a thread
+        // stuck in the disk either; it only shortens the watch's bound, so the wait below ends by a stall soon enough.
+        var cancel = default(CancellationTokenRegistration);
+        if (_watch is not null && cancellationToken.CanBeCanceled)
+        {
+            cancel = cancellationToken.UnsafeRegister(
+                static (state, token) =>
+                {
+                    var sink = (FileSink)state!;
+                    sink._cancelledBy = token;
+                    sink._watch!.Cancel();
+                },
+                this);
+        }
+
+        await using (cancel.ConfigureAwait(false))
+        {
+            await Task.WhenAny(Task.WhenAll(_writer, _hasher), StallTask).ConfigureAwait(false);
+        }
+
         _failure?.Throw();
     }
 
@@ -200,15 +237,30 @@ internal sealed class FileSink : IAsyncDisposable
             {
                 var count = _counts[slot];
                 var since = _watch?.Begin() ?? 0;
+                Exception? error = null;
                 try
                 {
                     await _write(_buffers[slot].AsMemory(0, count), _position, _stop.Token).ConfigureAwait(false);
                 }
-                finally
+                catch (Exception ex)
                 {
-                    // A write that failed is not a write that hangs: the stall check looks only at one in progress.
-                    _ = _watch?.End(since);
+                    error = ex;
                 }
+
+                // A write that failed is not a write that hangs: the stall check looks only at one in progress. One given up
+                // on (a stall or a cancel) that returns at last touches nothing more: blocks still queued are not written
+                // (the file is left as it was when it was given up on), the position stays what the failure reported, and
+                // its buffer stays out of the free list (nobody rents again).
+                if (_watch?.End(since) == false)
+                {
+                    return;
+                }
+
+                if (error is not null)
+                {
+                    ExceptionDispatchInfo.Throw(error);
+                }
+
                 Interlocked.Add(ref _position, count);
                 Release(slot, 1);
             }
@@ -258,8 +310,15 @@ internal sealed class FileSink : IAsyncDisposable
         _stop.Cancel();
     }
 
-    /// <summary>The watch gave up on a write: fails the sink, before the waits on <see cref="StallTask"/> wake.</summary>
-    private void OnStall() => Fail(new FileTransferException(
-        FileTransferErrorKind.LocalIo,
-        $"Writing {_displayName} stalled: the disk took no data for {_watch!.Timeout.TotalMilliseconds / 1000.0:0.#} s after {Position} bytes."));
+    /// <summary>
+    /// The watch gave up on a write: fails the sink, before the waits on <see cref="StallTask"/> wake. After a cancel that
+    /// is the cancel: the receive stops because the user asked, the disk only kept it from stopping sooner.
+    /// </summary>
+    private void OnStall() => Fail(_watch!.Cancelled
+        ? new OperationCanceledException(
+            $"Cancelled while writing {_displayName} hung after {Position} bytes; the write was given up on and the file left as it is.",
+            _cancelledBy)
+        : new FileTransferException(
+            FileTransferErrorKind.LocalIo,
+            $"Writing {_displayName} stalled: the disk took no data for {_watch.Timeout.TotalMilliseconds / 1000.0:0.#} s after {Position} bytes."));
 }

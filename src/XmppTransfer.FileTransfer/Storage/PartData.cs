@@ -36,17 +36,20 @@ internal static class PartData
     /// After a failure: let the committed blocks reach the file, then cut it to exactly what was written. After a write
     /// failure the sink has stopped already and <see cref="FileSink.CompleteAsync"/> only repeats that failure. After a
     /// stalled write the file is left as it is: cutting it would hang on the same disk, and its length only ever covers
-    /// bytes written in order, so it is still a prefix to resume from.
+    /// bytes written in order, so it is still a prefix to resume from. When <paramref name="cancellationToken"/> is
+    /// cancelled (the receive was), a write that hangs is given up on after <see cref="WriteStallWatch.CancelGrace"/>
+    /// instead of the stall timeout, with the same result; writes that return are waited for and cut to, as before.
     /// </summary>
-    public static async Task SettleAsync(FileSink sink, FileStream part)
+    public static async Task SettleAsync(FileSink sink, FileStream part, CancellationToken cancellationToken)
     {
         try
         {
-            await sink.CompleteAsync().ConfigureAwait(false);
+            await sink.CompleteAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (FileTransferException)
+        catch (Exception ex) when (ex is FileTransferException or OperationCanceledException)
         {
-            // The disk failed too; what did get written is what we keep.
+            // The disk failed too, or hung and was given up on for the cancel; what did get written is what we keep. The
+            // caller rethrows the failure that stopped the receive, which says why.
         }
 
         if (!sink.Stalled)

@@ -39,7 +39,7 @@ public sealed class FileSinkTests : IDisposable
                 sink.Commit(buffer, count);
             }
 
-            await sink.CompleteAsync().WaitAsync(s_cap, Ct);
+            await sink.CompleteAsync(Ct).WaitAsync(s_cap, Ct);
             Assert.Equal(expected.Length, sink.Position);
         }
 
@@ -64,7 +64,7 @@ public sealed class FileSinkTests : IDisposable
                 sink.Commit(buffer, 4096);
             }
 
-            await sink.CompleteAsync().WaitAsync(s_cap, Ct);
+            await sink.CompleteAsync(Ct).WaitAsync(s_cap, Ct);
         });
 
         Assert.Equal(FileTransferErrorKind.LocalIo, failure.ErrorKind);
@@ -128,7 +128,7 @@ public sealed class FileSinkTests : IDisposable
                     sink.Commit(buffer, 4096);
                 }
 
-                await sink.CompleteAsync().WaitAsync(s_cap, Ct);
+                await sink.CompleteAsync(Ct).WaitAsync(s_cap, Ct);
             });
             await stuck.Task.WaitAsync(s_cap, Ct);
             clock.Advance(TimeSpan.FromMilliseconds(199));
@@ -141,7 +141,7 @@ public sealed class FileSinkTests : IDisposable
             Assert.True(sink.Stalled);
 
             // Completing again and disposing return at once although the write is still stuck.
-            await Assert.ThrowsAsync<FileTransferException>(() => sink.CompleteAsync().WaitAsync(s_cap, Ct));
+            await Assert.ThrowsAsync<FileTransferException>(() => sink.CompleteAsync(Ct).WaitAsync(s_cap, Ct));
             await sink.DisposeAsync().AsTask().WaitAsync(s_cap, Ct);
             Assert.Equal(4096, new FileInfo(path).Length);
         }
@@ -149,6 +149,105 @@ public sealed class FileSinkTests : IDisposable
         {
             hung.TrySetResult();
         }
+    }
+
+    [Fact]
+    public async Task Cancelling_completion_while_a_write_hangs_gives_up_on_it_after_the_cancel_grace_as_cancelled_and_nothing_is_written_after_it()
+    {
+        // The second write hangs like a write to a dead disk or NFS server; two more blocks wait behind it. Once let go it
+        // returns without writing, so every byte in the file after that would be one the sink wrote after giving up.
+        var path = Path.Combine(_directory, "cancelled.part");
+        await using var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.Asynchronous);
+        var clock = new ManualTimeProvider(manualTimers: true);
+        var hung = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var stuck = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var writes = 0;
+        var writesAfterRelease = 0;
+        async ValueTask Write(ReadOnlyMemory<byte> data, long offset, CancellationToken token)
+        {
+            if (hung.Task.IsCompleted)
+            {
+                Interlocked.Increment(ref writesAfterRelease);
+            }
+
+            if (Interlocked.Increment(ref writes) != 2)
+            {
+                await RandomAccess.WriteAsync(file.SafeFileHandle, data, offset, token);
+                return;
+            }
+
+            stuck.TrySetResult();
+            await hung.Task;
+        }
+
+        // A stall timeout far beyond the test: only the cancel can end the wait.
+        var sink = new FileSink(file.SafeFileHandle, 0, "cancelled", null, null, 4096, depth: 3, stallTimeout: TimeSpan.FromMinutes(10), write: Write, time: clock);
+        using var cancel = new CancellationTokenSource();
+        try
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                var buffer = await sink.RentAsync(Ct).AsTask().WaitAsync(s_cap, Ct);
+                sink.Commit(buffer, 4096);
+            }
+
+            await stuck.Task.WaitAsync(s_cap, Ct);
+            await cancel.CancelAsync();
+            var completion = sink.CompleteAsync(cancel.Token);
+
+            // A write that returns within the grace would still be waited for; this one does not.
+            clock.Advance(WriteStallWatch.CancelGrace - TimeSpan.FromMilliseconds(1));
+            Assert.False(sink.Stalled);
+            Assert.False(completion.IsCompleted);
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+            var failure = await Assert.ThrowsAsync<OperationCanceledException>(() => completion.WaitAsync(s_cap, Ct));
+
+            Assert.Equal(cancel.Token, failure.CancellationToken);
+            Assert.Contains("Cancelled while writing cancelled hung after 4096 bytes", failure.Message, StringComparison.Ordinal);
+            Assert.True(sink.Stalled);
+            Assert.Equal(4096, sink.Position);
+            await sink.DisposeAsync().AsTask().WaitAsync(s_cap, Ct);
+            Assert.Equal(4096, new FileInfo(path).Length);
+
+            hung.TrySetResult();
+            await sink.AbandonedWrite!.WaitAsync(s_cap, Ct);
+            Assert.Equal(0, Volatile.Read(ref writesAfterRelease));
+            Assert.Equal(4096, new FileInfo(path).Length);
+            Assert.Equal(4096, sink.Position);
+        }
+        finally
+        {
+            hung.TrySetResult();
+        }
+    }
+
+    [Fact]
+    public async Task Cancelling_completion_while_writes_return_still_writes_every_committed_block()
+    {
+        var path = Path.Combine(_directory, "returning.part");
+        await using var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.Asynchronous);
+
+        // On a clock that never moves, the cancel's grace never runs out: only the writes themselves can end the wait.
+        var clock = new ManualTimeProvider(manualTimers: true);
+        var sink = new FileSink(file.SafeFileHandle, 0, "returning", null, null, 4096, depth: 4, stallTimeout: TimeSpan.FromSeconds(30), time: clock);
+        await using (sink)
+        {
+            for (var i = 0; i < 16; i++)
+            {
+                var buffer = await sink.RentAsync(Ct).AsTask().WaitAsync(s_cap, Ct);
+                sink.Commit(buffer, 4096);
+            }
+
+            using var cancel = new CancellationTokenSource();
+            await cancel.CancelAsync();
+            await sink.CompleteAsync(cancel.Token).WaitAsync(s_cap, Ct);
+
+            Assert.False(sink.Stalled);
+            Assert.Null(sink.AbandonedWrite);
+            Assert.Equal(16 * 4096, sink.Position);
+        }
+
+        Assert.Equal(16 * 4096, new FileInfo(path).Length);
     }
 
     [Fact]
@@ -163,7 +262,7 @@ public sealed class FileSinkTests : IDisposable
             sink.Commit(buffer, buffer.Length);
         }
 
-        await sink.CompleteAsync().WaitAsync(s_cap, Ct);
+        await sink.CompleteAsync(Ct).WaitAsync(s_cap, Ct);
         Assert.False(sink.Stalled);
         Assert.Equal(64L * 64 * 1024, new FileInfo(path).Length);
     }

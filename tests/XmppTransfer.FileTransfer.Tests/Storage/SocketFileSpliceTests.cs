@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Microsoft.Win32.SafeHandles;
+using XmppTransfer.FileTransfer.Storage;
 using XmppTransfer.FileTransfer.Storage.Linux;
 using XmppTransfer.Testing;
 
@@ -54,7 +55,7 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
         SpliceOutcome outcome;
         using (var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite))
         {
-            outcome = await splice.MoveAsync(_receiver, file, prefix.Length, payload.Length, "file", reports.Add, Ct).WaitAsync(s_cap, Ct);
+            outcome = await splice.MoveAsync(_receiver, file, prefix.Length, payload.Length, "file", reports.Add, Ct, Ct).WaitAsync(s_cap, Ct);
         }
 
         await send.WaitAsync(s_cap, Ct);
@@ -95,7 +96,7 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
 
         // The wait is bounded from the moment the last byte the peer sent has been moved, as a watchdog would be.
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => splice.MoveAsync(
-            _receiver, file, 0, 10_000, "silent", moved => wait.CancelAfter(moved == 5000 ? TimeSpan.FromMilliseconds(300) : Timeout.InfiniteTimeSpan), wait.Token).WaitAsync(s_cap, Ct));
+            _receiver, file, 0, 10_000, "silent", moved => wait.CancelAfter(moved == 5000 ? TimeSpan.FromMilliseconds(300) : Timeout.InfiniteTimeSpan), wait.Token, Ct).WaitAsync(s_cap, Ct));
 
         Assert.Equal(5000, splice.Moved);
     }
@@ -111,7 +112,7 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
         _sender.Close();
         using var file = File.OpenHandle(Path.Combine(_directory, "reset.part"), FileMode.Create, FileAccess.ReadWrite);
 
-        var error = await Record.ExceptionAsync(() => splice.MoveAsync(_receiver, file, 0, 10_000, "reset", _ => { }, Ct).WaitAsync(s_cap, Ct));
+        var error = await Record.ExceptionAsync(() => splice.MoveAsync(_receiver, file, 0, 10_000, "reset", _ => { }, Ct, Ct).WaitAsync(s_cap, Ct));
 
         // The 100 bytes may or may not be read before the reset is seen; the reset itself must surface as an I/O error.
         var io = Assert.IsType<IOException>(error);
@@ -145,7 +146,7 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
         var path = Path.Combine(_directory, "readonly.part");
         await File.WriteAllBytesAsync(path, [], Ct);
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
-        var failure = await Assert.ThrowsAsync<FileTransferException>(() => splice.MoveAsync(_receiver, file, 0, 10_000, "readonly", _ => { }, Ct).WaitAsync(s_cap, Ct));
+        var failure = await Assert.ThrowsAsync<FileTransferException>(() => splice.MoveAsync(_receiver, file, 0, 10_000, "readonly", _ => { }, Ct, Ct).WaitAsync(s_cap, Ct));
 
         Assert.Equal(FileTransferErrorKind.LocalIo, failure.ErrorKind);
         Assert.StartsWith("Writing readonly failed after 0 bytes: ", failure.Message, StringComparison.Ordinal);
@@ -178,7 +179,7 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
         // /dev/full fails every write with ENOSPC, exactly like a full disk. It cannot take a splice (EINVAL), so the
         // bytes go the copy-out way, whose write then fails.
         using var full = File.OpenHandle("/dev/full", FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
-        var failure = await Assert.ThrowsAsync<FileTransferException>(() => splice.MoveAsync(_receiver, full, 0, 10_000, "full", _ => { }, Ct).WaitAsync(s_cap, Ct));
+        var failure = await Assert.ThrowsAsync<FileTransferException>(() => splice.MoveAsync(_receiver, full, 0, 10_000, "full", _ => { }, Ct, Ct).WaitAsync(s_cap, Ct));
 
         Assert.Equal(FileTransferErrorKind.LocalIo, failure.ErrorKind);
         Assert.StartsWith("Writing full failed after 0 bytes", failure.Message, StringComparison.Ordinal);
@@ -235,6 +236,7 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
                         firstMoved.TrySetResult();
                     }
                 },
+                Ct,
                 Ct);
 
             // The second piece only once the first is on disk, so the splice that hangs starts exactly at First.
@@ -277,6 +279,124 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cancelling_while_a_file_side_splice_hangs_gives_up_on_it_after_the_cancel_grace_as_cancelled_and_nothing_is_written_after_it()
+    {
+        const int First = 100_000;
+        var clock = new ManualTimeProvider(manualTimers: true);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var release = new ManualResetEventSlim();
+        var callsAfterRelease = 0;
+
+        // Every splice before the offset First reaches the disk; the one at First hangs like a write to a dead disk or NFS
+        // server until the test lets it go, and then returns without writing: any byte past First would be a later write.
+        nint Disk(int pipe, int file, long offset, nuint length)
+        {
+            if (release.IsSet)
+            {
+                Interlocked.Increment(ref callsAfterRelease);
+            }
+
+            if (offset < First)
+            {
+                return SocketFileSplice.SpliceToFile(pipe, file, offset, length);
+            }
+
+            entered.TrySetResult();
+            release.Wait(s_cap);
+            return (nint)length;
+        }
+
+        // A stall timeout far beyond the test: only the cancel can end the move.
+        var splice = SocketFileSplice.TryCreate(TimeSpan.FromMinutes(10), clock, Disk)!;
+        var path = Path.Combine(_directory, "cancelled.part");
+        var reports = new ConcurrentQueue<long>();
+        var firstMoved = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var cancel = new CancellationTokenSource();
+        try
+        {
+            using var file = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite);
+            await _sender.SendAsync(RandomNumberGenerator.GetBytes(First), Ct).AsTask().WaitAsync(s_cap, Ct);
+            var move = splice.MoveAsync(
+                _receiver,
+                file,
+                0,
+                1_000_000,
+                "cancelled",
+                moved =>
+                {
+                    reports.Enqueue(moved);
+                    if (moved == First)
+                    {
+                        firstMoved.TrySetResult();
+                    }
+                },
+                cancel.Token,
+                cancel.Token);
+            await firstMoved.Task.WaitAsync(s_cap, Ct);
+            await _sender.SendAsync(RandomNumberGenerator.GetBytes(50_000), Ct).AsTask().WaitAsync(s_cap, Ct);
+            await entered.Task.WaitAsync(s_cap, Ct);
+
+            await cancel.CancelAsync();
+            clock.Advance(WriteStallWatch.CancelGrace - TimeSpan.FromMilliseconds(1));
+            Assert.False(splice.Stalled);
+            Assert.False(move.IsCompleted);
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+            var failure = await Assert.ThrowsAsync<OperationCanceledException>(() => move.WaitAsync(s_cap, Ct));
+
+            Assert.Equal(cancel.Token, failure.CancellationToken);
+            Assert.Contains($"Cancelled while writing cancelled hung after {First} bytes", failure.Message, StringComparison.Ordinal);
+            Assert.True(splice.Stalled);
+            Assert.Equal(First, splice.Moved);
+            Assert.Equal(First, new FileInfo(path).Length);
+
+            splice.Dispose();
+            release.Set();
+            await splice.AbandonedMove!.WaitAsync(s_cap, Ct);
+        }
+        finally
+        {
+            release.Set();
+            splice.Dispose();
+        }
+
+        Assert.Equal(0, Volatile.Read(ref callsAfterRelease));
+        Assert.Equal(First, new FileInfo(path).Length);
+        Assert.Equal(First, splice.Moved);
+        Assert.Equal(First, reports.Max());
+    }
+
+    [Fact]
+    public async Task Cancelling_a_watched_splice_that_waits_for_the_peer_ends_it_at_once_with_what_arrived_counted_and_no_stall()
+    {
+        var clock = new ManualTimeProvider(manualTimers: true);
+        using var splice = SocketFileSplice.TryCreate(TimeSpan.FromMinutes(10), clock)!;
+        var payload = RandomNumberGenerator.GetBytes(5000);
+        await _sender.SendAsync(payload, Ct).AsTask().WaitAsync(s_cap, Ct);
+        using var cancel = new CancellationTokenSource();
+        var path = Path.Combine(_directory, "waiting.part");
+        using (var file = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite))
+        {
+            // Cancelled once every byte sent is on disk, so the splice is waiting for the peer, not inside a write: the
+            // cancel needs no grace (the clock never moves) and is not a stall.
+            void CancelOnceAllMoved(long moved)
+            {
+                if (moved == payload.Length)
+                {
+                    cancel.Cancel();
+                }
+            }
+
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => splice.MoveAsync(
+                _receiver, file, 0, 10_000, "waiting", CancelOnceAllMoved, cancel.Token, cancel.Token).WaitAsync(s_cap, Ct));
+        }
+
+        Assert.False(splice.Stalled);
+        Assert.Null(splice.AbandonedMove);
+        Assert.Equal(payload.Length, splice.Moved);
+        Assert.Equal(payload, await File.ReadAllBytesAsync(path, Ct));
+    }
+
+    [Fact]
     public async Task A_peer_that_sends_slowly_is_not_taken_for_a_stalled_disk_however_long_the_splice_waits_for_it()
     {
         const int Pieces = 8, Piece = 10_000;
@@ -288,7 +408,7 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
         SpliceOutcome outcome;
         using (var file = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite))
         {
-            var move = splice.MoveAsync(_receiver, file, 0, payload.Length, "slow", m => moved.Writer.TryWrite(m), Ct);
+            var move = splice.MoveAsync(_receiver, file, 0, payload.Length, "slow", m => moved.Writer.TryWrite(m), Ct, Ct);
             for (var i = 0; i < Pieces; i++)
             {
                 // Every byte sent so far is reported, so no file-side call is in progress: the splice waits for the peer
@@ -314,7 +434,7 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
     private async Task<SpliceOutcome> MoveIntoAsync(SocketFileSplice splice, string path, long count, Func<string, SafeFileHandle>? open = null)
     {
         using var file = open?.Invoke(path) ?? File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite);
-        return await splice.MoveAsync(_receiver, file, 0, count, Path.GetFileNameWithoutExtension(path), _ => { }, Ct).WaitAsync(s_cap, Ct);
+        return await splice.MoveAsync(_receiver, file, 0, count, Path.GetFileNameWithoutExtension(path), _ => { }, Ct, Ct).WaitAsync(s_cap, Ct);
     }
 
     /// <summary>Reads exactly <paramref name="count"/> bytes that the splice left in the receiving socket.</summary>

@@ -15,7 +15,9 @@ namespace XmppTransfer.FileTransfer.Storage.Linux;
 /// The pipe -> file splice writes to the disk and cannot be interrupted: with a stall timeout, one that does not return in
 /// time (a hung disk or network file system) fails the move as the buffered path's <see cref="FileSink"/> does, and the
 /// thread stuck in it is left behind. When that call returns at last, the thread touches nothing more (no further write,
-/// no socket, no progress), and the pipe it still reads from is closed only then, never under it.
+/// no socket, no progress), and the pipe it still reads from is closed only then, never under it. The caller's cancel
+/// cannot interrupt that call either: it shortens the bound to <see cref="WriteStallWatch.CancelGrace"/>, so a hung call is
+/// left behind in the same way within about a second, and the move ends as cancelled.
 /// </summary>
 internal sealed class SocketFileSplice : IDisposable
 {
@@ -53,8 +55,8 @@ internal sealed class SocketFileSplice : IDisposable
     public long Moved { get; private set; }
 
     /// <summary>
-    /// True once a file-side call took longer than the stall timeout: the move failed without it, and the file must not be
-    /// touched again (cutting it would hang too; its length covers only bytes written in order, so it is a prefix to resume from).
+    /// True once a file-side call was given up on (it took longer than the stall timeout, or than the cancel grace after a
+    /// cancel): the move failed without it, and the file must not be touched again (cutting it would hang too; its length covers only bytes written in order, so it is a prefix to resume from).
     /// </summary>
     public bool Stalled => _watch?.Stalled == true;
 
@@ -117,6 +119,11 @@ internal sealed class SocketFileSplice : IDisposable
     /// <param name="displayName">The file's name for error messages.</param>
     /// <param name="onMoved">Called with <see cref="Moved"/> after every block written.</param>
     /// <param name="waitToken">Bounds each wait for the peer (the caller's inactivity watchdog and cancellation).</param>
+    /// <param name="cancellationToken">
+    /// The caller's own cancel. With a stall timeout it also bounds a file-side call in progress, by
+    /// <see cref="WriteStallWatch.CancelGrace"/>: one that outlasts it is given up on as a stall is. Not the watchdog's
+    /// token: a peer that goes quiet while our disk hangs is the disk's fault, reported as a stall.
+    /// </param>
     /// <returns>
     /// <see cref="SpliceOutcome.Done"/> (all bytes here), <see cref="SpliceOutcome.Ended"/> (the peer closed first), or
     /// <see cref="SpliceOutcome.Unsupported"/>: the socket or file system cannot splice; <see cref="Moved"/> bytes are in
@@ -127,9 +134,19 @@ internal sealed class SocketFileSplice : IDisposable
     /// Writing the file failed (kind LocalIo): disk full, I/O error, or one file-side call outlasted the stall timeout
     /// (<see cref="Stalled"/>; the move returns without waiting for it).
     /// </exception>
-    /// <exception cref="OperationCanceledException"><paramref name="waitToken"/> fired while waiting for the peer.</exception>
+    /// <exception cref="OperationCanceledException">
+    /// <paramref name="waitToken"/> fired while waiting for the peer, or <paramref name="cancellationToken"/> fired and a
+    /// file-side call outlasted the cancel grace (<see cref="Stalled"/>: the file is left as it is).
+    /// </exception>
     public async Task<SpliceOutcome> MoveAsync(
-        Socket socket, SafeFileHandle file, long offset, long count, string displayName, Action<long> onMoved, CancellationToken waitToken)
+        Socket socket,
+        SafeFileHandle file,
+        long offset,
+        long count,
+        string displayName,
+        Action<long> onMoved,
+        CancellationToken waitToken,
+        CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
@@ -147,7 +164,7 @@ internal sealed class SocketFileSplice : IDisposable
         {
             return _stallTimeout == Timeout.InfiniteTimeSpan
                 ? await MoveNonBlockingAsync(socket, file, offset, count, displayName, onMoved, waitToken).ConfigureAwait(false)
-                : await MoveWatchedAsync(socket, file, offset, count, displayName, onMoved, waitToken).ConfigureAwait(false);
+                : await MoveWatchedAsync(socket, file, offset, count, displayName, onMoved, waitToken, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -180,10 +197,17 @@ internal sealed class SocketFileSplice : IDisposable
     /// <summary>
     /// The move on a pool thread of its own, watched by a timer: a file-side call that hangs holds that thread, not the
     /// caller, who hears of the stall within the timeout plus a quarter of it, at most 5 s (the timer looks four times per
-    /// timeout, at least every 5 s).
+    /// timeout, at least every 5 s). After the caller's cancel, within the cancel grace plus a quarter of it.
     /// </summary>
     private async Task<SpliceOutcome> MoveWatchedAsync(
-        Socket socket, SafeFileHandle file, long offset, long count, string displayName, Action<long> onMoved, CancellationToken waitToken)
+        Socket socket,
+        SafeFileHandle file,
+        long offset,
+        long count,
+        string displayName,
+        Action<long> onMoved,
+        CancellationToken waitToken,
+        CancellationToken cancellationToken)
     {
         // The watch first: it must be looking before the first file-side call can start.
         var watch = _watch = new WriteStallWatch(_stallTimeout, _time);
@@ -191,7 +215,14 @@ internal sealed class SocketFileSplice : IDisposable
         using (watch)
         {
             move = Task.Run(() => MoveNonBlockingAsync(socket, file, offset, count, displayName, onMoved, waitToken), CancellationToken.None);
-            await Task.WhenAny(move, watch.Stall).ConfigureAwait(false);
+
+            // The moving thread sees the cancel between calls (waitToken carries it); stuck in one it cannot, so the cancel
+            // shortens the watch's bound instead. Let go of before the watch is disposed.
+            var cancel = cancellationToken.UnsafeRegister(static state => ((WriteStallWatch)state!).Cancel(), watch);
+            await using (cancel.ConfigureAwait(false))
+            {
+                await Task.WhenAny(move, watch.Stall).ConfigureAwait(false);
+            }
         }
 
         // Decided by the mark, not by which task won: the abandoned thread may come back and end its move before the
@@ -214,6 +245,14 @@ internal sealed class SocketFileSplice : IDisposable
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
+        if (watch.Cancelled)
+        {
+            // The user stopped the receive; the disk only kept the stop from being noticed sooner.
+            throw new OperationCanceledException(
+                $"Cancelled while writing {displayName} hung after {offset + Moved} bytes; the write was given up on and the file left as it is.",
+                cancellationToken);
+        }
+
         throw new FileTransferException(
             FileTransferErrorKind.LocalIo,
             $"Writing {displayName} stalled: the disk took no data for {_stallTimeout.TotalMilliseconds / 1000.0:0.#} s after {offset + Moved} bytes.");
