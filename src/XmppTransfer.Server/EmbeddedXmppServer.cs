@@ -178,10 +178,12 @@ public sealed class EmbeddedXmppServer : IAsyncDisposable
             });
             await _proxy.StartAsync(cancellationToken).ConfigureAwait(false);
             var bound = _proxy.LocalEndpoints[0];
-            ProxyHost = Options.ProxyExternalHost
-                ?? (bound.Address.Equals(IPAddress.Any) || bound.Address.Equals(IPAddress.IPv6Any)
-                    ? Options.ClientEndpoint.Address.Equals(IPAddress.Any) ? "127.0.0.1" : Options.ClientEndpoint.Address.ToString()
-                    : bound.Address.ToString());
+            var choice = ProxyHostChoice.For(Options.ProxyExternalHost, bound, Options.ClientEndpoint);
+            ProxyHost = choice.Host;
+            if (choice.OnlyLocal)
+            {
+                ServerLog.ProxyAdvertisesLoopback(Logger, ProxyHost);
+            }
             var component = new ProxyComponent(Options.ProxyJid.ToLowerInvariant(), Router.Domain, _proxy, ProxyHost, bound.Port,
                 Options.ProxyMaxActiveStreamsPerJid, Options.LoggerFactory, Router);
             if (!Router.TryAttach(component))

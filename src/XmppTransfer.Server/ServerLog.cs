@@ -53,4 +53,7 @@ internal static partial class ServerLog
 
     [LoggerMessage(5015, LogLevel.Warning, "{Peer} from {RemoteAddress} has not read its stream for {Seconds:0.#} s with {QueuedBytes} bytes queued: closing it with policy-violation")]
     public static partial void NotReading(ILogger logger, string peer, IPAddress remoteAddress, double seconds, long queuedBytes);
+
+    [LoggerMessage(5016, LogLevel.Warning, "The proxy listens on every address but advertises {Host}: clients on other machines cannot reach it; set Server:Proxy:ExternalIp (xmpp.proxy.externalip) to an address they can (docs/server.md)")]
+    public static partial void ProxyAdvertisesLoopback(ILogger logger, string host);
 }
