@@ -31,8 +31,8 @@ internal static class ProgressDisplay
                 new TaskDescriptionColumn(),
                 new ProgressBarColumn(),
                 new PercentageColumn(),
-                new DownloadedColumn(),
-                new TransferSpeedColumn(),
+                new MiBColumns.Transferred(),
+                new MiBColumns.Speed(),
                 new RemainingTimeColumn())
             .StartAsync(async context =>
             {
