@@ -39,7 +39,11 @@ internal static class ReceiveCommand
             Description = "Fail a transfer when no data arrives for this many seconds (default 120 in-band and SOCKS5, 60 for out-of-band downloads).",
             HelpName = "SECONDS",
         };
-        var maxSize = new Option<long?>("--max-size") { Description = "Decline files larger than this many bytes.", HelpName = "BYTES" };
+        var maxSize = new Option<long?>("--max-size")
+        {
+            Description = "Decline files larger than this many bytes (0 accepts only empty files).",
+            HelpName = "BYTES",
+        };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace existing files instead of saving as 'name (1).ext'." };
         var decline = new Option<bool>("--decline") { Description = "Decline every offer (for testing senders)." };
         var s5bHost = SendCommand.HostOption();
@@ -78,17 +82,23 @@ internal static class ReceiveCommand
                     throw new UsageException("--count must be at least 1.");
                 }
 
+                var largest = parse.GetValue(maxSize);
+                if (largest is < 0)
+                {
+                    throw new UsageException($"--max-size must be 0 or more bytes, not {largest}.");
+                }
+
                 var giveUpAfter = Seconds(parse, timeout);
                 var offerWait = Seconds(parse, offerTimeout) ?? FileTransferOptions.Default.OfferTimeout;
                 var silence = Seconds(parse, inactivityTimeout);
                 var json = parse.GetValue(connection.Json);
                 var directory = parse.GetRequiredValue(output);
                 var options = connection.Build(parse, logging);
-                var oob = OobOptions.Default with { AllowPrivateNetworks = parse.GetValue(allowPrivate), MaxDownloadBytes = parse.GetValue(maxSize) };
+                var oob = OobOptions.Default with { AllowPrivateNetworks = parse.GetValue(allowPrivate), MaxDownloadBytes = largest };
                 var transferOptions = new FileTransferOptions
                 {
                     AcceptFrom = allowed,
-                    MaxFileSize = parse.GetValue(maxSize),
+                    MaxFileSize = largest,
                     OfferTimeout = offerWait,
                     Socks5 = SendCommand.BuildSocks5Options(parse.GetValue(s5bHost) ?? []),
                     Oob = oob,
@@ -103,6 +113,10 @@ internal static class ReceiveCommand
                         Oob = oob with { InactivityTimeout = idle },
                     };
                 }
+
+                // Checked before we log in: a folder we cannot write to would otherwise show up only when the first file came,
+                // as a refusal the sender sees ("Cannot write here") while we had said we were waiting for files.
+                PrepareFolder(directory);
 
                 var manager = new FileTransferManager(transferOptions);
                 if (json)
@@ -128,9 +142,12 @@ internal static class ReceiveCommand
                 await client.ConnectAsync(cancellationToken);
                 await Console.Error.WriteLineAsync($"xft: waiting for files as {client.BoundJid}; saving in {Path.GetFullPath(directory)}");
 
+                // Cancelled when the session ends under us (see below): every wait of ours is tied to it through the deadline.
+                using var lost = new CancellationTokenSource();
+
                 // Transfers run under the deadline too: a sender that keeps a transfer alive (a byte within every inactivity
                 // timeout) would otherwise hold the receiver past --timeout.
-                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lost.Token);
                 if (giveUpAfter is { } limit)
                 {
                     deadline.CancelAfter(limit);
@@ -182,6 +199,19 @@ internal static class ReceiveCommand
                     {
                         // It expired between the check above and AcceptAsync: only an offer nobody answered can be expired.
                         await ReportExpiredAsync(offer);
+                    }
+                    catch (Exception) when (!cancellationToken.IsCancellationRequested && ConnectionLoss.Reason(client) is { } reason)
+                    {
+                        // Our session died: whatever this transfer failed with (our cancel, a send on the closed stream, the
+                        // sender's side going away with the server) the cause is the connection. One result line for the file;
+                        // the cause itself is the command's last line. The part stays, for a resume when the file comes again.
+                        Interlocked.Increment(ref failed);
+                        if (json)
+                        {
+                            Console.Out.WriteLine(TransferJson.Error(name, peer, sid, ConnectionLoss.Line(reason)));
+                        }
+
+                        await Console.Error.WriteLineAsync($"xft: {name} from {peer}: interrupted by the lost connection.");
                     }
                     catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                     {
@@ -263,9 +293,25 @@ internal static class ReceiveCommand
                     }
                 }
 
+                var work = Task.WhenAll(parse.GetValue(fetchLinks) ? [OffersAsync(), LinksAsync()] : [OffersAsync()]);
+
+                // Nothing in the offer loop learns by itself that the session ended (a stream error such as system-shutdown
+                // or conflict, a dropped socket): no offer can come any more, and an in-band transfer would wait out its
+                // inactivity timeout. So the session's end is watched here, and cancels everything at once. The first wait is
+                // bounded by the loop's own ends (--count, --timeout, Ctrl-C) or the session's.
+                if (await Task.WhenAny(work, client.Completion) != work && ConnectionLoss.Reason(client) is { } lostReason)
+                {
+                    return await EndLostAsync(work, lost, lostReason, cancellationToken);
+                }
+
                 try
                 {
-                    await Task.WhenAll(parse.GetValue(fetchLinks) ? [OffersAsync(), LinksAsync()] : [OffersAsync()]);
+                    await work;
+                }
+                catch (Exception) when (!cancellationToken.IsCancellationRequested && ConnectionLoss.Reason(client) is { } reason)
+                {
+                    // The loop failed before the watch above saw the session end (e.g. a decline sent on the closed stream).
+                    return await EndLostAsync(work, lost, reason, cancellationToken);
                 }
                 catch (OperationCanceledException) when (done.IsCancellationRequested && !deadline.IsCancellationRequested)
                 {
@@ -281,6 +327,49 @@ internal static class ReceiveCommand
             }, cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>How long a lost connection waits for the transfers it cancelled to write their result lines and settle their parts.</summary>
+    private static readonly TimeSpan s_lostGrace = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Ends a receive whose session died: cancels what still runs, gives it <see cref="s_lostGrace"/> to report and keep its
+    /// part, then says why in one line and fails (exit 1). No reconnection: a supervisor restarts the command (docs/cli.md).
+    /// </summary>
+    private static async Task<int> EndLostAsync(Task work, CancellationTokenSource lost, Exception reason, CancellationToken cancellationToken)
+    {
+        await lost.CancelAsync();
+        try
+        {
+            await work.WaitAsync(s_lostGrace, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Whatever the loops ended with (our cancel, a send on the closed stream, the grace running out) follows from
+            // the lost connection, which is what the line below reports.
+        }
+
+        await Console.Error.WriteLineAsync("xft: " + ConnectionLoss.Line(reason));
+        return ExitCodes.Failed;
+    }
+
+    /// <summary>
+    /// Creates the <c>--out</c> folder if missing and proves it writable by creating (and at once deleting) a file in it: only
+    /// a write tells, past permissions, ACLs and read-only mounts. Anything else is a usage error, before we log in.
+    /// </summary>
+    private static void PrepareFolder(string directory)
+    {
+        try
+        {
+            Directory.CreateDirectory(directory);
+            using (File.Create(Path.Combine(directory, $".xft-probe-{Guid.NewGuid():N}"), 1, FileOptions.DeleteOnClose))
+            {
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new UsageException($"--out '{directory}' is not a folder xft can write to: {ex.Message}");
+        }
     }
 
     /// <summary>Largest SECONDS value: about 23 days, within what a timer can wait (int.MaxValue milliseconds).</summary>

@@ -123,6 +123,9 @@ internal static class SendCommand
                 await client.ConnectAsync(cancellationToken);
                 var sendOptions = new FileSendOptions { Method = preference, Ibb = ibb, Description = parse.GetValue(description), ComputeHashes = !parse.GetValue(noHash) };
 
+                // The session's end also ends what waits on our side alone (a busy receiver's retry delay, a SOCKS5 transfer
+                // whose peer went away with the server): the catch below then names the lost connection as the cause.
+                using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, client.SessionToken);
                 var exit = ExitCodes.Ok;
                 foreach (var path in paths)
                 {
@@ -132,10 +135,22 @@ internal static class SendCommand
                             Path.GetFileName(path),
                             new FileInfo(path).Length,
                             quiet: false,
-                            progress => manager.SendFileAsync(receiver, path, sendOptions, progress, cancellationToken));
+                            progress => manager.SendFileAsync(receiver, path, sendOptions, progress, session.Token));
                         Console.Out.WriteLine(json
                             ? TransferJson.Ok(result)
                             : $"sent {result.FileName} to {result.Peer}: {result.Size} bytes in {result.Duration.TotalSeconds:0.00} s by {result.Method.ToShortName()}, sha256 {result.Sha256}");
+                    }
+                    catch (Exception) when (!cancellationToken.IsCancellationRequested && ConnectionLoss.Reason(client) is { } reason)
+                    {
+                        // Our session died (a stream error such as system-shutdown or conflict, a dropped socket), whether while
+                        // the offer waited for its answer or mid-transfer: this file failed, and no further one can be sent.
+                        if (json)
+                        {
+                            Console.Out.WriteLine(TransferJson.Error(path, receiver.ToString(), null, ConnectionLoss.Line(reason)));
+                        }
+
+                        await Console.Error.WriteLineAsync("xft: " + ConnectionLoss.Line(reason));
+                        return ExitCodes.Failed;
                     }
                     catch (FileTransferException ex)
                     {

@@ -1,0 +1,160 @@
+using System.Net;
+using System.Text.Json;
+using XmppTransfer.Server;
+using XmppTransfer.Testing;
+
+namespace XmppTransfer.Cli.Tests;
+
+/// <summary>
+/// xft receive (and send) when the server connection ends under them: one line naming the cause and exit 1, never a silent
+/// wait. Tests that stop a server start their own; the shared one serves the others.
+/// </summary>
+[Collection(CliCollection.Name)]
+public sealed class LostConnectionTests(CliServerFixture fixture)
+{
+    private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(90);
+
+    /// <summary>A server of this test's own (alice and bob, the shared passwords), which it may stop.</summary>
+    private static async Task<EmbeddedXmppServer> StartOwnServerAsync(string root)
+    {
+        var server = await EmbeddedXmppServer.StartAsync(ServerOptions.Default with
+        {
+            Domain = "cli.test",
+            DataDirectory = Path.Combine(root, "server"),
+            ClientEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
+            ProxyEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
+        });
+        await server.AddUserAsync("alice", CliServerFixture.AlicePassword);
+        await server.AddUserAsync("bob", CliServerFixture.BobPassword);
+        return server;
+    }
+
+    private static string[] Connection(EmbeddedXmppServer server, string user, string resource) =>
+    [
+        "--jid", $"{user}@cli.test/{resource}",
+        "--server", $"127.0.0.1:{server.ClientEndPoint.Port}",
+        "--trust-cert-sha256", server.CertificateSha256,
+    ];
+
+    [Fact]
+    public async Task A_waiting_receiver_whose_server_shuts_down_exits_1_naming_system_shutdown()
+    {
+        var root = Directory.CreateTempSubdirectory("xft-lost-").FullName;
+        try
+        {
+            var server = await StartOwnServerAsync(root);
+            await using (server)
+            {
+                await using var receiver = XftProcess.Start(
+                    ["receive", .. Connection(server, "bob", "idle"), "--out", Path.Combine(root, "in")],
+                    CliServerFixture.Password(CliServerFixture.BobPassword));
+                await receiver.WaitForStderrAsync("waiting for files", s_cap);
+
+                await server.StopAsync().WaitAsync(s_cap);
+
+                Assert.Equal(1, await receiver.WaitForExitAsync(s_cap));
+                Assert.Contains("xft: lost the connection to the server: system-shutdown", receiver.StandardError, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_receiver_replaced_by_a_second_login_with_the_same_resource_exits_1_naming_the_conflict()
+    {
+        var resource = "q" + Guid.NewGuid().ToString("N")[..8];
+        await using var first = XftProcess.Start(
+            ["receive", .. fixture.Connection("bob", resource), "--out", Path.Combine(fixture.Root, resource + "-1")],
+            CliServerFixture.Password(CliServerFixture.BobPassword));
+        await first.WaitForStderrAsync("waiting for files", s_cap);
+
+        await using var second = XftProcess.Start(
+            ["receive", .. fixture.Connection("bob", resource), "--out", Path.Combine(fixture.Root, resource + "-2")],
+            CliServerFixture.Password(CliServerFixture.BobPassword));
+
+        Assert.Equal(1, await first.WaitForExitAsync(s_cap));
+        Assert.Contains("replaced this one (conflict)", first.StandardError, StringComparison.Ordinal);
+        await second.WaitForStderrAsync("waiting for files", s_cap);
+    }
+
+    [Fact]
+    public async Task A_server_that_stops_mid_transfer_fails_the_file_with_an_error_line_keeps_the_part_and_exits_1_on_both_sides()
+    {
+        var root = Directory.CreateTempSubdirectory("xft-lost-").FullName;
+        try
+        {
+            var inbox = Path.Combine(root, "in");
+            var file = Path.Combine(root, "big.bin");
+            await TestFiles.CreateRandomAsync(file, 64L * 1024 * 1024);
+            var server = await StartOwnServerAsync(root);
+            await using (server)
+            {
+                await using var receiver = XftProcess.Start(
+                    ["receive", .. Connection(server, "bob", "mid"), "--out", inbox, "--json"],
+                    CliServerFixture.Password(CliServerFixture.BobPassword));
+                await receiver.WaitForStderrAsync("waiting for files", s_cap);
+
+                // Stop-and-wait IBB with small blocks is slow enough to still be running when the server stops.
+                await using var sender = XftProcess.Start(
+                    ["send", "bob@cli.test/mid", file, .. Connection(server, "alice", "s"), "--method", "ibb", "--block-size", "1024", "--ibb-window", "1"],
+                    CliServerFixture.Password(CliServerFixture.AlicePassword));
+                await sender.WaitForStderrAsync("MiB (", s_cap);
+
+                await server.StopAsync().WaitAsync(s_cap);
+
+                Assert.Equal(1, await sender.WaitForExitAsync(s_cap));
+                Assert.Equal(1, await receiver.WaitForExitAsync(s_cap));
+                var line = await receiver.ReadLineAsync(s_cap);
+                using var result = JsonDocument.Parse(line!);
+                Assert.Equal("error", result.RootElement.GetProperty("result").GetString());
+                Assert.Contains("lost the connection to the server", result.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+                Assert.Contains("xft: lost the connection to the server: system-shutdown", receiver.StandardError, StringComparison.Ordinal);
+                Assert.True(File.Exists(Path.Combine(inbox, "big.bin.part")), "the part is kept for a resume");
+                Assert.False(File.Exists(Path.Combine(inbox, "big.bin")));
+            }
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("file")]
+    [InlineData("/proc/nope/x")]
+    public async Task An_out_folder_that_cannot_be_written_is_a_usage_error_before_connecting(string which)
+    {
+        var regularFile = Path.Combine(fixture.Root, "not-a-folder-" + Guid.NewGuid().ToString("N")[..8]);
+        await File.WriteAllTextAsync(regularFile, "x");
+        var output = which == "file" ? regularFile : which;
+
+        // Nothing listens there: a receiver that got as far as connecting would fail with exit 1 instead.
+        using var closed = new RefusingPort();
+        var (exit, _, stderr) = await XftProcess.RunAsync(
+            ["receive", "--jid", "bob@cli.test/o", "--server", $"127.0.0.1:{closed.Port}", "--out", output],
+            CliServerFixture.Password(CliServerFixture.BobPassword),
+            s_cap);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--out", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("waiting for files", stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("-5")]
+    [InlineData("-1")]
+    public async Task A_negative_max_size_is_a_usage_error(string bytes)
+    {
+        using var closed = new RefusingPort();
+        var (exit, _, stderr) = await XftProcess.RunAsync(
+            ["receive", "--jid", "bob@cli.test/m", "--server", $"127.0.0.1:{closed.Port}", "--out", Path.Combine(fixture.Root, "m"), "--max-size", bytes],
+            CliServerFixture.Password(CliServerFixture.BobPassword),
+            s_cap);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--max-size", stderr, StringComparison.Ordinal);
+    }
+}
