@@ -193,7 +193,7 @@ public sealed partial class XmppClient
 
         try
         {
-            await transport.StartTlsAsClientAsync(options, cancellationToken).ConfigureAwait(false);
+            await transport.StartTlsAsClientAsync(options, directTls, cancellationToken).ConfigureAwait(false);
         }
         catch (XmppConnectionException ex) when (trust.LastFailure is not null)
         {

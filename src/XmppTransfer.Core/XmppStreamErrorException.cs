@@ -5,8 +5,8 @@ public sealed class XmppStreamErrorException : XmppException
 {
     public XmppStreamErrorException(string condition, string? text, bool sentByUs)
         : base(XmppErrorKind.StreamError, sentByUs
-            ? $"Closed the stream with error '{condition}'{(text is null ? "" : ": " + text)}."
-            : $"The server closed the stream with error '{condition}'{(text is null ? "" : ": " + text)}.")
+            ? $"Closed the stream with error '{condition}'{(text is null ? "" : ": " + text.TrimEnd('.'))}."
+            : $"The server closed the stream with error '{condition}'{(text is null ? "" : ": " + text.TrimEnd('.'))}.")
     {
         Condition = condition;
         Text = text;

@@ -69,7 +69,7 @@ public sealed partial class FileTransferManager
                 {
                     "not-acceptable" or "forbidden" => new FileTransferException(FileTransferErrorKind.Declined, $"{peer} declined the file.", ex),
                     "item-not-found" => new FileTransferException(
-                        FileTransferErrorKind.TransferFailed, $"{peer} could not download {server.Url} ({ex.Error.Text ?? "item-not-found"}).", ex),
+                        FileTransferErrorKind.TransferFailed, $"{peer} could not download {server.Url}: {ex.Error.Text?.TrimEnd('.') ?? "item-not-found"}.", ex),
                     _ => OfferRefused(peer, ex),
                 };
             }

@@ -418,15 +418,27 @@ public sealed partial class FileTransferManager
     private static FileTransferException OfferRefused(Jid peer, XmppStanzaErrorException ex) => ex.Error.Condition switch
     {
         "forbidden" or "not-acceptable" => new FileTransferException(
-            FileTransferErrorKind.Declined, $"{peer} declined the file{(ex.Error.Text is null or "Offer Declined" ? "" : ": " + ex.Error.Text)}.", ex),
+            FileTransferErrorKind.Declined, $"{peer} declined the file{(ex.Error.Text is null or "Offer Declined" ? "" : ": " + ex.Error.Text.TrimEnd('.'))}.", ex),
         "bad-request" when ex.Error.ApplicationCondition?.Name.LocalName == "no-valid-streams" => new FileTransferException(
             FileTransferErrorKind.NotSupported, $"{peer} supports none of the offered stream methods.", ex),
         "service-unavailable" or "feature-not-implemented" => new FileTransferException(
             FileTransferErrorKind.NotSupported, $"{peer} does not accept SI file transfers ({ex.Error.Condition}).", ex),
-        "recipient-unavailable" or "item-not-found" or "remote-server-not-found" => new FileTransferException(
+        "remote-server-not-found" or "remote-server-timeout" => Unreachable(peer, ex),
+        "recipient-unavailable" or "item-not-found" => new FileTransferException(
             FileTransferErrorKind.PeerUnavailable, $"{peer} is not online ({ex.Error.Condition}).", ex),
         _ => new FileTransferException(FileTransferErrorKind.TransferFailed, $"{peer} refused the offer: {ex.Error}.", ex),
     };
+
+    /// <summary>
+    /// Our server could not reach the peer's server (RFC 6120 §8.3.3.15-16): a different failure from the peer being offline,
+    /// and the one to tell, since the fix is the domain (a typo, a server that is down), not the resource.
+    /// </summary>
+    internal static FileTransferException Unreachable(Jid peer, XmppStanzaErrorException ex) => new(
+        FileTransferErrorKind.PeerUnavailable,
+        ex.Error.Condition == "remote-server-timeout"
+            ? $"The server of {peer.Domain} did not answer in time, so {peer} cannot be reached ({ex.Error.Condition})."
+            : $"The server of {peer.Domain} could not be reached (does the domain exist, and does our server talk to other servers?), so {peer} cannot be reached ({ex.Error.Condition}).",
+        ex);
 
     private static string NewSid() => "xft" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
 }

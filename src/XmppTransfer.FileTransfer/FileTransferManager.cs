@@ -173,7 +173,11 @@ public sealed partial class FileTransferManager : IXmppExtension
         {
             return await Session.Disco.GetInfoAsync(to, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
-        catch (XmppStanzaErrorException ex) when (ex.Error.Condition is "service-unavailable" or "item-not-found" or "recipient-unavailable" or "remote-server-not-found")
+        catch (XmppStanzaErrorException ex) when (ex.Error.Condition is "remote-server-not-found" or "remote-server-timeout")
+        {
+            throw Unreachable(to, ex);
+        }
+        catch (XmppStanzaErrorException ex) when (ex.Error.Condition is "service-unavailable" or "item-not-found" or "recipient-unavailable")
         {
             throw new FileTransferException(FileTransferErrorKind.PeerUnavailable, $"{to} is not online ({ex.Error.Condition}).", ex);
         }

@@ -131,7 +131,10 @@ public sealed class OobFileTransferTests : IAsyncLifetime
         }
 
         var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer!.AcceptAsync(Path.Combine(_root, "carol")).WaitAsync(s_cap));
-        Assert.Contains("has no public address", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("has only loopback, private or reserved addresses", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("AllowPrivateNetworks", ex.Message, StringComparison.Ordinal);
+        // One sentence: not the handler's "(host:port)" wrapped around ours.
+        Assert.DoesNotContain(").", ex.Message[..^1], StringComparison.Ordinal);
         await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(s_cap));
     }
 

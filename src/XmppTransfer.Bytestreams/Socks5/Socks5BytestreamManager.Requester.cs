@@ -48,8 +48,11 @@ public sealed partial class Socks5BytestreamManager
             hosts = FitCandidates(hosts, await GetProxiesAsync(cancellationToken).ConfigureAwait(false), Options.ExternalHost);
             if (hosts.Count == 0)
             {
-                throw new BytestreamException(BytestreamErrorKind.Refused,
-                    "No streamhost to offer: direct candidates are off or unusable and no proxy is configured or found.");
+                // Configured proxies replace discovery (GetProxiesAsync): with any configured, none of them answered with an
+                // address we may use; "no proxy is found" would send the user looking for a proxy they already gave.
+                throw new BytestreamException(BytestreamErrorKind.Refused, Options.Proxies.Count > 0
+                    ? $"No streamhost to offer: direct candidates are off or unusable and the configured proxy ({string.Join(", ", Options.Proxies)}) did not answer with a usable address."
+                    : "No streamhost to offer: direct candidates are off or unusable and no proxy is configured or found.");
             }
 
             BytestreamsLog.S5bOffering(_logger, sid, hosts.Count, target.ToString(), string.Join(", ", hosts.Select(h => $"{h.Jid} {h.Host}:{h.Port}")));

@@ -92,10 +92,7 @@ internal static class SendCommand
                 var paths = parse.GetRequiredValue(files);
                 foreach (var path in paths)
                 {
-                    if (!File.Exists(path))
-                    {
-                        throw new UsageException($"No such file: {path}");
-                    }
+                    CheckSendable(path);
                 }
 
                 var json = parse.GetValue(connection.Json);
@@ -114,6 +111,11 @@ internal static class SendCommand
                 if (!System.Net.IPAddress.TryParse(parse.GetValue(oobListen), out var oobAddress))
                 {
                     throw new UsageException("--oob-listen must be an IP address.");
+                }
+
+                if (preference == TransferMethodPreference.Oob)
+                {
+                    CheckOobListen(oobAddress);
                 }
 
                 var oob = OobOptions.Default with { ListenAddress = oobAddress, Port = parse.GetValue(oobPort), PublicHost = parse.GetValue(oobPublicHost) };
@@ -152,6 +154,18 @@ internal static class SendCommand
                         await Console.Error.WriteLineAsync("xft: " + ConnectionLoss.Line(reason));
                         return ExitCodes.Failed;
                     }
+                    catch (System.Net.Sockets.SocketException ex) when (preference == TransferMethodPreference.Oob)
+                    {
+                        // Our HTTP server could not listen (the port of --oob-port is taken): the one socket we open with --method oob.
+                        var failure = ListenFailureText(ex, new IPEndPoint(oobAddress, parse.GetValue(oobPort)));
+                        if (json)
+                        {
+                            Console.Out.WriteLine(TransferJson.Error(path, receiver.ToString(), null, failure));
+                        }
+
+                        await Console.Error.WriteLineAsync($"xft: {Path.GetFileName(path)}: {failure}");
+                        exit = ExitCodes.Failed;
+                    }
                     catch (FileTransferException ex)
                     {
                         if (json)
@@ -159,7 +173,7 @@ internal static class SendCommand
                             Console.Out.WriteLine(TransferJson.Error(path, receiver.ToString(), null, ex.Message));
                         }
 
-                        await Console.Error.WriteLineAsync($"xft: {Path.GetFileName(path)}: {ex.Message}");
+                        await Console.Error.WriteLineAsync($"xft: {Path.GetFileName(path)}: {ErrorText.Line(ex.Message)}");
                         exit = ex.ErrorKind == FileTransferErrorKind.Declined && exit is ExitCodes.Ok or ExitCodes.Declined ? ExitCodes.Declined : ExitCodes.Failed;
                     }
                 }
@@ -169,6 +183,63 @@ internal static class SendCommand
         });
         return command;
     }
+
+    /// <summary>
+    /// Only regular files can be sent: an offer states the size and hash up front and a resume seeks, which a pipe
+    /// (<c>&lt;(command)</c>) or a device cannot give. Checked before logging in, so the error comes before any traffic.
+    /// </summary>
+    internal static void CheckSendable(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new UsageException($"{path} is a directory; send the files in it (e.g. {Path.Combine(path, "*")}), or an archive of it.");
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new UsageException($"No such file: {path}");
+        }
+
+        bool seekable;
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
+            seekable = stream.CanSeek;
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new UsageException($"Cannot read {path}: {ex.Message}");
+        }
+
+        if (!seekable)
+        {
+            throw new UsageException($"{path} is not a regular file (a pipe or a device); only regular files can be sent: save it to a file first.");
+        }
+    }
+
+    /// <summary>
+    /// <c>--oob-listen</c> must be an address of this machine: bound once (on an ephemeral port) before logging in, so a
+    /// typo is a usage error naming the option rather than a socket error after the offer.
+    /// </summary>
+    private static void CheckOobListen(IPAddress address)
+    {
+        using var socket = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        try
+        {
+            socket.Bind(new IPEndPoint(address, 0));
+        }
+        catch (System.Net.Sockets.SocketException ex) when (ex.SocketErrorCode == System.Net.Sockets.SocketError.AddressNotAvailable)
+        {
+            throw new UsageException($"--oob-listen {address}: this machine has no such address; give one of its own (or omit it for 127.0.0.1).");
+        }
+    }
+
+    private static string ListenFailureText(System.Net.Sockets.SocketException ex, IPEndPoint endPoint) => ex.SocketErrorCode switch
+    {
+        System.Net.Sockets.SocketError.AddressAlreadyInUse => $"cannot serve the file on {endPoint}: the port is already in use; choose another with --oob-port (or omit it).",
+        System.Net.Sockets.SocketError.AddressNotAvailable => $"cannot serve the file on {endPoint}: this machine has no such address; check --oob-listen.",
+        _ => $"cannot serve the file on {endPoint} ({ex.Message}); check --oob-listen and --oob-port.",
+    };
 
     /// <summary><c>--s5b-host HOST</c> (repeatable), shared with <c>xft receive</c>.</summary>
     internal static Option<string[]> HostOption() => new("--s5b-host")

@@ -78,20 +78,35 @@ internal static class ServerCommand
             }
             catch (ArgumentException ex)
             {
-                throw new UsageException("Invalid server setting: " + ex.Message);
+                throw new UsageException("Invalid server setting: " + ErrorText.Of(ex));
             }
 
             CliLogging.Validate(settings.GetSection("Logging"));
 
             var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Configuration = new ConfigurationManager() });
             CliLogging.ConfigureHost(builder.Logging, settings.GetSection("Logging"), parse.GetValue(verbose), "HH:mm:ss.fff ");
+            if (!parse.GetValue(verbose))
+            {
+                // A start that fails (a port taken) is explained in one line below; the host's own "Hosting failed to start"
+                // would repeat it as an error with a stack trace.
+                builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
+            }
+
             builder.Services.AddSingleton(provider => new ServerHostedService(
                 ServerSettings.Map(settings, folder, provider.GetRequiredService<ILoggerFactory>()),
                 ServerSettings.MetricsEndpoint(settings),
                 Console.Out));
             builder.Services.AddHostedService(provider => provider.GetRequiredService<ServerHostedService>());
             using var host = builder.Build();
-            await host.StartAsync(cancellationToken);
+            try
+            {
+                await host.StartAsync(cancellationToken);
+            }
+            catch (Exception ex) when (ex.GetBaseException() is System.Net.Sockets.SocketException socketError)
+            {
+                throw ListenFailure.Explain(socketError, ServerSettings.Map(settings, folder, NullLoggerFactory.Instance), ServerSettings.MetricsEndpoint(settings));
+            }
+
             var service = host.Services.GetRequiredService<ServerHostedService>();
             try
             {
@@ -130,6 +145,10 @@ internal static class ServerCommand
             catch (InvalidOperationException ex)
             {
                 throw new UsageException(ex.Message);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new UsageException(ErrorText.Of(ex));
             }
 
             await Console.Out.WriteLineAsync($"{AccountStore.NormalizeUser(name)}: saved.");

@@ -19,17 +19,24 @@ internal static class CommandRunner
         }
         catch (UsageException ex)
         {
-            await Console.Error.WriteLineAsync("xft: " + ex.Message);
+            await Console.Error.WriteLineAsync("xft: " + ErrorText.Line(ex.Message));
+            return ExitCodes.Usage;
+        }
+        catch (ArgumentException ex)
+        {
+            // What the libraries reject as an argument came from the command line or a settings file (a certificate pin, a
+            // user name): a usage error, worded without the C# parameter name.
+            await Console.Error.WriteLineAsync("xft: " + (verbose ? ex.ToString() : ErrorText.Of(ex)));
             return ExitCodes.Usage;
         }
         catch (FileTransferException ex) when (ex.ErrorKind == FileTransferErrorKind.Declined)
         {
-            await Console.Error.WriteLineAsync("xft: " + ex.Message);
+            await Console.Error.WriteLineAsync("xft: " + ErrorText.Line(ex.Message));
             return ExitCodes.Declined;
         }
-        catch (Exception ex) when (ex is XmppException or IOException or UnauthorizedAccessException or ArgumentException)
+        catch (Exception ex) when (ex is XmppException or IOException or UnauthorizedAccessException)
         {
-            await Console.Error.WriteLineAsync("xft: " + (verbose ? ex.ToString() : ex.Message));
+            await Console.Error.WriteLineAsync("xft: " + (verbose ? ex.ToString() : ErrorText.Line(ex.Message)));
             return ExitCodes.Failed;
         }
         catch (Exception ex)

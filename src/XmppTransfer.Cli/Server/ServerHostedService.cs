@@ -13,11 +13,15 @@ internal sealed class ServerHostedService(ServerOptions options, IPEndPoint? met
     /// <summary>Completes once the server listens (or faults when it cannot start).</summary>
     public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Binds and starts the server before the host reports "Application started": a port that is taken fails
+    /// <c>StartAsync</c> itself, so nothing claims the server started before the error.
+    /// </summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
     {
         try
         {
-            _server = await EmbeddedXmppServer.StartAsync(options, stoppingToken);
+            _server = await EmbeddedXmppServer.StartAsync(options, cancellationToken);
             if (metricsEndpoint is not null)
             {
                 _metrics = new MetricsEndpoint(_server, metricsEndpoint);
@@ -29,12 +33,29 @@ internal sealed class ServerHostedService(ServerOptions options, IPEndPoint? met
         }
         catch (Exception ex)
         {
+            // The host does not stop a service whose start failed: close what did start, so its ports are free again (and
+            // the error can find which port failed).
+            if (_metrics is not null)
+            {
+                await _metrics.DisposeAsync();
+                _metrics = null;
+            }
+
+            if (_server is not null)
+            {
+                await _server.DisposeAsync();
+                _server = null;
+            }
+
             Started.TrySetException(ex);
             throw;
         }
 
-        await Task.Delay(Timeout.Infinite, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        await base.StartAsync(cancellationToken);
     }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.Delay(Timeout.Infinite, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {

@@ -93,9 +93,13 @@ internal sealed class XmppTransport : IAsyncDisposable
     }
 
     /// <summary>Wraps the connection in TLS as a client (after &lt;proceed/&gt;, or at once for direct TLS).</summary>
-    public async Task StartTlsAsClientAsync(SslClientAuthenticationOptions options, CancellationToken cancellationToken)
+    /// <param name="options">The TLS client options.</param>
+    /// <param name="directTls">TLS from the first byte (XEP-0368): a server that answers in plain XML is a STARTTLS port.</param>
+    /// <param name="cancellationToken">Cancels the handshake.</param>
+    public async Task StartTlsAsClientAsync(SslClientAuthenticationOptions options, bool directTls, CancellationToken cancellationToken)
     {
-        var ssl = new SslStream(_stream, leaveInnerStreamOpen: false);
+        var watched = directTls ? new FirstByteStream(_stream) : null;
+        var ssl = new SslStream(watched ?? _stream, leaveInnerStreamOpen: false);
         try
         {
             await ssl.AuthenticateAsClientAsync(options, cancellationToken).ConfigureAwait(false);
@@ -103,7 +107,10 @@ internal sealed class XmppTransport : IAsyncDisposable
         catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException)
         {
             await ssl.DisposeAsync().ConfigureAwait(false);
-            throw new XmppConnectionException(XmppErrorKind.Tls, "TLS negotiation failed: " + ex.Message, ex);
+
+            // A TLS record starts with its content type (0x14-0x18); '<' is the server's XML stream header or stream error.
+            var hint = watched?.FirstByte == '<' ? " (the server answered in plain XML: is this a STARTTLS port? Try STARTTLS, --tls required in xft)" : "";
+            throw new XmppConnectionException(XmppErrorKind.Tls, "TLS negotiation failed: " + ex.Message.TrimEnd('.') + hint + ".", ex);
         }
 
         Tls = ssl;

@@ -127,6 +127,11 @@ internal sealed class OobDownloader : IDisposable
         {
             throw new FileTransferException(FileTransferErrorKind.Timeout, $"{url.Host} did not answer within {_options.InactivityTimeout.TotalSeconds:0.#} s.");
         }
+        catch (HttpRequestException ex) when (ex.InnerException is PrivateAddressRefusedException refused)
+        {
+            // The handler wraps our refusal as "message (host:port)"; say it once, as one sentence.
+            throw new FileTransferException(FileTransferErrorKind.TransferFailed, $"Refusing to download {url}: {refused.Message}", ex);
+        }
         catch (HttpRequestException ex)
         {
             throw new FileTransferException(FileTransferErrorKind.TransferFailed, $"Downloading {url} failed: {ex.Message}", ex);
@@ -143,8 +148,7 @@ internal sealed class OobDownloader : IDisposable
             addresses = addresses.Where(a => !IsPrivate(a)).ToArray();
             if (addresses.Length == 0)
             {
-                throw new HttpRequestException(
-                    $"{context.DnsEndPoint.Host} has no public address (only loopback, private, multicast, reserved or the like); refusing to download from it (allow private networks to permit LAN transfers).");
+                throw new PrivateAddressRefusedException(context.DnsEndPoint.Host);
             }
         }
 
