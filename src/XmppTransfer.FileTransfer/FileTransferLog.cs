@@ -40,4 +40,10 @@ internal static partial class FileTransferLog
 
     [LoggerMessage(3011, LogLevel.Warning, "A handler of OfferDeclined failed")]
     public static partial void DeclinedHandlerFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(3012, LogLevel.Debug, "Receiving {Sid} from {Peer}: the file is empty and the sender did not close the SOCKS5 bytestream within {Seconds:0.#} s; it is complete all the same")]
+    public static partial void EmptyCloseAwaited(ILogger logger, string sid, string peer, double seconds);
+
+    [LoggerMessage(3013, LogLevel.Information, "Offer {Sid} from {Peer}: the sender re-offered the file in band before any SOCKS5 bytestream came; the SOCKS5 wait is abandoned")]
+    public static partial void Socks5WaitAbandoned(ILogger logger, string sid, string peer);
 }

@@ -85,16 +85,29 @@ public sealed partial class FileTransferManager
         var current = offer;
         while (true)
         {
-            // Armed before S5B is even tried: the sender's IBB re-offer may overtake our own failure report.
+            // Armed before S5B is even tried: the sender's IBB re-offer may overtake our own failure report (or come before
+            // any streamhost, when the sender had none to offer).
             var fallback = WillUseSocks5(current, options) ? ArmFallback(identity) : null;
             try
             {
-                return await ReceiveOnceAsync(current, directory, partName, identity, options, progress, cancellationToken).ConfigureAwait(false);
+                return await ReceiveOnceAsync(current, directory, partName, identity, options, fallback?.Offered, progress, cancellationToken).ConfigureAwait(false);
             }
             catch (FileTransferException ex) when (fallback is not null && ex.Data.Contains(Socks5FailureMarker))
             {
-                // The sender falls back with a fresh IBB-only offer of the same file; take it ourselves.
-                var next = await WaitForFallbackOfferAsync(fallback, cancellationToken).ConfigureAwait(false);
+                // The sender falls back with a fresh IBB-only offer of the same file; take it ourselves. A sender that offered
+                // SOCKS5 alone does not fall back (ours does not): a re-offer already here is taken, none is waited for, so
+                // its failed receive ends at once instead of after FallbackWait.
+                IncomingFileOffer? next;
+                if (current.Methods.Contains(StreamMethods.Ibb))
+                {
+                    next = await WaitForFallbackOfferAsync(fallback, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    next = Withdraw(fallback);
+                    _ = next?.TryClaim();
+                }
+
                 if (next is null)
                 {
                     throw;
@@ -122,8 +135,16 @@ public sealed partial class FileTransferManager
     private bool WillUseSocks5(IncomingFileOffer offer, FileReceiveOptions options) =>
         options.PreferSocks5 && Socks5 is not null && offer.Methods.Contains(StreamMethods.Socks5);
 
+    // reoffered completes when the sender re-offers the file in band (see ReceiveOverSocks5Async); null when no re-offer is awaited.
     private async Task<FileTransferResult> ReceiveOnceAsync(
-        IncomingFileOffer offer, string directory, string partName, PartialFile identity, FileReceiveOptions options, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
+        IncomingFileOffer offer,
+        string directory,
+        string partName,
+        PartialFile identity,
+        FileReceiveOptions options,
+        Task? reoffered,
+        IProgress<FileTransferProgress>? progress,
+        CancellationToken cancellationToken)
     {
         var resumeFrom = options.Resume && offer.File.SupportsRange ? PartialFile.ResumableLength(directory, partName, identity) : 0;
         using var hashing = ReceiveHashing.For(identity, options.ComputeSha256);
@@ -179,7 +200,7 @@ public sealed partial class FileTransferManager
         var reporter = new ProgressReporter(progress, offer.SafeName, offer.File.Size, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Ibb };
         if (socks5Registration is not null)
         {
-            return await ReceiveOverSocks5Async(offer, socks5Registration, directory, partName, identity, resumeFrom, hashing, options, reporter, clock, cancellationToken)
+            return await ReceiveOverSocks5Async(offer, socks5Registration, reoffered, directory, partName, identity, resumeFrom, hashing, options, reporter, clock, cancellationToken)
                 .ConfigureAwait(false);
         }
 
@@ -202,10 +223,15 @@ public sealed partial class FileTransferManager
     /// <summary>
     /// Receives over SOCKS5 (we are the XEP-0065 target): reads until the sender closes. A failure to connect, a broken
     /// connection or an EOF before the offered size is marked as a SOCKS5 failure, so the caller waits for the IBB re-offer.
+    /// While no bytestream has come yet, <paramref name="reoffered"/> completing (the sender's IBB re-offer of this file has
+    /// arrived) abandons the wait at once, marked the same way: a sender that re-offers has given up on SOCKS5, possibly
+    /// before it sent us any streamhost (none to offer), and would otherwise wait behind our negotiation timeout. Once bytes
+    /// flow the re-offer waits for this attempt to end, as it cannot be the sender's current attempt.
     /// </summary>
     private async Task<FileTransferResult> ReceiveOverSocks5Async(
         IncomingFileOffer offer,
         Task<Socks5Bytestream> registration,
+        Task? reoffered,
         string directory,
         string partName,
         PartialFile identity,
@@ -217,9 +243,16 @@ public sealed partial class FileTransferManager
         CancellationToken cancellationToken)
     {
         Socks5Bytestream bytestream;
+        using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
-            bytestream = await Socks5!.WaitExpectedAsync(offer.From, offer.Sid, registration, cancellationToken).ConfigureAwait(false);
+            var waiting = Socks5!.WaitExpectedAsync(offer.From, offer.Sid, registration, abandon.Token);
+            if (reoffered is not null && await Task.WhenAny(waiting, reoffered).ConfigureAwait(false) != waiting)
+            {
+                await AbandonSocks5WaitAsync(offer, waiting, abandon).ConfigureAwait(false);
+            }
+
+            bytestream = await waiting.ConfigureAwait(false);
         }
         catch (BytestreamException ex)
         {
@@ -246,6 +279,31 @@ public sealed partial class FileTransferManager
                 throw;
             }
         }
+    }
+
+    /// <summary>
+    /// Stops waiting for a SOCKS5 bytestream the sender has given up on (its IBB re-offer is here), and throws the SOCKS5
+    /// failure that makes <see cref="ReceiveSiAsync"/> take the re-offer. The wait ends within its own bounds once cancelled;
+    /// a bytestream that connected in the same instant is stale (the sender re-offered) and is closed.
+    /// </summary>
+    private async Task AbandonSocks5WaitAsync(IncomingFileOffer offer, Task<Socks5Bytestream> waiting, CancellationTokenSource abandon)
+    {
+        FileTransferLog.Socks5WaitAbandoned(Logger, offer.Sid, offer.From.ToString());
+        await abandon.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            var stale = await waiting.ConfigureAwait(false);
+            await stale.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or BytestreamException)
+        {
+            // The wait we cancelled, or a failure it reached first: either way nothing to close.
+        }
+
+        var failure = new FileTransferException(
+            FileTransferErrorKind.TransferFailed, $"{offer.From} re-offered {offer.SafeName} in band before any SOCKS5 bytestream came for {offer.Sid}.");
+        failure.Data[Socks5FailureMarker] = true;
+        throw failure;
     }
 
     private async Task<FileTransferResult> SaveAsync(
@@ -309,6 +367,11 @@ public sealed partial class FileTransferManager
                             throw;
                         }
                     }
+                }
+
+                if (socket && expected == 0)
+                {
+                    await AwaitSenderCloseAsync(offer, source, watchdog, cancellationToken).ConfigureAwait(false);
                 }
 
                 if (received != expected)
@@ -555,6 +618,42 @@ public sealed partial class FileTransferManager
         }
 
         return received;
+    }
+
+    /// <summary>
+    /// A socket bytestream with nothing to read (an empty file): waits for the sender's close (EOF) before we close ours,
+    /// at most the inactivity timeout. Over a proxy the target gets no activation signal (PROTOCOLS.md §4.3), and the
+    /// requester activates only after our <c>streamhost-used</c>: a target that closed at once, having read its 0 bytes,
+    /// would leave the proxy with half a pair, the activation would be refused (not-allowed), and the sender would fail (or
+    /// re-offer in band) a file we had saved. With bytes to read, the last one arriving proves the activation happened, so
+    /// only the empty case waits. A reset is a close too, and a sender that never closes leaves us with the whole (empty)
+    /// file all the same; a byte is more than was offered.
+    /// </summary>
+    private async Task AwaitSenderCloseAsync(IncomingFileOffer offer, Stream source, InactivityWatchdog watchdog, CancellationToken cancellationToken)
+    {
+        var probe = new byte[1];
+        int n;
+        try
+        {
+            watchdog.Touch();
+            n = await source.ReadAsync(probe, watchdog.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (watchdog.HasExpired && !cancellationToken.IsCancellationRequested)
+        {
+            FileTransferLog.EmptyCloseAwaited(Logger, offer.Sid, offer.From.ToString(), watchdog.Timeout.TotalSeconds);
+            return;
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or BytestreamException)
+        {
+            return;
+        }
+
+        if (n > 0)
+        {
+            throw new FileTransferException(
+                FileTransferErrorKind.IntegrityCheckFailed,
+                $"{offer.From} sent more than the {offer.File.Size} bytes it offered for {offer.SafeName}; stopped, and the data was discarded.");
+        }
     }
 
     /// <summary>Deletes a part that is not the offered file (or cannot be read); one that cannot be deleted is overwritten from byte 0 anyway.</summary>

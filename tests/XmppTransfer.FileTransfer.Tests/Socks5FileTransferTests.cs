@@ -16,6 +16,12 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     /// <summary>FileTransferLog.ReofferRouted and ReofferReadmitted.</summary>
     private const int ReofferRoutedEvent = 3008;
     private const int ReofferReadmittedEvent = 3009;
+
+    /// <summary>
+    /// BytestreamsLog.S5bEstablished: the receive has its SOCKS5 bytestream. Before it, an in-band offer of the same file
+    /// is the sender's give-up on SOCKS5 and takes over the receive at once.
+    /// </summary>
+    private const int S5bEstablishedEvent = 2012;
     private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(60);
 
     /// <summary>For a gated source: the sender's hash pass would read through the gate before offering.</summary>
@@ -528,6 +534,7 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         var first = alice.SendStreamAsync(_bob.BoundJid, new GatedStream(content, 100_000, gate.Task), file, new FileSendOptions { ComputeHashes = false });
         var firstOffer = await NextOfferAsync();
         var firstReceive = firstOffer.AcceptAsync(Path.Combine(_root, "one"), cancellationToken: TestContext.Current.CancellationToken);
+        await _bobLog.WaitForAsync(S5bEstablishedEvent).WaitAsync(s_cap);
 
         var second = alice.SendStreamAsync(
             _bob.BoundJid, new MemoryStream(content), file, new FileSendOptions { ComputeHashes = false, Method = TransferMethodPreference.Ibb });
@@ -567,6 +574,7 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
             cancellationToken: stopFirst.Token);
         var firstOffer = await NextOfferAsync();
         var receive = firstOffer.AcceptAsync(Path.Combine(_root, "in"), cancellationToken: stopReceive.Token);
+        await _bobLog.WaitForAsync(S5bEstablishedEvent).WaitAsync(s_cap);
         var reoffer = alice.SendStreamAsync(
             _bob.BoundJid, new MemoryStream(content), file, new FileSendOptions { ComputeHashes = false, Method = TransferMethodPreference.Ibb });
         await _bobLog.WaitForAsync(ReofferRoutedEvent).WaitAsync(s_cap);

@@ -48,6 +48,8 @@ public sealed partial class Socks5BytestreamManager
             hosts = FitCandidates(hosts, await GetProxiesAsync(cancellationToken).ConfigureAwait(false), Options.ExternalHost);
             if (hosts.Count == 0)
             {
+                await TellNoStreamHostAsync(session, target, sid, cancellationToken).ConfigureAwait(false);
+
                 // Configured proxies replace discovery (GetProxiesAsync): with any configured, none of them answered with an
                 // address we may use; "no proxy is found" would send the user looking for a proxy they already gave.
                 throw new BytestreamException(BytestreamErrorKind.Refused, Options.Proxies.Count > 0
@@ -98,6 +100,32 @@ public sealed partial class Socks5BytestreamManager
             {
                 await ReleaseListenerAsync().ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>
+    /// How long <see cref="TellNoStreamHostAsync"/> waits for the target's answer: it is only a courtesy, and the target
+    /// answers at once (it has nothing to connect to).
+    /// </summary>
+    private static readonly TimeSpan s_noStreamHostNoticeTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// We have no streamhost to offer: the target, which accepted SOCKS5, would otherwise wait out its negotiation
+    /// timeout (30 s) for an offer that never comes, as XEP-0065 has no abort. The nearest interoperable signal is the
+    /// offer itself with no streamhost (the schema allows none): a target has nothing to try and answers with an error
+    /// (item-not-found, as for "none reachable"), which ends its wait. The answer is only waited for, briefly; whatever it
+    /// is, S5B has failed here.
+    /// </summary>
+    private static async Task TellNoStreamHostAsync(XmppSession session, Jid target, string sid, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var offer = BytestreamsQuery.Offer(sid, []).ToXml();
+            await session.SendIqAsync(Stanza.MakeIq(IqType.Set, target, offer), s_noStreamHostNoticeTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (XmppException ex) when (ex is not BytestreamException)
+        {
+            // The expected error answer, or none in time: the target knows, or will time out as it would have anyway.
         }
     }
 

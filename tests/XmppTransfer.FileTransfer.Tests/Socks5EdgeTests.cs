@@ -1,0 +1,191 @@
+using System.Net;
+using System.Xml.Linq;
+using XmppTransfer.Bytestreams.Socks5;
+using XmppTransfer.Core;
+using XmppTransfer.Proxy;
+using XmppTransfer.Testing;
+
+namespace XmppTransfer.FileTransfer.Tests;
+
+/// <summary>
+/// SOCKS5 edges through the loopback router and an in-process proxy: empty files over every method, and a sender that
+/// gives up on SOCKS5 before it sends any streamhost (with and without its in-band re-offer).
+/// </summary>
+public sealed class Socks5EdgeTests : IAsyncLifetime
+{
+    /// <summary>FileTransferLog.Socks5WaitAbandoned: the receive gave up its SOCKS5 wait for the sender's re-offer.</summary>
+    private const int Socks5WaitAbandonedEvent = 3013;
+
+    private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(60);
+
+    /// <summary>Well under the receiver's SOCKS5 negotiation timeout and fallback wait (10 min), so only a prompt end passes.</summary>
+    private static readonly TimeSpan s_prompt = TimeSpan.FromSeconds(20);
+
+    private static readonly Socks5BytestreamOptions s_loopback = new() { LoopbackOnly = true, Hosts = ["127.0.0.1"], DiscoverProxies = false };
+    private static readonly Jid s_nowhere = Jid.Parse("proxy.nowhere.example");
+    private static readonly XName s_query = XName.Get("query", Namespaces.Bytestreams);
+    private readonly string _root = Directory.CreateTempSubdirectory("xft-s5b-edge-").FullName;
+    private LoopbackRouter _router = null!;
+    private Socks5Proxy _proxy = null!;
+    private XmppClient _proxyService = null!;
+    private XmppClient _alice = null!;
+    private XmppClient _bob = null!;
+    private FileTransferManager _bobFiles = null!;
+    private RecordingLoggerFactory _bobLog = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _router = new LoopbackRouter();
+        _proxy = new Socks5Proxy(Socks5ProxyOptions.Default with { ListenEndpoints = [new IPEndPoint(IPAddress.Loopback, 0)] });
+        await _proxy.StartAsync(TestContext.Current.CancellationToken);
+        _proxyService = await _router.ConnectAsync("proxy", c => c.AddExtension(new BytestreamProxyExtension(_proxy)));
+
+        // Timeouts far beyond every cap here: a test passes only if nothing waits them out.
+        _bobFiles = new FileTransferManager(new FileTransferOptions
+        {
+            Socks5 = s_loopback with { NegotiationTimeout = TimeSpan.FromMinutes(10) },
+            FallbackWait = TimeSpan.FromMinutes(10),
+            Socks5InactivityTimeout = TimeSpan.FromMinutes(10),
+        });
+        _bobLog = new RecordingLoggerFactory();
+        _alice = await _router.ConnectAsync("alice");
+        _bob = await _router.ConnectAsync("bob", c => c.AddExtension(_bobFiles), _router.ClientOptions("bob") with { LoggerFactory = _bobLog });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _alice.DisposeAsync();
+        await _bob.DisposeAsync();
+        await _proxyService.DisposeAsync();
+        await _router.DisposeAsync();
+        await _proxy.DisposeAsync();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    [Theory]
+    [InlineData(0, TransferMethodPreference.Socks5)]
+    [InlineData(0, TransferMethodPreference.Auto)]
+    [InlineData(1, TransferMethodPreference.Socks5)]
+    [InlineData(100_000, TransferMethodPreference.Auto)]
+    public async Task A_file_sent_through_a_proxy_arrives_once_and_both_sides_report_success_even_when_it_is_empty(int size, TransferMethodPreference method)
+    {
+        var alice = Attach(_alice, s_loopback with { DirectCandidates = false, Proxies = [_proxyService.BoundJid] });
+        var source = TransferTestKit.MakeFile(_root, "mediated.bin", size);
+
+        var send = alice.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = method });
+        var offer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        var received = await offer.AcceptAsync(Path.Combine(_root, "in")).WaitAsync(s_cap);
+        var sent = await send.WaitAsync(s_cap);
+
+        // Over the proxy on both sides: a sender that had failed the activation would have fallen back to IBB (auto) or thrown.
+        Assert.Equal(TransferMethod.Socks5Proxy, sent.Method);
+        Assert.Equal(TransferMethod.Socks5Proxy, received.Method);
+        Assert.Equal(size, received.BytesTransferred);
+        Assert.Equal(TransferTestKit.Sha256(source), TransferTestKit.Sha256(received.Path!));
+        Assert.Equal(["mediated.bin"], Directory.GetFiles(Path.Combine(_root, "in")).Select(Path.GetFileName));
+    }
+
+    [Theory]
+    [InlineData(TransferMethodPreference.Socks5)]
+    [InlineData(TransferMethodPreference.Ibb)]
+    public async Task An_empty_file_arrives_once_over_direct_socks5_and_over_ibb(TransferMethodPreference method)
+    {
+        var alice = Attach(_alice, s_loopback);
+        var source = TransferTestKit.MakeFile(_root, "empty.txt", 0);
+
+        var send = alice.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = method });
+        var offer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        var received = await offer.AcceptAsync(Path.Combine(_root, "in")).WaitAsync(s_cap);
+        var sent = await send.WaitAsync(s_cap);
+
+        var expected = method == TransferMethodPreference.Ibb ? TransferMethod.Ibb : TransferMethod.Socks5Direct;
+        Assert.Equal(expected, sent.Method);
+        Assert.Equal(expected, received.Method);
+        Assert.Equal(0, new FileInfo(received.Path!).Length);
+        Assert.Equal(["empty.txt"], Directory.GetFiles(Path.Combine(_root, "in")).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task An_in_band_re_offer_takes_over_at_once_from_a_receive_still_waiting_for_the_socks5_bytestream_its_sender_gave_up_on()
+    {
+        // The sender has no streamhost (a proxy that does not exist, no direct candidates) and falls back to IBB. Its
+        // streamhost-less notice is turned into an offer for another sid here, as from a sender that does not send one,
+        // so the receive learns of the give-up only from the re-offer.
+        var alice = Attach(_alice, s_loopback with { DirectCandidates = false, Proxies = [s_nowhere] });
+        var source = TransferTestKit.MakeFile(_root, "fallback.bin", 50_000);
+        _router.Intercept = stanza =>
+        {
+            var query = stanza.Element(s_query);
+            if (query is not null && (string?)stanza.Attribute("type") == "set" && !query.HasElements)
+            {
+                query.SetAttributeValue("sid", "not-the-transfer");
+            }
+
+            return stanza;
+        };
+
+        var send = alice.SendFileAsync(_bob.BoundJid, source, new FileSendOptions());
+        var offer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        Assert.Contains(Si.StreamMethods.Socks5, offer.Methods);
+        var received = await offer.AcceptAsync(Path.Combine(_root, "in")).WaitAsync(s_prompt);
+        var sent = await send.WaitAsync(s_prompt);
+
+        Assert.Equal(TransferMethod.Ibb, sent.Method);
+        Assert.Equal(TransferMethod.Ibb, received.Method);
+        Assert.Equal(TransferTestKit.Sha256(source), TransferTestKit.Sha256(received.Path!));
+        Assert.Contains(_bobLog.Events, e => e.Id.Id == Socks5WaitAbandonedEvent);
+    }
+
+    [Fact]
+    public async Task A_sender_without_a_streamhost_that_falls_back_tells_the_receiver_which_takes_the_in_band_re_offer_at_once()
+    {
+        var alice = Attach(_alice, s_loopback with { DirectCandidates = false, Proxies = [s_nowhere] });
+        var source = TransferTestKit.MakeFile(_root, "notice.bin", 50_000);
+
+        var send = alice.SendFileAsync(_bob.BoundJid, source, new FileSendOptions());
+        var offer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        var received = await offer.AcceptAsync(Path.Combine(_root, "in")).WaitAsync(s_prompt);
+        var sent = await send.WaitAsync(s_prompt);
+
+        Assert.Equal(TransferMethod.Ibb, sent.Method);
+        Assert.Equal(TransferMethod.Ibb, received.Method);
+        Assert.Equal(TransferTestKit.Sha256(source), TransferTestKit.Sha256(received.Path!));
+    }
+
+    [Fact]
+    public async Task A_socks5_only_sender_without_a_streamhost_tells_the_receiver_whose_receive_fails_at_once()
+    {
+        var alice = Attach(_alice, s_loopback with { DirectCandidates = false, Proxies = [s_nowhere] });
+        var source = TransferTestKit.MakeFile(_root, "s5b-only.bin", 50_000);
+        var noticed = new TaskCompletionSource<XElement>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _router.Intercept = stanza =>
+        {
+            if (stanza.Element(s_query) is { } query && (string?)stanza.Attribute("type") == "set")
+            {
+                noticed.TrySetResult(query);
+            }
+
+            return stanza;
+        };
+
+        var send = alice.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Socks5 });
+        var offer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        var receive = offer.AcceptAsync(Path.Combine(_root, "in"));
+
+        var sendFailure = await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(s_prompt));
+        var receiveFailure = await Assert.ThrowsAsync<FileTransferException>(() => receive.WaitAsync(s_prompt));
+        var notice = await noticed.Task.WaitAsync(s_cap);
+
+        Assert.Equal(FileTransferErrorKind.TransferFailed, sendFailure.ErrorKind);
+        Assert.Equal(FileTransferErrorKind.TransferFailed, receiveFailure.ErrorKind);
+        Assert.Empty(notice.Elements());
+        Assert.Equal(offer.Sid, (string?)notice.Attribute("sid"));
+    }
+
+    private static FileTransferManager Attach(XmppClient client, Socks5BytestreamOptions options)
+    {
+        var manager = new FileTransferManager(new FileTransferOptions { Socks5 = options });
+        client.AddExtension(manager);
+        return manager;
+    }
+}
