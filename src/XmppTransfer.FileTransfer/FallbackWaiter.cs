@@ -37,6 +37,9 @@ internal sealed class FallbackWaiter(string key)
         return true;
     }
 
+    /// <summary>Who sent the offer handed over, while it has not been taken; null before that.</summary>
+    public Core.Jid? HandedOverFrom => Volatile.Read(ref _state) == HandedOver ? Volatile.Read(ref _offer)?.From : null;
+
     /// <summary>The receive's side: stops waiting, and returns the offer handed over so far (once), or null.</summary>
     public IncomingFileOffer? Take() =>
         Interlocked.Exchange(ref _state, Closed) == HandedOver ? Volatile.Read(ref _offer) : null;

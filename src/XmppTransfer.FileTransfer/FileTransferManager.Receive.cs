@@ -90,7 +90,7 @@ public sealed partial class FileTransferManager
             var fallback = WillUseSocks5(current, options) ? ArmFallback(identity) : null;
             try
             {
-                return await ReceiveOnceAsync(current, directory, partName, identity, options, fallback?.Offered, progress, cancellationToken).ConfigureAwait(false);
+                return await ReceiveOnceAsync(current, directory, partName, identity, options, fallback, progress, cancellationToken).ConfigureAwait(false);
             }
             catch (FileTransferException ex) when (fallback is not null && ex.Data.Contains(Socks5FailureMarker))
             {
@@ -135,14 +135,14 @@ public sealed partial class FileTransferManager
     private bool WillUseSocks5(IncomingFileOffer offer, FileReceiveOptions options) =>
         options.PreferSocks5 && Socks5 is not null && offer.Methods.Contains(StreamMethods.Socks5);
 
-    // reoffered completes when the sender re-offers the file in band (see ReceiveOverSocks5Async); null when no re-offer is awaited.
+    // reoffer is handed the sender's in-band re-offer of the file (see ReceiveOverSocks5Async); null when none is awaited.
     private async Task<FileTransferResult> ReceiveOnceAsync(
         IncomingFileOffer offer,
         string directory,
         string partName,
         PartialFile identity,
         FileReceiveOptions options,
-        Task? reoffered,
+        FallbackWaiter? reoffer,
         IProgress<FileTransferProgress>? progress,
         CancellationToken cancellationToken)
     {
@@ -200,7 +200,7 @@ public sealed partial class FileTransferManager
         var reporter = new ProgressReporter(progress, offer.SafeName, offer.File.Size, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Ibb };
         if (socks5Registration is not null)
         {
-            return await ReceiveOverSocks5Async(offer, socks5Registration, reoffered, directory, partName, identity, resumeFrom, hashing, options, reporter, clock, cancellationToken)
+            return await ReceiveOverSocks5Async(offer, socks5Registration, reoffer, directory, partName, identity, resumeFrom, hashing, options, reporter, clock, cancellationToken)
                 .ConfigureAwait(false);
         }
 
@@ -223,15 +223,15 @@ public sealed partial class FileTransferManager
     /// <summary>
     /// Receives over SOCKS5 (we are the XEP-0065 target): reads until the sender closes. A failure to connect, a broken
     /// connection or an EOF before the offered size is marked as a SOCKS5 failure, so the caller waits for the IBB re-offer.
-    /// While no bytestream has come yet, <paramref name="reoffered"/> completing (the sender's IBB re-offer of this file has
-    /// arrived) abandons the wait at once, marked the same way: a sender that re-offers has given up on SOCKS5, possibly
+    /// While no bytestream has come yet, <paramref name="reoffer"/> being handed the IBB re-offer of this file by the very
+    /// sender of this offer (the same full JID) abandons the wait at once, marked the same way: a sender that re-offers has given up on SOCKS5, possibly
     /// before it sent us any streamhost (none to offer), and would otherwise wait behind our negotiation timeout. Once bytes
     /// flow the re-offer waits for this attempt to end, as it cannot be the sender's current attempt.
     /// </summary>
     private async Task<FileTransferResult> ReceiveOverSocks5Async(
         IncomingFileOffer offer,
         Task<Socks5Bytestream> registration,
-        Task? reoffered,
+        FallbackWaiter? reoffer,
         string directory,
         string partName,
         PartialFile identity,
@@ -247,7 +247,12 @@ public sealed partial class FileTransferManager
         try
         {
             var waiting = Socks5!.WaitExpectedAsync(offer.From, offer.Sid, registration, abandon.Token);
-            if (reoffered is not null && await Task.WhenAny(waiting, reoffered).ConfigureAwait(false) != waiting)
+            // A re-offer is matched by bare JID (a sender may come back on another resource), but only the offer's own
+            // resource may cut a wait short: another resource of the account, or another occupant of a room (who share its
+            // bare JID), offering the same name and size must not take over a healthy receive. Theirs waits, as before,
+            // until this attempt ends.
+            if (reoffer is not null && await Task.WhenAny(waiting, reoffer.Offered).ConfigureAwait(false) != waiting
+                && reoffer.HandedOverFrom == offer.From)
             {
                 await AbandonSocks5WaitAsync(offer, waiting, abandon).ConfigureAwait(false);
             }
@@ -369,7 +374,7 @@ public sealed partial class FileTransferManager
                     }
                 }
 
-                if (socket && expected == 0)
+                if (method == TransferMethod.Socks5Proxy && expected == 0)
                 {
                     await AwaitSenderCloseAsync(offer, source, watchdog, cancellationToken).ConfigureAwait(false);
                 }
@@ -621,26 +626,36 @@ public sealed partial class FileTransferManager
     }
 
     /// <summary>
-    /// A socket bytestream with nothing to read (an empty file): waits for the sender's close (EOF) before we close ours,
-    /// at most the inactivity timeout. Over a proxy the target gets no activation signal (PROTOCOLS.md §4.3), and the
-    /// requester activates only after our <c>streamhost-used</c>: a target that closed at once, having read its 0 bytes,
-    /// would leave the proxy with half a pair, the activation would be refused (not-allowed), and the sender would fail (or
-    /// re-offer in band) a file we had saved. With bytes to read, the last one arriving proves the activation happened, so
-    /// only the empty case waits. A reset is a close too, and a sender that never closes leaves us with the whole (empty)
-    /// file all the same; a byte is more than was offered.
+    /// Longest a proxied receive of an empty file waits for the sender's close: the sender activates within a round trip or
+    /// two of our <c>streamhost-used</c>, and a sender that waits for our close first (as some do) must not be held long.
+    /// </summary>
+    internal static readonly TimeSpan EmptyProxyCloseWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// A proxied bytestream with nothing to read (an empty file): waits for the sender's close (EOF) before we close ours,
+    /// at most <see cref="EmptyProxyCloseWait"/> (or the inactivity timeout, if shorter). Over a proxy the target gets no
+    /// activation signal (PROTOCOLS.md §4.3), and the requester activates only after our <c>streamhost-used</c>: a target that
+    /// closed at once, having read its 0 bytes, would leave the proxy with half a pair, the activation would be refused
+    /// (not-allowed), and the sender would fail (or re-offer in band) a file we had saved. With bytes to read, the last one
+    /// arriving proves the activation happened, and a direct connection has no activation, so only this case waits. A reset
+    /// is a close too, and a sender that does not close in time (one that waits for our close) leaves us with the whole
+    /// (empty) file all the same; a byte is more than was offered.
     /// </summary>
     private async Task AwaitSenderCloseAsync(IncomingFileOffer offer, Stream source, InactivityWatchdog watchdog, CancellationToken cancellationToken)
     {
         var probe = new byte[1];
+        var wait = watchdog.Timeout == Timeout.InfiniteTimeSpan || watchdog.Timeout > EmptyProxyCloseWait ? EmptyProxyCloseWait : watchdog.Timeout;
+        using var bound = new CancellationTokenSource(wait, Options.TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(watchdog.Token, bound.Token);
         int n;
         try
         {
             watchdog.Touch();
-            n = await source.ReadAsync(probe, watchdog.Token).ConfigureAwait(false);
+            n = await source.ReadAsync(probe, linked.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (watchdog.HasExpired && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            FileTransferLog.EmptyCloseAwaited(Logger, offer.Sid, offer.From.ToString(), watchdog.Timeout.TotalSeconds);
+            FileTransferLog.EmptyCloseAwaited(Logger, offer.Sid, offer.From.ToString(), wait.TotalSeconds);
             return;
         }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or BytestreamException)

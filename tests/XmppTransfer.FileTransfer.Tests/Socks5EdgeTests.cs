@@ -16,6 +16,9 @@ public sealed class Socks5EdgeTests : IAsyncLifetime
     /// <summary>FileTransferLog.Socks5WaitAbandoned: the receive gave up its SOCKS5 wait for the sender's re-offer.</summary>
     private const int Socks5WaitAbandonedEvent = 3013;
 
+    /// <summary>FileTransferLog.ReofferRouted: an in-band offer went to a receive waiting for a re-offer of its file.</summary>
+    private const int ReofferRoutedEvent = 3008;
+
     private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(60);
 
     /// <summary>Well under the receiver's SOCKS5 negotiation timeout and fallback wait (10 min), so only a prompt end passes.</summary>
@@ -134,6 +137,45 @@ public sealed class Socks5EdgeTests : IAsyncLifetime
         Assert.Equal(TransferMethod.Ibb, received.Method);
         Assert.Equal(TransferTestKit.Sha256(source), TransferTestKit.Sha256(received.Path!));
         Assert.Contains(_bobLog.Events, e => e.Id.Id == Socks5WaitAbandonedEvent);
+    }
+
+    [Fact]
+    public async Task An_in_band_offer_of_the_same_file_from_another_resource_of_the_sender_does_not_take_over_the_waiting_receive()
+    {
+        // The laptop sends over SOCKS5; its streamhost offer is held until the phone (same account, another resource)
+        // has offered the same file in band and that offer went to the waiting receive (event 3008). The phone is not the
+        // sender of this transfer: the receive must go on over the laptop's SOCKS5, not switch to the phone's bytes.
+        var laptop = Attach(_alice, s_loopback);
+        var phoneFiles = new FileTransferManager(new FileTransferOptions());
+        await using var phone = await _router.ConnectAsync("alice", c => c.AddExtension(phoneFiles), _router.ClientOptions("alice", "phone"));
+        var source = TransferTestKit.MakeFile(_root, "same.bin", 50_000);
+        var routedToReceive = _bobLog.WaitForAsync(ReofferRoutedEvent);
+        _router.Intercept = stanza =>
+        {
+            if (stanza.Element(s_query) is { HasElements: true } && (string?)stanza.Attribute("type") == "set" && (string?)stanza.Attribute("from") == _alice.BoundJid.ToString())
+            {
+                // Blocks only the laptop's connection in the router, until the phone's offer has reached the receive.
+                routedToReceive.Wait(s_cap, TestContext.Current.CancellationToken);
+            }
+
+            return stanza;
+        };
+
+        var send = laptop.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Socks5 });
+        var offer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        var receive = offer.AcceptAsync(Path.Combine(_root, "in"));
+        using var stopPhone = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var phoneSend = phoneFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Ibb }, cancellationToken: stopPhone.Token);
+
+        var received = await receive.WaitAsync(s_prompt);
+        var sent = await send.WaitAsync(s_prompt);
+
+        Assert.Equal(TransferMethod.Socks5Direct, received.Method);
+        Assert.Equal(TransferMethod.Socks5Direct, sent.Method);
+        Assert.Equal(TransferTestKit.Sha256(source), TransferTestKit.Sha256(received.Path!));
+        Assert.DoesNotContain(_bobLog.Events, e => e.Id.Id == Socks5WaitAbandonedEvent);
+        await stopPhone.CancelAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => phoneSend.WaitAsync(s_cap));
     }
 
     [Fact]

@@ -299,7 +299,9 @@ internal static class ReceiveCommand
                 // or conflict, a dropped socket): no offer can come any more, and an in-band transfer would wait out its
                 // inactivity timeout. So the session's end is watched here, and cancels everything at once. The first wait is
                 // bounded by the loop's own ends (--count, --timeout, Ctrl-C) or the session's.
-                if (await Task.WhenAny(work, client.Completion) != work && ConnectionLoss.Reason(client) is { } lostReason)
+                // With --count reached (done) the work is over whatever the session does next: a server that stops right after
+                // the last file must not turn a complete run into "lost the connection".
+                if (await Task.WhenAny(work, client.Completion) != work && !done.IsCancellationRequested && ConnectionLoss.Reason(client) is { } lostReason)
                 {
                     return await EndLostAsync(work, lost, lostReason, cancellationToken);
                 }

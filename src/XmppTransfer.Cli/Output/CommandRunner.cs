@@ -22,10 +22,11 @@ internal static class CommandRunner
             await Console.Error.WriteLineAsync("xft: " + ErrorText.Line(ex.Message));
             return ExitCodes.Usage;
         }
-        catch (ArgumentException ex)
+        catch (ArgumentException ex) when (ex is not ArgumentNullException)
         {
             // What the libraries reject as an argument came from the command line or a settings file (a certificate pin, a
-            // user name): a usage error, worded without the C# parameter name.
+            // user name): a usage error, worded without the C# parameter name. A null argument is never the user's doing
+            // (the parser gives none) but a bug of ours, reported as one below.
             await Console.Error.WriteLineAsync("xft: " + (verbose ? ex.ToString() : ErrorText.Of(ex)));
             return ExitCodes.Usage;
         }

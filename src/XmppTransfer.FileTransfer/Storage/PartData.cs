@@ -16,6 +16,13 @@ internal static class PartData
     {
         try
         {
+            // A part that is a symbolic link (not ours: we write plain files) would carry the bytes to wherever it points;
+            // a fresh receive replaces the link itself (a resumed one never starts from a link: PartialFile.ResumableLength).
+            if (resumeFrom == 0 && new FileInfo(partPath).LinkTarget is not null)
+            {
+                File.Delete(partPath);
+            }
+
             return new FileStream(partPath, new FileStreamOptions
             {
                 Mode = resumeFrom > 0 ? FileMode.Open : FileMode.Create,

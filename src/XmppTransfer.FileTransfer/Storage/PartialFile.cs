@@ -61,15 +61,19 @@ internal sealed record PartialFile
 
         try
         {
-            // What we write is a few hundred bytes; anything much larger was not written by us and is not read whole (a
-            // folder others can write to could hold a huge one under every alternate name a lease looks at).
-            if (new FileInfo(metadata).Length > MaxMetadataBytes)
+            // What we write is a few hundred bytes in plain files. Anything else was not written by us and is not opened: a
+            // huge file is not read whole, a FIFO or device (length 0 here) would block or never end, and a symbolic link
+            // (as part or metadata) could make a resume append to a file outside the folder. A folder others can write to
+            // could hold such things under every alternate name a lease looks at.
+            var metadataInfo = new FileInfo(metadata);
+            var dataInfo = new FileInfo(data);
+            if (metadataInfo.LinkTarget is not null || dataInfo.LinkTarget is not null || metadataInfo.Length is 0 or > MaxMetadataBytes)
             {
                 return 0;
             }
 
             var existing = JsonSerializer.Deserialize<PartialFile>(File.ReadAllText(metadata));
-            var length = new FileInfo(data).Length;
+            var length = dataInfo.Length;
             return existing is not null && existing.Matches(wanted) && (wanted.Size < 0 || length <= wanted.Size) ? length : 0;
         }
         catch (JsonException)

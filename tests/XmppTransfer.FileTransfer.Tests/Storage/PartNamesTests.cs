@@ -117,6 +117,55 @@ public sealed class PartNamesTests : IDisposable
     }
 
     [Fact]
+    public void A_part_that_is_a_symbolic_link_is_passed_over_and_what_it_points_to_is_left_alone()
+    {
+        var outside = Directory.CreateTempSubdirectory("xft-outside-").FullName;
+        try
+        {
+            var target = Path.Combine(outside, "victim.bin");
+            File.WriteAllBytes(target, new byte[400]);
+            Leave("x.bin.2", s_file, 400);
+            File.Delete(PartialFile.DataPath(_directory, "x.bin.2"));
+            File.CreateSymbolicLink(PartialFile.DataPath(_directory, "x.bin.2"), target);
+
+            using var lease = PartNames.Take(_directory, "x.bin", s_file);
+
+            Assert.Equal("x.bin", lease.Name);
+            Assert.Equal(400, new FileInfo(target).Length);
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_fresh_part_that_is_a_symbolic_link_is_replaced_not_written_through()
+    {
+        var outside = Directory.CreateTempSubdirectory("xft-outside-").FullName;
+        try
+        {
+            var target = Path.Combine(outside, "victim.bin");
+            File.WriteAllBytes(target, [1, 2, 3]);
+            var part = PartialFile.DataPath(_directory, "x.bin");
+            File.CreateSymbolicLink(part, target);
+
+            using (var stream = PartData.Open(part, resumeFrom: 0, remaining: 10))
+            {
+                stream.Write([9, 9]);
+            }
+
+            Assert.Equal([1, 2, 3], File.ReadAllBytes(target));
+            Assert.Null(new FileInfo(part).LinkTarget);
+            Assert.Equal([9, 9], File.ReadAllBytes(part));
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_part_past_the_bounded_look_is_not_looked_at()
     {
         Leave($"x.bin.{PartNames.MaxResumeCandidates + 1}", s_file, 400);
