@@ -162,28 +162,8 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         var inbox = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
         var part = Path.Combine(inbox, "hung.bin.part");
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var heldBack = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var release = new ManualResetEventSlim();
-
-        // The disk takes every byte before HoldAt, then hangs like a dead disk or NFS server until the test lets it go.
-        _bobFileSplice = (pipe, file, offset, length) =>
-        {
-            if (offset < HoldAt)
-            {
-                var written = SocketFileSplice.SpliceToFile(pipe, file, offset, length);
-                if (offset + written == HoldAt)
-                {
-                    heldBack.TrySetResult();
-                }
-
-                return written;
-            }
-
-            entered.TrySetResult();
-            release.Wait(s_cap);
-            return SocketFileSplice.SpliceToFile(pipe, file, offset, length);
-        };
+        using var disk = new HangingDisk(HoldAt);
+        _bobFileSplice = disk.Splice;
         using var stopSender = new CancellationTokenSource();
         var send = alice.SendStreamAsync(
             _bob.BoundJid,
@@ -197,9 +177,9 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
             var receive = offer.AcceptAsync(inbox, new FileReceiveOptions { ComputeSha256 = false });
 
             // The rest is sent only once every byte before HoldAt is on disk, so the splice that hangs starts exactly there.
-            await heldBack.Task.WaitAsync(s_cap);
+            await disk.HeldBack.WaitAsync(s_cap);
             gate.TrySetResult();
-            await entered.Task.WaitAsync(s_cap);
+            await disk.Entered.WaitAsync(s_cap);
             var held = await TransferTestKit.AllocatedBytesAsync(part, s_cap);
 
             // The check runs inside Advance (the clock's timers fire there): a second short of the timeout it lets the
@@ -223,7 +203,7 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         }
         finally
         {
-            release.Set();
+            disk.Release();
             await stopSender.CancelAsync();
         }
 
@@ -242,28 +222,8 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         var inbox = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
         var part = Path.Combine(inbox, "hung.bin.part");
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var heldBack = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var release = new ManualResetEventSlim();
-
-        // The disk takes every byte before HoldAt, then hangs like a dead disk or NFS server until the test lets it go.
-        _bobFileSplice = (pipe, file, offset, length) =>
-        {
-            if (offset < HoldAt)
-            {
-                var written = SocketFileSplice.SpliceToFile(pipe, file, offset, length);
-                if (offset + written == HoldAt)
-                {
-                    heldBack.TrySetResult();
-                }
-
-                return written;
-            }
-
-            entered.TrySetResult();
-            release.Wait(s_cap);
-            return SocketFileSplice.SpliceToFile(pipe, file, offset, length);
-        };
+        using var disk = new HangingDisk(HoldAt);
+        _bobFileSplice = disk.Splice;
         using var stopSender = new CancellationTokenSource();
         using var stopReceiver = new CancellationTokenSource();
         var send = alice.SendStreamAsync(
@@ -276,9 +236,9 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         try
         {
             var receive = offer.AcceptAsync(inbox, new FileReceiveOptions { ComputeSha256 = false }, cancellationToken: stopReceiver.Token);
-            await heldBack.Task.WaitAsync(s_cap);
+            await disk.HeldBack.WaitAsync(s_cap);
             gate.TrySetResult();
-            await entered.Task.WaitAsync(s_cap);
+            await disk.Entered.WaitAsync(s_cap);
             var held = await TransferTestKit.AllocatedBytesAsync(part, s_cap);
 
             // Bob cancels with the write stuck: the grace, not the 120 s stall timeout, is what he waits (the check runs
@@ -298,7 +258,7 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         }
         finally
         {
-            release.Set();
+            disk.Release();
             await stopSender.CancelAsync();
         }
 
@@ -827,6 +787,48 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     private sealed class HoldingProgress(ManualResetEventSlim gate) : IProgress<FileTransferProgress>
     {
         public void Report(FileTransferProgress value) => gate.Wait(s_cap);
+    }
+
+    /// <summary>
+    /// A file-side splice call for Bob: takes every byte before <c>holdAt</c> (<see cref="HeldBack"/> once they are on disk),
+    /// then hangs like a dead disk or NFS server (<see cref="Entered"/>) until <see cref="Release"/> or disposal.
+    /// </summary>
+    private sealed class HangingDisk(long holdAt) : IDisposable
+    {
+        private readonly TaskCompletionSource _heldBack = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly ManualResetEventSlim _release = new();
+
+        public Task HeldBack => _heldBack.Task;
+
+        public Task Entered => _entered.Task;
+
+        public nint Splice(int pipe, int file, long offset, nuint length)
+        {
+            if (offset < holdAt)
+            {
+                var written = SocketFileSplice.SpliceToFile(pipe, file, offset, length);
+                if (offset + written == holdAt)
+                {
+                    _heldBack.TrySetResult();
+                }
+
+                return written;
+            }
+
+            _entered.TrySetResult();
+            _release.Wait(s_cap);
+            return SocketFileSplice.SpliceToFile(pipe, file, offset, length);
+        }
+
+        public void Release() => _release.Set();
+
+        public void Dispose()
+        {
+            // Never leave a call hanging past the test; the event itself is left to the collector, as a call may still be
+            // inside Wait on it.
+            _release.Set();
+        }
     }
 
     /// <summary>A source that holds every read from <paramref name="holdAt"/> on until <paramref name="gate"/> completes.</summary>
