@@ -224,9 +224,10 @@ public sealed partial class FileTransferManager
     /// Receives over SOCKS5 (we are the XEP-0065 target): reads until the sender closes. A failure to connect, a broken
     /// connection or an EOF before the offered size is marked as a SOCKS5 failure, so the caller waits for the IBB re-offer.
     /// While no bytestream has come yet, <paramref name="reoffer"/> being handed the IBB re-offer of this file by the very
-    /// sender of this offer (the same full JID) abandons the wait at once, marked the same way: a sender that re-offers has given up on SOCKS5, possibly
-    /// before it sent us any streamhost (none to offer), and would otherwise wait behind our negotiation timeout. Once bytes
-    /// flow the re-offer waits for this attempt to end, as it cannot be the sender's current attempt.
+    /// sender of this offer (the same full JID) abandons the wait at once, marked the same way: a sender that re-offers has
+    /// given up on SOCKS5, possibly before it sent us any streamhost (none to offer), and would otherwise wait behind our
+    /// negotiation timeout. Once bytes flow the re-offer waits for this attempt to end, as it cannot be the sender's current
+    /// attempt.
     /// </summary>
     private async Task<FileTransferResult> ReceiveOverSocks5Async(
         IncomingFileOffer offer,

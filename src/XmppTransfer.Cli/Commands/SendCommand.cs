@@ -5,6 +5,7 @@ using XmppTransfer.Bytestreams.Ibb;
 using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Cli.Connection;
 using XmppTransfer.Cli.Output;
+using XmppTransfer.Cli.Server;
 using XmppTransfer.Core;
 using XmppTransfer.FileTransfer;
 using XmppTransfer.FileTransfer.Oob;
@@ -157,7 +158,7 @@ internal static class SendCommand
                     catch (System.Net.Sockets.SocketException ex) when (preference == TransferMethodPreference.Oob)
                     {
                         // Our HTTP server could not listen (the port of --oob-port is taken): the one socket we open with --method oob.
-                        var failure = ListenFailureText(ex, new IPEndPoint(oobAddress, parse.GetValue(oobPort)));
+                        var failure = ListenFailure.Describe(ex.SocketErrorCode, new IPEndPoint(oobAddress, parse.GetValue(oobPort)), "--oob-listen and --oob-port").Message;
                         if (json)
                         {
                             Console.Out.WriteLine(TransferJson.Error(path, receiver.ToString(), null, failure));
@@ -233,13 +234,6 @@ internal static class SendCommand
             throw new UsageException($"--oob-listen {address}: this machine has no such address; give one of its own (or omit it for 127.0.0.1).");
         }
     }
-
-    private static string ListenFailureText(System.Net.Sockets.SocketException ex, IPEndPoint endPoint) => ex.SocketErrorCode switch
-    {
-        System.Net.Sockets.SocketError.AddressAlreadyInUse => $"cannot serve the file on {endPoint}: the port is already in use; choose another with --oob-port (or omit it).",
-        System.Net.Sockets.SocketError.AddressNotAvailable => $"cannot serve the file on {endPoint}: this machine has no such address; check --oob-listen.",
-        _ => $"cannot serve the file on {endPoint} ({ex.Message}); check --oob-listen and --oob-port.",
-    };
 
     /// <summary><c>--s5b-host HOST</c> (repeatable), shared with <c>xft receive</c>.</summary>
     internal static Option<string[]> HostOption() => new("--s5b-host")

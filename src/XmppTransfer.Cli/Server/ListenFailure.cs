@@ -5,7 +5,8 @@ using XmppTransfer.Server;
 namespace XmppTransfer.Cli.Server;
 
 /// <summary>
-/// Says which of the server's listening addresses could not be bound, and which option or setting moves it. The
+/// Says which of the server's listening addresses could not be bound, and which option or setting moves it (and, through
+/// <see cref="Describe"/>, the same sentence for any other listener of ours, such as <c>xft send --method oob</c>). The
 /// <see cref="SocketException"/> the server throws names no address ("Address already in use"), and the server has closed
 /// every listener it opened by then, so binding each configured endpoint again finds the one that fails.
 /// </summary>
