@@ -52,4 +52,10 @@ internal static partial class BytestreamsLog
 
     [LoggerMessage(2018, LogLevel.Information, "S5B {Sid} from {Peer}: trying the first {Tried} streamhost(s) and ignoring {Ignored} more")]
     public static partial void S5bCandidatesCapped(ILogger logger, string sid, string peer, int tried, int ignored);
+
+    [LoggerMessage(2020, LogLevel.Warning, "S5B {Sid}: no direct streamhost, offering proxies only: {Reason}")]
+    public static partial void S5bListenFailed(ILogger logger, string sid, string reason);
+
+    [LoggerMessage(2021, LogLevel.Warning, "A handler of DirectListenFailed threw; ignored")]
+    public static partial void S5bListenHandlerFailed(ILogger logger, Exception exception);
 }

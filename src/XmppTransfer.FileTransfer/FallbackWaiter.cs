@@ -5,23 +5,34 @@ namespace XmppTransfer.FileTransfer;
 /// It is armed before SOCKS5 is tried, so an offer of the same file that arrives while the first receive is still
 /// finishing (the sender's next send of it, started as soon as our close reached it) can be handed over to a receive that
 /// no longer wants it: <see cref="Take"/> then gives that offer back, and the manager admits it as a new offer instead of
-/// leaving it unanswered.
+/// leaving it unanswered. The sender's full JID going unavailable (<see cref="OnSenderUnavailable"/>) also ends the wait: a
+/// sender that is gone will not re-offer.
 /// </summary>
-internal sealed class FallbackWaiter(string key)
+internal sealed class FallbackWaiter(string key, Core.Jid sender)
 {
     private const int Armed = 0;
     private const int HandedOver = 1;
     private const int Closed = 2;
 
     private readonly TaskCompletionSource _offered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _senderGone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IncomingFileOffer? _offer;
     private int _state;
 
     /// <summary>Sender, name, size and hashes of the file (see <see cref="FileTransferManager"/>'s FallbackKey).</summary>
     public string Key { get; } = key;
 
+    /// <summary>The full JID that sent the offer being received: only its unavailable presence ends the wait.</summary>
+    public Core.Jid Sender { get; } = sender;
+
     /// <summary>Completes when an offer was handed over.</summary>
     public Task Offered => _offered.Task;
+
+    /// <summary>Completes when <see cref="Sender"/> went unavailable, at any time since the waiter was armed (it stays completed).</summary>
+    public Task SenderGone => _senderGone.Task;
+
+    /// <summary>The presence side: <see cref="Sender"/> sent unavailable presence.</summary>
+    public void OnSenderUnavailable() => _senderGone.TrySetResult();
 
     /// <summary>The router's side: hands <paramref name="offer"/> over unless the receive has stopped waiting.</summary>
     public bool TryHandOver(IncomingFileOffer offer)

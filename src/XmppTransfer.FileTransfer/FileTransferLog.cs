@@ -46,4 +46,7 @@ internal static partial class FileTransferLog
 
     [LoggerMessage(3013, LogLevel.Information, "Offer {Sid} from {Peer}: the sender re-offered the file in band before any SOCKS5 bytestream came; the SOCKS5 wait is abandoned")]
     public static partial void Socks5WaitAbandoned(ILogger logger, string sid, string peer);
+
+    [LoggerMessage(3014, LogLevel.Warning, "{Path} is {Kind}, which no receive writes: removed unopened, and a new file made in its place")]
+    public static partial void ForeignPartReplaced(ILogger logger, string path, string kind);
 }

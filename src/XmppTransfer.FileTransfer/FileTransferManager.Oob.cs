@@ -22,13 +22,15 @@ public sealed partial class FileTransferManager
 
     /// <summary>
     /// Sends a file by Out-of-Band Data (XEP-0066): serves it over HTTP under a one-time path and
-    /// sends the URL; the receiver downloads it and answers when done. Serving stops afterwards.
+    /// sends the URL; the receiver downloads it and answers when done. Serving stops afterwards. A FIFO, a socket or a
+    /// device is refused as by <see cref="SendFileAsync"/>.
     /// </summary>
     public async Task<FileTransferResult> SendOobAsync(
         Jid to, string path, FileSendOptions? options = null, IProgress<FileTransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(to);
         ArgumentException.ThrowIfNullOrEmpty(path);
+        SendableFile.EnsureNotSpecial(path);
         options ??= FileSendOptions.Default;
         options.Validate();
         var oob = options.Oob ?? Options.Oob;
@@ -68,8 +70,7 @@ public sealed partial class FileTransferManager
                 throw ex.Error.Condition switch
                 {
                     "not-acceptable" or "forbidden" => new FileTransferException(FileTransferErrorKind.Declined, $"{peer} declined the file.", ex),
-                    "item-not-found" => new FileTransferException(
-                        FileTransferErrorKind.TransferFailed, $"{peer} could not download {server.Url}: {ex.Error.Text?.TrimEnd('.') ?? "item-not-found"}.", ex),
+                    "item-not-found" => new FileTransferException(FileTransferErrorKind.TransferFailed, DownloadFailed(peer, server.Url, ex.Error.Text), ex),
                     _ => OfferRefused(peer, ex),
                 };
             }
@@ -167,6 +168,7 @@ public sealed partial class FileTransferManager
         IncomingFileOffer offer, string directory, string partName, PartialFile identity, FileReceiveOptions options, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
     {
         var partPath = PartialFile.DataPath(directory, partName);
+        var savingAs = SavingAs(directory, offer, options);
         var clock = Stopwatch.StartNew();
         using var hashing = ReceiveHashing.For(identity, options.ComputeSha256);
         var resumeFrom = options.Resume && identity.Sha256 is not null ? PartialFile.ResumableLength(directory, partName, identity) : 0;
@@ -185,11 +187,11 @@ public sealed partial class FileTransferManager
             if (resumeFrom > 0 && hashing.HasSha256(identity.Sha256))
             {
                 received = 0;
-                new ProgressReporter(progress, offer.SafeName, resumeFrom, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Oob }.Report(resumeFrom, force: true);
+                new ProgressReporter(progress, savingAs, resumeFrom, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Oob }.Report(resumeFrom, force: true);
             }
             else
             {
-                (resumeFrom, received) = await DownloadOobAsync(offer, directory, partName, identity, hashing, resumeFrom, progress, cancellationToken).ConfigureAwait(false);
+                (resumeFrom, received) = await DownloadOobAsync(offer, directory, partName, identity, hashing, resumeFrom, savingAs, progress, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (FileTransferException ex)
@@ -242,7 +244,15 @@ public sealed partial class FileTransferManager
     /// after all) and how many bytes it had.
     /// </summary>
     private async Task<(long From, long Received)> DownloadOobAsync(
-        IncomingFileOffer offer, string directory, string partName, PartialFile identity, ReceiveHashing hashing, long resumeFrom, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
+        IncomingFileOffer offer,
+        string directory,
+        string partName,
+        PartialFile identity,
+        ReceiveHashing hashing,
+        long resumeFrom,
+        string savingAs,
+        IProgress<FileTransferProgress>? progress,
+        CancellationToken cancellationToken)
     {
         var partPath = PartialFile.DataPath(directory, partName);
         using var downloader = new OobDownloader(Options.Oob);
@@ -267,12 +277,12 @@ public sealed partial class FileTransferManager
             throw new FileTransferException(FileTransferErrorKind.Refused, DiskSpace.Shortage(directory, total - resumeFrom));
         }
 
-        var reporter = new ProgressReporter(progress, offer.SafeName, download.Total ?? -1, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Oob };
+        var reporter = new ProgressReporter(progress, savingAs, download.Total ?? -1, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Oob };
         long received;
-        var part = PartData.Open(partPath, resumeFrom, download.Total - resumeFrom ?? 0);
+        var part = PartData.Open(partPath, resumeFrom, download.Total - resumeFrom ?? 0, Logger);
         await using (part.ConfigureAwait(false))
         {
-            identity.Save(directory, partName);
+            identity.Save(directory, partName, Logger);
             if (resumeFrom > 0)
             {
                 // The prefix was hashed; anything past it is not ours to trust.
@@ -298,5 +308,20 @@ public sealed partial class FileTransferManager
 
         reporter.Report(resumeFrom + received, force: true);
         return (resumeFrom, received);
+    }
+
+    /// <summary>
+    /// A receiver's "could not download" answer: its text says why, and often names the URL itself (ours: "Refusing to
+    /// download URL: ..."), in which case the URL is not said twice.
+    /// </summary>
+    internal static string DownloadFailed(Jid peer, Uri url, string? text)
+    {
+        var why = text?.Trim().TrimEnd('.');
+        if (string.IsNullOrEmpty(why))
+        {
+            return $"{peer} could not download {url} (item-not-found).";
+        }
+
+        return why.Contains(url.ToString(), StringComparison.Ordinal) ? $"{peer} did not download the file: {why}." : $"{peer} could not download {url}: {why}.";
     }
 }

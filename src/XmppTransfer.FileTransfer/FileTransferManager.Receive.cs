@@ -87,7 +87,7 @@ public sealed partial class FileTransferManager
         {
             // Armed before S5B is even tried: the sender's IBB re-offer may overtake our own failure report (or come before
             // any streamhost, when the sender had none to offer).
-            var fallback = WillUseSocks5(current, options) ? ArmFallback(identity) : null;
+            var fallback = WillUseSocks5(current, options) ? ArmFallback(identity, current.From) : null;
             try
             {
                 return await ReceiveOnceAsync(current, directory, partName, identity, options, fallback, progress, cancellationToken).ConfigureAwait(false);
@@ -106,6 +106,13 @@ public sealed partial class FileTransferManager
                 {
                     next = Withdraw(fallback);
                     _ = next?.TryClaim();
+                }
+
+                if (next is null && fallback.SenderGone.IsCompleted)
+                {
+                    // Said at once, and why: the sender's presence went unavailable, so no re-offer was waited for.
+                    throw new FileTransferException(
+                        ex.ErrorKind, $"{current.From} went offline, so no in-band re-offer of {current.SafeName} will come: {ex.Message}", ex);
                 }
 
                 if (next is null)
@@ -197,7 +204,10 @@ public sealed partial class FileTransferManager
         FileTransferLog.Accepted(Logger, offer.From.ToString(), offer.Sid, method, resumeFrom);
 
         var clock = Stopwatch.StartNew();
-        var reporter = new ProgressReporter(progress, offer.SafeName, offer.File.Size, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Ibb };
+        var reporter = new ProgressReporter(progress, SavingAs(directory, offer, options), offer.File.Size, resumeFrom, Options.ProgressInterval)
+        {
+            Method = TransferMethod.Ibb,
+        };
         if (socks5Registration is not null)
         {
             return await ReceiveOverSocks5Async(offer, socks5Registration, reoffer, directory, partName, identity, resumeFrom, hashing, options, reporter, clock, cancellationToken)
@@ -227,7 +237,8 @@ public sealed partial class FileTransferManager
     /// sender of this offer (the same full JID) abandons the wait at once, marked the same way: a sender that re-offers has
     /// given up on SOCKS5, possibly before it sent us any streamhost (none to offer), and would otherwise wait behind our
     /// negotiation timeout. Once bytes flow the re-offer waits for this attempt to end, as it cannot be the sender's current
-    /// attempt.
+    /// attempt. The sender's full JID going unavailable before any bytestream came ends the wait too, unmarked: nobody is
+    /// left to send a streamhost or re-offer.
     /// </summary>
     private async Task<FileTransferResult> ReceiveOverSocks5Async(
         IncomingFileOffer offer,
@@ -252,10 +263,17 @@ public sealed partial class FileTransferManager
             // resource may cut a wait short: another resource of the account, or another occupant of a room (who share its
             // bare JID), offering the same name and size must not take over a healthy receive. Theirs waits, as before,
             // until this attempt ends.
-            if (reoffer is not null && await Task.WhenAny(waiting, reoffer.Offered).ConfigureAwait(false) != waiting
-                && reoffer.HandedOverFrom == offer.From)
+            if (reoffer is not null && await Task.WhenAny(waiting, reoffer.Offered, reoffer.SenderGone).ConfigureAwait(false) is var first && first != waiting)
             {
-                await AbandonSocks5WaitAsync(offer, waiting, abandon).ConfigureAwait(false);
+                if (first == reoffer.SenderGone)
+                {
+                    // Nobody is left to offer a streamhost or to re-offer in band: not a SOCKS5 failure to fall back from.
+                    await AbandonSocks5WaitAsync(offer, waiting, abandon, senderGone: true).ConfigureAwait(false);
+                }
+                else if (reoffer.HandedOverFrom == offer.From)
+                {
+                    await AbandonSocks5WaitAsync(offer, waiting, abandon, senderGone: false).ConfigureAwait(false);
+                }
             }
 
             bytestream = await waiting.ConfigureAwait(false);
@@ -292,7 +310,7 @@ public sealed partial class FileTransferManager
     /// failure that makes <see cref="ReceiveSiAsync"/> take the re-offer. The wait ends within its own bounds once cancelled;
     /// a bytestream that connected in the same instant is stale (the sender re-offered) and is closed.
     /// </summary>
-    private async Task AbandonSocks5WaitAsync(IncomingFileOffer offer, Task<Socks5Bytestream> waiting, CancellationTokenSource abandon)
+    private async Task AbandonSocks5WaitAsync(IncomingFileOffer offer, Task<Socks5Bytestream> waiting, CancellationTokenSource abandon, bool senderGone)
     {
         FileTransferLog.Socks5WaitAbandoned(Logger, offer.Sid, offer.From.ToString());
         await abandon.CancelAsync().ConfigureAwait(false);
@@ -304,6 +322,12 @@ public sealed partial class FileTransferManager
         catch (Exception ex) when (ex is OperationCanceledException or BytestreamException)
         {
             // The wait we cancelled, or a failure it reached first: either way nothing to close.
+        }
+
+        if (senderGone)
+        {
+            throw new FileTransferException(
+                FileTransferErrorKind.TransferFailed, $"{offer.From} went offline before any SOCKS5 bytestream came for {offer.SafeName}.");
         }
 
         var failure = new FileTransferException(
@@ -335,12 +359,12 @@ public sealed partial class FileTransferManager
         using var watchdog = new InactivityWatchdog(socket ? Options.Socks5InactivityTimeout : Timeout.InfiniteTimeSpan, cancellationToken);
         var expected = offer.File.Size - resumeFrom;
         long received = 0;
-        var part = PartData.Open(partPath, resumeFrom, expected);
+        var part = PartData.Open(partPath, resumeFrom, expected, Logger);
         try
         {
             await using (part.ConfigureAwait(false))
             {
-                identity.Save(directory, partName);
+                identity.Save(directory, partName, Logger);
                 if (resumeFrom > 0)
                 {
                     // The prefix was hashed before we answered; anything past it is not ours to trust.
@@ -430,9 +454,13 @@ public sealed partial class FileTransferManager
         };
     }
 
-    private FallbackWaiter? ArmFallback(PartialFile identity)
+    /// <summary>The name a receive's progress reports give the file: the one it would be saved under if it finished now.</summary>
+    private static string SavingAs(string directory, IncomingFileOffer offer, FileReceiveOptions options) =>
+        Path.GetFileName(PartNames.FinalPath(directory, offer.SafeName, options.Overwrite));
+
+    private FallbackWaiter? ArmFallback(PartialFile identity, Jid sender)
     {
-        var waiter = new FallbackWaiter(FallbackKey(identity.Sender, identity.Name, identity.Size, identity.Md5, identity.Sha256));
+        var waiter = new FallbackWaiter(FallbackKey(identity.Sender, identity.Name, identity.Size, identity.Md5, identity.Sha256), sender);
         // A second receive of the very same file (same sender, name, size and hashes) does not take over the first one's
         // wait: a re-offer could not tell them apart, and the first one's would go to the wrong receive. Its own IBB
         // re-offer then arrives as a new offer.
@@ -474,7 +502,8 @@ public sealed partial class FileTransferManager
     {
         try
         {
-            await waiter.Offered.WaitAsync(Options.FallbackWait, cancellationToken).ConfigureAwait(false);
+            // A sender whose presence went unavailable (even before this wait began) will not re-offer: no wait at all.
+            await Task.WhenAny(waiter.Offered, waiter.SenderGone).WaitAsync(Options.FallbackWait, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -491,6 +520,27 @@ public sealed partial class FileTransferManager
         // Never seen by the application, so always ours to claim: no DeclineAsync or timeout can answer it now.
         _ = offer?.TryClaim();
         return offer;
+    }
+
+    /// <summary>
+    /// The sender of a file we wait to be re-offered went unavailable (its full JID's unavailable presence, seen only when we
+    /// share presence with it or it sent us presence): its wait ends at once (docs/timeouts.md).
+    /// </summary>
+    private void HandleSenderPresence(System.Xml.Linq.XElement presence)
+    {
+        if (_awaitingFallback.IsEmpty || (string?)presence.Attribute("type") != "unavailable"
+            || Core.Stanzas.Stanza.GetFrom(presence) is not { IsBare: false } from)
+        {
+            return;
+        }
+
+        foreach (var waiter in _awaitingFallback.Values)
+        {
+            if (waiter.Sender == from)
+            {
+                waiter.OnSenderUnavailable();
+            }
+        }
     }
 
     /// <summary>Stops routing re-offers to <paramref name="waiter"/> and returns the one handed over, if any (once).</summary>
@@ -597,7 +647,7 @@ public sealed partial class FileTransferManager
                 sink.Commit(buffer, filled);
                 throw new FileTransferException(
                     ex is BytestreamException { ErrorKind: BytestreamErrorKind.Timeout } ? FileTransferErrorKind.Timeout : FileTransferErrorKind.TransferFailed,
-                    $"Receiving {offer.SafeName} from {offer.From} failed after {resumeFrom + received + filled} of {offer.File.Size} bytes: {ex.Message}",
+                    $"Receiving {offer.SafeName} from {offer.From} failed after {resumeFrom + received + filled} of {offer.File.Size} bytes: {ex.Message.TrimEnd('.')}; the part is kept for resuming.",
                     ex);
             }
             catch

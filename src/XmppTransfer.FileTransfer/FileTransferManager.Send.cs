@@ -15,13 +15,16 @@ public sealed partial class FileTransferManager
     /// <summary>
     /// Sends a file: resolves the receiver, hashes the file (streaming), offers it, and sends the
     /// bytes by the method the receiver chose, from the offset it asked for. Cancelling tells the
-    /// peer (the bytestream is closed) and throws <see cref="OperationCanceledException"/>.
+    /// peer (the bytestream is closed) and throws <see cref="OperationCanceledException"/>. Only regular files (or
+    /// symbolic links to them) are sent: a FIFO, a socket or a device is refused with a
+    /// <see cref="FileTransferException"/> (<see cref="FileTransferErrorKind.LocalIo"/>) before anything is opened.
     /// </summary>
     public async Task<FileTransferResult> SendFileAsync(
         Jid to, string path, FileSendOptions? options = null, IProgress<FileTransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(to);
         ArgumentException.ThrowIfNullOrEmpty(path);
+        SendableFile.EnsureNotSpecial(path);
         FileStream file;
         try
         {
@@ -100,7 +103,7 @@ public sealed partial class FileTransferManager
             FileTransferLog.FallingBack(Logger, ex.Data[Socks5FailureMarker] as string ?? offer.Sid, peer.ToString(), bytestream.Message);
             content.Position = start;
             var retry = new SiOffer(NewSid(), file, [StreamMethods.Ibb]);
-            return await OfferAndSendAsync(peer, content, start, retry, hashes, options, progress, cancellationToken).ConfigureAwait(false);
+            return await OfferAndSendAsync(peer, content, start, retry, hashes, options, progress, cancellationToken, fallingBackFrom: ex).ConfigureAwait(false);
         }
     }
 
@@ -133,7 +136,8 @@ public sealed partial class FileTransferManager
         FileHashes? hashes,
         FileSendOptions options,
         IProgress<FileTransferProgress>? progress,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        FileTransferException? fallingBackFrom = null)
     {
         FileTransferLog.Offering(Logger, offer.File.Name, offer.File.Size, peer.ToString(), offer.Sid, string.Join(" ", offer.Methods));
         XElement answer;
@@ -147,11 +151,13 @@ public sealed partial class FileTransferManager
         }
         catch (XmppStanzaErrorException ex)
         {
-            throw OfferRefused(peer, ex);
+            var refused = OfferRefused(peer, ex);
+            throw fallingBackFrom is null ? refused : FallbackFailed(fallingBackFrom, refused);
         }
         catch (XmppException ex) when (ex.Kind == XmppErrorKind.Timeout)
         {
-            throw new FileTransferException(FileTransferErrorKind.Timeout, $"{peer} did not answer the offer within {options.OfferTimeout.TotalSeconds:0.#} s.", ex);
+            var silent = new FileTransferException(FileTransferErrorKind.Timeout, $"{peer} did not answer the offer within {options.OfferTimeout.TotalSeconds:0.#} s.", ex);
+            throw fallingBackFrom is null ? silent : FallbackFailed(fallingBackFrom, silent);
         }
 
         var accept = SiAccept.Parse(answer.Element(SiOffer.SiName))
@@ -415,19 +421,41 @@ public sealed partial class FileTransferManager
     private static bool IsBusy(StanzaError error) =>
         error.Type == StanzaErrorType.Wait && error.Condition is ("resource-constraint" or "policy-violation");
 
+    /// <summary>
+    /// The error of an offer the receiver (or its server) refused. <c>service-unavailable</c> is worded as the disco#info
+    /// check before the offer words it (<see cref="GetPeerInfoAsync"/>): that check found the receiver supporting SI, so at
+    /// the offer the condition is its server's answer for a full JID that has gone offline (RFC 6120 §8.5.3.2.1).
+    /// </summary>
     private static FileTransferException OfferRefused(Jid peer, XmppStanzaErrorException ex) => ex.Error.Condition switch
     {
-        "forbidden" or "not-acceptable" => new FileTransferException(
-            FileTransferErrorKind.Declined, $"{peer} declined the file{(ex.Error.Text is null or "Offer Declined" ? "" : ": " + ex.Error.Text.TrimEnd('.'))}.", ex),
+        "forbidden" or "not-acceptable" => new FileTransferException(FileTransferErrorKind.Declined, $"{peer} declined the file{DeclineText(ex.Error.Text)}.", ex),
         "bad-request" when ex.Error.ApplicationCondition?.Name.LocalName == "no-valid-streams" => new FileTransferException(
             FileTransferErrorKind.NotSupported, $"{peer} supports none of the offered stream methods.", ex),
-        "service-unavailable" or "feature-not-implemented" => new FileTransferException(
+        "feature-not-implemented" => new FileTransferException(
             FileTransferErrorKind.NotSupported, $"{peer} does not accept SI file transfers ({ex.Error.Condition}).", ex),
         "remote-server-not-found" or "remote-server-timeout" => Unreachable(peer, ex),
-        "recipient-unavailable" or "item-not-found" => new FileTransferException(
+        "service-unavailable" or "recipient-unavailable" or "item-not-found" => new FileTransferException(
             FileTransferErrorKind.PeerUnavailable, $"{peer} is not online ({ex.Error.Condition}).", ex),
         _ => new FileTransferException(FileTransferErrorKind.TransferFailed, $"{peer} refused the offer: {ex.Error}.", ex),
     };
+
+    /// <summary>
+    /// ": why" after "declined the file", from a decline's text: nothing for the stock "Offer Declined" of XEP-0096's examples,
+    /// which says no more than the sentence, in whatever case and with or without a period (slixmpp sends "Offer declined.").
+    /// </summary>
+    private static string DeclineText(string? text) =>
+        text is null || string.Equals(text.Trim().TrimEnd('.'), "Offer Declined", StringComparison.OrdinalIgnoreCase) ? "" : ": " + text.Trim().TrimEnd('.');
+
+    /// <summary>
+    /// The SOCKS5 transfer failed (<paramref name="socks5"/>) and the in-band re-offer that was to take over got no answer to
+    /// start on (<paramref name="reoffer"/>). The message says what happened in order, the SOCKS5 failure first: alone, the
+    /// re-offer's refusal reads as if the file had never been accepted (a receiver gone offline meanwhile answers
+    /// <c>service-unavailable</c>, once read as "does not accept SI"). The SOCKS5 failure stays the cause (inner exception);
+    /// the kind is the re-offer's, as that is why the file cannot be completed now (the receiver is offline, declined it, or
+    /// did not answer).
+    /// </summary>
+    private static FileTransferException FallbackFailed(FileTransferException socks5, FileTransferException reoffer) => new(
+        reoffer.ErrorKind, $"{socks5.Message.TrimEnd('.')}; the fall back to in-band could not start: {reoffer.Message}", socks5);
 
     /// <summary>
     /// Our server could not reach the peer's server (RFC 6120 §8.3.3.15-16): a different failure from the peer being offline,

@@ -99,6 +99,7 @@ public sealed partial class FileTransferManager : IXmppExtension
         session.Disco.AddFeature(Namespaces.Hashes);
         session.Disco.AddFeature(Namespaces.HashFunctionSha256);
         session.RegisterIqHandler(SiOffer.SiName, IqType.Set, HandleOffer);
+        session.PresenceReceived += HandleSenderPresence;
         AttachOob(session);
     }
 
@@ -141,6 +142,15 @@ public sealed partial class FileTransferManager : IXmppExtension
                 : throw new FileTransferException(
                     FileTransferErrorKind.NotSupported,
                     $"{to} does not support {capability}; clients such as Conversations, Dino and Monal use HTTP upload or Jingle instead.");
+        }
+
+        if (to.Local is null)
+        {
+            // A bare domain is a server or a component (a proxy, a MUC service): no client that receives files has one as its
+            // address, and "give the full JID, e.g. proxy.example.org/resource" would send the user after one that does not exist.
+            throw new FileTransferException(
+                FileTransferErrorKind.NotSupported,
+                $"{to} is a server or a component, not a client that receives files; give the JID of a person's client (user@domain, or user@domain/resource).");
         }
 
         var resources = (Session as XmppClient)?.Presence.GetResources(to) ?? [];

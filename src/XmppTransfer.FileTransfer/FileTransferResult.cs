@@ -38,6 +38,9 @@ public sealed record FileTransferResult
     /// </summary>
     public string? Md5 { get; init; }
 
-    /// <summary>True when the receiver compared the hashes with the offer and they matched.</summary>
+    /// <summary>
+    /// True when the receiver compared the hashes with the offer and they matched. Always false on the sender: nothing in SI
+    /// or out-of-band transfers tells it whether the receiver checked (it learns only that the bytes were taken).
+    /// </summary>
     public bool Verified { get; init; }
 }

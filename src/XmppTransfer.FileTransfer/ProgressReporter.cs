@@ -2,7 +2,10 @@ using System.Diagnostics;
 
 namespace XmppTransfer.FileTransfer;
 
-/// <summary>Throttles progress reports to one per interval (plus the final one).</summary>
+/// <summary>
+/// Throttles progress reports to one per interval (plus the final one). <paramref name="fileName"/> is what the reports name the
+/// file: the offered name on a sender, the name it is being saved under on a receiver (<see cref="FileTransferProgress.FileName"/>).
+/// </summary>
 internal sealed class ProgressReporter(IProgress<FileTransferProgress>? progress, string fileName, long total, long start, TimeSpan interval)
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -27,6 +30,6 @@ internal sealed class ProgressReporter(IProgress<FileTransferProgress>? progress
 
         _last = now;
         var rate = now.TotalSeconds > 0 ? (transferred - start) / now.TotalSeconds : 0;
-        progress.Report(new FileTransferProgress(fileName, transferred, total, now, Method) { BytesPerSecond = rate });
+        progress.Report(new FileTransferProgress(fileName, transferred, total, now, Method) { BytesPerSecond = rate, ResumedFrom = start });
     }
 }

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using XmppTransfer.Cli.Output;
 using XmppTransfer.Testing;
 
@@ -50,10 +48,8 @@ public sealed class ErrorMessageTests(CliServerFixture fixture)
     [InlineData("proxy")]
     public async Task A_server_port_in_use_names_the_address_and_the_setting_to_change(string which)
     {
-        using var holder = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        holder.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        holder.Listen(1);
-        var taken = (IPEndPoint)holder.LocalEndPoint!;
+        using var holder = new TakenPort();
+        var taken = holder.EndPoint;
         var data = Directory.CreateTempSubdirectory("xft-port-taken-").FullName;
         try
         {
@@ -123,6 +119,31 @@ public sealed class ErrorMessageTests(CliServerFixture fixture)
         Assert.Equal(2, exit);
         Assert.Contains("only regular files can be sent", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("unexpected", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sending_a_named_pipe_that_has_no_writer_is_a_usage_error_at_once_instead_of_a_wait_for_one()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "The file type is told by statx, on Linux only.");
+        var folder = Directory.CreateTempSubdirectory("xft-send-fifo-").FullName;
+        try
+        {
+            // Nobody ever writes to it: an xft that opened it would wait until the cap kills it.
+            using var fifo = await Fifo.CreateAsync(Path.Combine(folder, "pipe"), TestContext.Current.CancellationToken);
+            using var closed = new RefusingPort();
+            var (exit, _, stderr) = await XftProcess.RunAsync(
+                ["send", "bob@cli.test/x", fifo.Path, "--jid", "alice@cli.test", "--server", $"127.0.0.1:{closed.Port}"],
+                CliServerFixture.Password(CliServerFixture.AlicePassword),
+                s_cap);
+
+            Assert.Equal(2, exit);
+            Assert.Contains($"{fifo.Path} is a named pipe (FIFO), not a regular file", stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("unexpected", stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     [Fact]

@@ -179,4 +179,54 @@ public sealed class HostLoggingTests
             Directory.Delete(data, recursive: true);
         }
     }
+
+    /// <summary>What the Generic Host's console lifetime prints at start and stop unless told not to.</summary>
+    private static readonly string[] s_hostingLifetimeLines =
+    [
+        "Application started", "Press Ctrl+C to shut down", "Hosting environment:", "Content root path:", "Application is shutting down",
+    ];
+
+    [Fact]
+    public async Task The_server_prints_its_own_start_up_lines_but_not_the_hosting_lifetime_lines()
+    {
+        string data = Directory.CreateTempSubdirectory("xft-server-logging-").FullName;
+        try
+        {
+            await using XftProcess xft = StartServer(data);
+
+            await WaitForBannerAsync(xft);
+            string stderr = await StopAsync(xft);
+
+            Assert.Contains("listening for c2s on 127.0.0.1:", stderr, StringComparison.Ordinal);
+            Assert.Contains("clients     127.0.0.1:", xft.StandardOutput, StringComparison.Ordinal);
+            foreach (string line in s_hostingLifetimeLines)
+            {
+                Assert.DoesNotContain(line, stderr, StringComparison.Ordinal);
+                Assert.DoesNotContain(line, xft.StandardOutput, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_proxy_prints_its_own_lines_and_warnings_but_not_the_hosting_lifetime_lines()
+    {
+        using var server = new RefusingPort();
+        await using XftProcess xft = StartProxy(server, ProxyEnvironment(null));
+
+        // The proxy listens, then warns that the XMPP server refused it: our lines and a real warning, both kept.
+        await xft.WaitForStderrAsync("Reconnecting to the XMPP server", s_cap);
+        string stderr = await StopAsync(xft);
+
+        Assert.Contains("warn:", stderr, StringComparison.Ordinal);
+        Assert.Contains("listening on 127.0.0.1:", stderr, StringComparison.Ordinal);
+        foreach (string line in s_hostingLifetimeLines)
+        {
+            Assert.DoesNotContain(line, stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain(line, xft.StandardOutput, StringComparison.Ordinal);
+        }
+    }
 }

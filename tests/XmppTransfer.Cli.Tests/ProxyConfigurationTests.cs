@@ -1,5 +1,6 @@
 using System.Net;
 using XmppTransfer.Cli.Proxy;
+using XmppTransfer.Testing;
 
 namespace XmppTransfer.Cli.Tests;
 
@@ -88,6 +89,51 @@ public sealed class ProxyConfigurationTests : IDisposable
 
         Assert.Equal([1, 2, 4, 5, 5], delays.Select(d => d.TotalSeconds));
         Assert.Equal(TimeSpan.FromSeconds(1), backoff.Next());
+    }
+
+    [Fact]
+    public void An_unknown_key_in_the_configuration_file_is_a_usage_error_naming_the_file_and_the_key_meant()
+    {
+        string file = Path.Combine(_folder, "appsettings.json");
+        File.WriteAllText(file, """{ "Proxy": { "ComponentJid": "proxy.file.test", "PublicHost": [ "192.0.2.1" ], "IdelTimeout": 60 } }""");
+
+        UsageException ex = Assert.Throws<UsageException>(() => ProxyConfiguration.Load(new ProxyArguments { ConfigFile = file }, Env));
+
+        Assert.Equal($"Unknown setting 'Proxy:IdelTimeout' in {file}. Did you mean 'Proxy:IdleTimeout'?", ex.Message);
+    }
+
+    [Fact]
+    public void A_section_beside_proxy_and_logging_in_the_configuration_file_is_refused()
+    {
+        string file = Path.Combine(_folder, "appsettings.json");
+        File.WriteAllText(file, """{ "Proxy": { "ComponentJid": "proxy.file.test", "PublicHost": "192.0.2.1" }, "Proxi": { "Rate": "1M" } }""");
+
+        UsageException ex = Assert.Throws<UsageException>(() => ProxyConfiguration.Load(new ProxyArguments { ConfigFile = file }, Env));
+
+        Assert.StartsWith("Unknown setting 'Proxi:Rate'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Lists_as_json_arrays_and_log_levels_are_known_keys()
+    {
+        string file = Path.Combine(_folder, "appsettings.json");
+        File.WriteAllText(file, """
+            { "Proxy": { "ComponentJid": "proxy.file.test", "PublicHost": [ "192.0.2.1" ], "AllowDomains": [ "a.test", "b.test" ], "LocalDomains": [ "file.test" ] },
+              "Logging": { "LogLevel": { "Default": "Warning", "XmppTransfer.Proxy": "Error" } } }
+            """);
+
+        ProxySettings settings = ProxyConfiguration.Load(new ProxyArguments { ConfigFile = file }, Env);
+
+        Assert.Equal(["a.test", "b.test"], settings.Service.AllowedDomains);
+        Assert.Equal("Warning", settings.Logging["LogLevel:Default"]);
+    }
+
+    [Fact]
+    public void Every_known_proxy_setting_is_documented_in_docs_proxy_md()
+    {
+        string docs = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "docs", "proxy.md"));
+
+        Assert.All(ProxyConfiguration.Keys.Names, key => Assert.Contains($"`{key["Proxy:".Length..]}`", docs, StringComparison.Ordinal));
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);

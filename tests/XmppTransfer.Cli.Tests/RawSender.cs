@@ -52,8 +52,11 @@ internal sealed class RawSender : IAsyncDisposable
     }
 
     /// <summary>Offers a file of <paramref name="size"/> bytes; ends with the receiver's answer (a stanza error when declined).</summary>
-    public Task<XElement> OfferAsync(Jid to, string sid, string name, long size) =>
-        _client.SendIqAsync(Stanza.MakeIq(IqType.Set, to, new SiOffer(sid, new FileOfferDescription(name, size), [StreamMethods.Ibb]).ToXml()), _cap);
+    public Task<XElement> OfferAsync(Jid to, string sid, string name, long size) => OfferAsync(to, sid, new FileOfferDescription(name, size));
+
+    /// <summary>Offers <paramref name="file"/> as described (a hash and range support make it a file a later offer can resume).</summary>
+    public Task<XElement> OfferAsync(Jid to, string sid, FileOfferDescription file) =>
+        _client.SendIqAsync(Stanza.MakeIq(IqType.Set, to, new SiOffer(sid, file, [StreamMethods.Ibb]).ToXml()), _cap);
 
     /// <summary>Opens the in-band bytestream of an accepted offer, in blocks of 1 KiB: each whole block written goes out at once.</summary>
     public Task<IbbSendStream> OpenAsync(Jid to, string sid) =>

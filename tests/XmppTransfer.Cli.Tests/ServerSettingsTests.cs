@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using XmppTransfer.Cli.Server;
+using XmppTransfer.Testing;
 
 namespace XmppTransfer.Cli.Tests;
 
@@ -28,5 +29,41 @@ public sealed class ServerSettingsTests
         var ex = Assert.Throws<UsageException>(() => Map(("Server:Proxy:MaxStreamsPerJid", value)));
 
         Assert.Contains("Server:Proxy:MaxStreamsPerJid", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Server:Domain")]
+    [InlineData("server:proxy:port")]
+    [InlineData("xmpp.proxy.port")]
+    [InlineData("Server:Components:proxy.example.test")]
+    [InlineData("Logging:LogLevel:XmppTransfer.Server")]
+    public void Every_key_the_server_reads_its_aliases_components_and_log_levels_are_known(string key) =>
+        Assert.True(ServerSettings.Keys.IsKnown(key));
+
+    [Fact]
+    public void An_unknown_key_is_refused_naming_it_where_it_came_from_and_the_key_meant()
+    {
+        var ex = Assert.Throws<UsageException>(() => ServerSettings.Keys.Check(["Server:Domain", "Server:Proxy:Prot"], "in --set"));
+
+        Assert.Equal("Unknown setting 'Server:Proxy:Prot' in --set. Did you mean 'Server:Proxy:Port'?", ex.Message);
+    }
+
+    [Fact]
+    public void An_unknown_key_far_from_every_setting_is_refused_with_the_list_of_settings()
+    {
+        var settings = new ConfigurationBuilder().AddInMemoryCollection([new("Colour", "blue")]).Build();
+
+        var ex = Assert.Throws<UsageException>(() => ServerSettings.Keys.Check(settings, "in server.json"));
+
+        Assert.StartsWith("Unknown setting 'Colour' in server.json. The settings are Server:Domain, Server:Listen, ", ex.Message, StringComparison.Ordinal);
+        Assert.EndsWith("and any under Server:Components:* or Logging:*.", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_known_server_setting_is_documented_in_docs_server_md()
+    {
+        var docs = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "docs", "server.md"));
+
+        Assert.All(ServerSettings.Keys.Names, key => Assert.Contains($"`{key}`", docs, StringComparison.Ordinal));
     }
 }

@@ -34,10 +34,12 @@ public sealed class TransferTests(CliServerFixture fixture)
 
         Assert.True(exit == 0, stderr);
         using var sent = JsonDocument.Parse(stdout.Trim());
+        ResultLineTests.AssertFields(sent.RootElement);
         Assert.Equal("ok", sent.RootElement.GetProperty("result").GetString());
         Assert.Equal(expected, sent.RootElement.GetProperty("method").GetString());
         var line = await receiver.ReadLineAsync(s_cap);
         using var received = JsonDocument.Parse(line!);
+        ResultLineTests.AssertFields(received.RootElement);
         Assert.Equal("ok", received.RootElement.GetProperty("result").GetString());
         Assert.Equal(sha256, received.RootElement.GetProperty("sha256").GetString());
         Assert.Equal(expected, received.RootElement.GetProperty("method").GetString());
@@ -124,6 +126,33 @@ public sealed class TransferTests(CliServerFixture fixture)
     }
 
     [Fact]
+    public async Task Sigterm_cancels_a_receive_with_exit_130_keeping_the_part_and_the_sender_is_told()
+    {
+        var resource = "t" + Guid.NewGuid().ToString("N")[..8];
+        var inbox = Path.Combine(fixture.Root, resource);
+        var file = Path.Combine(fixture.Root, resource + ".bin");
+        await TestFiles.CreateRandomAsync(file, 64L * 1024 * 1024);
+        await using var receiver = XftProcess.Start(
+            ["receive", .. fixture.Connection("bob", resource), "--out", inbox, "--count", "1"],
+            CliServerFixture.Password(CliServerFixture.BobPassword));
+        await receiver.WaitForStderrAsync("waiting for files", s_cap);
+        await using var sender = XftProcess.Start(
+            ["send", $"bob@cli.test/{resource}", file, .. fixture.Connection("alice", "s" + resource), "--method", "ibb", "--block-size", "1024", "--ibb-window", "1", "--json"],
+            CliServerFixture.Password(CliServerFixture.AlicePassword));
+        await receiver.WaitForStderrAsync("MiB (", s_cap);
+
+        await receiver.TerminateAsync();
+
+        // The receiver takes the time the clean cancel needs (no 2 s cut): it tells the sender and keeps the part for a resume.
+        Assert.Equal(130, await receiver.WaitForExitAsync(s_cap));
+        Assert.Contains("xft: cancelled.", receiver.StandardError, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(inbox, resource + ".bin.part")), receiver.StandardError);
+        Assert.Equal(1, await sender.WaitForExitAsync(s_cap));
+        using var sent = JsonDocument.Parse((await sender.ReadLineAsync(s_cap))!);
+        Assert.Equal("error", sent.RootElement.GetProperty("result").GetString());
+    }
+
+    [Fact]
     public async Task An_offer_that_expires_behind_a_transfer_is_reported_but_not_counted_and_the_next_file_still_meets_the_count()
     {
         var resource = "e" + Guid.NewGuid().ToString("N")[..8];
@@ -158,8 +187,10 @@ public sealed class TransferTests(CliServerFixture fixture)
 
         using (var late = JsonDocument.Parse((await receiver.ReadLineAsync(s_cap))!))
         {
+            ResultLineTests.AssertFields(late.RootElement);
             Assert.Equal("expired", late.RootElement.GetProperty("result").GetString());
             Assert.Equal("late.bin", late.RootElement.GetProperty("file").GetString());
+            Assert.Equal(10, late.RootElement.GetProperty("bytes").GetInt64());
             Assert.Equal("late", late.RootElement.GetProperty("sid").GetString());
         }
 
@@ -193,7 +224,7 @@ public sealed class TransferTests(CliServerFixture fixture)
 
         using (var declined = JsonDocument.Parse((await receiver.ReadLineAsync(s_cap))!))
         {
-            AssertDeclined(declined.RootElement, "nope.bin", sender.Jid, "nope", "--decline");
+            AssertDeclined(declined.RootElement, "nope.bin", 10, sender.Jid, "nope", "--decline");
         }
 
         // The one file of --count 1, and a failure: --decline always ended the command this way.
@@ -217,7 +248,7 @@ public sealed class TransferTests(CliServerFixture fixture)
         Assert.Equal("forbidden", refused.Error.Condition);
         using (var declined = JsonDocument.Parse((await receiver.ReadLineAsync(s_cap))!))
         {
-            AssertDeclined(declined.RootElement, "big.bin", sender.Jid, "big", "larger than --max-size");
+            AssertDeclined(declined.RootElement, "big.bin", 5000, sender.Jid, "big", "larger than --max-size");
             Assert.Equal("declined: 5000 bytes is larger than --max-size 1000", declined.RootElement.GetProperty("error").GetString());
         }
 
@@ -250,7 +281,7 @@ public sealed class TransferTests(CliServerFixture fixture)
         Assert.Equal("forbidden", refused.Error.Condition);
         using (var declined = JsonDocument.Parse((await receiver.ReadLineAsync(s_cap))!))
         {
-            AssertDeclined(declined.RootElement, "spam.bin", stranger.Jid, "spam", "sender not in --accept-from");
+            AssertDeclined(declined.RootElement, "spam.bin", 10, stranger.Jid, "spam", "sender not in --accept-from");
         }
 
         // Bob's other resource is on the list: its file is the one of --count 1.
@@ -265,6 +296,9 @@ public sealed class TransferTests(CliServerFixture fixture)
 
         Assert.Equal(0, await receiver.WaitForExitAsync(s_cap));
         Assert.False(File.Exists(Path.Combine(inbox, "spam.bin")));
+
+        // Said on stderr too, as every file that is not received is, with or without --json.
+        Assert.Contains($"xft: declined spam.bin from {stranger.Jid}: {stranger.Jid.Bare} is not in --accept-from", receiver.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -310,8 +344,11 @@ public sealed class TransferTests(CliServerFixture fixture)
 
         using (var cut = JsonDocument.Parse((await receiver.ReadLineAsync(s_cap))!))
         {
+            ResultLineTests.AssertFields(cut.RootElement);
             Assert.Equal("error", cut.RootElement.GetProperty("result").GetString());
             Assert.Equal("slow", cut.RootElement.GetProperty("sid").GetString());
+            Assert.Equal(3000, cut.RootElement.GetProperty("bytes").GetInt64());
+            Assert.Equal(1024, cut.RootElement.GetProperty("transferred").GetInt64());
             Assert.Equal("cancelled at --timeout", cut.RootElement.GetProperty("error").GetString());
         }
 
@@ -341,12 +378,15 @@ public sealed class TransferTests(CliServerFixture fixture)
         Assert.StartsWith("sent ", stdout, StringComparison.Ordinal);
     }
 
-    /// <summary>A declined line has the fields of an expired or error line (nothing received), plus the option that declined it.</summary>
-    private static void AssertDeclined(JsonElement line, string file, Jid peer, string sid, string reason)
+    /// <summary>A declined line has the fields of every line: the offered name and size, nothing moved, the option that declined it.</summary>
+    private static void AssertDeclined(JsonElement line, string file, long size, Jid peer, string sid, string reason)
     {
+        ResultLineTests.AssertFields(line);
         Assert.Equal("declined", line.GetProperty("result").GetString());
         Assert.Equal(file, line.GetProperty("file").GetString());
-        Assert.Equal(0, line.GetProperty("bytes").GetInt64());
+        Assert.Equal(size, line.GetProperty("bytes").GetInt64());
+        Assert.Equal(0, line.GetProperty("transferred").GetInt64());
+        Assert.False(line.GetProperty("verified").GetBoolean());
         Assert.Equal(JsonValueKind.Null, line.GetProperty("method").ValueKind);
         Assert.Equal(peer.ToString(), line.GetProperty("peer").GetString());
         Assert.Equal(sid, line.GetProperty("sid").GetString());

@@ -114,4 +114,157 @@ public sealed class UsageTests
         Assert.StartsWith("xft: ", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_mistyped_command_is_one_error_line_with_the_nearest_command_and_exit_code_2()
+    {
+        var (exit, stdout, stderr) = await XftProcess.RunAsync(["discover"], null, s_cap);
+
+        Assert.Equal(2, exit);
+        Assert.Equal("xft: 'discover' is not an xft command. Did you mean 'disco'?", Assert.Single(Lines(stderr)));
+        Assert.Empty(stdout);
+    }
+
+    [Fact]
+    public async Task A_mistyped_subcommand_is_one_error_line_with_the_nearest_subcommand()
+    {
+        var (exit, _, stderr) = await XftProcess.RunAsync(["server", "add-usr", "bob"], null, s_cap);
+
+        Assert.Equal(2, exit);
+        Assert.Equal("xft: 'add-usr' is not a command of 'xft server'. Did you mean 'add-user'?", Assert.Single(Lines(stderr)));
+    }
+
+    [Fact]
+    public async Task An_unknown_server_setting_in_set_is_a_usage_error_naming_it_and_the_nearest_key()
+    {
+        var data = Directory.CreateTempSubdirectory("xft-server-usage-").FullName;
+        try
+        {
+            var (exit, _, stderr) = await XftProcess.RunAsync(["server", "--data", data, "--set", "Server:Proxy:Prot=7778"], null, s_cap);
+
+            Assert.Equal(2, exit);
+            Assert.Equal("xft: Unknown setting 'Server:Proxy:Prot' in --set. Did you mean 'Server:Proxy:Port'?", Assert.Single(Lines(stderr)));
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task An_unknown_key_in_server_json_is_a_usage_error_naming_the_file_and_listing_the_settings()
+    {
+        var data = Directory.CreateTempSubdirectory("xft-server-usage-").FullName;
+        try
+        {
+            var file = Path.Combine(data, "server.json");
+            await File.WriteAllTextAsync(file, """{ "Server": { "Colour": "blue" } }""", TestContext.Current.CancellationToken);
+
+            var (exit, _, stderr) = await XftProcess.RunAsync(["server", "--data", data], null, s_cap);
+
+            Assert.Equal(2, exit);
+            var line = Assert.Single(Lines(stderr));
+            Assert.StartsWith($"xft: Unknown setting 'Server:Colour' in {file}. The settings are Server:Domain, ", line, StringComparison.Ordinal);
+            Assert.Contains("xmpp.proxy.port", line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task An_unknown_proxy_setting_in_the_environment_is_a_usage_error_naming_the_variable()
+    {
+        var (exit, _, stderr) = await XftProcess.RunAsync(
+            ["proxy", "--component-jid", "proxy.usage.test", "--listen", "127.0.0.1:0", "--public-host", "127.0.0.1"],
+            new Dictionary<string, string> { ["XFT_COMPONENT_SECRET"] = "usage-secret", ["XFT_Proxy__MaxConections"] = "5" },
+            s_cap);
+
+        Assert.Equal(2, exit);
+        Assert.Equal("xft: Unknown setting 'XFT_Proxy__MaxConections' in the environment. Did you mean 'XFT_Proxy__MaxConnections'?", Assert.Single(Lines(stderr)));
+    }
+
+    [Fact]
+    public async Task A_password_with_a_control_character_is_a_usage_error_that_never_shows_it()
+    {
+        const string password = "secret\tpart";
+        var (exit, _, stderr) = await XftProcess.RunAsync(
+            ["disco", "--jid", "alice@example.test", "--server", "127.0.0.1:1"], new Dictionary<string, string> { ["XFT_PASSWORD"] = password }, s_cap);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("XFT_PASSWORD contains a control character", Assert.Single(Lines(stderr)), StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_password_saslprep_prohibits_is_a_usage_error_naming_where_it_came_from_and_never_showing_it()
+    {
+        // U+E000 is private use: no control character, but SASLprep (RFC 4013, table C.3) refuses it.
+        const string password = "secret\uE000part";
+        var (exit, _, stderr) = await XftProcess.RunAsync(
+            ["disco", "--jid", "alice@example.test", "--server", "127.0.0.1:1"], new Dictionary<string, string> { ["XFT_PASSWORD"] = password }, s_cap);
+
+        Assert.Equal(2, exit);
+        var line = Assert.Single(Lines(stderr));
+        Assert.Contains("The password in XFT_PASSWORD cannot be used with SASL", line, StringComparison.Ordinal);
+        Assert.Contains("prohibited by SASLprep", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("not a certificate\n", "holds no PEM certificate")]
+    [InlineData("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n", "is not a PEM file of CA certificates")]
+    public async Task A_ca_file_without_a_readable_certificate_is_a_usage_error_naming_the_option(string content, string expected)
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(file, content, TestContext.Current.CancellationToken);
+            var (exit, _, stderr) = await XftProcess.RunAsync(
+                ["disco", "--jid", "alice@example.test", "--server", "127.0.0.1:1", "--ca-file", file], new Dictionary<string, string> { ["XFT_PASSWORD"] = "x" }, s_cap);
+
+            Assert.Equal(2, exit);
+            var line = Assert.Single(Lines(stderr));
+            Assert.Contains("--ca-file " + file, line, StringComparison.Ordinal);
+            Assert.Contains(expected, line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task An_oob_port_out_of_range_is_a_usage_error_naming_the_option()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            var (exit, _, stderr) = await XftProcess.RunAsync(
+                ["send", "bob@example.test/x", file, "--jid", "alice@example.test", "--method", "oob", "--oob-port", "70000"],
+                new Dictionary<string, string> { ["XFT_PASSWORD"] = "x" },
+                s_cap);
+
+            Assert.Equal(2, exit);
+            Assert.Contains("--oob-port must be a port", Assert.Single(Lines(stderr)), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task An_invalid_user_name_for_remove_user_is_a_usage_error_and_creates_nothing()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "xft-remove-user-" + Guid.NewGuid().ToString("N"));
+        var (exit, _, stderr) = await XftProcess.RunAsync(["server", "remove-user", "Bad User@x", "--data", data], null, s_cap);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("is not a valid user name", Assert.Single(Lines(stderr)), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(data));
+    }
+
+    private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

@@ -216,6 +216,36 @@ public class XmppClientTests
     }
 
     [Fact]
+    public async Task A_server_that_closes_the_connection_between_stanzas_ends_the_session_as_closed_and_gets_no_stream_error()
+    {
+        await using var server = new ScriptedXmppServer();
+        await using var client = await ConnectedAsync(server);
+
+        server.EndConnection();
+
+        var ex = await Assert.ThrowsAsync<XmppConnectionException>(() => client.Completion.WaitAsync(s_cap));
+        Assert.Equal(XmppErrorKind.Closed, ex.Kind);
+        Assert.Equal("The peer closed the connection without closing its stream.", ex.Message);
+        // Our side closes its stream plainly: no not-well-formed (or any other) stream error for a peer that just left.
+        Assert.Null(await server.ReadAsync());
+    }
+
+    [Fact]
+    public async Task A_system_shutdown_stream_error_followed_by_the_connection_closing_is_reported_by_its_name()
+    {
+        await using var server = new ScriptedXmppServer();
+        await using var client = await ConnectedAsync(server);
+
+        await server.SendAsync("<stream:error><system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>");
+        server.EndConnection();
+
+        var ex = await Assert.ThrowsAsync<XmppStreamErrorException>(() => client.Completion.WaitAsync(s_cap));
+        Assert.Equal("system-shutdown", ex.Condition);
+        Assert.False(ex.SentByUs);
+        Assert.Null(await server.ReadAsync());
+    }
+
+    [Fact]
     public async Task A_doctype_during_login_fails_connect_with_a_clear_error()
     {
         await using var server = new ScriptedXmppServer();

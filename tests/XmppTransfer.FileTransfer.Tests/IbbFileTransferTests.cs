@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Xml.Linq;
 using XmppTransfer.Core;
@@ -256,6 +257,27 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_receiver_reports_progress_under_the_name_it_saves_as_and_a_sender_under_the_offered_name()
+    {
+        var outDir = Path.Combine(_root, "in");
+        Directory.CreateDirectory(outDir);
+        await File.WriteAllTextAsync(Path.Combine(outDir, "taken.txt"), "keep me");
+        var source = MakeFile("taken.txt", 50_000);
+        var sending = new ConcurrentQueue<FileTransferProgress>();
+        var receiving = new ConcurrentQueue<FileTransferProgress>();
+
+        var (_, received) = await TransferAsync(
+            source, new FileSendOptions { Method = TransferMethodPreference.Ibb }, null, new SyncProgress(sending.Enqueue), new SyncProgress(receiving.Enqueue));
+
+        Assert.Equal("taken (1).txt", received.FileName);
+        Assert.NotEmpty(receiving);
+        Assert.All(receiving, p => Assert.Equal("taken (1).txt", p.FileName));
+        Assert.NotEmpty(sending);
+        Assert.All(sending, p => Assert.Equal("taken.txt", p.FileName));
+        Assert.All(sending.Concat(receiving), p => Assert.Equal(0, p.ResumedFrom));
+    }
+
+    [Fact]
     public async Task A_sender_that_lies_about_the_hash_fails_loudly_and_leaves_no_file()
     {
         var bytes = RandomNumberGenerator.GetBytes(5000);
@@ -392,6 +414,76 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_receiver_that_goes_offline_mid_ibb_fails_the_send_at_once_not_after_the_block_timeout()
+    {
+        var carolFiles = new FileTransferManager();
+        await using var carol = await _router.ConnectAsync("carol", c => c.AddExtension(carolFiles));
+        var source = MakeFile("gone.bin", 32 * 1024 * 1024);
+        var options = new FileSendOptions
+        {
+            Method = TransferMethodPreference.Ibb,
+            Ibb = Bytestreams.Ibb.InBandBytestreamOptions.Default with { Window = 2, BlockTimeout = TimeSpan.FromMinutes(10) },
+        };
+        var progressSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var send = _aliceFiles.SendFileAsync(carol.BoundJid, source, options, new SyncProgress(p =>
+        {
+            if (p.BytesTransferred > 64 * 1024)
+            {
+                progressSeen.TrySetResult();
+            }
+        }));
+        var offer = await TransferTestKit.NextOfferAsync(carolFiles, s_cap);
+        using var stopCarol = new CancellationTokenSource();
+        var receiving = offer.AcceptAsync(Path.Combine(_root, "carol"), cancellationToken: stopCarol.Token);
+        await progressSeen.Task.WaitAsync(s_cap);
+
+        // The receiver's connection drops (its process killed): the blocks it held are never answered, and the router tells
+        // everyone it is unavailable. The block timeout is 10 min, the cap 60 s.
+        await _router.DisconnectAsync(carol.BoundJid);
+
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.TransferFailed, ex.ErrorKind);
+        Assert.Contains("went offline", ex.Message, StringComparison.Ordinal);
+
+        // Carol's own side has lost its server; what ends her receive then is the application's business (xft receive
+        // cancels it).
+        await stopCarol.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receiving.WaitAsync(s_cap));
+    }
+
+    [Fact]
+    public async Task A_sender_that_goes_offline_mid_ibb_ends_the_receive_at_once_with_the_part_kept()
+    {
+        var carolFiles = new FileTransferManager();
+        await using var carol = await _router.ConnectAsync("carol", c => c.AddExtension(carolFiles));
+        var source = MakeFile("vanished.bin", 32 * 1024 * 1024);
+        var options = new FileSendOptions { Method = TransferMethodPreference.Ibb, Ibb = Bytestreams.Ibb.InBandBytestreamOptions.Default with { Window = 2 } };
+        var send = carolFiles.SendFileAsync(_bob.BoundJid, source, options);
+        var offer = await NextOfferAsync();
+        var progressSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var inbox = Path.Combine(_root, "in");
+        var receiving = offer.AcceptAsync(inbox, progress: new SyncProgress(p =>
+        {
+            if (p.BytesTransferred > 64 * 1024)
+            {
+                progressSeen.TrySetResult();
+            }
+        }));
+        await progressSeen.Task.WaitAsync(s_cap);
+
+        // The sender's connection drops without a close; bob's inactivity timeout is 120 s, the cap 60 s.
+        await _router.DisconnectAsync(carol.BoundJid);
+
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => receiving.WaitAsync(s_cap));
+        Assert.Equal(FileTransferErrorKind.TransferFailed, ex.ErrorKind);
+        Assert.Contains("went offline", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("the part is kept for resuming", ex.Message, StringComparison.Ordinal);
+        Assert.InRange(new FileInfo(Path.Combine(inbox, "vanished.bin.part")).Length, 1, 32 * 1024 * 1024 - 1);
+        Assert.False(File.Exists(Path.Combine(inbox, "vanished.bin")));
+        await Assert.ThrowsAnyAsync<Exception>(() => send.WaitAsync(s_cap));
+    }
+
+    [Fact]
     public async Task A_cut_transfer_resumes_from_the_partial_and_sends_only_the_rest()
     {
         var size = 2 * 1024 * 1024;
@@ -423,11 +515,17 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
         var partLength = new FileInfo(Path.Combine(outDir, "resume.bin.part")).Length;
         Assert.InRange(partLength, 1, size - 1);
 
-        // Second attempt: same file, same sender: the receiver asks for the rest only.
+        // Second attempt: same file, same sender: the receiver asks for the rest only, and both sides' reports say where it started.
         _router.Intercept = null;
-        var (sent, received) = await TransferAsync(source, new FileSendOptions { Method = TransferMethodPreference.Ibb });
+        var sending = new ConcurrentQueue<FileTransferProgress>();
+        var receivingReports = new ConcurrentQueue<FileTransferProgress>();
+        var (sent, received) = await TransferAsync(
+            source, new FileSendOptions { Method = TransferMethodPreference.Ibb }, null, new SyncProgress(sending.Enqueue), new SyncProgress(receivingReports.Enqueue));
         Assert.Equal(partLength, sent.ResumedFrom);
         Assert.Equal(size - partLength, sent.BytesTransferred);
+        Assert.NotEmpty(sending);
+        Assert.NotEmpty(receivingReports);
+        Assert.All(sending.Concat(receivingReports), p => Assert.Equal(partLength, p.ResumedFrom));
         Assert.Equal(Sha256(source), Sha256(received.Path!));
         Assert.False(File.Exists(Path.Combine(outDir, "resume.bin.part")));
     }
@@ -687,11 +785,16 @@ public sealed class IbbFileTransferTests : IAsyncLifetime
         Assert.Contains(ex.ErrorKind, new[] { FileTransferErrorKind.CancelledByPeer, FileTransferErrorKind.TransferFailed });
     }
 
-    private async Task<(FileTransferResult Sent, FileTransferResult Received)> TransferAsync(string source, FileSendOptions options, TimeSpan? cap = null)
+    private async Task<(FileTransferResult Sent, FileTransferResult Received)> TransferAsync(
+        string source,
+        FileSendOptions options,
+        TimeSpan? cap = null,
+        IProgress<FileTransferProgress>? sending = null,
+        IProgress<FileTransferProgress>? receiving = null)
     {
-        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, options);
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, options, sending);
         var offer = await NextOfferAsync();
-        var received = await offer.AcceptAsync(Path.Combine(_root, "in")).WaitAsync(cap ?? s_cap);
+        var received = await offer.AcceptAsync(Path.Combine(_root, "in"), progress: receiving).WaitAsync(cap ?? s_cap);
         var sent = await send.WaitAsync(cap ?? s_cap);
         return (sent, received);
     }

@@ -224,6 +224,79 @@ public sealed class Socks5EdgeTests : IAsyncLifetime
         Assert.Equal(offer.Sid, (string?)notice.Attribute("sid"));
     }
 
+    [Fact]
+    public async Task A_sender_that_goes_offline_mid_socks5_ends_the_receive_at_once_with_the_part_kept_not_after_the_fallback_wait()
+    {
+        // Through the proxy, as when a sender's process is killed: its bytestream goes (the proxy closes our leg) and so
+        // does its connection (the router tells everyone it is unavailable). No in-band re-offer can come.
+        var carolFiles = new FileTransferManager(new FileTransferOptions { Socks5 = s_loopback with { DirectCandidates = false, Proxies = [_proxyService.BoundJid] } });
+        await using var carol = await _router.ConnectAsync("carol", c => c.AddExtension(carolFiles));
+        const int Size = 4 * 1024 * 1024;
+        const int StopAt = 100_000;
+        var content = new StoppingStream(new byte[Size], StopAt);
+        using var killCarol = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var send = carolFiles.SendStreamAsync(
+            _bob.BoundJid, content, new Si.FileOfferDescription("killed.bin", Size), new FileSendOptions { ComputeHashes = false }, cancellationToken: killCarol.Token);
+        var offer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        Assert.Contains(Si.StreamMethods.Ibb, offer.Methods);
+        var inbox = Path.Combine(_root, "in");
+        var receive = offer.AcceptAsync(inbox);
+        await content.Stopped.WaitAsync(s_cap);
+
+        await killCarol.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send.WaitAsync(s_cap));
+        await _router.DisconnectAsync(carol.BoundJid);
+
+        // The fallback wait and every SOCKS5 timeout of the receiver are 10 min.
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => receive.WaitAsync(s_prompt));
+        Assert.Equal(FileTransferErrorKind.TransferFailed, ex.ErrorKind);
+        Assert.Contains(carol.BoundJid + " went offline", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("the part is kept for resuming", ex.Message, StringComparison.Ordinal);
+        Assert.InRange(new FileInfo(Path.Combine(inbox, "killed.bin.part")).Length, 0, StopAt);
+        Assert.False(File.Exists(Path.Combine(inbox, "killed.bin")));
+    }
+
+    [Fact]
+    public async Task A_sender_that_goes_offline_before_any_socks5_bytestream_ends_the_receive_at_once()
+    {
+        // The sender's streamhost offer never arrives (held here), then its connection drops.
+        var carolFiles = new FileTransferManager(new FileTransferOptions { Socks5 = s_loopback });
+        await using var carol = await _router.ConnectAsync("carol", c => c.AddExtension(carolFiles));
+        var source = TransferTestKit.MakeFile(_root, "early.bin", 50_000);
+        _router.Intercept = stanza => stanza.Element(s_query) is not null && (string?)stanza.Attribute("from") == carol.BoundJid.ToString() ? null : stanza;
+        var send = carolFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions());
+        var offer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        var receive = offer.AcceptAsync(Path.Combine(_root, "in"));
+
+        await _router.DisconnectAsync(carol.BoundJid);
+
+        // The receiver's SOCKS5 negotiation timeout and fallback wait are 10 min.
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => receive.WaitAsync(s_prompt));
+        Assert.Equal(FileTransferErrorKind.TransferFailed, ex.ErrorKind);
+        Assert.Contains(carol.BoundJid + " went offline before any SOCKS5 bytestream came", ex.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAnyAsync<Exception>(() => send.WaitAsync(s_cap));
+    }
+
+    /// <summary>Content that gives its first <paramref name="stopAt"/> bytes, then blocks until cancelled (a sender about to be killed).</summary>
+    private sealed class StoppingStream(byte[] content, int stopAt) : MemoryStream(content, writable: false)
+    {
+        private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes when a read reached the stop.</summary>
+        public Task Stopped => _stopped.Task;
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (Position >= stopAt)
+            {
+                _stopped.TrySetResult();
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+
+            return await base.ReadAsync(buffer[..(int)Math.Min(buffer.Length, stopAt - Position)], cancellationToken);
+        }
+    }
+
     private static FileTransferManager Attach(XmppClient client, Socks5BytestreamOptions options)
     {
         var manager = new FileTransferManager(new FileTransferOptions { Socks5 = options });

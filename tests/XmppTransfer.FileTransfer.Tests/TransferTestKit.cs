@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Xml.Linq;
+using Microsoft.Extensions.Logging.Abstractions;
 using XmppTransfer.Core;
 using XmppTransfer.FileTransfer.Storage;
 using XmppTransfer.Testing;
@@ -75,7 +76,7 @@ internal static class TransferTestKit
             Md5 = offer.File.Md5,
             Sha256 = offer.File.Sha256 is null ? null : Convert.ToHexStringLower(offer.File.Sha256),
         };
-        (describe?.Invoke(identity) ?? identity).Save(directory, partName);
+        (describe?.Invoke(identity) ?? identity).Save(directory, partName, NullLogger.Instance);
         return part;
     }
 

@@ -91,6 +91,12 @@ public sealed class ScriptedXmppServer : IAsyncDisposable
         return Jid.Parse(boundJid);
     }
 
+    /// <summary>
+    /// Ends the TCP connection's sending side (FIN) without closing the XML stream, as a server that just goes away does;
+    /// what the client still sends can be read.
+    /// </summary>
+    public void EndConnection() => _socket?.Shutdown(SocketShutdown.Send);
+
     /// <summary>Cuts the TCP connection abruptly.</summary>
     public void Abort() => _socket?.Close(0);
 

@@ -16,11 +16,11 @@ public sealed class XftProcess : IAsyncDisposable
     private readonly Task _pumps;
     private readonly SemaphoreSlim _stderrLine = new(0);
 
-    private XftProcess(Process process)
+    private XftProcess(Process process, Task? stdoutReadFrom)
     {
         _process = process;
         _pumps = Task.WhenAll(
-            ChildProcess.PumpLinesAsync(process.StandardOutput, line =>
+            PumpStdoutAsync(process, stdoutReadFrom, line =>
             {
                 lock (_stdoutAll)
                 {
@@ -72,24 +72,17 @@ public sealed class XftProcess : IAsyncDisposable
         {
             var baseDirectory = AppContext.BaseDirectory;
             var configuration = baseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-            var root = new DirectoryInfo(baseDirectory);
-            while (root is not null && !File.Exists(Path.Combine(root.FullName, "XmppTransfer.slnx")))
-            {
-                root = root.Parent;
-            }
-
-            if (root is null)
-            {
-                throw new InvalidOperationException("Cannot find the repository root (XmppTransfer.slnx) above " + baseDirectory);
-            }
-
-            var dll = Path.Combine(root.FullName, "src", "XmppTransfer.Cli", "bin", configuration, "net10.0", "xft.dll");
+            var dll = Path.Combine(RepositoryRoot.Path, "src", "XmppTransfer.Cli", "bin", configuration, "net10.0", "xft.dll");
             return File.Exists(dll) ? dll : throw new FileNotFoundException($"Build the CLI first ({configuration}): {dll} is missing.");
         }
     }
 
-    /// <summary>Starts xft with <paramref name="arguments"/>; stdin is closed at once (no prompts in tests).</summary>
-    public static XftProcess Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>
+    /// Starts xft with <paramref name="arguments"/>; stdin is closed at once (no prompts in tests). With
+    /// <paramref name="stdoutReadFrom"/>, stdout is not read until that task completes (or xft exits): a reader that has
+    /// stopped reading, whose pipe fills until xft's writes to it block.
+    /// </summary>
+    public static XftProcess Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, Task? stdoutReadFrom = null)
     {
         var env = new Dictionary<string, string>(environment ?? new Dictionary<string, string>())
         {
@@ -98,7 +91,17 @@ public sealed class XftProcess : IAsyncDisposable
         };
         var process = ChildProcess.Start("dotnet", [XftDll, .. arguments], env);
         process.StandardInput.Close();
-        return new XftProcess(process);
+        return new XftProcess(process, stdoutReadFrom);
+    }
+
+    private static async Task PumpStdoutAsync(Process process, Task? readFrom, Action<string> onLine)
+    {
+        if (readFrom is not null)
+        {
+            await Task.WhenAny(readFrom, process.WaitForExitAsync());
+        }
+
+        await ChildProcess.PumpLinesAsync(process.StandardOutput, onLine);
     }
 
     /// <summary>Runs xft to completion and returns its exit code, stdout and stderr.</summary>

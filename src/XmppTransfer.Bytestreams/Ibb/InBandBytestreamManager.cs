@@ -218,7 +218,9 @@ public sealed class InBandBytestreamManager : IXmppExtension
 
     /// <summary>
     /// A peer that goes offline ends its bytestreams at once: a sender that vanished without a close would otherwise hold
-    /// the receiver until the inactivity timeout, and a message-based sender gets no errors to notice a vanished receiver.
+    /// the receiver until the inactivity timeout (or, before its open, the open timeout), and a sender would wait out the
+    /// block timeout for answers a vanished receiver will never give. Only the full JID's unavailable presence counts:
+    /// another resource of the account going away says nothing about this one.
     /// </summary>
     private void HandlePresence(XElement presence)
     {
@@ -228,6 +230,14 @@ public sealed class InBandBytestreamManager : IXmppExtension
         }
 
         var peer = from.ToString();
+        foreach (var (key, expectation) in _expected)
+        {
+            if (key.Peer == peer)
+            {
+                expectation.TrySetException(new BytestreamException(BytestreamErrorKind.Closed, $"{from} went offline before opening the in-band bytestream."));
+            }
+        }
+
         foreach (var (key, stream) in _sessions)
         {
             if (key.Peer != peer)

@@ -30,6 +30,7 @@ public sealed partial class Socks5BytestreamManager
         var dstAddr = Socks5Address.Compute(sid, requester.ToString(), target.ToString());
         List<StreamHost> hosts = [];
         DirectListener.Registration? direct = null;
+        BytestreamException? listenFailure = null;
         var leased = false;
         try
         {
@@ -38,10 +39,27 @@ public sealed partial class Socks5BytestreamManager
                 var plan = PlanDirectCandidates();
                 if (plan.Hosts.Count > 0)
                 {
-                    var listener = AcquireListener(plan.Bind);
-                    leased = true;
-                    direct = listener.Register(dstAddr);
-                    hosts.AddRange(DirectStreamHosts(requester, plan, listener));
+                    DirectListener? listener = null;
+                    try
+                    {
+                        listener = AcquireListener(plan.Bind);
+                    }
+                    catch (BytestreamException ex)
+                    {
+                        // Our port is taken (another program, another xft with the same port): the proxies can still carry the
+                        // bytes, so they are offered alone, and the failure is told (logged, and raised for an application that
+                        // words it for its user) instead of costing the whole SOCKS5 attempt in silence.
+                        listenFailure = ex;
+                        BytestreamsLog.S5bListenFailed(_logger, sid, ex.Message);
+                        RaiseDirectListenFailed(ex);
+                    }
+
+                    if (listener is not null)
+                    {
+                        leased = true;
+                        direct = listener.Register(dstAddr);
+                        hosts.AddRange(DirectStreamHosts(requester, plan, listener));
+                    }
                 }
             }
 
@@ -49,6 +67,12 @@ public sealed partial class Socks5BytestreamManager
             if (hosts.Count == 0)
             {
                 await TellNoStreamHostAsync(session, target, sid, cancellationToken).ConfigureAwait(false);
+
+                // With no proxy either, the listener's failure is what left us nothing to offer.
+                if (listenFailure is not null)
+                {
+                    throw listenFailure;
+                }
 
                 // Configured proxies replace discovery (GetProxiesAsync): with any configured, none of them answered with an
                 // address we may use; "no proxy is found" would send the user looking for a proxy they already gave.
@@ -330,6 +354,33 @@ public sealed partial class Socks5BytestreamManager
         }
 
         return [.. v4, .. v6];
+    }
+
+    /// <summary>
+    /// Raised when our direct streamhost cannot listen (its port range is taken): <see cref="ConnectAsync"/> then offers
+    /// the proxies alone, and fails with the same exception only when there is none. Raised on the caller of
+    /// <see cref="ConnectAsync"/>, once per attempt; a handler must return quickly, and one that throws is logged and ignored.
+    /// </summary>
+    public event Action<BytestreamException>? DirectListenFailed;
+
+    private void RaiseDirectListenFailed(BytestreamException failure)
+    {
+        if (DirectListenFailed is not { } handlers)
+        {
+            return;
+        }
+
+        foreach (var handler in handlers.GetInvocationList().Cast<Action<BytestreamException>>())
+        {
+            try
+            {
+                handler(failure);
+            }
+            catch (Exception ex)
+            {
+                BytestreamsLog.S5bListenHandlerFailed(_logger, ex);
+            }
+        }
     }
 
     private DirectListener AcquireListener(IReadOnlyList<IPAddress> bind)

@@ -168,8 +168,13 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
 
         if (candidates.Count == 0)
         {
-            var reason = query.StreamHosts.Count + query.InvalidStreamHosts == 0 ? "The offer lists no streamhost." : "No usable streamhost.";
-            expectation.Result.TrySetException(new BytestreamException(BytestreamErrorKind.Refused, $"{from}: {reason}"));
+            var none = query.StreamHosts.Count + query.InvalidStreamHosts == 0;
+            var reason = none ? "The offer lists no streamhost." : "No usable streamhost.";
+
+            // Without the sender's JID: whoever waits for this session names the sender already ("a.bin from JID: ..."), and a
+            // second "JID:" in front of the reason only repeats it.
+            expectation.Result.TrySetException(new BytestreamException(
+                BytestreamErrorKind.Refused, none ? "The SOCKS5 offer lists no streamhost." : "The SOCKS5 offer lists no usable streamhost."));
             throw new XmppStanzaErrorException(StanzaError.ItemNotFound(reason));
         }
 

@@ -37,7 +37,18 @@ internal static class DiscoCommand
                 await using var client = new XmppClient(options with { SendInitialPresence = false });
                 await client.ConnectAsync(cancellationToken);
                 var nodeName = parse.GetValue(node);
-                var info = await client.Disco.GetInfoAsync(jid, nodeName, cancellationToken);
+                Core.Disco.DiscoInfo info;
+                try
+                {
+                    info = await client.Disco.GetInfoAsync(jid, nodeName, cancellationToken);
+                }
+                catch (XmppStanzaErrorException ex) when (!jid.IsBare && IsOffline(ex.Error.Condition))
+                {
+                    // Said as xft send says it: a full JID whose server answers for it is a client that is not connected.
+                    await Console.Error.WriteLineAsync($"xft: {jid} is not online ({ex.Error.Condition}).");
+                    return ExitCodes.Failed;
+                }
+
                 var items = await TryGetItemsAsync(client, jid, nodeName, cancellationToken);
                 if (parse.GetValue(connection.Json))
                 {
@@ -76,6 +87,12 @@ internal static class DiscoCommand
         });
         return command;
     }
+
+    /// <summary>
+    /// The conditions a server answers for a full JID with no such session (RFC 6120 §8.5.3.2.1 and §10.5.4): the words of
+    /// the disco#info check before <c>xft send</c>'s offer.
+    /// </summary>
+    private static bool IsOffline(string condition) => condition is "service-unavailable" or "recipient-unavailable" or "item-not-found";
 
     private static async Task<IReadOnlyList<Core.Disco.DiscoItem>> TryGetItemsAsync(XmppClient client, Jid jid, string? node, CancellationToken cancellationToken)
     {

@@ -63,7 +63,11 @@ internal static class ProxyCommand
             CliLogging.Validate(settings.Logging);
             try
             {
-                await ProxyHost.RunAsync(settings, parse.GetValue(verbose), cancellationToken);
+                if (!await ProxyHost.RunAsync(settings, parse.GetValue(verbose), cancellationToken))
+                {
+                    // Already logged as an error naming the refusal.
+                    return ExitCodes.Failed;
+                }
             }
             catch (SocketException ex)
             {

@@ -118,24 +118,32 @@ internal static class ReceiveCommand
                 // as a refusal the sender sees ("Cannot write here") while we had said we were waiting for files.
                 PrepareFolder(directory);
 
+                // Declared before the client, so disposed after it: the lines of its last events are written too.
+                await using var lines = OrderedOutput.ForConsole();
                 var manager = new FileTransferManager(transferOptions);
-                if (json)
+
+                // Declined on arrival by the manager (never queued): as before, neither one of --count nor a failure, but the
+                // user and a script reading the lines learn of it. Raised on the XMPP read loop: only queued here (OrderedOutput),
+                // so a reader that stops reading our output cannot stall the connection.
+                var maxBytes = transferOptions.MaxFileSize;
+                manager.OfferDeclined += declined =>
                 {
-                    // Declined on arrival by the manager (never queued): as before, neither one of --count nor a failure, but a
-                    // script reading the lines learns of it. Raised on the read loop; Console.Out writes whole lines under a lock.
-                    var maxBytes = transferOptions.MaxFileSize;
-                    manager.OfferDeclined += declined =>
+                    var (reason, because) = declined.Reason switch
                     {
-                        var (reason, error) = declined.Reason switch
-                        {
-                            OfferDeclineReason.SenderNotAccepted => ("sender not in --accept-from", $"declined: {declined.From.Bare} is not in --accept-from"),
-                            OfferDeclineReason.TooLarge => ("larger than --max-size", string.Create(
-                                CultureInfo.InvariantCulture, $"declined: {declined.File.Size} bytes is larger than --max-size {maxBytes}")),
-                            _ => (declined.Reason.ToString(), $"declined: {declined.Reason}"),
-                        };
-                        Console.Out.WriteLine(TransferJson.Declined(declined.SafeName, declined.From.ToString(), declined.Sid, reason, error));
+                        OfferDeclineReason.SenderNotAccepted => ("sender not in --accept-from", $"{declined.From.Bare} is not in --accept-from"),
+                        OfferDeclineReason.TooLarge => ("larger than --max-size", string.Create(
+                            CultureInfo.InvariantCulture, $"{declined.File.Size} bytes is larger than --max-size {maxBytes}")),
+                        _ => (declined.Reason.ToString(), declined.Reason.ToString()),
                     };
-                }
+                    if (json)
+                    {
+                        var attempt = new TransferAttempt(declined.SafeName, KnownSize(declined.File.Size), declined.From.ToString(), declined.Sid);
+                        lines.Result(TransferJson.Declined(attempt, reason, "declined: " + because));
+                    }
+
+                    // Worded as --decline's line, with why.
+                    lines.Note($"xft: declined {declined.SafeName} from {declined.From}: {because}");
+                };
 
                 await using var client = new XmppClient(options);
                 client.AddExtension(manager);
@@ -162,43 +170,45 @@ internal static class ReceiveCommand
                 // An offer whose time ran out in the queue (behind an earlier file, or a stranger's nobody took) was never
                 // accepted: the manager has declined it to its sender, who can offer it again. Nothing was received or lost,
                 // so it is reported but neither counts towards --count nor fails the command.
-                async Task ReportExpiredAsync(IncomingFileOffer offer)
+                void ReportExpired(IncomingFileOffer offer, TransferAttempt attempt)
                 {
                     var text = string.Create(
                         CultureInfo.InvariantCulture, $"the offer waited more than {offerWait.TotalSeconds:0.###} s and was declined; the sender can offer it again");
                     if (json)
                     {
-                        Console.Out.WriteLine(TransferJson.Expired(offer.SafeName, offer.From.ToString(), offer.Sid, text));
+                        lines.Result(TransferJson.Expired(attempt, text));
                     }
 
-                    await Console.Error.WriteLineAsync($"xft: {offer.SafeName} from {offer.From}: {text}.");
+                    lines.Note($"xft: {offer.SafeName} from {offer.From}: {text}.");
                 }
 
                 // One transfer at a time (one progress display); offers and shared links both count towards --count.
+                // attempt.File is the offered (safe) name: where no file is saved, the name it was offered under.
                 async Task RunOneAsync(
-                    IncomingFileOffer? offer, string name, string? peer, string? sid, Func<IProgress<FileTransferProgress>?, Task<FileTransferResult>> transfer, long size)
+                    IncomingFileOffer? offer, TransferAttempt attempt, Func<IProgress<FileTransferProgress>?, Task<FileTransferResult>> transfer, long size)
                 {
+                    var name = attempt.File;
+                    var peer = attempt.Peer;
                     await gate.WaitAsync(deadline.Token);
                     try
                     {
                         // Checked before the progress display starts, so an expired offer draws no bar.
                         if (offer is { IsExpired: true })
                         {
-                            await ReportExpiredAsync(offer);
+                            ReportExpired(offer, attempt);
                         }
                         else
                         {
-                            var result = await ProgressDisplay.RunAsync(name, size, quiet: false, transfer);
-                            Console.Out.WriteLine(json
-                                ? TransferJson.Ok(result)
-                                : $"received {result.FileName} from {result.Peer}: {result.Size} bytes in {result.Duration.TotalSeconds:0.00} s by {result.Method.ToShortName()}, sha256 {result.Sha256}{(result.Verified ? " (verified)" : string.Empty)}");
+                            await lines.FlushAsync(deadline.Token);
+                            var result = await ProgressDisplay.RunAsync(name, size, quiet: false, progress => transfer(attempt.Watch(progress)));
+                            lines.Result(json ? TransferJson.Ok(result) : TransferText.Received(result));
                             Interlocked.Increment(ref received);
                         }
                     }
                     catch (FileTransferException) when (offer is { IsExpired: true })
                     {
                         // It expired between the check above and AcceptAsync: only an offer nobody answered can be expired.
-                        await ReportExpiredAsync(offer);
+                        ReportExpired(offer, attempt);
                     }
                     catch (Exception) when (!cancellationToken.IsCancellationRequested && ConnectionLoss.Reason(client) is { } reason)
                     {
@@ -208,17 +218,28 @@ internal static class ReceiveCommand
                         Interlocked.Increment(ref failed);
                         if (json)
                         {
-                            Console.Out.WriteLine(TransferJson.Error(name, peer, sid, ConnectionLoss.Line(reason)));
+                            lines.Result(TransferJson.Error(attempt, ConnectionLoss.Line(reason)));
                         }
 
-                        await Console.Error.WriteLineAsync($"xft: {name} from {peer}: interrupted by the lost connection.");
+                        lines.Note($"xft: {name} from {peer}: interrupted by the lost connection.");
+                    }
+                    catch (Exception ex) when (cancellationToken.IsCancellationRequested)
+                    {
+                        // Ctrl-C or SIGTERM: the file being received gets its line like every other (the part is kept for a
+                        // resume), then the command ends (exit 130).
+                        if (json)
+                        {
+                            lines.Result(TransferJson.Cancelled(attempt));
+                        }
+
+                        throw ex as OperationCanceledException ?? new OperationCanceledException("The receive was cancelled.", ex, cancellationToken);
                     }
                     catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                     {
                         // --timeout cut this transfer: one result line for it, as for every file, before the command ends.
                         if (json)
                         {
-                            Console.Out.WriteLine(TransferJson.Error(name, peer, sid, "cancelled at --timeout"));
+                            lines.Result(TransferJson.Error(attempt, "cancelled at --timeout"));
                         }
 
                         throw;
@@ -231,10 +252,10 @@ internal static class ReceiveCommand
                         Interlocked.Increment(ref failed);
                         if (json)
                         {
-                            Console.Out.WriteLine(TransferJson.Error(name, peer, sid, ex.Message));
+                            lines.Result(TransferJson.Error(attempt, ex.Message));
                         }
 
-                        await Console.Error.WriteLineAsync($"xft: {name} from {peer}: {ex.Message}");
+                        lines.Note($"xft: {name} from {peer}: {ex.Message}");
                     }
                     finally
                     {
@@ -256,17 +277,17 @@ internal static class ReceiveCommand
                             if (offer.IsExpired)
                             {
                                 // Declined already, by the manager: not one of --count either.
-                                await ReportExpiredAsync(offer);
+                                ReportExpired(offer, OfferAttempt(offer));
                                 continue;
                             }
 
                             await offer.DeclineAsync(cancellationToken: cancellationToken);
                             if (json)
                             {
-                                Console.Out.WriteLine(TransferJson.Declined(offer.SafeName, offer.From.ToString(), offer.Sid, "--decline", "declined: --decline"));
+                                lines.Result(TransferJson.Declined(OfferAttempt(offer), "--decline", "declined: --decline"));
                             }
 
-                            await Console.Error.WriteLineAsync($"xft: declined {offer.SafeName} from {offer.From}");
+                            lines.Note($"xft: declined {offer.SafeName} from {offer.From}");
 
                             // One of --count, and a failure (exit code 1), as --decline always was.
                             Interlocked.Increment(ref failed);
@@ -279,8 +300,7 @@ internal static class ReceiveCommand
                         }
 
                         await RunOneAsync(
-                            offer,
-                            offer.SafeName, offer.From.ToString(), offer.Sid, progress => offer.AcceptAsync(directory, receiveOptions, progress, deadline.Token), offer.File.Size);
+                            offer, OfferAttempt(offer), progress => offer.AcceptAsync(directory, receiveOptions, progress, deadline.Token), offer.File.Size);
                     }
                 }
 
@@ -289,7 +309,8 @@ internal static class ReceiveCommand
                     await foreach (var link in manager.ReceiveLinksAsync(done.Token))
                     {
                         var name = link.Url.Segments.LastOrDefault() ?? "link";
-                        await RunOneAsync(null, name, link.From.ToString(), null, progress => manager.DownloadLinkAsync(link, directory, progress, deadline.Token), -1);
+                        var attempt = new TransferAttempt(name, size: null, link.From.ToString(), sid: null);
+                        await RunOneAsync(null, attempt, progress => manager.DownloadLinkAsync(link, directory, progress, deadline.Token), -1);
                     }
                 }
 
@@ -303,7 +324,7 @@ internal static class ReceiveCommand
                 // the last file must not turn a complete run into "lost the connection".
                 if (await Task.WhenAny(work, client.Completion) != work && !done.IsCancellationRequested && ConnectionLoss.Reason(client) is { } lostReason)
                 {
-                    return await EndLostAsync(work, lost, lostReason, cancellationToken);
+                    return await EndLostAsync(work, lost, lostReason, lines, cancellationToken);
                 }
 
                 try
@@ -313,7 +334,7 @@ internal static class ReceiveCommand
                 catch (Exception) when (!cancellationToken.IsCancellationRequested && ConnectionLoss.Reason(client) is { } reason)
                 {
                     // The loop failed before the watch above saw the session end (e.g. a decline sent on the closed stream).
-                    return await EndLostAsync(work, lost, reason, cancellationToken);
+                    return await EndLostAsync(work, lost, reason, lines, cancellationToken);
                 }
                 catch (OperationCanceledException) when (done.IsCancellationRequested && !deadline.IsCancellationRequested)
                 {
@@ -321,7 +342,7 @@ internal static class ReceiveCommand
                 }
                 catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                 {
-                    await Console.Error.WriteLineAsync($"xft: timed out after receiving {received} file(s).");
+                    lines.Note($"xft: timed out after receiving {received} file(s).");
                     return ExitCodes.Failed;
                 }
 
@@ -338,7 +359,7 @@ internal static class ReceiveCommand
     /// Ends a receive whose session died: cancels what still runs, gives it <see cref="s_lostGrace"/> to report and keep its
     /// part, then says why in one line and fails (exit 1). No reconnection: a supervisor restarts the command (docs/cli.md).
     /// </summary>
-    private static async Task<int> EndLostAsync(Task work, CancellationTokenSource lost, Exception reason, CancellationToken cancellationToken)
+    private static async Task<int> EndLostAsync(Task work, CancellationTokenSource lost, Exception reason, OrderedOutput lines, CancellationToken cancellationToken)
     {
         await lost.CancelAsync();
         try
@@ -351,9 +372,17 @@ internal static class ReceiveCommand
             // the lost connection, which is what the line below reports.
         }
 
-        await Console.Error.WriteLineAsync("xft: " + ConnectionLoss.Line(reason));
+        // After the lines of the files it cut short.
+        lines.Note("xft: " + ConnectionLoss.Line(reason));
         return ExitCodes.Failed;
     }
+
+    /// <summary>An offer's file before it is accepted: its offered name, its size when the offer says it (SI does; out-of-band, -1, does not).</summary>
+    private static TransferAttempt OfferAttempt(IncomingFileOffer offer) =>
+        new(offer.SafeName, KnownSize(offer.File.Size), offer.From.ToString(), offer.Sid);
+
+    /// <summary>An offered size, or null for the -1 of an offer that does not say.</summary>
+    private static long? KnownSize(long offered) => offered >= 0 ? offered : null;
 
     /// <summary>
     /// Creates the <c>--out</c> folder if missing and proves it writable by creating (and at once deleting) a file in it: only

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Net;
+using XmppTransfer.Bytestreams;
 using XmppTransfer.Bytestreams.Ibb;
 using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Cli.Connection;
@@ -9,6 +10,7 @@ using XmppTransfer.Cli.Server;
 using XmppTransfer.Core;
 using XmppTransfer.FileTransfer;
 using XmppTransfer.FileTransfer.Oob;
+using XmppTransfer.FileTransfer.Storage;
 
 namespace XmppTransfer.Cli.Commands;
 
@@ -103,15 +105,22 @@ internal static class SendCommand
                     DirectCandidates = !parse.GetValue(noDirect),
                     Proxies = [.. (parse.GetValue(proxy) ?? []).Select(p => Jid.TryParse(p, out var j) ? j : throw new UsageException($"--proxy '{p}' is not a valid JID."))],
                 };
+                (int First, int Last)? s5bPorts = null;
                 if (parse.GetValue(s5bPort) is { } portText)
                 {
                     var (first, last) = ParsePortRange(portText);
                     socks5 = socks5 with { MinPort = first, MaxPort = last };
+                    s5bPorts = (first, last);
                 }
 
                 if (!System.Net.IPAddress.TryParse(parse.GetValue(oobListen), out var oobAddress))
                 {
                     throw new UsageException("--oob-listen must be an IP address.");
+                }
+
+                if (parse.GetValue(oobPort) is < 0 or > 65535)
+                {
+                    throw new UsageException($"--oob-port must be a port (1-65535), or 0 for any free one, not {parse.GetValue(oobPort)}.");
                 }
 
                 if (preference == TransferMethodPreference.Oob)
@@ -121,8 +130,26 @@ internal static class SendCommand
 
                 var oob = OobOptions.Default with { ListenAddress = oobAddress, Port = parse.GetValue(oobPort), PublicHost = parse.GetValue(oobPublicHost) };
                 var manager = new FileTransferManager(new FileTransferOptions { Ibb = ibb, Socks5 = socks5, Oob = oob });
+
+                // Declared before the client, so disposed after it: a line raised while the client stops is written too.
+                await using var lines = OrderedOutput.ForConsole();
                 await using var client = new XmppClient(options);
                 client.AddExtension(manager);
+
+                // Our direct streamhost's port taken: the library offers the proxies alone, and says so only in a log
+                // (errors only, by default). Told here once, naming the option; a file that then fails for it is worded below.
+                BytestreamException? listenFailure = null;
+                if (client.GetExtension<Socks5BytestreamManager>() is { } s5bManager)
+                {
+                    s5bManager.DirectListenFailed += failure =>
+                    {
+                        if (Interlocked.Exchange(ref listenFailure, failure) is null)
+                        {
+                            lines.Note(DirectListenText.Warning(failure, s5bPorts, fallsBackInBand: preference == TransferMethodPreference.Auto));
+                        }
+                    };
+                }
+
                 await client.ConnectAsync(cancellationToken);
                 var sendOptions = new FileSendOptions { Method = preference, Ibb = ibb, Description = parse.GetValue(description), ComputeHashes = !parse.GetValue(noHash) };
 
@@ -132,16 +159,27 @@ internal static class SendCommand
                 var exit = ExitCodes.Ok;
                 foreach (var path in paths)
                 {
+                    // file is the full path on every line, as on the "ok" line (the library's result has it so).
+                    var attempt = new TransferAttempt(Path.GetFullPath(path), new FileInfo(path).Length, receiver.ToString(), sid: null);
                     try
                     {
+                        await lines.FlushAsync(cancellationToken);
                         var result = await ProgressDisplay.RunAsync(
                             Path.GetFileName(path),
                             new FileInfo(path).Length,
                             quiet: false,
-                            progress => manager.SendFileAsync(receiver, path, sendOptions, progress, session.Token));
-                        Console.Out.WriteLine(json
-                            ? TransferJson.Ok(result)
-                            : $"sent {result.FileName} to {result.Peer}: {result.Size} bytes in {result.Duration.TotalSeconds:0.00} s by {result.Method.ToShortName()}, sha256 {result.Sha256}");
+                            progress => manager.SendFileAsync(receiver, path, sendOptions, attempt.Watch(progress), session.Token));
+                        lines.Result(json ? TransferJson.Ok(result) : TransferText.Sent(result));
+                    }
+                    catch (Exception ex) when (cancellationToken.IsCancellationRequested)
+                    {
+                        // Ctrl-C or SIGTERM: this file gets its line like every other, then the command ends (exit 130).
+                        if (json)
+                        {
+                            lines.Result(TransferJson.Cancelled(attempt));
+                        }
+
+                        throw ex as OperationCanceledException ?? new OperationCanceledException("The send was cancelled.", ex, cancellationToken);
                     }
                     catch (Exception) when (!cancellationToken.IsCancellationRequested && ConnectionLoss.Reason(client) is { } reason)
                     {
@@ -149,10 +187,10 @@ internal static class SendCommand
                         // the offer waited for its answer or mid-transfer: this file failed, and no further one can be sent.
                         if (json)
                         {
-                            Console.Out.WriteLine(TransferJson.Error(path, receiver.ToString(), null, ConnectionLoss.Line(reason)));
+                            lines.Result(TransferJson.Error(attempt, ConnectionLoss.Line(reason)));
                         }
 
-                        await Console.Error.WriteLineAsync("xft: " + ConnectionLoss.Line(reason));
+                        lines.Note("xft: " + ConnectionLoss.Line(reason));
                         return ExitCodes.Failed;
                     }
                     catch (System.Net.Sockets.SocketException ex) when (preference == TransferMethodPreference.Oob)
@@ -161,20 +199,23 @@ internal static class SendCommand
                         var failure = ListenFailure.Describe(ex.SocketErrorCode, new IPEndPoint(oobAddress, parse.GetValue(oobPort)), "--oob-listen and --oob-port").Message;
                         if (json)
                         {
-                            Console.Out.WriteLine(TransferJson.Error(path, receiver.ToString(), null, failure));
+                            lines.Result(TransferJson.Error(attempt, failure));
                         }
 
-                        await Console.Error.WriteLineAsync($"xft: {Path.GetFileName(path)}: {failure}");
+                        lines.Note($"xft: {Path.GetFileName(path)}: {failure}");
                         exit = ExitCodes.Failed;
                     }
                     catch (FileTransferException ex)
                     {
+                        var message = DirectListenText.CausedBy(ex, Volatile.Read(ref listenFailure)) && preference == TransferMethodPreference.Socks5
+                            ? DirectListenText.Error(Volatile.Read(ref listenFailure)!, s5bPorts)
+                            : ex.Message;
                         if (json)
                         {
-                            Console.Out.WriteLine(TransferJson.Error(path, receiver.ToString(), null, ex.Message));
+                            lines.Result(TransferJson.Error(attempt, message));
                         }
 
-                        await Console.Error.WriteLineAsync($"xft: {Path.GetFileName(path)}: {ErrorText.Line(ex.Message)}");
+                        lines.Note($"xft: {Path.GetFileName(path)}: {ErrorText.Line(message)}");
                         exit = ex.ErrorKind == FileTransferErrorKind.Declined && exit is ExitCodes.Ok or ExitCodes.Declined ? ExitCodes.Declined : ExitCodes.Failed;
                     }
                 }
@@ -199,6 +240,13 @@ internal static class SendCommand
         if (!File.Exists(path))
         {
             throw new UsageException($"No such file: {path}");
+        }
+
+        // Told from the file's type, without opening it: opening a FIFO that has no writer waits for ever. Where the type
+        // cannot be told (not Linux), the open below still turns away what cannot seek.
+        if (FileKindProbe.Of(path, followLinks: true) is { } kind && FileKindProbe.IsSpecial(kind))
+        {
+            throw new UsageException($"{path} is {FileKindProbe.Describe(kind)}, not a regular file; only regular files can be sent: save it to a file first.");
         }
 
         bool seekable;

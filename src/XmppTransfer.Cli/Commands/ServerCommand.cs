@@ -6,6 +6,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using XmppTransfer.Cli.Output;
 using XmppTransfer.Cli.Server;
+using XmppTransfer.Proxy;
+using XmppTransfer.Server;
 using XmppTransfer.Server.Accounts;
 
 namespace XmppTransfer.Cli.Commands;
@@ -37,9 +39,9 @@ internal static class ServerCommand
             var folder = Path.GetFullPath(parse.GetValue(data) ?? ServerSettings.DefaultDataDirectory);
             Directory.CreateDirectory(folder);
             var configuration = new ConfigurationBuilder();
-            var configFile = parse.GetValue(config) ?? Path.Combine(folder, "server.json");
-            configuration.AddJsonFile(configFile, optional: parse.GetValue(config) is null);
+            configuration.AddConfiguration(ReadSettingsFile(parse.GetValue(config), folder));
             configuration.AddEnvironmentVariables(XftEnvironment.Prefix);
+            XftEnvironment.CheckSection("Server", ServerSettings.Keys);
             var overrides = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
             foreach (var pair in parse.GetValue(set) ?? [])
             {
@@ -51,6 +53,8 @@ internal static class ServerCommand
 
                 overrides[pair[..equals].Trim()] = pair[(equals + 1)..].Trim();
             }
+
+            ServerSettings.Keys.Check(overrides.Keys, "in --set");
 
             if (parse.GetValue(domain) is { } domainValue)
             {
@@ -72,9 +76,11 @@ internal static class ServerCommand
 
             // Bad settings are usage errors (exit 2, one line, as in xft proxy), caught before the host starts: a failure
             // inside it is logged as a crash with a stack trace and exits 1.
+            ServerOptions checkedOptions;
             try
             {
-                ServerSettings.Map(settings, folder, NullLoggerFactory.Instance).Validate();
+                checkedOptions = ServerSettings.Map(settings, folder, NullLoggerFactory.Instance);
+                checkedOptions.Validate();
             }
             catch (ArgumentException ex)
             {
@@ -92,6 +98,12 @@ internal static class ServerCommand
                 builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
             }
 
+            SignalFreeLifetime.Use(builder.Services);
+
+            // Stopping takes the clients' grace after system-shutdown, then the built-in proxy's drain; the margin closes the
+            // rest. A shorter cap would cut the drain it promises (and end as an unexpected cancellation).
+            var stopLimit = checkedOptions.ShutdownTimeout + Socks5ProxyOptions.Default.DrainTimeout + TimeSpan.FromSeconds(10);
+            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = stopLimit);
             builder.Services.AddSingleton(provider => new ServerHostedService(
                 ServerSettings.Map(settings, folder, provider.GetRequiredService<ILoggerFactory>()),
                 ServerSettings.MetricsEndpoint(settings),
@@ -119,8 +131,7 @@ internal static class ServerCommand
             }
             finally
             {
-                using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                await host.StopAsync(stopTimeout.Token);
+                await host.StopAsync(CancellationToken.None);
             }
 
             return ExitCodes.Ok;
@@ -135,8 +146,8 @@ internal static class ServerCommand
         var command = new Command(name, description) { user, stdin };
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(false, async () =>
         {
+            var name = UserName(parse.GetRequiredValue(user));
             using var store = await OpenAsync(parse.GetValue(data), cancellationToken);
-            var name = parse.GetRequiredValue(user);
             var password = await NewPassword.ReadAsync(parse.GetValue(stdin), cancellationToken);
             try
             {
@@ -146,12 +157,14 @@ internal static class ServerCommand
             {
                 throw new UsageException(ex.Message);
             }
-            catch (ArgumentException ex)
+            catch (ArgumentException ex) when (ex.ParamName == "password")
             {
-                throw new UsageException(ErrorText.Of(ex));
+                // The store refuses a password SASL cannot carry (SASLprep, RFC 4013): only it can tell, so its refusal of
+                // the password it was handed is the user's mistake. Any other ArgumentException is a bug, not caught here.
+                throw new UsageException("The new password cannot be used: " + ErrorText.Of(ex));
             }
 
-            await Console.Out.WriteLineAsync($"{AccountStore.NormalizeUser(name)}: saved.");
+            await Console.Out.WriteLineAsync($"{name}: saved.");
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;
@@ -163,17 +176,56 @@ internal static class ServerCommand
         var command = new Command("remove-user", "Delete an account.") { user };
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(false, async () =>
         {
+            var name = UserName(parse.GetRequiredValue(user));
             using var store = await OpenAsync(parse.GetValue(data), cancellationToken);
-            var name = parse.GetRequiredValue(user);
             if (!await store.RemoveAsync(name, cancellationToken))
             {
                 throw new UsageException($"There is no account '{name}'.");
             }
 
-            await Console.Out.WriteLineAsync($"{AccountStore.NormalizeUser(name)}: removed.");
+            await Console.Out.WriteLineAsync($"{name}: removed.");
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;
+    }
+
+    /// <summary>The account name given on the command line as the store keeps it, or a usage error saying why it cannot be one.</summary>
+    private static string UserName(string user)
+    {
+        try
+        {
+            return AccountStore.NormalizeUser(user);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new UsageException(ErrorText.Of(ex));
+        }
+    }
+
+    /// <summary>
+    /// The settings file: <paramref name="configFile"/> (which must exist), else server.json in the data folder if there is
+    /// one; an unknown key in it, or JSON that does not parse, is a usage error naming the file.
+    /// </summary>
+    private static IConfiguration ReadSettingsFile(string? configFile, string folder)
+    {
+        var file = Path.GetFullPath(configFile ?? Path.Combine(folder, "server.json"));
+        if (configFile is not null && !File.Exists(file))
+        {
+            throw new UsageException($"The settings file {configFile} does not exist.");
+        }
+
+        IConfiguration settings;
+        try
+        {
+            settings = new ConfigurationBuilder().AddJsonFile(file, optional: true, reloadOnChange: false).Build();
+        }
+        catch (Exception ex) when (ex is InvalidDataException or FormatException)
+        {
+            throw new UsageException($"Cannot read the settings file {file}: {ex.Message}");
+        }
+
+        ServerSettings.Keys.Check(settings, "in " + file);
+        return settings;
     }
 
     private static async Task<AccountStore> OpenAsync(string? data, CancellationToken cancellationToken)

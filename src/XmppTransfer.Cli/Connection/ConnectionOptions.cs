@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using XmppTransfer.Core;
 
 namespace XmppTransfer.Cli.Connection;
@@ -91,10 +93,62 @@ internal sealed class ConnectionOptions
             Host = host,
             Port = port,
             Tls = tls,
-            TrustedCertificateSha256 = parse.GetValue(TrustCertSha256) ?? profile.TrustCertSha256,
-            CaCertificateFile = parse.GetValue(CaFile) ?? profile.CaFile,
+            TrustedCertificateSha256 = parse.GetValue(TrustCertSha256) is { } pin
+                ? CheckPin(pin, "--trust-cert-sha256")
+                : CheckPin(profile.TrustCertSha256, $"trustCertSha256 of profile {parse.GetValue(Profile)}"),
+            CaCertificateFile = parse.GetValue(CaFile) is { } caFile
+                ? CheckCaFile(caFile, "--ca-file")
+                : CheckCaFile(profile.CaFile, $"caFile of profile {parse.GetValue(Profile)}"),
             LoggerFactory = loggerFactory,
         };
+    }
+
+    /// <summary>
+    /// A certificate pin must be a SHA-256 fingerprint, 64 hex digits (colons allowed, as browsers and openssl print it):
+    /// checked here, naming where it came from, before the library is handed it.
+    /// </summary>
+    private static string? CheckPin(string? pin, string source)
+    {
+        if (string.IsNullOrWhiteSpace(pin))
+        {
+            return null;
+        }
+
+        var hex = pin.Replace(":", string.Empty, StringComparison.Ordinal).Trim();
+        return hex.Length == 64 && hex.All(char.IsAsciiHexDigit)
+            ? pin
+            : throw new UsageException($"{source} must be the server certificate's SHA-256 fingerprint: 64 hex digits, colons allowed.");
+    }
+
+    /// <summary>
+    /// The CA file must hold at least one PEM certificate: read here, naming where the path came from, so that a wrong
+    /// file is a usage error now rather than a cryptography exception (or a certificate refused for no clear reason)
+    /// during the TLS handshake.
+    /// </summary>
+    private static string? CheckCaFile(string? path, string source)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            return null;
+        }
+
+        var certificates = new X509Certificate2Collection();
+        try
+        {
+            certificates.ImportFromPemFile(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"Cannot read {source} {path}: {ex.Message}");
+        }
+        catch (CryptographicException ex)
+        {
+            throw new UsageException($"{source} {path} is not a PEM file of CA certificates: {ex.Message}");
+        }
+
+        return certificates.Count > 0
+            ? path
+            : throw new UsageException($"{source} {path} holds no PEM certificate (-----BEGIN CERTIFICATE-----).");
     }
 
     public static (string Host, int Port) ParseHostPort(string value, string option)

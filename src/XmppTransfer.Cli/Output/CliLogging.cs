@@ -57,8 +57,10 @@ internal static class CliLogging
     /// the configuration: every level set above Debug (including None) is lowered to Debug; Trace stays Trace.
     /// Output always goes to stderr (stdout carries the <c>--json</c> events and the server's banner).
     /// </summary>
-    public static void ConfigureHost(ILoggingBuilder builder, IConfiguration logging, bool verbose, string timestampFormat) =>
+    public static void ConfigureHost(ILoggingBuilder builder, IConfiguration logging, bool verbose, string timestampFormat)
+    {
         Configure(builder, logging, verbose, LogLevel.Information, timestampFormat);
+    }
 
     /// <summary>
     /// Both kinds of command: <paramref name="defaultLevel"/> when <paramref name="logging"/> sets none, its levels

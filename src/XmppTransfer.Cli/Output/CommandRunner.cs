@@ -6,7 +6,11 @@ namespace XmppTransfer.Cli.Output;
 /// <summary>Runs a command body and turns failures into one clear line on stderr and the right exit code.</summary>
 internal static class CommandRunner
 {
-    public static async Task<int> RunAsync(bool verbose, Func<Task<int>> body, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(bool verbose, Func<Task<int>> body, CancellationToken cancellationToken) =>
+        RunAsync(verbose, body, Console.Error, cancellationToken);
+
+    /// <summary>The same, writing the line to <paramref name="error"/> (stderr in the program, a buffer in tests).</summary>
+    public static async Task<int> RunAsync(bool verbose, Func<Task<int>> body, TextWriter error, CancellationToken cancellationToken)
     {
         try
         {
@@ -14,37 +18,32 @@ internal static class CommandRunner
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await Console.Error.WriteLineAsync("xft: cancelled.");
+            await error.WriteLineAsync("xft: cancelled.");
             return ExitCodes.Cancelled;
         }
         catch (UsageException ex)
         {
-            await Console.Error.WriteLineAsync("xft: " + ErrorText.Line(ex.Message));
-            return ExitCodes.Usage;
-        }
-        catch (ArgumentException ex) when (ex is not ArgumentNullException)
-        {
-            // What the libraries reject as an argument came from the command line or a settings file (a certificate pin, a
-            // user name): a usage error, worded without the C# parameter name. A null argument is never the user's doing
-            // (the parser gives none) but a bug of ours, reported as one below.
-            await Console.Error.WriteLineAsync("xft: " + (verbose ? ex.ToString() : ErrorText.Of(ex)));
+            // The only usage error besides the parser's: a command that finds its input wrong says so in a UsageException,
+            // checked before the input reaches a library. An ArgumentException escaping a library is not one: the library
+            // was handed something we should have refused first, or misused; it is reported as the bug it is, below.
+            await error.WriteLineAsync("xft: " + ErrorText.Line(ex.Message));
             return ExitCodes.Usage;
         }
         catch (FileTransferException ex) when (ex.ErrorKind == FileTransferErrorKind.Declined)
         {
-            await Console.Error.WriteLineAsync("xft: " + ErrorText.Line(ex.Message));
+            await error.WriteLineAsync("xft: " + ErrorText.Line(ex.Message));
             return ExitCodes.Declined;
         }
         catch (Exception ex) when (ex is XmppException or IOException or UnauthorizedAccessException)
         {
-            await Console.Error.WriteLineAsync("xft: " + (verbose ? ex.ToString() : ErrorText.Line(ex.Message)));
+            await error.WriteLineAsync("xft: " + (verbose ? ex.ToString() : ErrorText.Line(ex.Message)));
             return ExitCodes.Failed;
         }
         catch (Exception ex)
         {
             // A bug of ours: still one line and exit code 1 rather than the runtime's crash report, with where it happened
             // under --verbose.
-            await Console.Error.WriteLineAsync($"xft: unexpected {ex.GetType().Name}: " + (verbose ? ex.ToString() : ex.Message + " (--verbose shows where)"));
+            await error.WriteLineAsync($"xft: unexpected {ex.GetType().Name}: " + (verbose ? ex.ToString() : ex.Message + " (--verbose shows where)"));
             return ExitCodes.Failed;
         }
     }

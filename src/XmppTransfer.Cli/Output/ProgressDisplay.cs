@@ -46,11 +46,15 @@ internal static class ProgressDisplay
                         return;
                     }
 
-                    task.Value = p.BytesTransferred;
-                    if (p.Method is { } method)
+                    // The report's name, not the label: a receiver reports the name it saves under ("name (1).ext").
+                    if (p.TotalBytes > 0)
                     {
-                        task.Description = Markup.Escape($"{label} [{method.ToShortName()}]");
+                        // An out-of-band download's size comes with the server's answer, after the bar was drawn.
+                        task.MaxValue = p.TotalBytes;
                     }
+
+                    task.Value = p.BytesTransferred;
+                    task.Description = Markup.Escape(p.Method is { } method ? $"{p.FileName} [{method.ToShortName()}]" : p.FileName);
                 }));
                 task.Value = task.MaxValue;
             });
@@ -59,7 +63,10 @@ internal static class ProgressDisplay
 
     private static string BusyUntil(DateTimeOffset retryAt) => retryAt.ToLocalTime().ToString("HH:mm:ss", CultureInfo.InvariantCulture);
 
-    /// <summary>One line per second on stderr: "name: 12.0/64.0 MiB (18%) 41.2 MiB/s ibb".</summary>
+    /// <summary>
+    /// One line per second on stderr: "name: 12.0/64.0 MiB (18%) 41.2 MiB/s ibb", named as the report names the file (a receiver:
+    /// the name it saves under).
+    /// </summary>
     private sealed class PlainProgress(string label) : IProgress<FileTransferProgress>
     {
         private TimeSpan _last = TimeSpan.FromSeconds(-1);
@@ -83,7 +90,7 @@ internal static class ProgressDisplay
             var percent = value.TotalBytes == 0 ? 100 : value.BytesTransferred * 100 / value.TotalBytes;
             Console.Error.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{label}: {value.BytesTransferred / 1048576.0:0.0}/{value.TotalBytes / 1048576.0:0.0} MiB ({percent}%) {TransferJson.FormatRate(value.BytesPerSecond)} {value.Method?.ToShortName()}"));
+                $"{value.FileName}: {value.BytesTransferred / 1048576.0:0.0}/{value.TotalBytes / 1048576.0:0.0} MiB ({percent}%) {TransferJson.FormatRate(value.BytesPerSecond)} {value.Method?.ToShortName()}"));
         }
     }
 }

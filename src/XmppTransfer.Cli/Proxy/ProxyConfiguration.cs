@@ -18,6 +18,16 @@ internal static class ProxyConfiguration
 {
     public const string SecretVariable = "XFT_COMPONENT_SECRET";
 
+    private static readonly string[] s_listNames = ["Listen", "PublicHost", "AllowDomains", "AllowJids", "LocalDomains"];
+
+    private static readonly string[] s_names =
+    [
+        "ComponentJid", "Server", "SecretFile", "Listen", "PublicHost", "AllowDomains", "AllowJids", "AllowAnyone", "LocalDomains",
+        "MaxConnections", "MaxPerAddress", "MaxStreamsPerJid", "Rate", "TotalRate", "MaxBytesPerStream", "RelayBufferSize",
+        "HandshakeTimeout", "UnpairedTimeout", "UnactivatedTimeout", "IdleTimeout", "DrainTimeout", "ReconnectMinDelay",
+        "ReconnectMaxDelay", "Metrics", "Json",
+    ];
+
     /// <summary>Builds the layered configuration and maps it.</summary>
     /// <exception cref="UsageException">A value is missing or invalid (exit code 2).</exception>
     public static ProxySettings Load(ProxyArguments arguments, Func<string, string?>? environment = null)
@@ -31,22 +41,41 @@ internal static class ProxyConfiguration
                 throw new UsageException($"The configuration file {arguments.ConfigFile} does not exist.");
             }
 
-            builder.AddJsonFile(Path.GetFullPath(arguments.ConfigFile), optional: false, reloadOnChange: false);
+            builder.AddConfiguration(ReadFile(arguments.ConfigFile));
         }
 
         builder.AddEnvironmentVariables(XftEnvironment.Prefix);
+        XftEnvironment.CheckSection("Proxy", Keys);
         builder.AddInMemoryCollection(ToKeys(arguments));
+        IConfiguration configuration = builder.Build();
+        return Map(configuration.GetSection("Proxy"), environment ?? Environment.GetEnvironmentVariable) with { Logging = configuration.GetSection("Logging") };
+    }
+
+    /// <summary>
+    /// Every key <see cref="Map"/> reads, under <c>Proxy:</c> (a key read there must be listed here, or it is refused as
+    /// unknown), and the standard <c>Logging</c> section beside it.
+    /// </summary>
+    public static SettingKeys Keys { get; } = new(
+        [.. s_names.Select(n => "Proxy:" + n)],
+        lists: [.. s_listNames.Select(n => "Proxy:" + n)],
+        sections: ["Logging"]);
+
+    /// <summary>Reads the <c>--config</c> file, refusing JSON that does not parse and keys nobody reads.</summary>
+    /// <exception cref="UsageException">The file cannot be read or has an unknown key (exit code 2).</exception>
+    private static IConfiguration ReadFile(string file)
+    {
         IConfiguration configuration;
         try
         {
-            configuration = builder.Build();
+            configuration = new ConfigurationBuilder().AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false).Build();
         }
         catch (Exception ex) when (ex is InvalidDataException or FormatException or IOException)
         {
             throw new UsageException($"Cannot read the configuration: {ex.Message}");
         }
 
-        return Map(configuration.GetSection("Proxy"), environment ?? Environment.GetEnvironmentVariable) with { Logging = configuration.GetSection("Logging") };
+        Keys.Check(configuration, "in " + file);
+        return configuration;
     }
 
     /// <summary>Maps the <c>Proxy</c> section to options; validation errors become <see cref="UsageException"/>.</summary>

@@ -11,8 +11,11 @@ namespace XmppTransfer.Cli.Proxy;
 /// <summary>
 /// <c>xft proxy</c> under the Generic Host: the SOCKS5 listener starts first and keeps running; the component
 /// connection to the XMPP server is kept up with doubling, capped backoff (pending, unactivated pairs meanwhile just
-/// reach their deadline: no activation can arrive). On stop: detach from the server first (no new activations),
-/// then drain the active relays for up to the drain timeout.
+/// reach their deadline: no activation can arrive). A refusal retrying cannot fix (<see cref="ComponentRefusal"/>) ends
+/// the daemon when the server has not accepted the component yet in this run, so that a wrong name or secret fails the
+/// service rather than leaving it looking healthy; after an accepted run it is retried like any failure (the server may
+/// be restarting with its configuration half-loaded), logged as an error each time. On stop: detach from the server
+/// first (no new activations), then drain the active relays for up to the drain timeout.
 /// </summary>
 internal sealed class ProxyDaemon : BackgroundService
 {
@@ -21,20 +24,26 @@ internal sealed class ProxyDaemon : BackgroundService
     private readonly ILogger _logger;
     private readonly ProxyEvents _events;
     private readonly TimeProvider _timeProvider;
+    private readonly IHostApplicationLifetime _lifetime;
     private Socks5Proxy? _proxy;
     private BytestreamProxyExtension? _service;
     private MetricsServer? _metrics;
     private long _reconnects;
     private int _connected;
+    private bool _attachedOnce;
 
-    public ProxyDaemon(ProxySettings settings, ILoggerFactory loggerFactory, ProxyEvents events, TimeProvider timeProvider)
+    public ProxyDaemon(ProxySettings settings, ILoggerFactory loggerFactory, ProxyEvents events, TimeProvider timeProvider, IHostApplicationLifetime lifetime)
     {
+        _lifetime = lifetime;
         _settings = settings;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<ProxyDaemon>();
         _events = events;
         _timeProvider = timeProvider;
     }
+
+    /// <summary>True when the daemon stopped itself because the server refused the component at start-up (exit code 1).</summary>
+    public bool RefusedAtStart { get; private set; }
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -100,6 +109,7 @@ internal sealed class ProxyDaemon : BackgroundService
             {
                 await component.ConnectAsync(stoppingToken).ConfigureAwait(false);
                 backoff.Reset();
+                _attachedOnce = true;
                 Volatile.Write(ref _connected, 1);
                 ProxyDaemonLog.Connected(_logger, componentOptions.Jid.ToString(), server);
                 _events.Write("connected", new { jid = componentOptions.Jid.ToString(), server });
@@ -109,6 +119,18 @@ internal sealed class ProxyDaemon : BackgroundService
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 break;
+            }
+            catch (XmppConnectionException ex) when (ComponentRefusal.IsPermanent(ex))
+            {
+                if (!_attachedOnce)
+                {
+                    ProxyDaemonLog.RefusedAtStart(_logger, ex.Message);
+                    RefusedAtStart = true;
+                    _lifetime.StopApplication();
+                    break;
+                }
+
+                ProxyDaemonLog.Refused(_logger, ex.Message);
             }
             catch (Exception ex) when (ex is XmppException or IOException or SocketException)
             {

@@ -22,4 +22,10 @@ internal static partial class ProxyDaemonLog
 
     [LoggerMessage(4505, LogLevel.Information, "Stopping: detached from the XMPP server, draining active streams")]
     public static partial void Stopping(ILogger logger);
+
+    [LoggerMessage(4506, LogLevel.Error, "The XMPP server refused the component (retrying: it accepted the component before): {Message}")]
+    public static partial void Refused(ILogger logger, string message);
+
+    [LoggerMessage(4507, LogLevel.Error, "The XMPP server refused the component at start-up (not retrying, exit code 1): {Message}")]
+    public static partial void RefusedAtStart(ILogger logger, string message);
 }

@@ -7,18 +7,26 @@ namespace XmppTransfer.Cli.Proxy;
 /// <summary>Builds and runs the Generic Host of <c>xft proxy</c>.</summary>
 internal static class ProxyHost
 {
-    /// <summary>Runs until <paramref name="cancellationToken"/> (SIGTERM, Ctrl-C) fires; then stops and drains.</summary>
-    public static async Task RunAsync(ProxySettings settings, bool verbose, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs until <paramref name="cancellationToken"/> (SIGTERM, Ctrl-C) fires; then stops and drains. False when it
+    /// stopped by itself instead: the server refused the component at start-up.
+    /// </summary>
+    public static async Task<bool> RunAsync(ProxySettings settings, bool verbose, CancellationToken cancellationToken)
     {
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         CliLogging.ConfigureHost(builder.Logging, settings.Logging, verbose, "yyyy-MM-ddTHH:mm:ss.fff ");
+        SignalFreeLifetime.Use(builder.Services);
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(new ProxyEvents(settings.Json));
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddHostedService<ProxyDaemon>();
+        builder.Services.AddSingleton<ProxyDaemon>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<ProxyDaemon>());
         // Drain first (DrainTimeout), then a margin to close the component stream and the sockets.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Socks5.DrainTimeout + TimeSpan.FromSeconds(10));
         using IHost host = builder.Build();
+        // Resolved first: RunAsync disposes the host's services when it returns.
+        ProxyDaemon daemon = host.Services.GetRequiredService<ProxyDaemon>();
         await host.RunAsync(cancellationToken);
+        return !daemon.RefusedAtStart;
     }
 }

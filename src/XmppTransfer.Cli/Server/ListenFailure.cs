@@ -56,12 +56,20 @@ internal static class ListenFailure
         var where = endPoint is null ? "an address" : endPoint.ToString();
         return error switch
         {
-            SocketError.AddressAlreadyInUse => new IOException($"Cannot listen on {where}: the port is already in use; choose another with {setting}."),
-            SocketError.AddressNotAvailable => new UsageException($"Cannot listen on {where}: this machine has no such address; choose one of its own with {setting}."),
-            SocketError.AccessDenied => new IOException($"Cannot listen on {where}: permission denied (ports below 1024 need privileges); choose another with {setting}."),
+            SocketError.AddressAlreadyInUse or SocketError.AccessDenied => new IOException($"Cannot listen on {where}: {Why(error)}; choose another with {setting}."),
+            SocketError.AddressNotAvailable => new UsageException($"Cannot listen on {where}: {Why(error)}; choose one of its own with {setting}."),
             _ => new IOException($"Cannot listen on {where} ({error}); check {setting}."),
         };
     }
+
+    /// <summary>Why a bind failed, as a clause: the same words for every listener xft names (also our SOCKS5 streamhost's).</summary>
+    public static string Why(SocketError error) => error switch
+    {
+        SocketError.AddressAlreadyInUse => "the port is already in use",
+        SocketError.AddressNotAvailable => "this machine has no such address",
+        SocketError.AccessDenied => "permission denied (ports below 1024 need privileges)",
+        _ => error.ToString(),
+    };
 
     private static SocketError? TryBind(IPEndPoint endPoint)
     {

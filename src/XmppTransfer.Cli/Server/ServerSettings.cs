@@ -25,6 +25,23 @@ internal static class ServerSettings
             "xft",
             "server");
 
+    /// <summary>
+    /// Every key <see cref="Map"/> and <see cref="MetricsEndpoint"/> read (a key read there must be listed here, or it is
+    /// refused as unknown), Openfire's aliases, the component secrets and the standard <c>Logging</c> section.
+    /// </summary>
+    public static SettingKeys Keys { get; } = new(
+        [
+            "Server:Domain", "Server:Listen", "Server:DirectTlsListen", "Server:ComponentListen",
+            "Server:Certificate", "Server:CertificateKey", "Server:CertificatePassword", "Server:RequireTls", "Server:AllowPlain",
+            "Server:FileTransfer", "Server:MaxStanzaBytes", "Server:MaxConnectionsPerAddress", "Server:MaxOutgoingQueueBytes", "Server:Metrics",
+            "Server:Proxy:Enabled", "Server:Proxy:Service", "Server:Proxy:Listen", "Server:Proxy:Port", "Server:Proxy:ExternalIp",
+            "Server:Proxy:MaxStreamsPerJid",
+            "xmpp.domain", "xmpp.socket.plain.port", "xmpp.component.socket.port", "xmpp.filetransfer.enabled", "xmpp.proxy.enabled",
+            "xmpp.proxy.service", "xmpp.proxy.port", "xmpp.proxy.externalip",
+        ],
+        lists: [],
+        sections: ["Server:Components", "Logging"]);
+
     public static ServerOptions Map(IConfiguration configuration, string dataDirectory, Microsoft.Extensions.Logging.ILoggerFactory loggerFactory)
     {
         var defaults = ServerOptions.Default;

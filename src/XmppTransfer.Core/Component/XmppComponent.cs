@@ -44,6 +44,14 @@ public sealed class XmppComponent : XmppSession
             var header = await transport.Reader.ReadHeaderAsync(timeout.Token).ConfigureAwait(false);
             if (string.IsNullOrEmpty(header.Id))
             {
+                // A server that refuses the name before any handshake (Prosody: host-unknown) may open its stream with an
+                // empty id only to carry the stream error that follows; that error, not the id, is the news.
+                var refusal = await transport.Reader.ReadElementAsync(timeout.Token).ConfigureAwait(false);
+                if (refusal is not null && refusal.Name == StreamError.Name)
+                {
+                    throw Refused(refusal);
+                }
+
                 throw new XmppConnectionException(XmppErrorKind.ProtocolViolation, "The server's component stream header has no id.");
             }
 
@@ -53,10 +61,7 @@ public sealed class XmppComponent : XmppSession
                 ?? throw new XmppConnectionException(XmppErrorKind.Authentication, "The server closed the stream instead of accepting the component handshake.");
             if (answer.Name == StreamError.Name)
             {
-                var (condition, text) = StreamError.Parse(answer);
-                throw new XmppConnectionException(
-                    XmppErrorKind.Authentication,
-                    $"The server refused component {Options.Jid}: {condition}{(text is null ? string.Empty : " - " + text)} (check the name and secret).");
+                throw Refused(answer);
             }
 
             if (answer.Name != s_handshake)
@@ -79,6 +84,26 @@ public sealed class XmppComponent : XmppSession
                 await transport.DisposeAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// The server's stream error refusing this component, as an <see cref="XmppErrorKind.Authentication"/> failure whose
+    /// inner <see cref="XmppStreamErrorException"/> carries the condition, so that a caller can tell a refusal that will
+    /// not change by retrying (<c>host-unknown</c>, <c>not-authorized</c>) from one that may (<c>conflict</c>).
+    /// </summary>
+    private XmppConnectionException Refused(XElement error)
+    {
+        var (condition, text) = StreamError.Parse(error);
+        var hint = condition switch
+        {
+            "host-unknown" => "the server has no component of that name",
+            "not-authorized" => "check the secret",
+            _ => "check the name and secret",
+        };
+        return new XmppConnectionException(
+            XmppErrorKind.Authentication,
+            $"The server refused component {Options.Jid}: {condition}{(text is null ? string.Empty : " - " + text.TrimEnd('.'))} ({hint}).",
+            new XmppStreamErrorException(condition, text, sentByUs: false));
     }
 
     private protected override void PrepareOutgoing(XElement stanza)

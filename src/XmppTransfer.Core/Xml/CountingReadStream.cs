@@ -14,6 +14,12 @@ internal sealed class CountingReadStream(Stream inner, int maxBytesPerStanza) : 
 
     public void Mark() => _sinceMark = 0;
 
+    /// <summary>
+    /// Whether the transport has ended (a read returned 0: the peer closed TCP). The XmlReader reports that as malformed
+    /// XML when the stream's root element is still open; this tells a closed connection from XML that is wrong.
+    /// </summary>
+    public bool ReachedEnd { get; private set; }
+
     public override bool CanRead => true;
 
     public override bool CanSeek => false;
@@ -28,6 +34,7 @@ internal sealed class CountingReadStream(Stream inner, int maxBytesPerStanza) : 
     {
         var token = cancellationToken.CanBeCanceled ? cancellationToken : ReadToken;
         var read = await inner.ReadAsync(buffer, token).ConfigureAwait(false);
+        ReachedEnd |= read == 0 && buffer.Length > 0;
         _sinceMark += read;
         return _sinceMark > maxBytesPerStanza
             ? throw new XmlLimitExceededException($"A stanza exceeded the limit of {maxBytesPerStanza} bytes.")
@@ -41,6 +48,7 @@ internal sealed class CountingReadStream(Stream inner, int maxBytesPerStanza) : 
     {
         // Only reached if some XmlReader path reads synchronously; counted and bounded like the async path.
         var read = inner.Read(buffer, offset, count);
+        ReachedEnd |= read == 0 && count > 0;
         _sinceMark += read;
         return _sinceMark > maxBytesPerStanza
             ? throw new XmlLimitExceededException($"A stanza exceeded the limit of {maxBytesPerStanza} bytes.")

@@ -16,6 +16,7 @@ internal sealed class XmppXmlReader : IDisposable
     private readonly XmlReader _reader;
     private readonly XmlLimits _limits;
     private string _contentNamespace = Namespaces.Client;
+    private bool _inStanza;
 
     public XmppXmlReader(Stream transport, XmlLimits limits)
     {
@@ -82,6 +83,10 @@ internal sealed class XmppXmlReader : IDisposable
 
             throw new XmppConnectionException(XmppErrorKind.Closed, "The peer closed the connection before opening its stream.");
         }
+        catch (XmlException ex) when (_input.ReachedEnd)
+        {
+            throw new XmppConnectionException(XmppErrorKind.Closed, "The peer closed the connection in the middle of its stream header.", ex);
+        }
         catch (XmlException ex)
         {
             throw Violation("not-well-formed", "The peer sent malformed XML: " + ex.Message, ex);
@@ -107,7 +112,9 @@ internal sealed class XmppXmlReader : IDisposable
                 switch (_reader.NodeType)
                 {
                     case XmlNodeType.Element:
+                        _inStanza = true;
                         var element = await ReadTreeAsync().ConfigureAwait(false);
+                        _inStanza = false;
                         _input.Mark();
                         return element;
                     case XmlNodeType.EndElement:
@@ -126,6 +133,17 @@ internal sealed class XmppXmlReader : IDisposable
             }
 
             return null;
+        }
+        catch (XmlException ex) when (_input.ReachedEnd)
+        {
+            // TCP closed under an open stream: the peer went away (a server shutting down often just closes), it did not
+            // send bad XML, so there is nobody to send not-well-formed to. Between stanzas nothing was lost.
+            throw new XmppConnectionException(
+                XmppErrorKind.Closed,
+                _inStanza
+                    ? "The peer closed the connection in the middle of a stanza."
+                    : "The peer closed the connection without closing its stream.",
+                ex);
         }
         catch (XmlException ex)
         {

@@ -56,8 +56,9 @@ internal static class DiskSpace
         try
         {
             var info = new FileInfo(partPath);
-            if (!info.Exists)
+            if (!info.Exists || FileKindProbe.Of(partPath, followLinks: false) is { } kind && kind != FileKind.RegularFile)
             {
+                // A link, FIFO or device is replaced, not truncated (ForeignPartEntry): what a link points to keeps its blocks.
                 return 0;
             }
 

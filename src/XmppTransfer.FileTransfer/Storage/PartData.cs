@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace XmppTransfer.FileTransfer.Storage;
 
 /// <summary>
@@ -10,22 +12,23 @@ internal static class PartData
     /// <summary>
     /// Opens the part file. A fresh one is preallocated to <paramref name="remaining"/> bytes (fallocate; its length stays
     /// 0), so a full disk shows before any byte is accepted and the writes do not allocate blocks one by one. A resumed
-    /// one (<paramref name="resumeFrom"/> above zero) is opened as it is.
+    /// one (<paramref name="resumeFrom"/> above zero) is opened as it is. A fresh part that is a symbolic link, a FIFO, a
+    /// socket or a device is replaced, unopened, by a new file (<see cref="ForeignPartEntry"/>, logged to
+    /// <paramref name="logger"/>); a resumed one never is one (<see cref="PartialFile.ResumableLength"/>). A fresh part is
+    /// always created exclusively (O_EXCL) after <see cref="ForeignPartEntry.Clear"/>.
     /// </summary>
-    public static FileStream Open(string partPath, long resumeFrom, long remaining)
+    public static FileStream Open(string partPath, long resumeFrom, long remaining, ILogger logger)
     {
         try
         {
-            // A part that is a symbolic link (not ours: we write plain files) would carry the bytes to wherever it points;
-            // a fresh receive replaces the link itself (a resumed one never starts from a link: PartialFile.ResumableLength).
-            if (resumeFrom == 0 && new FileInfo(partPath).LinkTarget is not null)
+            if (resumeFrom == 0)
             {
-                File.Delete(partPath);
+                ForeignPartEntry.Clear(partPath, logger);
             }
 
             return new FileStream(partPath, new FileStreamOptions
             {
-                Mode = resumeFrom > 0 ? FileMode.Open : FileMode.Create,
+                Mode = resumeFrom > 0 ? FileMode.Open : FileMode.CreateNew,
                 Access = FileAccess.ReadWrite,
                 Share = FileShare.None,
                 BufferSize = 0,

@@ -115,7 +115,7 @@ internal static class PartNames
         string finalPath;
         lock (s_gate)
         {
-            finalPath = overwrite ? Path.Combine(directory, finalName) : SafeFileName.Unique(directory, finalName);
+            finalPath = FinalPath(directory, finalName, overwrite);
             File.Move(PartialFile.DataPath(directory, partName), finalPath, overwrite);
         }
 
@@ -130,6 +130,14 @@ internal static class PartNames
 
         return finalPath;
     }
+
+    /// <summary>
+    /// Where a file finished now would be saved: <paramref name="finalName"/> itself when <paramref name="overwrite"/>, else the
+    /// first free <c>name (n).ext</c>. <see cref="Commit"/> applies the same rule when the file is complete, so a name taken in
+    /// between moves the file on to the next free one.
+    /// </summary>
+    public static string FinalPath(string directory, string finalName, bool overwrite) =>
+        overwrite ? Path.Combine(directory, finalName) : SafeFileName.Unique(directory, finalName);
 
     /// <summary>One receive's claim on a part name; disposing releases it.</summary>
     internal sealed class Lease(string key, string name) : IDisposable

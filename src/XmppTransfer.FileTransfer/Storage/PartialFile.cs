@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.Extensions.Logging;
 
 namespace XmppTransfer.FileTransfer.Storage;
 
@@ -44,7 +45,7 @@ internal sealed record PartialFile
     /// <summary>
     /// How many bytes of a matching partial we already have (0 when none or different). A part longer than the file's size
     /// counts as none: it cannot be a prefix of the file, so nothing in it can be resumed from. The receive then starts
-    /// over and overwrites the part from byte 0 (<see cref="PartData.Open"/> truncates it) rather than deleting it here:
+    /// over and overwrites the part from byte 0 (<see cref="PartData.Open"/> replaces it) rather than deleting it here:
     /// the part and its metadata go only when a new receive actually writes in their place, so an offer that is declined
     /// or fails before its first byte changes nothing on disk, and a file under its final name is never touched. An
     /// out-of-band offer has no size (-1) to compare with; its download applies the same rule once the server tells the
@@ -62,12 +63,12 @@ internal sealed record PartialFile
         try
         {
             // What we write is a few hundred bytes in plain files. Anything else was not written by us and is not opened: a
-            // huge file is not read whole, a FIFO or device (length 0 here) would block or never end, and a symbolic link
-            // (as part or metadata) could make a resume append to a file outside the folder. A folder others can write to
-            // could hold such things under every alternate name a lease looks at.
+            // huge file is not read whole, a FIFO or device would block or never end, and a symbolic link (as part or
+            // metadata) could make a resume append to a file outside the folder. A folder others can write to could hold
+            // such things under every alternate name a lease looks at.
             var metadataInfo = new FileInfo(metadata);
             var dataInfo = new FileInfo(data);
-            if (metadataInfo.LinkTarget is not null || dataInfo.LinkTarget is not null || metadataInfo.Length is 0 or > MaxMetadataBytes)
+            if (!IsPlainFile(metadataInfo) || !IsPlainFile(dataInfo) || metadataInfo.Length is 0 or > MaxMetadataBytes)
             {
                 return 0;
             }
@@ -82,8 +83,26 @@ internal sealed record PartialFile
         }
     }
 
-    public void Save(string directory, string safeName) =>
-        File.WriteAllText(MetadataPath(directory, safeName), JsonSerializer.Serialize(this));
+    /// <summary>
+    /// A regular file, not a link: by its type where that can be told (<see cref="FileKindProbe"/>); elsewhere by not being
+    /// a link, a FIFO or device then being turned away by the length of 0 it reports (metadata of 0 bytes is refused, and
+    /// a part of 0 bytes has nothing to resume from).
+    /// </summary>
+    private static bool IsPlainFile(FileInfo info) =>
+        FileKindProbe.Of(info.FullName, followLinks: false) is { } kind ? kind == FileKind.RegularFile : info.LinkTarget is null;
+
+    /// <summary>
+    /// Writes the metadata next to the part. A metadata path that is a symbolic link, a FIFO or a device is replaced, not
+    /// written through or opened (<see cref="ForeignPartEntry"/>): a FIFO with no reader would hold the receive for ever.
+    /// Whatever was there is cleared and the file created exclusively (O_EXCL, <see cref="ForeignPartEntry.Clear"/>).
+    /// </summary>
+    public void Save(string directory, string safeName, ILogger logger)
+    {
+        var path = MetadataPath(directory, safeName);
+        ForeignPartEntry.Clear(path, logger);
+        using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        JsonSerializer.Serialize(file, this);
+    }
 
     public static void Delete(string directory, string safeName)
     {

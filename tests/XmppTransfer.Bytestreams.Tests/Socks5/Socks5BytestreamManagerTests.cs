@@ -101,6 +101,76 @@ public sealed class Socks5BytestreamManagerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_offer_without_streamhosts_fails_the_expected_session_with_a_reason_that_does_not_repeat_the_sender()
+    {
+        var bobS5b = new Socks5BytestreamManager(s_loopback);
+        _bob.AddExtension(bobS5b);
+        var registration = bobS5b.Expect(_alice.BoundJid, "s");
+        var query = "<query xmlns='http://jabber.org/protocol/bytestreams' sid='s'/>";
+
+        var refused = await Assert.ThrowsAsync<XmppStanzaErrorException>(
+            () => _alice.SendIqAsync(Stanza.MakeIq(IqType.Set, _bob.BoundJid, XElement.Parse(query)), cancellationToken: Ct).WaitAsync(s_cap, Ct));
+        var ex = await Assert.ThrowsAsync<BytestreamException>(() => bobS5b.WaitExpectedAsync(_alice.BoundJid, "s", registration, Ct).WaitAsync(s_cap, Ct));
+
+        // Whoever waits names the sender already ("a.bin from JID: ..."): the reason must not start with it again.
+        Assert.Equal("item-not-found", refused.Error.Condition);
+        Assert.Equal("The SOCKS5 offer lists no streamhost.", ex.Message);
+    }
+
+    [Fact]
+    public async Task A_taken_listening_port_without_a_proxy_fails_with_the_port_and_raises_direct_listen_failed()
+    {
+        using var holder = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        holder.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        holder.Listen(1);
+        var port = ((IPEndPoint)holder.LocalEndPoint!).Port;
+        var requester = new Socks5BytestreamManager(s_loopback with { MinPort = port, MaxPort = port });
+        await using var carol = await _router.ConnectAsync("carol", c => c.AddExtension(requester));
+        var raised = new List<BytestreamException>();
+        requester.DirectListenFailed += raised.Add;
+
+        // Bob is not a target here: told there is no streamhost, he answers with an error, which is all the courtesy asks.
+        var ex = await Assert.ThrowsAsync<BytestreamException>(() => requester.ConnectAsync(_bob.BoundJid, "taken", Ct).WaitAsync(s_cap, Ct));
+
+        Assert.Equal(BytestreamErrorKind.Refused, ex.ErrorKind);
+        Assert.Equal($"Cannot listen for direct SOCKS5 connections on port {port}: AddressAlreadyInUse.", ex.Message);
+        Assert.Equal(SocketError.AddressAlreadyInUse, Assert.IsType<SocketException>(ex.InnerException).SocketErrorCode);
+        Assert.Same(ex, Assert.Single(raised));
+    }
+
+    [Fact]
+    public async Task A_taken_listening_port_with_a_proxy_offers_the_proxy_alone_and_raises_direct_listen_failed()
+    {
+        using var holder = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        holder.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        holder.Listen(1);
+        var port = ((IPEndPoint)holder.LocalEndPoint!).Port;
+
+        // Bob plays both parts: the proxy (its address query answers one streamhost) and the target, which records the
+        // streamhosts it is offered and refuses them.
+        var proxyHost = new StreamHost(_bob.BoundJid, "127.0.0.1", 1);
+        var offered = new TaskCompletionSource<IReadOnlyList<StreamHost>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _bob.RegisterIqHandler(BytestreamsQuery.Name, IqType.Get, (_, _) =>
+            ValueTask.FromResult<XElement?>(new XElement(BytestreamsQuery.Name, proxyHost.ToXml())));
+        _bob.RegisterIqHandler(BytestreamsQuery.Name, IqType.Set, (iq, _) =>
+        {
+            offered.TrySetResult(BytestreamsQuery.Parse(iq.Element(BytestreamsQuery.Name)!).StreamHosts);
+            throw new XmppStanzaErrorException(StanzaError.ItemNotFound());
+        });
+        var requester = new Socks5BytestreamManager(s_loopback with { MinPort = port, MaxPort = port, Proxies = [_bob.BoundJid] });
+        await using var carol = await _router.ConnectAsync("carol", c => c.AddExtension(requester));
+        var raised = 0;
+        requester.DirectListenFailed += _ => Interlocked.Increment(ref raised);
+
+        var ex = await Assert.ThrowsAsync<BytestreamException>(() => requester.ConnectAsync(_bob.BoundJid, "proxied", Ct).WaitAsync(s_cap, Ct));
+
+        var host = Assert.Single(await offered.Task.WaitAsync(s_cap, Ct));
+        Assert.Equal(_bob.BoundJid, host.Jid);
+        Assert.Equal(1, Volatile.Read(ref raised));
+        Assert.DoesNotContain("Cannot listen", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_target_answers_item_not_found_when_no_streamhost_works()
     {
         var bobS5b = new Socks5BytestreamManager(s_loopback);

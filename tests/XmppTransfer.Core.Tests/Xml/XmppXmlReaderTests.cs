@@ -107,6 +107,31 @@ public class XmppXmlReaderTests
     }
 
     [Fact]
+    public async Task A_connection_that_ends_between_stanzas_is_a_closed_connection_not_malformed_xml()
+    {
+        using var reader = Reader(Header + "<message/> ");
+        await reader.ReadHeaderAsync(CancellationToken.None).WaitAsync(s_cap);
+        Assert.NotNull(await reader.ReadElementAsync(CancellationToken.None).WaitAsync(s_cap));
+
+        var ex = await Assert.ThrowsAsync<XmppConnectionException>(() => reader.ReadElementAsync(CancellationToken.None).WaitAsync(s_cap));
+
+        Assert.Equal(XmppErrorKind.Closed, ex.Kind);
+        Assert.Equal("The peer closed the connection without closing its stream.", ex.Message);
+    }
+
+    [Fact]
+    public async Task A_connection_that_ends_inside_a_stanza_is_a_closed_connection_that_says_so()
+    {
+        using var reader = Reader(Header + "<message><body>cut he");
+        await reader.ReadHeaderAsync(CancellationToken.None).WaitAsync(s_cap);
+
+        var ex = await Assert.ThrowsAsync<XmppConnectionException>(() => reader.ReadElementAsync(CancellationToken.None).WaitAsync(s_cap));
+
+        Assert.Equal(XmppErrorKind.Closed, ex.Kind);
+        Assert.Equal("The peer closed the connection in the middle of a stanza.", ex.Message);
+    }
+
+    [Fact]
     public async Task Whitespace_inside_elements_is_kept_for_the_application()
     {
         using var reader = Reader(Header + "<iq type='set' id='1'><data xmlns='http://jabber.org/protocol/ibb' seq='0' sid='s'>QU\n JD\n</data></iq>");

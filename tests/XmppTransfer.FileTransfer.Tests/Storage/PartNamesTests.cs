@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Microsoft.Extensions.Logging.Abstractions;
 using XmppTransfer.FileTransfer.Storage;
 
 namespace XmppTransfer.FileTransfer.Tests.Storage;
@@ -150,7 +151,7 @@ public sealed class PartNamesTests : IDisposable
             var part = PartialFile.DataPath(_directory, "x.bin");
             File.CreateSymbolicLink(part, target);
 
-            using (var stream = PartData.Open(part, resumeFrom: 0, remaining: 10))
+            using (var stream = PartData.Open(part, resumeFrom: 0, remaining: 10, NullLogger.Instance))
             {
                 stream.Write([9, 9]);
             }
@@ -190,7 +191,7 @@ public sealed class PartNamesTests : IDisposable
     {
         var part = PartialFile.DataPath(_directory, partName);
         File.WriteAllBytes(part, RandomNumberGenerator.GetBytes(length));
-        describes.Save(_directory, partName);
+        describes.Save(_directory, partName, NullLogger.Instance);
         return part;
     }
 

@@ -87,6 +87,42 @@ public sealed partial class ProsodyServerLifecycleTests
         Assert.Contains("<handshake/>", answer, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_client_connected_when_Prosody_stops_learns_the_server_went_away_not_that_its_xml_was_malformed()
+    {
+        InteropGate.SkipUnlessEnabled();
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        ProsodyServer server = await ProsodyServer.StartAsync(s_plaintext, ct).WaitAsync(s_timeout, ct);
+        try
+        {
+            await server.RegisterAsync("erin", "stop-test-password", ct).WaitAsync(s_timeout, ct);
+            await using var client = new XmppTransfer.Core.XmppClient(new XmppTransfer.Core.XmppClientOptions
+            {
+                Jid = XmppTransfer.Core.Jid.Parse($"erin@{server.Domain}/stop"),
+                Password = "stop-test-password",
+                Host = server.Host,
+                Port = server.C2sPort,
+                Tls = XmppTransfer.Core.TlsMode.Off,
+                AllowPlainWithoutTls = true,
+            });
+            await client.ConnectAsync(ct).WaitAsync(s_timeout, ct);
+
+            await server.DisposeAsync().AsTask().WaitAsync(s_timeout, ct);
+
+            var reason = await Assert.ThrowsAnyAsync<XmppTransfer.Core.XmppException>(() => client.Completion.WaitAsync(s_timeout, ct));
+            // Prosody says system-shutdown before it closes; a server that only closed TCP would be Closed. Either way, not
+            // an error of ours.
+            Assert.True(
+                reason is XmppTransfer.Core.XmppStreamErrorException { Condition: "system-shutdown", SentByUs: false }
+                    or XmppTransfer.Core.XmppConnectionException { Kind: XmppTransfer.Core.XmppErrorKind.Closed },
+                reason.ToString());
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
     internal static bool ProcessIsGone(int pid)
     {
         try

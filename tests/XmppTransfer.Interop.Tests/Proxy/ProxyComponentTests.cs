@@ -119,6 +119,10 @@ public sealed class ProxyComponentTests : IDisposable
 
             await first.DisposeAsync();
             await xft.WaitForEventAsync("disconnected", s_timeout);
+            // Prosody stopping is the server going away (its stream error by name, or a closed connection), not XML of
+            // ours to call malformed.
+            await xft.WaitForStderrAsync("Connection to the XMPP server failed or ended:", s_timeout);
+            Assert.DoesNotContain("not-well-formed", xft.StandardError, StringComparison.Ordinal);
             await using ProsodyServer second = await StartProsodyAsync(componentPort);
             await xft.WaitForEventAsync("connected", s_timeout);
             Assert.Contains("xmpptransfer_proxy_component_connected 1\n", await GetMetricsAsync(metrics), StringComparison.Ordinal);
@@ -132,6 +136,40 @@ public sealed class ProxyComponentTests : IDisposable
         {
             await first.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task Xft_proxy_with_a_component_name_Prosody_does_not_know_exits_1_naming_host_unknown()
+    {
+        InteropGate.SkipUnlessEnabled();
+        await using ProsodyServer server = await StartProsodyAsync();
+        await using XftProcess xft = XftProcess.Start(
+            ["proxy", "--component-jid", "nothere.example.test", "--server", $"127.0.0.1:{server.ComponentPort!.Value}", "--listen", "127.0.0.1:0",
+             "--public-host", "127.0.0.1", "--json"],
+            new Dictionary<string, string> { ["XFT_COMPONENT_SECRET"] = s_component.Secret });
+
+        Assert.Equal(1, await xft.WaitForExitAsync(s_timeout));
+        Assert.Contains(
+            "The XMPP server refused the component at start-up (not retrying, exit code 1): The server refused component nothere.example.test: host-unknown",
+            xft.StandardError,
+            StringComparison.Ordinal);
+        Assert.DoesNotContain("has no id", xft.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("Reconnecting", xft.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Xft_proxy_with_a_wrong_secret_for_Prosody_exits_1_naming_not_authorized()
+    {
+        InteropGate.SkipUnlessEnabled();
+        await using ProsodyServer server = await StartProsodyAsync();
+        await using XftProcess xft = XftProcess.Start(
+            ["proxy", "--component-jid", s_component.Name, "--server", $"127.0.0.1:{server.ComponentPort!.Value}", "--listen", "127.0.0.1:0",
+             "--public-host", "127.0.0.1", "--json"],
+            new Dictionary<string, string> { ["XFT_COMPONENT_SECRET"] = "not-the-secret" });
+
+        Assert.Equal(1, await xft.WaitForExitAsync(s_timeout));
+        Assert.Contains($"The server refused component {s_component.Name}: not-authorized", xft.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("not-the-secret", xft.StandardError, StringComparison.Ordinal);
     }
 
     public void Dispose() => TestFiles.DeleteDirectoryQuietly(_folder);

@@ -96,8 +96,11 @@ internal sealed class DirectListener : IAsyncDisposable
         }
 
         throw new BytestreamException(BytestreamErrorKind.Refused,
-            $"Cannot listen for direct SOCKS5 connections on port {(minPort == 0 ? "0" : $"{minPort}-{maxPort}")}: {last?.SocketErrorCode}.", last);
+            $"Cannot listen for direct SOCKS5 connections on {PortText(minPort, maxPort)}: {last?.SocketErrorCode}.", last);
     }
+
+    /// <summary>"port N" for one port (an ephemeral one is port 0), "ports A-B" for a range.</summary>
+    internal static string PortText(int minPort, int maxPort) => minPort == maxPort || minPort == 0 ? $"port {minPort}" : $"ports {minPort}-{maxPort}";
 
     /// <summary>Waits for the connection whose DST.ADDR is <paramref name="dstAddr"/>. Dispose the registration when done.</summary>
     public Registration Register(string dstAddr)
