@@ -178,13 +178,18 @@ public abstract partial class XmppSession : IAsyncDisposable
     /// <see cref="XmppStanzaErrorException"/> for an error answer and an <see cref="XmppException"/>
     /// of kind <see cref="XmppErrorKind.Timeout"/> when no answer came in time.
     /// </summary>
-    public async Task<XElement> SendIqAsync(XElement iq, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    public Task<XElement> SendIqAsync(XElement iq, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(iq);
         var type = Stanza.GetIqType(iq);
         if (type is not (IqType.Get or IqType.Set))
         {
-            throw new ArgumentException("Only IQ get and set stanzas expect an answer.", nameof(iq));
+            return Task.FromException<XElement>(new ArgumentException("Only IQ get and set stanzas expect an answer.", nameof(iq)));
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<XElement>(cancellationToken);
         }
 
         var id = (string?)iq.Attribute("id");
@@ -194,43 +199,64 @@ public abstract partial class XmppSession : IAsyncDisposable
             iq.SetAttributeValue("id", id);
         }
 
-        var pending = new PendingIq(Stanza.GetTo(iq));
+        var pending = new PendingIq(this, id, Stanza.GetTo(iq), iq.Elements().FirstOrDefault()?.Name.LocalName ?? "iq", timeout ?? DefaultIqTimeout, cancellationToken);
         if (!_pending.TryAdd(id, pending))
         {
-            throw new InvalidOperationException($"An IQ with id '{id}' is already waiting for its answer.");
+            return Task.FromException<XElement>(new InvalidOperationException($"An IQ with id '{id}' is already waiting for its answer."));
         }
 
-        var wait = timeout ?? DefaultIqTimeout;
-        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
-        timeoutSource.CancelAfter(wait);
+        // From here every end (answer, timeout, cancel, closed stream, failed send) goes through the pending request.
+        pending.StartLimit(_shutdown.Token);
         try
         {
             // The wait for room in a full outgoing queue counts against the IQ's own timeout too.
-            await SendAsync(iq, timeoutSource.Token).ConfigureAwait(false);
-            var answer = await pending.Completion.Task.WaitAsync(timeoutSource.Token).ConfigureAwait(false);
-            if (Stanza.GetIqType(answer) == IqType.Error)
+            var sending = SendAsync(iq, pending.Limit);
+            if (!sending.IsCompletedSuccessfully)
             {
-                throw new XmppStanzaErrorException(StanzaError.Parse(answer), Stanza.GetFrom(answer) ?? pending.To);
+                _ = CompleteSendAsync(sending, pending);
             }
-
-            return answer;
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex)
         {
-            if (_shutdown.IsCancellationRequested || _completion.Task.IsCompleted)
-            {
-                throw ClosedException();
-            }
+            pending.Finish(ex);
+        }
 
-            var payload = iq.Elements().FirstOrDefault()?.Name.LocalName ?? "iq";
-            throw new XmppException(
-                XmppErrorKind.Timeout,
-                $"No answer to the {payload} request sent to {pending.To?.ToString() ?? "the server"} within {wait.TotalSeconds:0.#} s.");
-        }
-        finally
+        return pending.Task;
+    }
+
+    /// <summary>A send that waited for room in the queue: its failure is the request's, unless the request already ended.</summary>
+    private static async Task CompleteSendAsync(ValueTask sending, PendingIq pending)
+    {
+        try
         {
-            _pending.TryRemove(id, out _);
+            await sending.ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (pending.Limit.IsCancellationRequested)
+        {
+            // The limit ended the request, with the reason it decided (timeout, cancel or closed stream).
+        }
+        catch (Exception ex)
+        {
+            pending.Finish(ex);
+        }
+    }
+
+    /// <summary>Why a request's limit fired: the caller's cancel, the session's end, or no answer in time.</summary>
+    private Exception LimitReached(PendingIq pending)
+    {
+        if (pending.CallerToken.IsCancellationRequested)
+        {
+            return new TaskCanceledException(null, null, pending.CallerToken);
+        }
+
+        if (_shutdown.IsCancellationRequested || _completion.Task.IsCompleted)
+        {
+            return ClosedException();
+        }
+
+        return new XmppException(
+            XmppErrorKind.Timeout,
+            $"No answer to the {pending.Payload} request sent to {pending.To?.ToString() ?? "the server"} within {pending.Wait.TotalSeconds:0.#} s.");
     }
 
     /// <summary>Closes the stream politely (our closing tag, a short wait for the peer's) and releases the connection.</summary>
@@ -422,7 +448,7 @@ public abstract partial class XmppSession : IAsyncDisposable
             case IqType.Result or IqType.Error:
                 if (id is not null && _pending.TryGetValue(id, out var pending) && IsExpectedResponder(pending.To, Stanza.GetFrom(iq)))
                 {
-                    pending.Completion.TrySetResult(iq);
+                    pending.Answer(iq);
                 }
                 else
                 {
@@ -598,7 +624,7 @@ public abstract partial class XmppSession : IAsyncDisposable
     {
         foreach (var entry in _pending)
         {
-            entry.Value.Completion.TrySetException(reason);
+            entry.Value.Finish(reason);
         }
     }
 
@@ -655,8 +681,106 @@ public abstract partial class XmppSession : IAsyncDisposable
         }
     }
 
-    private sealed record PendingIq(Jid? To)
+    /// <summary>
+    /// An IQ request until it ends: answer, timeout, cancel, closed stream or failed send, whichever comes first. The answer
+    /// completes <see cref="Task"/> on the read loop as it is read (its continuations run on the pool), before any later
+    /// stanza is dispatched: a caller woken by a later presence or close finds the request already complete.
+    /// </summary>
+    private sealed class PendingIq(XmppSession session, string id, Jid? to, string payload, TimeSpan wait, CancellationToken callerToken)
     {
-        public TaskCompletionSource<XElement> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource<XElement> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private CancellationTokenSource? _limit;
+        private CancellationTokenRegistration _limitReached;
+        private int _finished;
+
+        /// <summary>Where it was sent (null: our server), the only address allowed to answer.</summary>
+        public Jid? To { get; } = to;
+
+        /// <summary>The payload's name, for the timeout's message.</summary>
+        public string Payload { get; } = payload;
+
+        public TimeSpan Wait { get; } = wait;
+
+        public CancellationToken CallerToken { get; } = callerToken;
+
+        public Task<XElement> Task => _completion.Task;
+
+        /// <summary>Cancelled by the caller's token, the session's end or the timeout.</summary>
+        public CancellationToken Limit => _limit!.Token;
+
+        public void StartLimit(CancellationToken sessionEnd)
+        {
+            _limit = CancellationTokenSource.CreateLinkedTokenSource(CallerToken, sessionEnd);
+            _limit.CancelAfter(Wait);
+            _limitReached = _limit.Token.UnsafeRegister(static state => ((PendingIq)state!).OnLimitReached(), this);
+            if (Volatile.Read(ref _finished) != 0)
+            {
+                // Ended before the limit was set (the stream closed, or the limit was already reached inside the register).
+                Release(disposeLimit: true);
+            }
+        }
+
+        public void Answer(XElement iq)
+        {
+            if (Stanza.GetIqType(iq) == IqType.Error)
+            {
+                Finish(new XmppStanzaErrorException(StanzaError.Parse(iq), Stanza.GetFrom(iq) ?? To));
+            }
+            else if (TryEnd())
+            {
+                _completion.TrySetResult(iq);
+                Release(disposeLimit: true);
+            }
+        }
+
+        public void Finish(Exception failure)
+        {
+            if (TryEnd())
+            {
+                _completion.TrySetException(failure);
+                Release(disposeLimit: true);
+            }
+        }
+
+        private void OnLimitReached()
+        {
+            if (TryEnd())
+            {
+                var failure = session.LimitReached(this);
+                if (failure is TaskCanceledException)
+                {
+                    _completion.TrySetCanceled(CallerToken);
+                }
+                else
+                {
+                    _completion.TrySetException(failure);
+                }
+
+                // Inside the limit's own cancellation: its source is disposed once that is over.
+                Release(disposeLimit: false);
+                ThreadPool.UnsafeQueueUserWorkItem(static limit => limit.Dispose(), _limit!, preferLocal: false);
+            }
+        }
+
+        /// <summary>Out of the table at once, so the id can be used again as soon as the caller sees the end.</summary>
+        private bool TryEnd()
+        {
+            if (Interlocked.Exchange(ref _finished, 1) != 0)
+            {
+                return false;
+            }
+
+            session._pending.TryRemove(new KeyValuePair<string, PendingIq>(id, this));
+            return true;
+        }
+
+        private void Release(bool disposeLimit)
+        {
+            _limitReached.Dispose();
+            if (disposeLimit)
+            {
+                _limit?.Dispose();
+            }
+        }
     }
 }

@@ -38,6 +38,25 @@ public sealed class LoopbackRouter : IAsyncDisposable
     /// <summary>Called for every routed stanza; return null to drop it.</summary>
     public Func<XElement, XElement?>? Intercept { get; set; }
 
+    /// <summary>
+    /// Queues stanzas for <paramref name="to"/> back to back, as a server that has them ready at once writes them (so the
+    /// client reads them in one go); false when it is not connected.
+    /// </summary>
+    public bool Deliver(Jid to, params XElement[] stanzas)
+    {
+        if (!_clients.TryGetValue(to.ToString(), out var target))
+        {
+            return false;
+        }
+
+        foreach (var stanza in stanzas)
+        {
+            _ = target.TryEnqueue(stanza);
+        }
+
+        return true;
+    }
+
     /// <summary>Options for a client of this router (TLS off, PLAIN allowed).</summary>
     public XmppClientOptions ClientOptions(string user, string? resource = null) => new()
     {
@@ -58,12 +77,23 @@ public sealed class LoopbackRouter : IAsyncDisposable
         return client;
     }
 
-    /// <summary>Drops the TCP connection of <paramref name="fullJid"/> at once.</summary>
-    public async Task DisconnectAsync(Jid fullJid)
+    /// <summary>
+    /// Drops the TCP connection of <paramref name="fullJid"/> at once, as when its process is killed. With
+    /// <paramref name="announce"/> everyone else then gets its unavailable presence, as from a server whose users share
+    /// presence; without, nobody hears of it (no shared presence).
+    /// </summary>
+    public async Task DisconnectAsync(Jid fullJid, bool announce = true)
     {
         if (_clients.TryRemove(fullJid.ToString(), out var transport))
         {
             await transport.DisposeAsync();
+            if (announce)
+            {
+                foreach (var other in _clients.Values)
+                {
+                    _ = other.TryEnqueue(new XElement(Stanza.Presence, new XAttribute("from", fullJid.ToString()), new XAttribute("type", "unavailable")));
+                }
+            }
         }
     }
 

@@ -21,7 +21,16 @@ public sealed class IbbSendStream : Stream
     private int _pendingLength;
     private ushort _seq;
     private int _state; // 0 open, 1 completed, 2 aborted
+
+    /// <summary>
+    /// Completes when waiting for block answers is pointless: the receiver closed, went offline, or a block was answered
+    /// with an error. A receiver that died keeps the blocks it was given unanswered, and a block error means the stream is
+    /// over whichever block is the oldest, so outstanding waits end here instead of after the block timeout.
+    /// </summary>
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string? _peerClosedReason;
+    private bool _peerOffline;
+    private XmppStanzaErrorException? _blockError;
 
     internal IbbSendStream(XmppSession session, InBandBytestreamManager manager, Jid peer, IbbOpen open, int window, TimeSpan blockTimeout)
     {
@@ -107,14 +116,41 @@ public sealed class IbbSendStream : Stream
 
         ThrowIfNotOpen();
         _state = 1;
-        _manager.Forget(Peer, Open.Sid, this);
         try
         {
-            await _session.SendIqAsync(Stanza.MakeIq(IqType.Set, Peer, IbbClose.Create(Open.Sid)), _blockTimeout, cancellationToken).ConfigureAwait(false);
+            // Still known to the manager while the close is answered, so the receiver going offline meanwhile ends the wait.
+            var close = _session.SendIqAsync(Stanza.MakeIq(IqType.Set, Peer, IbbClose.Create(Open.Sid)), _blockTimeout, cancellationToken);
+
+            // A receiver that answers and then leaves (slixmpp and xft exit right after the close) has its answer read before
+            // its unavailable presence, and the answer completes the request as it is read: whichever task WhenAny saw
+            // first, a complete close means the answer came first.
+            if (await Task.WhenAny(close, _stopped.Task).ConfigureAwait(false) == close || close.IsCompleted)
+            {
+                await close.ConfigureAwait(false);
+            }
+            else
+            {
+                Observe(close);
+                if (Volatile.Read(ref _peerOffline))
+                {
+                    throw UnconfirmedClose("went offline before it answered the close", null);
+                }
+            }
+        }
+        catch (XmppStanzaErrorException ex) when (IsOfflineCondition(ex.Error.Condition))
+        {
+            // The close bounced: the receiver is gone. Its answer is what says it has the end of the file (a receiver may
+            // keep what arrived as a partial until the close, and in message mode no block was acknowledged at all).
+            throw UnconfirmedClose($"could not be reached for the close ({ex.Error.Condition})", ex);
         }
         catch (XmppStanzaErrorException)
         {
-            // Every block was acknowledged, so the data arrived; a peer that already forgot the session is not a failure.
+            // Every block was acknowledged and the receiver is still there: one that already forgot the session (it closed
+            // first, item-not-found) or that does not like our close has the data; not a failure.
+        }
+        finally
+        {
+            _manager.Forget(Peer, Open.Sid, this);
         }
     }
 
@@ -132,15 +168,10 @@ public sealed class IbbSendStream : Stream
 
     public override async ValueTask DisposeAsync()
     {
-        if (Interlocked.CompareExchange(ref _state, 2, 0) == 0)
-        {
-            _manager.Forget(Peer, Open.Sid, this);
-            await _manager.CloseTowardsPeerAsync(Peer, Open.Sid).ConfigureAwait(false);
-        }
-
+        await AbortAsync().ConfigureAwait(false);
         foreach (var task in _inFlight)
         {
-            _ = task.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            Observe(task);
         }
 
         _inFlight.Clear();
@@ -153,17 +184,63 @@ public sealed class IbbSendStream : Stream
         if (disposing && Interlocked.CompareExchange(ref _state, 2, 0) == 0)
         {
             _manager.Forget(Peer, Open.Sid, this);
-            _ = _manager.CloseTowardsPeerAsync(Peer, Open.Sid);
+            if (!PeerGone || GoneByPresenceOnly)
+            {
+                Observe(_manager.CloseTowardsPeerAsync(Peer, Open.Sid));
+            }
         }
 
         base.Dispose(disposing);
     }
 
-    /// <summary>The receiver closed the bytestream while we were sending.</summary>
-    internal void OnClosedByPeer() => _peerClosedReason = $"{Peer} closed the in-band bytestream before the end";
+    /// <summary>The receiver closed the bytestream while we were sending: blocks still unanswered will not be read.</summary>
+    internal void OnClosedByPeer()
+    {
+        Volatile.Write(ref _peerClosedReason, $"{Peer} closed the in-band bytestream before the end");
+        _stopped.TrySetResult();
+    }
 
-    /// <summary>The receiver's presence went unavailable: nothing more can reach it (message-based IBB would not notice otherwise).</summary>
-    internal void OnPeerUnavailable() => _peerClosedReason ??= $"{Peer} went offline before the end of the in-band bytestream";
+    /// <summary>
+    /// The receiver's presence went unavailable: nothing more can reach it, and the blocks it was given will never be
+    /// answered (message-based IBB would not notice otherwise, IQ-based only after the block timeout).
+    /// </summary>
+    internal void OnPeerUnavailable()
+    {
+        if (_peerClosedReason is null)
+        {
+            // The flag first: whoever reads the reason (with acquire) sees it.
+            _peerOffline = true;
+            Volatile.Write(ref _peerClosedReason, $"The receiver {Peer} went offline before the end of the in-band bytestream");
+        }
+
+        _stopped.TrySetResult();
+    }
+
+    /// <summary>
+    /// The receiver closed, went offline, or is unreachable by the server's word (a block bounced as
+    /// <c>service-unavailable</c>, <c>recipient-unavailable</c>, <c>item-not-found</c>...): a close of ours would find
+    /// nobody to answer it, and only wait.
+    /// </summary>
+    private bool PeerGone => Volatile.Read(ref _peerClosedReason) is not null || (Volatile.Read(ref _blockError) is { } error && IsGoneCondition(error.Error.Condition));
+
+    /// <summary>The receiver is not there any more (the server's word), as opposed to there and refusing.</summary>
+    private static bool IsOfflineCondition(string condition) =>
+        condition is "service-unavailable" or "recipient-unavailable" or "remote-server-not-found" or "remote-server-timeout";
+
+    /// <summary>
+    /// The send cannot be called complete: every block went out (and in IQ mode was acknowledged), but only the answer to
+    /// the close says the receiver has the whole file.
+    /// </summary>
+    private BytestreamException UnconfirmedClose(string what, Exception? inner) => new(
+        BytestreamErrorKind.Closed,
+        $"The receiver {Peer} {what}: every block was sent, but it never confirmed the end of the file, so it may not have saved it.",
+        inner);
+
+    /// <summary>Only the receiver's unavailable presence says it is gone: no close of its own, no bounced block.</summary>
+    private bool GoneByPresenceOnly => Volatile.Read(ref _peerOffline) && Volatile.Read(ref _blockError) is null;
+
+    /// <summary>Nobody will answer a close: the receiver is offline, or (item-not-found) no longer has the stream.</summary>
+    private static bool IsGoneCondition(string condition) => condition == "item-not-found" || IsOfflineCondition(condition);
 
     private async ValueTask SendBlockAsync(ReadOnlyMemory<byte> block, CancellationToken cancellationToken)
     {
@@ -189,7 +266,7 @@ public sealed class IbbSendStream : Stream
         BytesSent += block.Length;
         if (Open.Stanza == IbbStanzaKind.Iq)
         {
-            _inFlight.Enqueue(_session.SendIqAsync(Stanza.MakeIq(IqType.Set, Peer, data), _blockTimeout, cancellationToken));
+            _inFlight.Enqueue(TrackAsync(_session.SendIqAsync(Stanza.MakeIq(IqType.Set, Peer, data), _blockTimeout, cancellationToken)));
             return null;
         }
 
@@ -218,9 +295,31 @@ public sealed class IbbSendStream : Stream
         }
     }
 
+    /// <summary>A block's answer; an error ends every wait at once (see <see cref="_stopped"/>), not only the wait for this block.</summary>
+    private async Task TrackAsync(Task<XElement> answer)
+    {
+        try
+        {
+            await answer.ConfigureAwait(false);
+        }
+        catch (XmppStanzaErrorException ex)
+        {
+            Interlocked.CompareExchange(ref _blockError, ex, null);
+            _stopped.TrySetResult();
+            throw;
+        }
+    }
+
     private async Task AwaitOldestAsync()
     {
         var oldest = _inFlight.Dequeue();
+        if (!oldest.IsCompleted && await Task.WhenAny(oldest, _stopped.Task).ConfigureAwait(false) != oldest)
+        {
+            Observe(oldest);
+            await AbortAsync().ConfigureAwait(false);
+            throw Stopped(null);
+        }
+
         try
         {
             await oldest.ConfigureAwait(false);
@@ -228,10 +327,7 @@ public sealed class IbbSendStream : Stream
         catch (XmppStanzaErrorException ex)
         {
             await AbortAsync().ConfigureAwait(false);
-            throw new BytestreamException(
-                ex.Error.Condition == "item-not-found" && _peerClosedReason is not null ? BytestreamErrorKind.Cancelled : BytestreamErrorKind.Refused,
-                _peerClosedReason ?? $"{Peer} refused an IBB block: {ex.Error}.",
-                ex);
+            throw Stopped(ex);
         }
         catch (XmppException ex) when (ex.Kind == XmppErrorKind.Timeout)
         {
@@ -240,20 +336,60 @@ public sealed class IbbSendStream : Stream
         }
     }
 
+    /// <summary>Why the stream stopped: the receiver's close or absence if we know of it, else the block error (<paramref name="error"/> or the first seen).</summary>
+    private BytestreamException Stopped(XmppStanzaErrorException? error)
+    {
+        error ??= Volatile.Read(ref _blockError);
+        if (Volatile.Read(ref _peerClosedReason) is { } reason)
+        {
+            return new BytestreamException(_peerOffline ? BytestreamErrorKind.Closed : BytestreamErrorKind.Cancelled, reason + ".", error);
+        }
+
+        if (error is null)
+        {
+            // Only the reasons above complete _stopped; kept total for safety.
+            return new BytestreamException(BytestreamErrorKind.Closed, $"The in-band bytestream to {Peer} stopped.");
+        }
+
+        return error.Error.Condition switch
+        {
+            // A receiver that cancels answers the blocks it gets after its own close this way, and they can overtake that close.
+            "item-not-found" => new BytestreamException(
+                BytestreamErrorKind.Cancelled, $"{Peer} no longer has the in-band bytestream (it closed or cancelled it): an IBB block was answered with {error.Error}.", error),
+            var condition when IsGoneCondition(condition) => new BytestreamException(
+                BytestreamErrorKind.Closed, $"The receiver {Peer} went offline or cannot be reached: an IBB block was answered with {error.Error}.", error),
+            _ => new BytestreamException(BytestreamErrorKind.Refused, $"{Peer} refused an IBB block: {error.Error}.", error),
+        };
+    }
+
+    /// <summary>Ends the stream after a failure; closes it towards the receiver unless it is known to be gone (nobody would answer).</summary>
     private async Task AbortAsync()
     {
         if (Interlocked.CompareExchange(ref _state, 2, 0) == 0)
         {
             _manager.Forget(Peer, Open.Sid, this);
-            await _manager.CloseTowardsPeerAsync(Peer, Open.Sid).ConfigureAwait(false);
+            if (!PeerGone)
+            {
+                await _manager.CloseTowardsPeerAsync(Peer, Open.Sid).ConfigureAwait(false);
+            }
+            else if (GoneByPresenceOnly)
+            {
+                // Sent, not waited for: an unavailable presence usually means the receiver is gone (the server bounces
+                // this at once), but a server also sends one for a session still connected (the contact cancelled its
+                // subscription, invisibility), whose receive would otherwise wait out its inactivity timeout.
+                Observe(_manager.CloseTowardsPeerAsync(Peer, Open.Sid));
+            }
         }
     }
 
+    /// <summary>Keeps an answer we no longer wait for from going unobserved when it fails later.</summary>
+    private static void Observe(Task task) => _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+
     private void ThrowIfNotOpen()
     {
-        if (_peerClosedReason is not null)
+        if (Volatile.Read(ref _peerClosedReason) is { } reason)
         {
-            throw new BytestreamException(BytestreamErrorKind.Cancelled, _peerClosedReason + ".");
+            throw new BytestreamException(_peerOffline ? BytestreamErrorKind.Closed : BytestreamErrorKind.Cancelled, reason + ".");
         }
 
         if (_state != 0)

@@ -334,6 +334,237 @@ public sealed class InBandBytestreamTests : IAsyncLifetime
         Assert.Equal(9, one[0]);
     }
 
+    [Fact]
+    public async Task A_receiver_that_goes_offline_ends_the_senders_wait_for_block_answers_at_once_and_gets_a_close_not_waited_for()
+    {
+        // Bob never reads, so none of the blocks he was given is answered: what a receiver killed mid-stream leaves behind.
+        var (send, receive, closes) = await OpenUnreadAsync("offline");
+        await using var sending = send;
+        await using var receiving = receive;
+        var writing = WriteBlocksAsync(send, 3);
+        await closes.BlocksSeen.WaitAsync(s_cap);
+
+        // What the server sends when the receiver's connection drops; the block timeout (10 min) is far beyond the cap.
+        await _bob.SendAsync(new XElement(Stanza.Presence, new XAttribute("to", _alice.BoundJid.ToString()), new XAttribute("type", "unavailable")));
+
+        var ex = await Assert.ThrowsAsync<BytestreamException>(() => writing.WaitAsync(s_cap));
+        Assert.Equal(BytestreamErrorKind.Closed, ex.ErrorKind);
+        Assert.Contains("The receiver " + _bob.BoundJid + " went offline", ex.Message, StringComparison.Ordinal);
+
+        // Presence alone may be wrong (a server also sends it for a session still connected, e.g. after the contact
+        // cancelled its subscription): the close still goes out, unawaited, and a receiver still there ends its read on it.
+        Assert.Equal(1, await closes.CountAfterMarkerAsync(_alice, _bob.BoundJid));
+        var buffer = new byte[4096];
+        while (await receiving.ReadAsync(buffer).AsTask().WaitAsync(s_cap) > 0)
+        {
+        }
+    }
+
+    [Theory]
+    [InlineData("service-unavailable")]
+    [InlineData("recipient-unavailable")]
+    [InlineData("item-not-found")]
+    public async Task A_block_answered_with_an_error_ends_the_send_at_once_though_older_blocks_are_still_unanswered(string condition)
+    {
+        var bounced = new TaskCompletionSource<XElement>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _router.Intercept = stanza =>
+        {
+            // The second block is taken out of the stream and answered with an error, as a server does for a receiver
+            // that is gone; the first stays with bob, unread and unanswered.
+            if ((string?)stanza.Attribute("type") == "set" && stanza.Element(IbbData.Name) is { } data && (string?)data.Attribute("seq") == "1")
+            {
+                bounced.TrySetResult(stanza);
+                return null;
+            }
+
+            return stanza;
+        };
+        var incoming = _bobIbb.Expect(_alice.BoundJid, "bounce");
+        await using var send = await _aliceIbb.OpenAsync(_bob.BoundJid, "bounce", s_slowAcks).WaitAsync(s_cap);
+        await using var receive = await incoming.WaitAsync(s_cap);
+        var writing = WriteBlocksAsync(send, 3);
+        var block = await bounced.Task.WaitAsync(s_cap);
+
+        await _bob.SendAsync(Stanza.MakeError(block, new StanzaError(StanzaErrorType.Cancel, condition)));
+
+        var ex = await Assert.ThrowsAsync<BytestreamException>(() => writing.WaitAsync(s_cap));
+        Assert.Contains(condition, ex.Message, StringComparison.Ordinal);
+        Assert.Equal(condition == "item-not-found" ? BytestreamErrorKind.Cancelled : BytestreamErrorKind.Closed, ex.ErrorKind);
+    }
+
+    [Fact]
+    public async Task A_receiver_that_closes_ends_the_send_at_once_without_a_close_back_to_it()
+    {
+        var (send, receive, closes) = await OpenUnreadAsync("closed");
+        await using var sending = send;
+        var writing = WriteBlocksAsync(send, 3);
+        await closes.BlocksSeen.WaitAsync(s_cap);
+
+        // Bob's close, then his errors for the blocks he held: a close of ours would go to a receiver that is done (or,
+        // for a receiver whose process is exiting, to nobody, and would wait 10 s for its answer).
+        await receive.DisposeAsync();
+
+        var ex = await Assert.ThrowsAsync<BytestreamException>(() => writing.WaitAsync(s_cap));
+        Assert.Equal(BytestreamErrorKind.Cancelled, ex.ErrorKind);
+        Assert.Contains("closed the in-band bytestream before the end", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(0, await closes.CountAfterMarkerAsync(_alice, _bob.BoundJid));
+    }
+
+    [Fact]
+    public async Task A_sender_that_goes_offline_before_its_open_ends_the_wait_for_it_at_once_not_after_the_open_timeout()
+    {
+        // The open timeout is 60 s by default, the cap 30 s.
+        var expected = _bobIbb.Expect(_alice.BoundJid, "never");
+        await _alice.SendAsync(new XElement(Stanza.Presence, new XAttribute("to", _bob.BoundJid.ToString()), new XAttribute("type", "unavailable")));
+
+        var ex = await Assert.ThrowsAsync<BytestreamException>(() => _bobIbb.WaitExpectedAsync(_alice.BoundJid, "never", expected).WaitAsync(s_cap));
+        Assert.Equal(BytestreamErrorKind.Closed, ex.ErrorKind);
+        Assert.Contains("went offline before opening", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_receiver_that_goes_offline_while_the_close_is_unanswered_fails_the_send_at_once_as_unconfirmed()
+    {
+        var closeSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _router.Intercept = stanza =>
+        {
+            if ((string?)stanza.Attribute("type") == "set" && stanza.Element(IbbClose.Name) is not null
+                && (string?)stanza.Attribute("from") == _alice.BoundJid.ToString())
+            {
+                // The receiver died just after acknowledging the last block: the close reaches nobody.
+                closeSent.TrySetResult();
+                return null;
+            }
+
+            return stanza;
+        };
+        var incoming = _bobIbb.Expect(_alice.BoundJid, "lastack");
+        await using var send = await _aliceIbb.OpenAsync(_bob.BoundJid, "lastack", s_slowAcks).WaitAsync(s_cap);
+        await using var receive = await incoming.WaitAsync(s_cap);
+        var payload = RandomNumberGenerator.GetBytes(2000);
+        var received = new byte[payload.Length];
+        var reading = receive.ReadExactlyAsync(received).AsTask();
+        await send.WriteAsync(payload);
+        var completing = send.CompleteAsync();
+        await closeSent.Task.WaitAsync(s_cap);
+
+        await _bob.SendAsync(new XElement(Stanza.Presence, new XAttribute("to", _alice.BoundJid.ToString()), new XAttribute("type", "unavailable")));
+
+        // Every block was acknowledged, but only the close's answer says the receiver has the whole file (ours keeps a
+        // partial until then): a failure, at once, not after the 10 min block timeout.
+        var failure = await Assert.ThrowsAsync<BytestreamException>(() => completing.WaitAsync(s_cap));
+        Assert.Equal(BytestreamErrorKind.Closed, failure.ErrorKind);
+        Assert.Contains("went offline before it answered the close", failure.Message, StringComparison.Ordinal);
+        await reading.WaitAsync(s_cap);
+        Assert.Equal(payload, received);
+    }
+
+    [Fact]
+    public async Task A_receiver_that_answers_the_close_and_goes_offline_right_after_confirms_the_send()
+    {
+        // The close's answer and the unavailable presence right behind it, in that order (a receiver that exits once it has
+        // the file): the answer decides, however the sender's two waits are scheduled.
+        string? closeId = null;
+        _router.Intercept = stanza =>
+        {
+            var from = (string?)stanza.Attribute("from");
+            if (stanza.Element(IbbClose.Name) is not null && from == _alice.BoundJid.ToString())
+            {
+                Volatile.Write(ref closeId, (string?)stanza.Attribute("id"));
+            }
+            else if ((string?)stanza.Attribute("type") == "result" && from == _bob.BoundJid.ToString()
+                && (string?)stanza.Attribute("id") == Volatile.Read(ref closeId))
+            {
+                // Written to alice with the presence right behind it, so her read loop handles the two back to back.
+                var gone = new XElement(Stanza.Presence, new XAttribute("from", from), new XAttribute("to", _alice.BoundJid.ToString()), new XAttribute("type", "unavailable"));
+                _router.Deliver(_alice.BoundJid, stanza, gone);
+                return null;
+            }
+
+            return stanza;
+        };
+        var incoming = _bobIbb.Expect(_alice.BoundJid, "answered");
+        await using var send = await _aliceIbb.OpenAsync(_bob.BoundJid, "answered", s_slowAcks).WaitAsync(s_cap);
+        await using var receive = await incoming.WaitAsync(s_cap);
+        var payload = RandomNumberGenerator.GetBytes(2000);
+        var received = new byte[payload.Length];
+        var reading = receive.ReadExactlyAsync(received).AsTask();
+
+        await send.WriteAsync(payload);
+        await send.CompleteAsync().WaitAsync(s_cap);
+
+        await reading.WaitAsync(s_cap);
+        Assert.Equal(payload, received);
+    }
+
+    /// <summary>Block answers waited for far longer than any cap here: only a prompt end passes.</summary>
+    private static readonly InBandBytestreamOptions s_slowAcks = InBandBytestreamOptions.Default with { BlockSize = 512, Window = 2, BlockTimeout = TimeSpan.FromMinutes(10) };
+
+    /// <summary>Alice sends on <paramref name="sid"/>, bob reads nothing (no block is answered); closes from alice are counted.</summary>
+    private async Task<(IbbSendStream Send, IbbReceiveStream Receive, CloseCounter Closes)> OpenUnreadAsync(string sid)
+    {
+        var closes = new CloseCounter(_alice.BoundJid, blocks: 2);
+        _router.Intercept = closes.See;
+        var incoming = _bobIbb.Expect(_alice.BoundJid, sid);
+        var send = await _aliceIbb.OpenAsync(_bob.BoundJid, sid, s_slowAcks).WaitAsync(s_cap);
+        return (send, await incoming.WaitAsync(s_cap), closes);
+    }
+
+    /// <summary>Writes <paramref name="count"/> blocks of 512 bytes: with a window of 2, the third waits for the first's answer.</summary>
+    private static async Task WriteBlocksAsync(IbbSendStream send, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            await send.WriteAsync(new byte[512]);
+        }
+    }
+
+    /// <summary>
+    /// Counts the IBB closes one client sends, up to a marker message it sends after them: the router sees a client's
+    /// stanzas in order, so every close sent before the marker has been counted when the marker is seen.
+    /// </summary>
+    private sealed class CloseCounter(Jid from, int blocks)
+    {
+        private readonly TaskCompletionSource _blocksSeen = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _marker = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _blocks;
+        private int _closes;
+
+        /// <summary>Completes when the sender's first blocks passed (so the next write waits for answers).</summary>
+        public Task BlocksSeen => _blocksSeen.Task;
+
+        public XElement? See(XElement stanza)
+        {
+            if ((string?)stanza.Attribute("from") != from.ToString())
+            {
+                return stanza;
+            }
+
+            if (stanza.Element(IbbData.Name) is not null && Interlocked.Increment(ref _blocks) >= blocks)
+            {
+                _blocksSeen.TrySetResult();
+            }
+            else if (stanza.Element(IbbClose.Name) is not null)
+            {
+                Interlocked.Increment(ref _closes);
+            }
+            else if ((string?)stanza.Attribute("id") == "close-counter-marker")
+            {
+                _marker.TrySetResult();
+                return null;
+            }
+
+            return stanza;
+        }
+
+        public async Task<int> CountAfterMarkerAsync(XmppClient sender, Jid to)
+        {
+            await sender.SendAsync(new XElement(Stanza.Message, new XAttribute("to", to.ToString()), new XAttribute("id", "close-counter-marker")));
+            await _marker.Task.WaitAsync(s_cap);
+            return Volatile.Read(ref _closes);
+        }
+    }
+
     private async Task<IbbReceiveStream> OpenRawAsync(string sid)
     {
         var incoming = _bobIbb.Expect(_alice.BoundJid, sid);
