@@ -705,14 +705,15 @@ public abstract partial class XmppSession : IAsyncDisposable
 
         public Task<XElement> Task => _completion.Task;
 
-        /// <summary>Cancelled by the caller's token, the session's end or the timeout.</summary>
-        public CancellationToken Limit => _limit!.Token;
+        /// <summary>Cancelled by the caller's token, the session's end or the timeout (readable after the source is disposed).</summary>
+        public CancellationToken Limit { get; private set; }
 
         public void StartLimit(CancellationToken sessionEnd)
         {
             _limit = CancellationTokenSource.CreateLinkedTokenSource(CallerToken, sessionEnd);
             _limit.CancelAfter(Wait);
-            _limitReached = _limit.Token.UnsafeRegister(static state => ((PendingIq)state!).OnLimitReached(), this);
+            Limit = _limit.Token;
+            _limitReached = Limit.UnsafeRegister(static state => ((PendingIq)state!).OnLimitReached(), this);
             if (Volatile.Read(ref _finished) != 0)
             {
                 // Ended before the limit was set (the stream closed, or the limit was already reached inside the register).

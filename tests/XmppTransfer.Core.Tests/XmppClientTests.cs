@@ -63,6 +63,24 @@ public class XmppClientTests
     }
 
     [Fact]
+    public async Task An_answer_read_before_a_presence_has_completed_its_request_when_the_presence_is_handled()
+    {
+        await using var server = new ScriptedXmppServer();
+        await using var client = await ConnectedAsync(server);
+        var request = client.SendIqAsync(Stanza.MakeIq(IqType.Get, Jid.Parse("bob@example.test/x"), new XElement(XName.Get("ping", Namespaces.Ping))));
+        var seen = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.PresenceReceived += _ => seen.TrySetResult(request.IsCompleted);
+        var sent = await server.ReadUntilAsync(e => e.Name == Stanza.Iq);
+
+        // One write: the client reads both at once, and a caller woken by the presence (a peer that answered, then left)
+        // must find the answer already there.
+        await server.SendAsync($"<iq type='result' id='{(string?)sent.Attribute("id")}' from='bob@example.test/x'/><presence from='bob@example.test/x' type='unavailable'/>");
+
+        Assert.True(await seen.Task.WaitAsync(s_cap));
+        Assert.True(request.IsCompletedSuccessfully);
+    }
+
+    [Fact]
     public async Task A_spoofed_answer_from_another_address_is_ignored()
     {
         await using var server = new ScriptedXmppServer();
