@@ -348,6 +348,43 @@ public sealed class Socks5EdgeTests : IAsyncLifetime
         Assert.NotEqual(received[0].Path, received[1].Path);
     }
 
+    [Fact]
+    public async Task A_receiver_that_goes_offline_while_the_sender_waits_for_streamhost_used_ends_the_send_at_once()
+    {
+        // Alice's streamhost offer never reaches Carol (dropped here), then Carol's connection drops. Alice's negotiation
+        // timeout is 10 min; her in-band re-offer is bounced by the router (Carol is offline).
+        var alice = Attach(_alice, s_loopback with { NegotiationTimeout = TimeSpan.FromMinutes(10) });
+        var carolFiles = new FileTransferManager(new FileTransferOptions { Socks5 = s_loopback, FallbackWait = TimeSpan.FromMinutes(10) });
+        await using var carol = await _router.ConnectAsync("carol", c => c.AddExtension(carolFiles));
+        var source = TransferTestKit.MakeFile(_root, "gone.bin", 50_000);
+        var offered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _router.Intercept = stanza =>
+        {
+            if (stanza.Element(s_query) is not null && (string?)stanza.Attribute("to") == carol.BoundJid.ToString())
+            {
+                offered.TrySetResult();
+                return null;
+            }
+
+            return stanza;
+        };
+        var send = alice.SendFileAsync(carol.BoundJid, source, new FileSendOptions());
+        var offer = await TransferTestKit.NextOfferAsync(carolFiles, s_cap);
+        using var stopReceive = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var receive = offer.AcceptAsync(Path.Combine(_root, "in"), cancellationToken: stopReceive.Token);
+        await offered.Task.WaitAsync(s_cap);
+
+        await _router.DisconnectAsync(carol.BoundJid);
+
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(s_prompt));
+        Assert.Contains(carol.BoundJid + " went offline (its presence) before the SOCKS5 bytestream was set up", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(FileTransferErrorKind.PeerUnavailable, ex.ErrorKind);
+
+        // Carol's side, cut off from the router, would wait out its own 10 min timeouts: the test ends it.
+        await stopReceive.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receive.WaitAsync(s_cap));
+    }
+
     /// <summary>Content that gives its first <paramref name="stopAt"/> bytes, then blocks until cancelled (a sender about to be killed).</summary>
     private sealed class StoppingStream(byte[] content, int stopAt) : MemoryStream(content, writable: false)
     {
