@@ -6,7 +6,8 @@ namespace XmppTransfer.FileTransfer;
 /// finishing (the sender's next send of it, started as soon as our close reached it) can be handed over to a receive that
 /// no longer wants it: <see cref="Take"/> then gives that offer back, and the manager admits it as a new offer instead of
 /// leaving it unanswered. The sender's full JID going unavailable (<see cref="OnSenderUnavailable"/>) also ends the wait: a
-/// sender that is gone will not re-offer.
+/// sender that is gone will not re-offer. It hears of that until the receive withdraws it, also after a re-offer from
+/// another resource of the sender's bare JID was handed over (see <see cref="FallbackWaiters"/>).
 /// </summary>
 internal sealed class FallbackWaiter(string key, Core.Jid sender)
 {
@@ -18,6 +19,7 @@ internal sealed class FallbackWaiter(string key, Core.Jid sender)
     private readonly TaskCompletionSource _senderGone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IncomingFileOffer? _offer;
     private int _state;
+    private int _listening;
 
     /// <summary>Sender, name, size and hashes of the file (see <see cref="FileTransferManager"/>'s FallbackKey).</summary>
     public string Key { get; } = key;
@@ -47,6 +49,18 @@ internal sealed class FallbackWaiter(string key, Core.Jid sender)
         _offered.TrySetResult();
         return true;
     }
+
+    /// <summary>True until an offer was handed over or the receive stopped waiting.</summary>
+    public bool CanTakeOffer => Volatile.Read(ref _state) == Armed;
+
+    /// <summary>
+    /// True once the receive waits for a re-offer now (its SOCKS5 attempt failed): a re-offer of a file received twice at
+    /// once goes to such a receive first (<see cref="FallbackWaiters"/>), not to one whose bytes still flow.
+    /// </summary>
+    public bool Listening => Volatile.Read(ref _listening) != 0;
+
+    /// <summary>The receive's side: it now waits for the re-offer (see <see cref="Listening"/>).</summary>
+    public void Listen() => Volatile.Write(ref _listening, 1);
 
     /// <summary>Who sent the offer handed over, while it has not been taken; null before that.</summary>
     public Core.Jid? HandedOverFrom => Volatile.Read(ref _state) == HandedOver ? Volatile.Read(ref _offer)?.From : null;

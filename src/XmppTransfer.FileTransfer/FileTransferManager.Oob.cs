@@ -279,7 +279,7 @@ public sealed partial class FileTransferManager
 
         var reporter = new ProgressReporter(progress, savingAs, download.Total ?? -1, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Oob };
         long received;
-        var part = PartData.Open(partPath, resumeFrom, download.Total - resumeFrom ?? 0, Logger);
+        var part = PartData.Open(partPath, resumeFrom, download.Total - resumeFrom ?? 0, Logger, hashing.Part);
         await using (part.ConfigureAwait(false))
         {
             identity.Save(directory, partName, Logger);

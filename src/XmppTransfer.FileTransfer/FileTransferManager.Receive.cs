@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using XmppTransfer.Bytestreams;
 using XmppTransfer.Bytestreams.Socks5;
@@ -10,7 +9,7 @@ namespace XmppTransfer.FileTransfer;
 
 public sealed partial class FileTransferManager
 {
-    private readonly ConcurrentDictionary<string, FallbackWaiter> _awaitingFallback = new(StringComparer.Ordinal);
+    private readonly FallbackWaiters _awaitingFallback = new();
 
     internal Task<FileTransferResult> ReceiveAsync(
         IncomingFileOffer offer, string directory, FileReceiveOptions options, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
@@ -265,12 +264,19 @@ public sealed partial class FileTransferManager
             // until this attempt ends.
             if (reoffer is not null && await Task.WhenAny(waiting, reoffer.Offered, reoffer.SenderGone).ConfigureAwait(false) is var first && first != waiting)
             {
-                if (first == reoffer.SenderGone)
+                if (first == reoffer.Offered && reoffer.HandedOverFrom != offer.From)
+                {
+                    // Another resource's re-offer waits for this attempt to end; the offer's own sender going unavailable
+                    // must still end the wait at once.
+                    first = await Task.WhenAny(waiting, reoffer.SenderGone).ConfigureAwait(false);
+                }
+
+                if (first == reoffer.SenderGone && !waiting.IsCompleted)
                 {
                     // Nobody is left to offer a streamhost or to re-offer in band: not a SOCKS5 failure to fall back from.
                     await AbandonSocks5WaitAsync(offer, waiting, abandon, senderGone: true).ConfigureAwait(false);
                 }
-                else if (reoffer.HandedOverFrom == offer.From)
+                else if (first == reoffer.Offered && reoffer.HandedOverFrom == offer.From)
                 {
                     await AbandonSocks5WaitAsync(offer, waiting, abandon, senderGone: false).ConfigureAwait(false);
                 }
@@ -359,7 +365,7 @@ public sealed partial class FileTransferManager
         using var watchdog = new InactivityWatchdog(socket ? Options.Socks5InactivityTimeout : Timeout.InfiniteTimeSpan, cancellationToken);
         var expected = offer.File.Size - resumeFrom;
         long received = 0;
-        var part = PartData.Open(partPath, resumeFrom, expected, Logger);
+        var part = PartData.Open(partPath, resumeFrom, expected, Logger, hashing.Part);
         try
         {
             await using (part.ConfigureAwait(false))
@@ -458,13 +464,16 @@ public sealed partial class FileTransferManager
     private static string SavingAs(string directory, IncomingFileOffer offer, FileReceiveOptions options) =>
         Path.GetFileName(PartNames.FinalPath(directory, offer.SafeName, options.Overwrite));
 
-    private FallbackWaiter? ArmFallback(PartialFile identity, Jid sender)
+    /// <summary>
+    /// Arms a wait for the re-offer of the file. A second receive of the very same file at once (same sender, name, size
+    /// and hashes) gets its own wait too, so it falls back in band and hears its sender leave as the first does; which of
+    /// the two a re-offer goes to is <see cref="FallbackWaiters"/>'s rule.
+    /// </summary>
+    private FallbackWaiter ArmFallback(PartialFile identity, Jid sender)
     {
         var waiter = new FallbackWaiter(FallbackKey(identity.Sender, identity.Name, identity.Size, identity.Md5, identity.Sha256), sender);
-        // A second receive of the very same file (same sender, name, size and hashes) does not take over the first one's
-        // wait: a re-offer could not tell them apart, and the first one's would go to the wrong receive. Its own IBB
-        // re-offer then arrives as a new offer.
-        return _awaitingFallback.TryAdd(waiter.Key, waiter) ? waiter : null;
+        _awaitingFallback.Add(waiter);
+        return waiter;
     }
 
     /// <summary>
@@ -503,6 +512,7 @@ public sealed partial class FileTransferManager
         try
         {
             // A sender whose presence went unavailable (even before this wait began) will not re-offer: no wait at all.
+            waiter.Listen();
             await Task.WhenAny(waiter.Offered, waiter.SenderGone).WaitAsync(Options.FallbackWait, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
@@ -534,19 +544,13 @@ public sealed partial class FileTransferManager
             return;
         }
 
-        foreach (var waiter in _awaitingFallback.Values)
-        {
-            if (waiter.Sender == from)
-            {
-                waiter.OnSenderUnavailable();
-            }
-        }
+        _awaitingFallback.OnUnavailable(from);
     }
 
     /// <summary>Stops routing re-offers to <paramref name="waiter"/> and returns the one handed over, if any (once).</summary>
     private IncomingFileOffer? Withdraw(FallbackWaiter waiter)
     {
-        _awaitingFallback.TryRemove(new KeyValuePair<string, FallbackWaiter>(waiter.Key, waiter));
+        _awaitingFallback.Remove(waiter);
         return waiter.Take();
     }
 
@@ -563,7 +567,7 @@ public sealed partial class FileTransferManager
 
         var file = incoming.File;
         var key = FallbackKey(incoming.From.Bare.ToString(), file.Name, file.Size, file.Md5, file.Sha256 is null ? null : Convert.ToHexStringLower(file.Sha256));
-        if (_awaitingFallback.TryRemove(key, out var waiter) && waiter.TryHandOver(incoming))
+        if (_awaitingFallback.TryHandOver(key, incoming))
         {
             FileTransferLog.ReofferRouted(Logger, incoming.Sid, incoming.From.ToString());
             return true;

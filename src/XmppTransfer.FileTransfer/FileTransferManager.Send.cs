@@ -248,6 +248,10 @@ public sealed partial class FileTransferManager
             var used = bytestream.ViaProxy ? TransferMethod.Socks5Proxy : TransferMethod.Socks5Direct;
             reporter.Method = used;
             using var watchdog = new InactivityWatchdog(Options.Socks5InactivityTimeout, cancellationToken);
+
+            // The receiver's unavailable presence: it is probably gone, but may be invisible or still reading, so the send
+            // goes on only while it keeps taking bytes (Socks5PeerGoneGrace of silence ends it, not the inactivity timeout).
+            using var peerGone = bytestream.PeerUnavailable.Register(static state => ((InactivityWatchdog)state!).Shorten(Socks5PeerGoneGrace), watchdog);
             try
             {
                 if (content is FileStream { CanSeek: true } file)
@@ -274,6 +278,12 @@ public sealed partial class FileTransferManager
             {
                 // Not a SOCKS5 failure (no fallback): the connection works, the receiver stopped reading. The watchdog closes
                 // the socket, so its expiry can surface as any of these.
+                if (bytestream.PeerUnavailable.IsCancellationRequested)
+                {
+                    throw new FileTransferException(FileTransferErrorKind.PeerUnavailable,
+                        $"{peer} went offline (its presence) and took no data for {watchdog.Allowed.TotalSeconds:0.#} s since over the SOCKS5 bytestream; stopped.", ex);
+                }
+
                 throw new FileTransferException(FileTransferErrorKind.Timeout,
                     $"{peer} took no data for {watchdog.Timeout.TotalSeconds:0.#} s over the SOCKS5 bytestream; stopped.", ex);
             }
@@ -295,6 +305,12 @@ public sealed partial class FileTransferManager
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Options.Socks5CloseTimeout);
+
+        // A receiver whose presence went unavailable gets Socks5PeerGoneGrace for its close: an xft receiver closes and exits
+        // at once, and its close (or the reset of its exit) and its presence race over two connections, so the close may
+        // well come second. A close within the grace still completes the send.
+        using var peerGone = bytestream.PeerUnavailable.Register(
+            static state => ShortenTo((CancellationTokenSource)state!, Socks5PeerGoneGrace), timeout);
         var buffer = ArrayPool<byte>.Shared.Rent(512);
         try
         {
@@ -306,6 +322,12 @@ public sealed partial class FileTransferManager
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             // Not a SOCKS5 failure (no fallback): every byte was handed to TCP, but the receiver did not confirm.
+            if (bytestream.PeerUnavailable.IsCancellationRequested)
+            {
+                throw new FileTransferException(FileTransferErrorKind.PeerUnavailable,
+                    $"{peer} went offline (its presence) after the last byte and did not close the SOCKS5 bytestream within {Socks5PeerGoneGrace.TotalSeconds:0.#} s; it may not have everything.");
+            }
+
             throw new FileTransferException(FileTransferErrorKind.Timeout,
                 $"{peer} did not close the SOCKS5 bytestream within {Options.Socks5CloseTimeout.TotalSeconds:0.#} s after the last byte; it may not have everything.");
         }
@@ -316,6 +338,25 @@ public sealed partial class FileTransferManager
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// How long a SOCKS5 send goes on without progress, or waits for the receiver's close, once the receiver's presence went
+    /// unavailable: long enough for a close racing the presence, or an invisible receiver still reading, to show.
+    /// </summary>
+    internal static readonly TimeSpan Socks5PeerGoneGrace = TimeSpan.FromSeconds(2);
+
+    private static void ShortenTo(CancellationTokenSource timeout, TimeSpan delay)
+    {
+        try
+        {
+            // CancelAfter replaces the earlier due time; Socks5CloseTimeout is far longer than the grace.
+            timeout.CancelAfter(delay);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The wait ended just now.
         }
     }
 

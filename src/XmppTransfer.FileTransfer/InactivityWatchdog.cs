@@ -10,7 +10,7 @@ internal sealed class InactivityWatchdog : IDisposable
     private readonly CancellationTokenSource _expired = new();
     private readonly CancellationTokenSource _linked;
     private readonly Timer? _timer;
-    private readonly long _timeoutMs;
+    private long _timeoutMs;
     private long _lastProgress = Environment.TickCount64;
 
     /// <param name="timeout">Silence allowed; <see cref="Timeout.InfiniteTimeSpan"/> disables the watchdog.</param>
@@ -39,6 +39,34 @@ internal sealed class InactivityWatchdog : IDisposable
     /// <summary>True once the silence ran out (as opposed to the caller cancelling).</summary>
     public bool HasExpired => _expired.IsCancellationRequested;
 
+    /// <summary>
+    /// From now on allows only <paramref name="silence"/> without progress (when shorter than the timeout): a transfer that
+    /// still moves goes on, one already silent that long ends at the next check. For a peer that is probably gone (its
+    /// presence went unavailable) but may still be on the other end of the connection.
+    /// </summary>
+    public void Shorten(TimeSpan silence)
+    {
+        var ms = Math.Max(1, (long)silence.TotalMilliseconds);
+        if (_timer is null || ms >= Interlocked.Read(ref _timeoutMs))
+        {
+            return;
+        }
+
+        Interlocked.Exchange(ref _timeoutMs, ms);
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(ms / 4, 10, 5000));
+        try
+        {
+            _ = _timer.Change(TimeSpan.Zero, period);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The transfer ended just now.
+        }
+    }
+
+    /// <summary>The silence allowed now (<see cref="Timeout"/>, or less after <see cref="Shorten"/>).</summary>
+    public TimeSpan Allowed => _timer is null ? Timeout : TimeSpan.FromMilliseconds(Interlocked.Read(ref _timeoutMs));
+
     /// <summary>Records that bytes moved.</summary>
     public void Touch() => Volatile.Write(ref _lastProgress, Environment.TickCount64);
 
@@ -51,7 +79,7 @@ internal sealed class InactivityWatchdog : IDisposable
 
     private void Check()
     {
-        if (Environment.TickCount64 - Volatile.Read(ref _lastProgress) < _timeoutMs)
+        if (Environment.TickCount64 - Volatile.Read(ref _lastProgress) < Interlocked.Read(ref _timeoutMs))
         {
             return;
         }

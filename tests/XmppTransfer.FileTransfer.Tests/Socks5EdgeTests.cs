@@ -277,6 +277,114 @@ public sealed class Socks5EdgeTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<Exception>(() => send.WaitAsync(s_cap));
     }
 
+    [Fact]
+    public async Task A_sender_that_goes_offline_after_another_resource_re_offered_the_same_file_still_ends_the_waiting_receive_at_once()
+    {
+        // The laptop's streamhost offer never arrives (dropped here). The phone (same account) offers the same file in band,
+        // which is handed to the waiting receive (event 3008) but cannot take it over; then the laptop's connection drops.
+        var laptopFiles = new FileTransferManager(new FileTransferOptions { Socks5 = s_loopback });
+        await using var laptop = await _router.ConnectAsync("carol", c => c.AddExtension(laptopFiles));
+        var phoneFiles = new FileTransferManager(new FileTransferOptions());
+        await using var phone = await _router.ConnectAsync("carol", c => c.AddExtension(phoneFiles), _router.ClientOptions("carol", "phone"));
+        var source = TransferTestKit.MakeFile(_root, "moved.bin", 50_000);
+        var routedToReceive = _bobLog.WaitForAsync(ReofferRoutedEvent);
+        _router.Intercept = stanza => stanza.Element(s_query) is not null && (string?)stanza.Attribute("from") == laptop.BoundJid.ToString() ? null : stanza;
+        var send = laptopFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions());
+        var offer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        var receive = offer.AcceptAsync(Path.Combine(_root, "in"));
+        using var stopPhone = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var phoneSend = phoneFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Ibb }, cancellationToken: stopPhone.Token);
+        await routedToReceive.WaitAsync(s_cap);
+
+        await _router.DisconnectAsync(laptop.BoundJid);
+
+        // The receiver's SOCKS5 negotiation timeout and fallback wait are 10 min.
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => receive.WaitAsync(s_prompt));
+        Assert.Contains(laptop.BoundJid + " went offline before any SOCKS5 bytestream came", ex.Message, StringComparison.Ordinal);
+
+        // The phone's offer is not lost with the receive it was handed to: the application is offered it anew.
+        var readmitted = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        Assert.Equal(phone.BoundJid, readmitted.From);
+        await readmitted.DeclineAsync().WaitAsync(s_cap);
+        await stopPhone.CancelAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => phoneSend.WaitAsync(s_cap));
+        await Assert.ThrowsAnyAsync<Exception>(() => send.WaitAsync(s_cap));
+    }
+
+    [Fact]
+    public async Task Two_receives_of_the_same_file_at_once_each_take_an_in_band_re_offer_when_socks5_fails()
+    {
+        // The sender has no streamhost and falls back to IBB, twice. Its streamhost-less notices are held until both offers
+        // are accepted, so both receives wait for a re-offer of the very same file (same sender, name, size, hashes).
+        var alice = Attach(_alice, s_loopback with { DirectCandidates = false, Proxies = [s_nowhere] });
+        var source = TransferTestKit.MakeFile(_root, "twice.bin", 50_000);
+        var bothAccepted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _router.Intercept = stanza =>
+        {
+            if (stanza.Element(s_query) is not null && (string?)stanza.Attribute("from") == _alice.BoundJid.ToString())
+            {
+                // Blocks only Alice's connection in the router.
+                bothAccepted.Task.Wait(s_cap, TestContext.Current.CancellationToken);
+            }
+
+            return stanza;
+        };
+
+        var firstSend = alice.SendFileAsync(_bob.BoundJid, source, new FileSendOptions());
+        var firstOffer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        var secondSend = alice.SendFileAsync(_bob.BoundJid, source, new FileSendOptions());
+        var secondOffer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        var inbox = Path.Combine(_root, "in");
+        var first = firstOffer.AcceptAsync(inbox);
+        var second = secondOffer.AcceptAsync(inbox);
+        bothAccepted.SetResult();
+
+        var received = await Task.WhenAll(first, second).WaitAsync(s_prompt);
+        var sent = await Task.WhenAll(firstSend, secondSend).WaitAsync(s_prompt);
+
+        Assert.All(sent, r => Assert.Equal(TransferMethod.Ibb, r.Method));
+        Assert.All(received, r => Assert.Equal(TransferMethod.Ibb, r.Method));
+        Assert.All(received, r => Assert.Equal(TransferTestKit.Sha256(source), TransferTestKit.Sha256(r.Path!)));
+        Assert.NotEqual(received[0].Path, received[1].Path);
+    }
+
+    [Fact]
+    public async Task A_receiver_that_goes_offline_while_the_sender_waits_for_streamhost_used_ends_the_send_at_once()
+    {
+        // Alice's streamhost offer never reaches Carol (dropped here), then Carol's connection drops. Alice's negotiation
+        // timeout is 10 min; her in-band re-offer is bounced by the router (Carol is offline).
+        var alice = Attach(_alice, s_loopback with { NegotiationTimeout = TimeSpan.FromMinutes(10) });
+        var carolFiles = new FileTransferManager(new FileTransferOptions { Socks5 = s_loopback, FallbackWait = TimeSpan.FromMinutes(10) });
+        await using var carol = await _router.ConnectAsync("carol", c => c.AddExtension(carolFiles));
+        var source = TransferTestKit.MakeFile(_root, "gone.bin", 50_000);
+        var offered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _router.Intercept = stanza =>
+        {
+            if (stanza.Element(s_query) is not null && (string?)stanza.Attribute("to") == carol.BoundJid.ToString())
+            {
+                offered.TrySetResult();
+                return null;
+            }
+
+            return stanza;
+        };
+        var send = alice.SendFileAsync(carol.BoundJid, source, new FileSendOptions());
+        var offer = await TransferTestKit.NextOfferAsync(carolFiles, s_cap);
+        using var stopReceive = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var receive = offer.AcceptAsync(Path.Combine(_root, "in"), cancellationToken: stopReceive.Token);
+        await offered.Task.WaitAsync(s_cap);
+
+        await _router.DisconnectAsync(carol.BoundJid);
+
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(s_prompt));
+        Assert.Contains(carol.BoundJid + " went offline (its presence) before the SOCKS5 bytestream was set up", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(FileTransferErrorKind.PeerUnavailable, ex.ErrorKind);
+
+        // Carol's side, cut off from the router, would wait out its own 10 min timeouts: the test ends it.
+        await stopReceive.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receive.WaitAsync(s_cap));
+    }
+
     /// <summary>Content that gives its first <paramref name="stopAt"/> bytes, then blocks until cancelled (a sender about to be killed).</summary>
     private sealed class StoppingStream(byte[] content, int stopAt) : MemoryStream(content, writable: false)
     {

@@ -16,6 +16,7 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
     private readonly bool _mappedSendOnLoopback;
     private byte[]? _oneByte;
     private int _disposed;
+    private Action? _forgetPeer;
 
     internal Socks5Bytestream(Socket socket, NetworkStream stream, string sid, Jid peer, Jid streamHost, bool viaProxy, bool mappedSendOnLoopback)
     {
@@ -39,6 +40,21 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
 
     /// <summary>True when a proxy relays the stream (mediated); false for a direct connection.</summary>
     public bool ViaProxy { get; }
+
+    /// <summary>
+    /// Cancelled when <see cref="Peer"/>'s full JID sends unavailable presence while this bytestream is open (the requester's
+    /// side: <see cref="Socks5BytestreamManager.ConnectAsync"/>'s bytestreams). Only a hint: presence says the peer's XMPP
+    /// session ended, not that this connection did (an invisible peer, or one whose client exits after reading the last
+    /// byte, is still on the other end), so nothing here is closed; the caller decides how long it still waits.
+    /// </summary>
+    public CancellationToken PeerUnavailable { get; private set; }
+
+    /// <summary>The manager's watch of the peer's presence, handed over on success; dropped on dispose.</summary>
+    internal void WatchPeer(CancellationTokenSource unavailable, Action forget)
+    {
+        PeerUnavailable = unavailable.Token;
+        _forgetPeer = forget;
+    }
 
     /// <summary>The connected socket, for zero-copy sends and half-closes.</summary>
     public Socket Socket { get; }
@@ -296,6 +312,7 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _stream.Dispose();
+            _forgetPeer?.Invoke();
         }
     }
 

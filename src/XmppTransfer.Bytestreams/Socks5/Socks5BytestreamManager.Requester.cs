@@ -25,6 +25,53 @@ public sealed partial class Socks5BytestreamManager
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentException.ThrowIfNullOrEmpty(sid);
+        _ = Session;
+
+        // The target's unavailable presence cancels this (HandlePresence); on success the bytestream keeps the watch.
+        var key = (target.ToString(), sid);
+        var unavailable = new CancellationTokenSource();
+        _watched[key] = unavailable;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, unavailable.Token);
+        var handedOver = false;
+        try
+        {
+            var bytestream = await NegotiateAsync(target, sid, linked.Token).ConfigureAwait(false);
+            bytestream.WatchPeer(unavailable, () => Forget(key, unavailable));
+            handedOver = true;
+            return bytestream;
+        }
+        catch (OperationCanceledException ex) when (unavailable.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            var gone = new BytestreamException(
+                BytestreamErrorKind.Closed, $"{target} went offline (its presence) before the SOCKS5 bytestream was set up: no streamhost-used, connection or activation came.", ex);
+            BytestreamsLog.S5bFailed(_logger, sid, target.ToString(), gone.Message);
+            throw gone;
+        }
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested && ex.CancellationToken != cancellationToken)
+        {
+            // Cancelled through the linked token: the caller's token is the one to report.
+            throw new OperationCanceledException(ex.Message, ex, cancellationToken);
+        }
+        finally
+        {
+            if (!handedOver)
+            {
+                Forget(key, unavailable);
+            }
+        }
+    }
+
+    private void Forget((string Peer, string Sid) key, CancellationTokenSource unavailable)
+    {
+        if (_watched.TryRemove(new KeyValuePair<(string Peer, string Sid), CancellationTokenSource>(key, unavailable)))
+        {
+            unavailable.Dispose();
+        }
+    }
+
+    /// <summary><see cref="ConnectAsync"/> proper; <paramref name="cancellationToken"/> also fires when the target goes unavailable.</summary>
+    private async Task<Socks5Bytestream> NegotiateAsync(Jid target, string sid, CancellationToken cancellationToken)
+    {
         var session = Session;
         var requester = session.LocalJid ?? throw new InvalidOperationException("The session is not connected.");
         var dstAddr = Socks5Address.Compute(sid, requester.ToString(), target.ToString());

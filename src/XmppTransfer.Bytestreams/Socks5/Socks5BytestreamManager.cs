@@ -25,6 +25,9 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
     internal const int MaxCandidates = 16;
 
     private readonly ConcurrentDictionary<(string Peer, string Sid), Expectation> _expected = new();
+
+    /// <summary>Requester: the targets whose presence we watch, from the start of a negotiation to the bytestream's dispose.</summary>
+    private readonly ConcurrentDictionary<(string Peer, string Sid), CancellationTokenSource> _watched = new();
     private XmppSession? _session;
     private ILogger _logger = NullLogger.Instance;
 
@@ -45,6 +48,37 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
         _logger = session.LoggerFactory.CreateLogger<Socks5BytestreamManager>();
         session.Disco.AddFeature(Namespaces.Bytestreams);
         session.RegisterIqHandler(BytestreamsQuery.Name, IqType.Set, HandleQuery);
+        session.PresenceReceived += HandlePresence;
+    }
+
+    /// <summary>
+    /// Requester: a target whose full JID goes unavailable ends our negotiation with it at once (it will not answer the
+    /// offer, connect, or be activated; otherwise we would wait out the negotiation timeout), and tells its open bytestreams
+    /// (<see cref="Socks5Bytestream.PeerUnavailable"/>). Runs on the read loop after every stanza read before the presence,
+    /// so an answer (<c>streamhost-used</c>) that came first has completed its request already and wins.
+    /// </summary>
+    private void HandlePresence(XElement presence)
+    {
+        if (_watched.IsEmpty || (string?)presence.Attribute("type") != "unavailable" || Stanza.GetFrom(presence) is not { IsBare: false } from)
+        {
+            return;
+        }
+
+        var peer = from.ToString();
+        foreach (var (key, unavailable) in _watched)
+        {
+            if (key.Peer == peer)
+            {
+                try
+                {
+                    unavailable.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The negotiation or bytestream ended just now.
+                }
+            }
+        }
     }
 
     /// <summary>

@@ -15,25 +15,33 @@ internal static class PartData
     /// one (<paramref name="resumeFrom"/> above zero) is opened as it is. A fresh part that is a symbolic link, a FIFO, a
     /// socket or a device is replaced, unopened, by a new file (<see cref="ForeignPartEntry"/>, logged to
     /// <paramref name="logger"/>); a resumed one never is one (<see cref="PartialFile.ResumableLength"/>). A fresh part is
-    /// always created exclusively (O_EXCL) after <see cref="ForeignPartEntry.Clear"/>.
+    /// always created exclusively (O_EXCL) after <see cref="ForeignPartEntry.Clear"/>. A resumed one is opened without
+    /// following a link or waiting (<see cref="ExistingPart"/>), and only if it is still <paramref name="resumedFile"/>, the
+    /// file whose prefix was hashed: anything swapped in under its name since is refused (LocalIo) and left unwritten. The
+    /// range was already asked for by then, so the receive fails rather than start over; the next one starts afresh.
     /// </summary>
-    public static FileStream Open(string partPath, long resumeFrom, long remaining, ILogger logger)
+    public static FileStream Open(string partPath, long resumeFrom, long remaining, ILogger logger, PartStamp? resumedFile = null)
     {
         try
         {
-            if (resumeFrom == 0)
+            if (resumeFrom > 0)
             {
-                ForeignPartEntry.Clear(partPath, logger);
+                return ExistingPart.TryOpen(partPath, write: true, resumedFile, out var refusal) is var (stream, _)
+                    ? stream
+                    : throw new FileTransferException(
+                        FileTransferErrorKind.LocalIo, $"Cannot resume {partPath}: {refusal}. It changed after it was checked, so nothing was written to it.");
             }
+
+            ForeignPartEntry.Clear(partPath, logger);
 
             return new FileStream(partPath, new FileStreamOptions
             {
-                Mode = resumeFrom > 0 ? FileMode.Open : FileMode.CreateNew,
+                Mode = FileMode.CreateNew,
                 Access = FileAccess.ReadWrite,
                 Share = FileShare.None,
                 BufferSize = 0,
                 Options = FileOptions.Asynchronous,
-                PreallocationSize = resumeFrom > 0 ? 0 : Math.Max(0, remaining),
+                PreallocationSize = Math.Max(0, remaining),
             });
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

@@ -73,7 +73,14 @@ internal sealed record PartialFile
                 return 0;
             }
 
-            var existing = JsonSerializer.Deserialize<PartialFile>(File.ReadAllText(metadata));
+            // Read through a descriptor that followed no link and did not wait (ExistingPart): the checks above looked at the
+            // names, and another user of the folder may have swapped the metadata for a link or a FIFO since.
+            if (ExistingPart.ReadSmallText(metadata, MaxMetadataBytes) is not { } text)
+            {
+                return 0;
+            }
+
+            var existing = JsonSerializer.Deserialize<PartialFile>(text);
             var length = dataInfo.Length;
             return existing is not null && existing.Matches(wanted) && (wanted.Size < 0 || length <= wanted.Size) ? length : 0;
         }

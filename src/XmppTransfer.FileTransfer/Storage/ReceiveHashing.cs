@@ -19,6 +19,13 @@ internal sealed class ReceiveHashing : IDisposable
 
     public IncrementalHash? Md5 { get; }
 
+    /// <summary>
+    /// The part whose prefix was read (<see cref="TryAppendPrefixAsync"/>, <see cref="TryAppendAllButLastByteAsync"/>): the
+    /// resume writes to it only if the name still leads to that very file (<see cref="PartData.Open"/>). Null before, or where
+    /// a file's identity cannot be told.
+    /// </summary>
+    public PartStamp? Part { get; private set; }
+
     public static ReceiveHashing For(PartialFile identity, bool computeSha256)
     {
         var hashing = computeSha256 || identity.Sha256 is not null || identity.Md5 is not null;
@@ -34,14 +41,15 @@ internal sealed class ReceiveHashing : IDisposable
     /// </summary>
     public async Task<bool> TryAppendPrefixAsync(string partPath, long length, CancellationToken cancellationToken)
     {
-        if (Sha256 is null && Md5 is null)
-        {
-            return true;
-        }
-
         try
         {
-            var part = new FileStream(partPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            // Opened even with nothing to hash: the stamp it gives is what the resume's write open is checked against.
+            if (ExistingPart.TryOpen(partPath, write: false, expected: null, out _) is not var (part, stamp))
+            {
+                Reset();
+                return false;
+            }
+
             await using (part.ConfigureAwait(false))
             {
                 if (part.Length < length)
@@ -50,7 +58,12 @@ internal sealed class ReceiveHashing : IDisposable
                     return false;
                 }
 
-                await FileHashes.AppendAsync(part, Sha256, Md5, cancellationToken, length).ConfigureAwait(false);
+                if (Sha256 is not null || Md5 is not null)
+                {
+                    await FileHashes.AppendAsync(part, Sha256, Md5, cancellationToken, length).ConfigureAwait(false);
+                }
+
+                Part = stamp;
                 return true;
             }
         }
@@ -72,18 +85,21 @@ internal sealed class ReceiveHashing : IDisposable
     {
         try
         {
-            var part = new FileStream(partPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
-            await using (part.ConfigureAwait(false))
+            if (ExistingPart.TryOpen(partPath, write: false, expected: null, out _) is var (part, stamp))
             {
-                if (length > 0 && part.Length >= length)
+                await using (part.ConfigureAwait(false))
                 {
-                    await FileHashes.AppendAsync(part, Sha256, Md5, cancellationToken, length - 1).ConfigureAwait(false);
-                    var last = new byte[1];
-                    part.Position = length - 1;
-                    await part.ReadExactlyAsync(last, cancellationToken).ConfigureAwait(false);
-                    if (WouldMatch(last, identity))
+                    if (length > 0 && part.Length >= length)
                     {
-                        return true;
+                        await FileHashes.AppendAsync(part, Sha256, Md5, cancellationToken, length - 1).ConfigureAwait(false);
+                        var last = new byte[1];
+                        part.Position = length - 1;
+                        await part.ReadExactlyAsync(last, cancellationToken).ConfigureAwait(false);
+                        if (WouldMatch(last, identity))
+                        {
+                            Part = stamp;
+                            return true;
+                        }
                     }
                 }
             }
@@ -113,6 +129,7 @@ internal sealed class ReceiveHashing : IDisposable
     /// <summary>Forgets everything fed so far (a resume that turned into a download from the start).</summary>
     public void Reset()
     {
+        Part = null;
         _ = Sha256?.GetHashAndReset();
         _ = Md5?.GetHashAndReset();
     }

@@ -1,0 +1,85 @@
+using System.Runtime.InteropServices;
+
+namespace XmppTransfer.FileTransfer.Storage.Linux;
+
+/// <summary>
+/// open(2) with <c>O_NOFOLLOW | O_NONBLOCK</c>, and statx(2) of the descriptor it gave, from glibc: what .NET cannot do
+/// (<see cref="File.OpenHandle(string, FileMode, FileAccess, FileShare, FileOptions, long)"/> follows links and waits on a
+/// FIFO). A link in the last component makes the open fail (ELOOP) instead of reaching what it points to, and a FIFO opens
+/// at once instead of waiting for its other end; the caller then tells from the descriptor itself what it opened, so
+/// nothing swapped in after a check by path is written through. The flag values of O_NOFOLLOW differ by architecture (x86
+/// and x64 take the generic one, ARM its own); elsewhere <see cref="IsSupported"/> is false. Callers check
+/// <see cref="OperatingSystem.IsLinux"/> first.
+/// </summary>
+internal static partial class NoFollowOpenNative
+{
+    public const int ReadOnly = 0;
+    public const int ReadWrite = 2;
+
+    private const string Libc = "libc.so.6";
+    private const int ONonBlock = 0x800;
+    private const int OCloExec = 0x80000;
+    private const int AtEmptyPath = 0x1000;
+
+    // STATX_TYPE | STATX_NLINK | STATX_INO | STATX_SIZE.
+    private const uint WantedMask = 0x1 | 0x4 | 0x100 | 0x200;
+
+    // struct statx, as in StatxNative: stx_mask u32 at 0, stx_nlink u32 at 16, stx_mode u16 at 28, stx_ino u64 at 32,
+    // stx_size u64 at 40, stx_dev_major and stx_dev_minor u32 at 136 and 140.
+    private const int StatxSize = 256;
+    private const int NlinkOffset = 16;
+    private const int ModeOffset = 28;
+    private const int InoOffset = 32;
+    private const int SizeOffset = 40;
+    private const int DevMajorOffset = 136;
+    private const int DevMinorOffset = 140;
+
+    /// <summary>True where the O_NOFOLLOW value is known (x86, x64, ARM, ARM64 Linux).</summary>
+    public static bool IsSupported => OperatingSystem.IsLinux() && NoFollow != 0;
+
+    private static int NoFollow => RuntimeInformation.ProcessArchitecture switch
+    {
+        Architecture.X64 or Architecture.X86 => 0x20000,
+        Architecture.Arm64 or Architecture.Arm => 0x8000,
+        _ => 0,
+    };
+
+    [LibraryImport(Libc, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags, int mode);
+
+    [LibraryImport(Libc, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Statx(int directoryFd, string path, int flags, uint mask, ref byte buffer);
+
+    /// <summary>
+    /// Opens <paramref name="path"/> (<see cref="ReadOnly"/> or <see cref="ReadWrite"/>) without following a link and without
+    /// waiting; the descriptor, or -1 with the errno.
+    /// </summary>
+    public static (int Fd, int Errno) OpenNoFollow(string path, int access)
+    {
+        var fd = Open(path, access | NoFollow | ONonBlock | OCloExec, 0);
+        return (fd, fd < 0 ? Marshal.GetLastPInvokeError() : 0);
+    }
+
+    /// <summary>What the open descriptor <paramref name="fd"/> is; null when statx cannot tell.</summary>
+    public static OpenedFile? Describe(int fd)
+    {
+        Span<byte> buffer = stackalloc byte[StatxSize];
+        buffer.Clear();
+        if (Statx(fd, "", AtEmptyPath, WantedMask, ref MemoryMarshal.GetReference(buffer)) != 0
+            || (MemoryMarshal.Read<uint>(buffer) & WantedMask) != WantedMask)
+        {
+            return null;
+        }
+
+        return new OpenedFile(
+            (ushort)(MemoryMarshal.Read<ushort>(buffer[ModeOffset..]) & 0xF000),
+            MemoryMarshal.Read<uint>(buffer[NlinkOffset..]),
+            new PartStamp(
+                ((ulong)MemoryMarshal.Read<uint>(buffer[DevMajorOffset..]) << 32) | MemoryMarshal.Read<uint>(buffer[DevMinorOffset..]),
+                MemoryMarshal.Read<ulong>(buffer[InoOffset..])),
+            (long)Math.Min(MemoryMarshal.Read<ulong>(buffer[SizeOffset..]), long.MaxValue));
+    }
+
+    /// <summary>An open descriptor's type (<c>S_IFMT</c> bits), link count, identity and length.</summary>
+    internal readonly record struct OpenedFile(ushort Type, uint Links, PartStamp Stamp, long Length);
+}
