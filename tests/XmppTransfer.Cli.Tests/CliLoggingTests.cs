@@ -147,7 +147,7 @@ public sealed class CliLoggingTests
                 { "Logging": { "LogLevel": { "Default": "Warning" } }, "Proxy": { "ComponentJid": "proxy.example.test", "PublicHost": [ "h" ] } }
                 """);
 
-            ProxySettings settings = ProxyConfiguration.Load(new ProxyArguments { ConfigFile = file }, _ => "secret");
+            ProxySettings settings = ProxyConfiguration.Load(new ProxyArguments { ConfigFile = file }, new Dictionary<string, string?> { [ProxyConfiguration.SecretVariable] = "secret" });
 
             Assert.Equal("Warning", settings.Logging["LogLevel:Default"]);
         }

@@ -8,7 +8,8 @@ public sealed class ProxyConfigurationTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("xft-proxy-config-").FullName;
 
-    private static string? Env(string name) => name == ProxyConfiguration.SecretVariable ? "env-secret" : null;
+    /// <summary>The whole environment of a load: only the secret, nothing of the process's.</summary>
+    private static readonly Dictionary<string, string?> s_env = new(StringComparer.Ordinal) { [ProxyConfiguration.SecretVariable] = "env-secret" };
 
     [Fact]
     public void Arguments_override_the_file_and_a_list_from_arguments_replaces_the_files_list()
@@ -20,7 +21,7 @@ public sealed class ProxyConfigurationTests : IDisposable
             """);
 
         ProxySettings settings = ProxyConfiguration.Load(
-            new ProxyArguments { ConfigFile = file, ComponentJid = "proxy.args.test", Listen = ["127.0.0.1:7003"], Rate = "10M" }, Env);
+            new ProxyArguments { ConfigFile = file, ComponentJid = "proxy.args.test", Listen = ["127.0.0.1:7003"], Rate = "10M" }, s_env);
 
         Assert.Equal("proxy.args.test", settings.Component.Jid.ToString());
         Assert.Equal(("10.0.0.1", 5347), (settings.Component.Host, settings.Component.Port));
@@ -33,13 +34,35 @@ public sealed class ProxyConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void Settings_come_from_the_environment_given_to_the_load()
+    {
+        var environment = new Dictionary<string, string?>(s_env) { ["XFT_Proxy__MaxConnections"] = "77", ["XFT_Logging__LogLevel__Default"] = "Warning" };
+
+        ProxySettings settings = ProxyConfiguration.Load(new ProxyArguments { ComponentJid = "proxy.example.test", PublicHosts = ["h"] }, environment);
+
+        Assert.Equal(77, settings.Socks5.MaxConnections);
+        Assert.Equal("Warning", settings.Logging["LogLevel:Default"]);
+    }
+
+    [Fact]
+    public void An_unknown_key_in_the_environment_given_to_the_load_is_refused_by_its_variable_name()
+    {
+        var environment = new Dictionary<string, string?>(s_env) { ["XFT_Proxy__MaxConections"] = "5" };
+
+        UsageException ex = Assert.Throws<UsageException>(
+            () => ProxyConfiguration.Load(new ProxyArguments { ComponentJid = "proxy.example.test", PublicHosts = ["h"] }, environment));
+
+        Assert.Contains("XFT_Proxy__MaxConections", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Secret_file_is_read_and_its_trailing_newline_dropped()
     {
         string secret = Path.Combine(_folder, "secret");
         File.WriteAllText(secret, "file-secret\n");
 
         ProxySettings settings = ProxyConfiguration.Load(
-            new ProxyArguments { ComponentJid = "proxy.example.test", SecretFile = secret, PublicHosts = ["192.0.2.1"] }, _ => null);
+            new ProxyArguments { ComponentJid = "proxy.example.test", SecretFile = secret, PublicHosts = ["192.0.2.1"] }, new Dictionary<string, string?>());
 
         Assert.Equal("file-secret", settings.Component.Secret);
         Assert.DoesNotContain("file-secret", settings.Component.ToString(), StringComparison.Ordinal);
@@ -48,22 +71,22 @@ public sealed class ProxyConfigurationTests : IDisposable
     [Fact]
     public void Missing_secret_jid_or_public_host_is_a_usage_error()
     {
-        Assert.Throws<UsageException>(() => ProxyConfiguration.Load(new ProxyArguments { ComponentJid = "proxy.example.test", PublicHosts = ["h"] }, _ => null));
-        Assert.Throws<UsageException>(() => ProxyConfiguration.Load(new ProxyArguments { PublicHosts = ["h"] }, Env));
-        Assert.Throws<UsageException>(() => ProxyConfiguration.Load(new ProxyArguments { ComponentJid = "user@example.test", PublicHosts = ["h"] }, Env));
-        UsageException noHost = Assert.Throws<UsageException>(() => ProxyConfiguration.Load(new ProxyArguments { ComponentJid = "proxy.example.test" }, Env));
+        Assert.Throws<UsageException>(() => ProxyConfiguration.Load(new ProxyArguments { ComponentJid = "proxy.example.test", PublicHosts = ["h"] }, new Dictionary<string, string?>()));
+        Assert.Throws<UsageException>(() => ProxyConfiguration.Load(new ProxyArguments { PublicHosts = ["h"] }, s_env));
+        Assert.Throws<UsageException>(() => ProxyConfiguration.Load(new ProxyArguments { ComponentJid = "user@example.test", PublicHosts = ["h"] }, s_env));
+        UsageException noHost = Assert.Throws<UsageException>(() => ProxyConfiguration.Load(new ProxyArguments { ComponentJid = "proxy.example.test" }, s_env));
         Assert.Contains("--public-host", noHost.Message, StringComparison.Ordinal);
         Assert.Throws<UsageException>(() => ProxyConfiguration.Load(
-            new ProxyArguments { ComponentJid = "proxy.example.test", PublicHosts = ["h"], Listen = ["nonsense"] }, Env));
+            new ProxyArguments { ComponentJid = "proxy.example.test", PublicHosts = ["h"], Listen = ["nonsense"] }, s_env));
     }
 
     [Fact]
     public void The_per_user_stream_limit_comes_from_max_streams_per_jid_and_must_be_positive()
     {
-        ProxySettings defaults = ProxyConfiguration.Load(new ProxyArguments { ComponentJid = "proxy.example.test", PublicHosts = ["h"] }, Env);
-        ProxySettings set = ProxyConfiguration.Load(new ProxyArguments { ComponentJid = "proxy.example.test", PublicHosts = ["h"], MaxStreamsPerJid = 40 }, Env);
+        ProxySettings defaults = ProxyConfiguration.Load(new ProxyArguments { ComponentJid = "proxy.example.test", PublicHosts = ["h"] }, s_env);
+        ProxySettings set = ProxyConfiguration.Load(new ProxyArguments { ComponentJid = "proxy.example.test", PublicHosts = ["h"], MaxStreamsPerJid = 40 }, s_env);
         UsageException zero = Assert.Throws<UsageException>(() => ProxyConfiguration.Load(
-            new ProxyArguments { ComponentJid = "proxy.example.test", PublicHosts = ["h"], MaxStreamsPerJid = 0 }, Env));
+            new ProxyArguments { ComponentJid = "proxy.example.test", PublicHosts = ["h"], MaxStreamsPerJid = 0 }, s_env));
 
         Assert.Equal(16, defaults.Service.MaxActiveStreamsPerJid);
         Assert.Equal(40, set.Service.MaxActiveStreamsPerJid);
@@ -97,7 +120,7 @@ public sealed class ProxyConfigurationTests : IDisposable
         string file = Path.Combine(_folder, "appsettings.json");
         File.WriteAllText(file, """{ "Proxy": { "ComponentJid": "proxy.file.test", "PublicHost": [ "192.0.2.1" ], "IdelTimeout": 60 } }""");
 
-        UsageException ex = Assert.Throws<UsageException>(() => ProxyConfiguration.Load(new ProxyArguments { ConfigFile = file }, Env));
+        UsageException ex = Assert.Throws<UsageException>(() => ProxyConfiguration.Load(new ProxyArguments { ConfigFile = file }, s_env));
 
         Assert.Equal($"Unknown setting 'Proxy:IdelTimeout' in {file}. Did you mean 'Proxy:IdleTimeout'?", ex.Message);
     }
@@ -108,7 +131,7 @@ public sealed class ProxyConfigurationTests : IDisposable
         string file = Path.Combine(_folder, "appsettings.json");
         File.WriteAllText(file, """{ "Proxy": { "ComponentJid": "proxy.file.test", "PublicHost": "192.0.2.1" }, "Proxi": { "Rate": "1M" } }""");
 
-        UsageException ex = Assert.Throws<UsageException>(() => ProxyConfiguration.Load(new ProxyArguments { ConfigFile = file }, Env));
+        UsageException ex = Assert.Throws<UsageException>(() => ProxyConfiguration.Load(new ProxyArguments { ConfigFile = file }, s_env));
 
         Assert.StartsWith("Unknown setting 'Proxi:Rate'", ex.Message, StringComparison.Ordinal);
     }
@@ -122,7 +145,7 @@ public sealed class ProxyConfigurationTests : IDisposable
               "Logging": { "LogLevel": { "Default": "Warning", "XmppTransfer.Proxy": "Error" } } }
             """);
 
-        ProxySettings settings = ProxyConfiguration.Load(new ProxyArguments { ConfigFile = file }, Env);
+        ProxySettings settings = ProxyConfiguration.Load(new ProxyArguments { ConfigFile = file }, s_env);
 
         Assert.Equal(["a.test", "b.test"], settings.Service.AllowedDomains);
         Assert.Equal("Warning", settings.Logging["LogLevel:Default"]);

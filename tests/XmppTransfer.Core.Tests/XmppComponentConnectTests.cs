@@ -49,6 +49,24 @@ public class XmppComponentConnectTests
     }
 
     [Fact]
+    public async Task A_header_with_an_empty_id_and_then_silence_fails_after_the_short_grace_not_the_handshake_timeout()
+    {
+        await using var server = new ScriptedXmppServer();
+        await using var component = NewComponent(server.Port, handshakeTimeout: TimeSpan.FromMinutes(10));
+        var connect = component.ConnectAsync();
+        await server.AcceptAsync();
+        await server.ReadHeaderAsync();
+        await server.SendAsync(Header(string.Empty));
+
+        var ex = await Assert.ThrowsAsync<XmppConnectionException>(() => connect.WaitAsync(s_cap));
+
+        Assert.Equal(XmppErrorKind.ProtocolViolation, ex.Kind);
+        Assert.Equal(
+            $"The server's component stream header has no id, and no stream error followed within 1 s: no handshake is possible (is 127.0.0.1:{server.Port} a component port that serves proxy.example.test?).",
+            ex.Message);
+    }
+
+    [Fact]
     public async Task A_wrong_secret_is_reported_as_not_authorized_with_the_condition_kept_for_the_caller()
     {
         await using var server = new ScriptedXmppServer();
@@ -73,11 +91,12 @@ public class XmppComponentConnectTests
         "<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' from='proxy.example.test' id='"
         + id + "'>";
 
-    private static XmppComponent NewComponent(int port) => new(new XmppComponentOptions
+    private static XmppComponent NewComponent(int port, TimeSpan? handshakeTimeout = null) => new(new XmppComponentOptions
     {
         Jid = Jid.Parse("proxy.example.test"),
         Secret = "component-test-secret",
         Host = "127.0.0.1",
         Port = port,
+        HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(15),
     });
 }

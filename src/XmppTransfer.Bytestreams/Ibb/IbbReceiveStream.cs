@@ -230,6 +230,12 @@ public sealed class IbbReceiveStream : Stream
     internal void OnPeerUnavailable() =>
         _ = FailAsync(new BytestreamException(BytestreamErrorKind.Closed, $"{Peer} went offline before closing the in-band bytestream."), notifyPeer: false);
 
+    /// <summary>
+    /// Our own XMPP session ended: no block can arrive or be acknowledged any more, so reads fail now (after what is already
+    /// buffered) instead of after the inactivity timeout. Nothing is sent to the sender: there is no stream to send it on.
+    /// </summary>
+    internal void OnSessionEnded(BytestreamException reason) => _ = FailAsync(reason, notifyPeer: false);
+
     /// <summary>A protocol error: fail reads and close the bytestream towards the sender.</summary>
     private void Fail(string reason)
     {

@@ -30,6 +30,9 @@ public sealed class IbbSendStream : Stream
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string? _peerClosedReason;
     private bool _peerOffline;
+
+    /// <summary>Set when our own session ended (see <see cref="OnSessionEnded"/>); wins over every other reason.</summary>
+    private BytestreamException? _sessionEnded;
     private XmppStanzaErrorException? _blockError;
 
     internal IbbSendStream(XmppSession session, InBandBytestreamManager manager, Jid peer, IbbOpen open, int window, TimeSpan blockTimeout)
@@ -131,6 +134,11 @@ public sealed class IbbSendStream : Stream
             else
             {
                 Observe(close);
+                if (Volatile.Read(ref _sessionEnded) is { } ended)
+                {
+                    throw Rethrown(ended);
+                }
+
                 if (Volatile.Read(ref _peerOffline))
                 {
                     throw UnconfirmedClose("went offline before it answered the close", null);
@@ -147,6 +155,11 @@ public sealed class IbbSendStream : Stream
         {
             // Every block was acknowledged and the receiver is still there: one that already forgot the session (it closed
             // first, item-not-found) or that does not like our close has the data; not a failure.
+        }
+        catch (XmppException ex) when (_manager.IsSessionEnd(ex))
+        {
+            // Our stream went before the close was answered: as for a receiver gone, nothing says it has the end of the file.
+            throw _manager.SessionEnded($"before {Peer} confirmed the end of the in-band bytestream (every block was sent; it may not have saved the file)", ex);
         }
         finally
         {
@@ -201,6 +214,16 @@ public sealed class IbbSendStream : Stream
     }
 
     /// <summary>
+    /// Our own XMPP session ended: no block can be sent or answered any more. Waits for block answers end now, and every later
+    /// write or completion fails with <paramref name="reason"/>; no close is sent (there is no stream to send it on).
+    /// </summary>
+    internal void OnSessionEnded(BytestreamException reason)
+    {
+        Interlocked.CompareExchange(ref _sessionEnded, reason, null);
+        _stopped.TrySetResult();
+    }
+
+    /// <summary>
     /// The receiver's presence went unavailable: nothing more can reach it, and the blocks it was given will never be
     /// answered (message-based IBB would not notice otherwise, IQ-based only after the block timeout).
     /// </summary>
@@ -218,10 +241,11 @@ public sealed class IbbSendStream : Stream
 
     /// <summary>
     /// The receiver closed, went offline, or is unreachable by the server's word (a block bounced as
-    /// <c>service-unavailable</c>, <c>recipient-unavailable</c>, <c>item-not-found</c>...): a close of ours would find
-    /// nobody to answer it, and only wait.
+    /// <c>service-unavailable</c>, <c>recipient-unavailable</c>, <c>item-not-found</c>...), or our own session ended: a close
+    /// of ours would find nobody to answer it, and only wait.
     /// </summary>
-    private bool PeerGone => Volatile.Read(ref _peerClosedReason) is not null || (Volatile.Read(ref _blockError) is { } error && IsGoneCondition(error.Error.Condition));
+    private bool PeerGone => Volatile.Read(ref _sessionEnded) is not null || Volatile.Read(ref _peerClosedReason) is not null
+        || (Volatile.Read(ref _blockError) is { } error && IsGoneCondition(error.Error.Condition));
 
     /// <summary>The receiver is not there any more (the server's word), as opposed to there and refusing.</summary>
     private static bool IsOfflineCondition(string condition) =>
@@ -253,7 +277,15 @@ public sealed class IbbSendStream : Stream
         var unacknowledged = SendNow(block.Span, cancellationToken);
         if (unacknowledged is not null)
         {
-            await _session.SendAsync(unacknowledged, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _session.SendAsync(unacknowledged, cancellationToken).ConfigureAwait(false);
+            }
+            catch (XmppException ex) when (_manager.IsSessionEnd(ex))
+            {
+                await AbortAsync().ConfigureAwait(false);
+                throw SessionEndedNow(ex);
+            }
         }
     }
 
@@ -334,11 +366,31 @@ public sealed class IbbSendStream : Stream
             await AbortAsync().ConfigureAwait(false);
             throw new BytestreamException(BytestreamErrorKind.Timeout, $"{Peer} did not acknowledge an IBB block within {_blockTimeout.TotalSeconds:0.#} s.", ex);
         }
+        catch (XmppException ex) when (_manager.IsSessionEnd(ex))
+        {
+            // The session's end fails the pending answers (FailPending) before the manager's sweep reaches this stream.
+            await AbortAsync().ConfigureAwait(false);
+            throw SessionEndedNow(ex);
+        }
     }
+
+    /// <summary>The session's end as this stream's failure: the reason the sweep gave it if it came first, else a new one.</summary>
+    private BytestreamException SessionEndedNow(Exception inner) =>
+        Volatile.Read(ref _sessionEnded) is { } ended
+            ? Rethrown(ended)
+            : _manager.SessionEnded($"before the in-band bytestream to {Peer} was complete", inner);
+
+    /// <summary>A fresh exception for a stored reason: each throw gets its own stack trace.</summary>
+    private static BytestreamException Rethrown(BytestreamException reason) => new(reason.ErrorKind, reason.Message, reason.InnerException);
 
     /// <summary>Why the stream stopped: the receiver's close or absence if we know of it, else the block error (<paramref name="error"/> or the first seen).</summary>
     private BytestreamException Stopped(XmppStanzaErrorException? error)
     {
+        if (Volatile.Read(ref _sessionEnded) is { } ended)
+        {
+            return Rethrown(ended);
+        }
+
         error ??= Volatile.Read(ref _blockError);
         if (Volatile.Read(ref _peerClosedReason) is { } reason)
         {
@@ -387,6 +439,11 @@ public sealed class IbbSendStream : Stream
 
     private void ThrowIfNotOpen()
     {
+        if (Volatile.Read(ref _sessionEnded) is { } ended)
+        {
+            throw Rethrown(ended);
+        }
+
         if (Volatile.Read(ref _peerClosedReason) is { } reason)
         {
             throw new BytestreamException(_peerOffline ? BytestreamErrorKind.Closed : BytestreamErrorKind.Cancelled, reason + ".");

@@ -40,6 +40,7 @@ public sealed class InBandBytestreamManager : IXmppExtension
         session.RegisterIqHandler(IbbClose.Name, IqType.Set, HandleClose);
         session.MessageReceived += HandleMessage;
         session.PresenceReceived += HandlePresence;
+        _ = EndAllWhenSessionEndsAsync(session);
     }
 
     /// <summary>
@@ -76,11 +77,21 @@ public sealed class InBandBytestreamManager : IXmppExtension
             {
                 throw new BytestreamException(BytestreamErrorKind.Timeout, $"{peer} did not answer the in-band bytestream open.", ex);
             }
+            catch (XmppException ex) when (IsSessionEnd(ex))
+            {
+                throw SessionEnded($"before {peer} answered the in-band bytestream open", ex);
+            }
 
             // The window in bytes follows the block size the receiver agreed to, which may be smaller than the one we proposed.
             var window = settings.EffectiveWindow(blockSize);
             var stream = new IbbSendStream(Session, this, peer, open, window, settings.BlockTimeout);
             _sessions[(peer.ToString(), sid)] = stream;
+            if (Session.Completion.IsCompleted)
+            {
+                // Ended between the answer and the registration above: the sweep of EndAllWhenSessionEndsAsync may have missed it.
+                stream.OnSessionEnded(SessionEnded($"before the in-band bytestream to {peer} was complete", null));
+            }
+
             BytestreamsLog.IbbOpened(_logger, sid, peer.ToString(), blockSize, open.Stanza.ToString(), window);
             return stream;
         }
@@ -103,6 +114,12 @@ public sealed class InBandBytestreamManager : IXmppExtension
         ArgumentException.ThrowIfNullOrEmpty(sid);
         var tcs = new TaskCompletionSource<IbbReceiveStream>(TaskCreationOptions.RunContinuationsAsynchronously);
         _expected[(peer.ToString(), sid)] = tcs;
+        if (_session is { Completion.IsCompleted: true })
+        {
+            // No open can arrive any more; registered first, so the sweep at the session's end and this check miss nothing between them.
+            tcs.TrySetException(SessionEnded($"before {peer} opened the in-band bytestream", null));
+        }
+
         return tcs.Task;
     }
 
@@ -159,6 +176,40 @@ public sealed class InBandBytestreamManager : IXmppExtension
         }
     }
 
+    /// <summary>An error of a request or send that says our own stream is gone (not a peer's error, not a timeout).</summary>
+    internal bool IsSessionEnd(XmppException error) => SessionEnd.Is(_session, error);
+
+    /// <summary>Why a bytestream of this session ended with it, <paramref name="when"/> in words (see <see cref="SessionEnd.Failure"/>).</summary>
+    internal BytestreamException SessionEnded(string when, Exception? inner) => SessionEnd.Failure(_session, when, inner);
+
+    /// <summary>
+    /// Our own session ending (a stream error, a dropped socket, our close) ends every in-band bytestream of it at once: no
+    /// block, open or close can be sent or answered any more, yet a receiver would wait out its inactivity timeout (or, before
+    /// the open, the open timeout) and a sender could wait on a stream that cannot move. Each gets a
+    /// <see cref="BytestreamErrorKind.Closed"/> failure; nothing is sent towards the peer (there is no stream to send on).
+    /// </summary>
+    private async Task EndAllWhenSessionEndsAsync(XmppSession session)
+    {
+        await SessionEnd.WhenEndedAsync(session).ConfigureAwait(false);
+        foreach (var (key, expectation) in _expected)
+        {
+            expectation.TrySetException(SessionEnded($"before {key.Peer} opened the in-band bytestream", null));
+        }
+
+        foreach (var (key, stream) in _sessions)
+        {
+            switch (stream)
+            {
+                case IbbReceiveStream receiving:
+                    receiving.OnSessionEnded(SessionEnded($"before the in-band bytestream from {key.Peer} was complete", null));
+                    break;
+                case IbbSendStream sending:
+                    sending.OnSessionEnded(SessionEnded($"before the in-band bytestream to {key.Peer} was complete", null));
+                    break;
+            }
+        }
+    }
+
     private ValueTask<XElement?> HandleOpen(XElement iq, CancellationToken cancellationToken)
     {
         var from = Stanza.GetFrom(iq) ?? throw new XmppStanzaErrorException(StanzaError.BadRequest("The open has no sender."));
@@ -183,6 +234,12 @@ public sealed class InBandBytestreamManager : IXmppExtension
         var stream = new IbbReceiveStream(this, from, open, Options.InactivityTimeout, Options.MaxBufferedBytes);
         _sessions[key] = stream;
         _expected.TryRemove(key, out _);
+        if (Session.Completion.IsCompleted)
+        {
+            // The stream failed (our write side) while this open was handled: the sweep may have run before the line above.
+            stream.OnSessionEnded(SessionEnded($"before the in-band bytestream from {from} was complete", null));
+        }
+
         BytestreamsLog.IbbAccepted(_logger, open.Sid, from.ToString(), open.BlockSize, open.Stanza.ToString(), Options.MaxBufferedBytes);
         expectation.TrySetResult(stream);
         return ValueTask.FromResult<XElement?>(null);

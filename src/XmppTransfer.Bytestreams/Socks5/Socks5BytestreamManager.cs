@@ -49,6 +49,7 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
         session.Disco.AddFeature(Namespaces.Bytestreams);
         session.RegisterIqHandler(BytestreamsQuery.Name, IqType.Set, HandleQuery);
         session.PresenceReceived += HandlePresence;
+        _ = EndExpectationsWhenSessionEndsAsync(session);
     }
 
     /// <summary>
@@ -91,7 +92,29 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
         ArgumentException.ThrowIfNullOrEmpty(sid);
         var expectation = new Expectation();
         _expected[(requester.ToString(), sid)] = expectation;
+        if (_session is { Completion.IsCompleted: true })
+        {
+            // No offer can arrive any more; registered first, so the sweep at the session's end and this check miss nothing between them.
+            expectation.End(SessionEnd.Failure(_session, $"before {requester} offered SOCKS5 streamhosts", null));
+        }
+
         return expectation.Result.Task;
+    }
+
+    /// <summary>
+    /// Our own session ending ends every target-side wait at once: an offer can no longer arrive, and a candidate race still
+    /// running could no longer report <c>streamhost-used</c>, so the requester would never use (or activate) what it finds.
+    /// Without this, a waiter would sit out <see cref="Socks5BytestreamOptions.NegotiationTimeout"/>. A bytestream already
+    /// handed over is a TCP connection of its own and keeps flowing (docs/timeouts.md).
+    /// </summary>
+    private async Task EndExpectationsWhenSessionEndsAsync(XmppSession session)
+    {
+        await SessionEnd.WhenEndedAsync(session).ConfigureAwait(false);
+        foreach (var (key, expectation) in _expected)
+        {
+            expectation.End(SessionEnd.Failure(
+                session, expectation.OfferArrived.Task.IsCompleted ? $"before the SOCKS5 bytestream from {key.Peer} was set up" : $"before {key.Peer} offered SOCKS5 streamhosts", null));
+        }
     }
 
     /// <summary>
@@ -240,7 +263,16 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
         }
         catch (OperationCanceledException)
         {
-            expectation.Result.TrySetCanceled(cancellationToken);
+            // The handler's token is the session's: cancelled, it means the session ended (the sweep has usually said so already).
+            if (_session is { Completion.IsCompleted: true })
+            {
+                expectation.End(SessionEnd.Failure(_session, $"before the SOCKS5 bytestream from {requester} was set up", null));
+            }
+            else
+            {
+                expectation.Result.TrySetCanceled(cancellationToken);
+            }
+
             throw;
         }
 
@@ -267,5 +299,15 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
 
         /// <summary>True for the first offer; a repeated offer for the same sid is refused.</summary>
         public bool TryClaim() => Interlocked.Exchange(ref _claimed, 1) == 0;
+
+        /// <summary>
+        /// Fails the session with <paramref name="failure"/> unless it already has its result. The wait for the offer ends too
+        /// (as if it had come), so the waiter goes on to the result and gets the failure from there.
+        /// </summary>
+        public void End(BytestreamException failure)
+        {
+            Result.TrySetException(failure);
+            OfferArrived.TrySetResult();
+        }
     }
 }

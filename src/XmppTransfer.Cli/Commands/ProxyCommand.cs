@@ -63,7 +63,7 @@ internal static class ProxyCommand
             CliLogging.Validate(settings.Logging);
             try
             {
-                if (!await ProxyHost.RunAsync(settings, parse.GetValue(verbose), cancellationToken))
+                if (!await ProxyHost.RunAsync(settings, parse.GetValue(verbose), Console.Out, cancellationToken))
                 {
                     // Already logged as an error naming the refusal.
                     return ExitCodes.Failed;

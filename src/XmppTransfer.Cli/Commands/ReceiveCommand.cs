@@ -317,9 +317,10 @@ internal static class ReceiveCommand
                 var work = Task.WhenAll(parse.GetValue(fetchLinks) ? [OffersAsync(), LinksAsync()] : [OffersAsync()]);
 
                 // Nothing in the offer loop learns by itself that the session ended (a stream error such as system-shutdown
-                // or conflict, a dropped socket): no offer can come any more, and an in-band transfer would wait out its
-                // inactivity timeout. So the session's end is watched here, and cancels everything at once. The first wait is
-                // bounded by the loop's own ends (--count, --timeout, Ctrl-C) or the session's.
+                // or conflict, a dropped socket): no offer can come any more. (The library ends an in-band transfer of the
+                // session by itself; a SOCKS5 one keeps its TCP connection, which the command does not want without the
+                // session.) So the session's end is watched here, and cancels everything at once, so that the loss is the
+                // one cause reported. The first wait is bounded by the loop's own ends (--count, --timeout, Ctrl-C) or the session's.
                 // With --count reached (done) the work is over whatever the session does next: a server that stops right after
                 // the last file must not turn a complete run into "lost the connection".
                 if (await Task.WhenAny(work, client.Completion) != work && !done.IsCancellationRequested && ConnectionLoss.Reason(client) is { } lostReason)

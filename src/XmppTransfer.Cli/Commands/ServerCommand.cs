@@ -40,8 +40,9 @@ internal static class ServerCommand
             Directory.CreateDirectory(folder);
             var configuration = new ConfigurationBuilder();
             configuration.AddConfiguration(ReadSettingsFile(parse.GetValue(config), folder));
-            configuration.AddEnvironmentVariables(XftEnvironment.Prefix);
-            XftEnvironment.CheckSection("Server", ServerSettings.Keys);
+            var environment = XftEnvironment.Current();
+            configuration.AddXftVariables(environment);
+            XftEnvironment.CheckSection("Server", ServerSettings.Keys, environment);
             var overrides = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
             foreach (var pair in parse.GetValue(set) ?? [])
             {

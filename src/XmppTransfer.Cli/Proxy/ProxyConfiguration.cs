@@ -28,11 +28,15 @@ internal static class ProxyConfiguration
         "ReconnectMaxDelay", "Metrics", "Json",
     ];
 
-    /// <summary>Builds the layered configuration and maps it.</summary>
+    /// <summary>
+    /// Builds the layered configuration and maps it. <paramref name="environment"/> is the whole environment the settings,
+    /// the check for unknown keys and the secret are read from (default: the process's, <see cref="XftEnvironment.Current"/>).
+    /// </summary>
     /// <exception cref="UsageException">A value is missing or invalid (exit code 2).</exception>
-    public static ProxySettings Load(ProxyArguments arguments, Func<string, string?>? environment = null)
+    public static ProxySettings Load(ProxyArguments arguments, IReadOnlyDictionary<string, string?>? environment = null)
     {
         ArgumentNullException.ThrowIfNull(arguments);
+        environment ??= XftEnvironment.Current();
         ConfigurationBuilder builder = new();
         if (arguments.ConfigFile is not null)
         {
@@ -44,11 +48,11 @@ internal static class ProxyConfiguration
             builder.AddConfiguration(ReadFile(arguments.ConfigFile));
         }
 
-        builder.AddEnvironmentVariables(XftEnvironment.Prefix);
-        XftEnvironment.CheckSection("Proxy", Keys);
+        builder.AddXftVariables(environment);
+        XftEnvironment.CheckSection("Proxy", Keys, environment);
         builder.AddInMemoryCollection(ToKeys(arguments));
         IConfiguration configuration = builder.Build();
-        return Map(configuration.GetSection("Proxy"), environment ?? Environment.GetEnvironmentVariable) with { Logging = configuration.GetSection("Logging") };
+        return Map(configuration.GetSection("Proxy"), environment.GetValueOrDefault) with { Logging = configuration.GetSection("Logging") };
     }
 
     /// <summary>

@@ -2,8 +2,11 @@ using System.Text.Json;
 
 namespace XmppTransfer.Cli.Proxy;
 
-/// <summary>With <c>--json</c>, one JSON object per line on stdout for each daemon event (for scripts and tests).</summary>
-internal sealed class ProxyEvents(bool enabled)
+/// <summary>
+/// With <c>--json</c>, one JSON object per line on <paramref name="output"/> for each daemon event (for scripts and tests).
+/// <c>xft proxy</c> passes stdout; a host or a test passes its own writer, and nothing goes to the console then.
+/// </summary>
+internal sealed class ProxyEvents(bool enabled, TextWriter output)
 {
     private readonly Lock _lock = new();
 
@@ -26,8 +29,9 @@ internal sealed class ProxyEvents(bool enabled)
         string line = JsonSerializer.Serialize(fields);
         lock (_lock)
         {
-            Console.Out.WriteLine(line);
-            Console.Out.Flush();
+            // Flushed per line: a script reading the pipe acts on each event as it happens.
+            output.WriteLine(line);
+            output.Flush();
         }
     }
 }

@@ -9,15 +9,17 @@ internal static class ProxyHost
 {
     /// <summary>
     /// Runs until <paramref name="cancellationToken"/> (SIGTERM, Ctrl-C) fires; then stops and drains. False when it
-    /// stopped by itself instead: the server refused the component at start-up.
+    /// stopped by itself instead: the server refused the component at start-up. The <c>--json</c> events go to
+    /// <paramref name="events"/> (stdout for <c>xft proxy</c>).
     /// </summary>
-    public static async Task<bool> RunAsync(ProxySettings settings, bool verbose, CancellationToken cancellationToken)
+    public static async Task<bool> RunAsync(ProxySettings settings, bool verbose, TextWriter events, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(events);
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         CliLogging.ConfigureHost(builder.Logging, settings.Logging, verbose, "yyyy-MM-ddTHH:mm:ss.fff ");
         SignalFreeLifetime.Use(builder.Services);
         builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton(new ProxyEvents(settings.Json));
+        builder.Services.AddSingleton(new ProxyEvents(settings.Json, events));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ProxyDaemon>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<ProxyDaemon>());

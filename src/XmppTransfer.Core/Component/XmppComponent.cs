@@ -44,15 +44,7 @@ public sealed class XmppComponent : XmppSession
             var header = await transport.Reader.ReadHeaderAsync(timeout.Token).ConfigureAwait(false);
             if (string.IsNullOrEmpty(header.Id))
             {
-                // A server that refuses the name before any handshake (Prosody: host-unknown) may open its stream with an
-                // empty id only to carry the stream error that follows; that error, not the id, is the news.
-                var refusal = await transport.Reader.ReadElementAsync(timeout.Token).ConfigureAwait(false);
-                if (refusal is not null && refusal.Name == StreamError.Name)
-                {
-                    throw Refused(refusal);
-                }
-
-                throw new XmppConnectionException(XmppErrorKind.ProtocolViolation, "The server's component stream header has no id.");
+                throw await EmptyIdAsync(transport, timeout.Token).ConfigureAwait(false);
             }
 
             await transport.SendDirectAsync(new XElement(s_handshake, ComponentHandshake.Compute(header.Id, Options.Secret)), timeout.Token)
@@ -84,6 +76,41 @@ public sealed class XmppComponent : XmppSession
                 await transport.DisposeAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// How long a header without an id waits for the stream error that may follow it. A server that refuses the name before
+    /// any handshake (Prosody: host-unknown) opens its stream with an empty id only to carry that error, written right behind
+    /// the header; no handshake can start without an id, so a server that sends nothing more would otherwise hold us for
+    /// the whole <see cref="XmppComponentOptions.HandshakeTimeout"/>. Listed in docs/timeouts.md.
+    /// </summary>
+    internal static readonly TimeSpan EmptyIdGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The failure for a stream header without an id: the server's stream error if one follows within <see cref="EmptyIdGrace"/>
+    /// (that error, not the id, is the news), else a protocol violation. The caller's cancel and the handshake timeout
+    /// (<paramref name="handshakeToken"/>) still end the wait as before.
+    /// </summary>
+    private async Task<Exception> EmptyIdAsync(XmppTransport transport, CancellationToken handshakeToken)
+    {
+        using var grace = CancellationTokenSource.CreateLinkedTokenSource(handshakeToken);
+        grace.CancelAfter(EmptyIdGrace);
+        XElement? refusal;
+        try
+        {
+            refusal = await transport.Reader.ReadElementAsync(grace.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!handshakeToken.IsCancellationRequested)
+        {
+            return new XmppConnectionException(
+                XmppErrorKind.ProtocolViolation,
+                $"The server's component stream header has no id, and no stream error followed within {EmptyIdGrace.TotalSeconds:0.#} s: "
+                + $"no handshake is possible (is {Options.Host}:{Options.Port} a component port that serves {Options.Jid}?).");
+        }
+
+        return refusal is not null && refusal.Name == StreamError.Name
+            ? Refused(refusal)
+            : new XmppConnectionException(XmppErrorKind.ProtocolViolation, "The server's component stream header has no id.");
     }
 
     /// <summary>

@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Xml.Linq;
+using XmppTransfer.Bytestreams.Socks5;
+using XmppTransfer.Core;
+using XmppTransfer.Core.Stanzas;
+using XmppTransfer.Testing;
+
+namespace XmppTransfer.Bytestreams.Tests.Socks5;
+
+/// <summary>
+/// Our own session ending (the server drops our connection, and tells nobody): the target's waits that need the session end
+/// at once; a SOCKS5 bytestream already set up is a TCP connection of its own and keeps flowing.
+/// </summary>
+public sealed class Socks5SessionEndTests : IAsyncLifetime
+{
+    private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(30);
+
+    /// <summary>Every wait far beyond the cap: only a prompt end passes.</summary>
+    private static readonly Socks5BytestreamOptions s_slow = new()
+    {
+        LoopbackOnly = true,
+        Hosts = ["127.0.0.1"],
+        DiscoverProxies = false,
+        NegotiationTimeout = TimeSpan.FromMinutes(10),
+        ProxyConnectTimeout = TimeSpan.FromMinutes(10),
+    };
+
+    private LoopbackRouter _router = null!;
+    private XmppClient _alice = null!;
+    private XmppClient _bob = null!;
+    private Socks5BytestreamManager _aliceS5b = null!;
+    private Socks5BytestreamManager _bobS5b = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _router = new LoopbackRouter();
+        _aliceS5b = new Socks5BytestreamManager(s_slow);
+        _bobS5b = new Socks5BytestreamManager(s_slow);
+        _alice = await _router.ConnectAsync("alice", c => c.AddExtension(_aliceS5b));
+        _bob = await _router.ConnectAsync("bob", c => c.AddExtension(_bobS5b));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _alice.DisposeAsync();
+        await _bob.DisposeAsync();
+        await _router.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_target_waiting_for_the_offer_fails_at_once_as_closed_when_its_own_session_drops()
+    {
+        var registration = _bobS5b.Expect(_alice.BoundJid, "wait");
+        var waiting = _bobS5b.WaitExpectedAsync(_alice.BoundJid, "wait", registration, Ct);
+
+        await DropAsync(_bob);
+
+        var ex = await Assert.ThrowsAsync<BytestreamException>(() => waiting.WaitAsync(s_cap, Ct));
+        Assert.Equal(BytestreamErrorKind.Closed, ex.ErrorKind);
+        Assert.Contains("before " + _alice.BoundJid + " offered SOCKS5 streamhosts", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_target_racing_the_candidates_fails_at_once_as_closed_when_its_own_session_drops()
+    {
+        // A streamhost that takes the TCP connection and never answers the SOCKS5 greeting: the race hangs on it.
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var port = ((IPEndPoint)silent.LocalEndpoint).Port;
+        var registration = _bobS5b.Expect(_alice.BoundJid, "race");
+        var waiting = _bobS5b.WaitExpectedAsync(_alice.BoundJid, "race", registration, Ct);
+        var query = $"<query xmlns='http://jabber.org/protocol/bytestreams' sid='race'><streamhost jid='proxy.example.test' host='127.0.0.1' port='{port}'/></query>";
+        var offer = _alice.SendIqAsync(Stanza.MakeIq(IqType.Set, _bob.BoundJid, XElement.Parse(query)), cancellationToken: Ct);
+        using var held = await silent.AcceptSocketAsync(Ct).AsTask().WaitAsync(s_cap, Ct);
+
+        await DropAsync(_bob);
+
+        var ex = await Assert.ThrowsAsync<BytestreamException>(() => waiting.WaitAsync(s_cap, Ct));
+        Assert.Equal(BytestreamErrorKind.Closed, ex.ErrorKind);
+        Assert.Contains("before the SOCKS5 bytestream from " + _alice.BoundJid + " was set up", ex.Message, StringComparison.Ordinal);
+
+        // Alice's offer is never answered (bob is gone, unannounced): ended by her own dispose.
+        _ = offer.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+    }
+
+    [Fact]
+    public async Task A_bytestream_already_set_up_keeps_flowing_after_either_session_drops()
+    {
+        var registration = _bobS5b.Expect(_alice.BoundJid, "flow");
+        var targetSide = _bobS5b.WaitExpectedAsync(_alice.BoundJid, "flow", registration, Ct);
+        await using var requester = await _aliceS5b.ConnectAsync(_bob.BoundJid, "flow", Ct).WaitAsync(s_cap, Ct);
+        await using var target = await targetSide.WaitAsync(s_cap, Ct);
+
+        await DropAsync(_alice);
+        await DropAsync(_bob);
+
+        await requester.Stream.WriteAsync("after"u8.ToArray(), Ct).AsTask().WaitAsync(s_cap, Ct);
+        var received = new byte[5];
+        await target.Stream.ReadExactlyAsync(received, Ct).AsTask().WaitAsync(s_cap, Ct);
+        Assert.Equal("after"u8.ToArray(), received);
+    }
+
+    /// <summary>Drops <paramref name="client"/>'s connection without telling anyone, and waits until its session has noticed.</summary>
+    private async Task DropAsync(XmppClient client)
+    {
+        await _router.DisconnectAsync(client.BoundJid, announce: false).WaitAsync(s_cap, Ct);
+        await Assert.ThrowsAnyAsync<XmppException>(() => client.Completion.WaitAsync(s_cap, Ct));
+    }
+}
