@@ -168,6 +168,7 @@ internal static class SendCommand
                             Path.GetFileName(path),
                             new FileInfo(path).Length,
                             quiet: false,
+                            lines,
                             progress => manager.SendFileAsync(receiver, path, sendOptions, attempt.Watch(progress), session.Token));
                         lines.Result(json ? TransferJson.Ok(result) : TransferText.Sent(result));
                     }
