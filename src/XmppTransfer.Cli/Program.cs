@@ -2,10 +2,20 @@ using System.CommandLine;
 using XmppTransfer.Cli;
 using XmppTransfer.Cli.Output;
 
-var parse = XftCommandLine.Create().Parse(args);
-if (parse.Errors.Count > 0)
+if (args.Length == 0)
 {
-    foreach (var line in ParseErrorText.Lines(parse))
+    // Bare `xft`: the help, which lists the commands, rather than the parser's "Required command was not provided."; on
+    // stdout, as git and dotnet print theirs (it is what was asked for, and reads through `xft | less`), with exit code 2
+    // since no command ran.
+    await XftCommandLine.Create().Parse(["--help"]).InvokeAsync();
+    return ExitCodes.Usage;
+}
+
+var parse = XftCommandLine.Create().Parse(args);
+var errors = ParseErrorText.Lines(parse);
+if (errors.Count > 0)
+{
+    foreach (var line in errors)
     {
         await Console.Error.WriteLineAsync(line);
     }

@@ -57,26 +57,49 @@ public sealed partial class FileTransferManager
             var sid = NewSid();
             var query = new OobQuery(server.Url, options.Description, sid, hashes?.Sha256);
             FileTransferLog.Offering(Logger, name, size, peer.ToString(), sid, Namespaces.OobIq);
+
+            // The sid of the last offer sent: a busy receiver's retry sends another, and a refusal is about the last one.
+            var sent = sid;
             try
             {
                 // A busy receiver (its queue of offers is full) is offered the link again, with a new sid, as an SI offer is; the
                 // server keeps serving meanwhile, since nobody has downloaded yet.
                 (_, sid) = await OfferWhileBusyAsync(
-                        peer, sid, s => (query with { Sid = s }).ToXml(), oob.ServeDeadline, options, name, size, progress, cancellationToken)
+                        peer,
+                        sid,
+                        s =>
+                        {
+                            sent = s;
+                            return (query with { Sid = s }).ToXml();
+                        },
+                        oob.ServeDeadline,
+                        options,
+                        name,
+                        size,
+                        progress,
+                        cancellationToken)
                     .ConfigureAwait(false);
             }
             catch (XmppStanzaErrorException ex)
             {
-                throw ex.Error.Condition switch
-                {
-                    "not-acceptable" or "forbidden" => new FileTransferException(FileTransferErrorKind.Declined, $"{peer} declined the file.", ex),
-                    "item-not-found" => new FileTransferException(FileTransferErrorKind.TransferFailed, DownloadFailed(peer, server.Url, ex.Error.Text), ex),
-                    _ => OfferRefused(peer, ex),
-                };
+                throw WithSid(
+                    ex.Error.Condition switch
+                    {
+                        "not-acceptable" or "forbidden" => new FileTransferException(FileTransferErrorKind.Declined, $"{peer} declined the file.", ex),
+                        "item-not-found" => new FileTransferException(FileTransferErrorKind.TransferFailed, DownloadFailed(peer, server.Url, ex.Error.Text), ex),
+
+                        // The SI wording would be wrong here: what the receiver lacks is XEP-0066's jabber:iq:oob.
+                        "feature-not-implemented" => new FileTransferException(
+                            FileTransferErrorKind.NotSupported, $"{peer} does not accept out-of-band data (XEP-0066, {ex.Error.Condition}).", ex),
+                        _ => OfferRefused(peer, ex),
+                    },
+                    sent);
             }
             catch (XmppException ex) when (ex.Kind == XmppErrorKind.Timeout)
             {
-                throw new FileTransferException(FileTransferErrorKind.Timeout, $"{peer} did not finish downloading within {oob.ServeDeadline.TotalMinutes:0} min.", ex);
+                throw WithSid(
+                    new FileTransferException(FileTransferErrorKind.Timeout, $"{peer} did not finish downloading within {oob.ServeDeadline.TotalMinutes:0} min.", ex),
+                    sent);
             }
 
             reporter.Report(size, force: true);

@@ -141,34 +141,49 @@ public sealed partial class FileTransferManager
     {
         FileTransferLog.Offering(Logger, offer.File.Name, offer.File.Size, peer.ToString(), offer.Sid, string.Join(" ", offer.Methods));
         XElement answer;
+
+        // The sid of the last offer sent: a busy receiver's retry sends another, and a refusal is about the last one.
+        var sent = offer.Sid;
         try
         {
             var first = offer;
             (answer, var sid) = await OfferWhileBusyAsync(
-                    peer, offer.Sid, s => (first with { Sid = s }).ToXml(), options.OfferTimeout, options, offer.File.Name, offer.File.Size, progress, cancellationToken)
+                    peer,
+                    offer.Sid,
+                    s =>
+                    {
+                        sent = s;
+                        return (first with { Sid = s }).ToXml();
+                    },
+                    options.OfferTimeout,
+                    options,
+                    offer.File.Name,
+                    offer.File.Size,
+                    progress,
+                    cancellationToken)
                 .ConfigureAwait(false);
             offer = offer with { Sid = sid };
         }
         catch (XmppStanzaErrorException ex)
         {
             var refused = OfferRefused(peer, ex);
-            throw fallingBackFrom is null ? refused : FallbackFailed(fallingBackFrom, refused);
+            throw WithSid(fallingBackFrom is null ? refused : FallbackFailed(fallingBackFrom, refused), sent);
         }
         catch (XmppException ex) when (ex.Kind == XmppErrorKind.Timeout)
         {
             var silent = new FileTransferException(FileTransferErrorKind.Timeout, $"{peer} did not answer the offer within {options.OfferTimeout.TotalSeconds:0.#} s.", ex);
-            throw fallingBackFrom is null ? silent : FallbackFailed(fallingBackFrom, silent);
+            throw WithSid(fallingBackFrom is null ? silent : FallbackFailed(fallingBackFrom, silent), sent);
         }
 
         var accept = SiAccept.Parse(answer.Element(SiOffer.SiName))
-            ?? throw new FileTransferException(FileTransferErrorKind.TransferFailed, $"{peer} accepted without choosing a stream method.");
+            ?? throw WithSid(new FileTransferException(FileTransferErrorKind.TransferFailed, $"{peer} accepted without choosing a stream method."), offer.Sid);
         var method = accept.Methods.FirstOrDefault(offer.Methods.Contains)
-            ?? throw new FileTransferException(FileTransferErrorKind.TransferFailed, $"{peer} chose a stream method we did not offer ({accept.Methods[0]}).");
+            ?? throw WithSid(new FileTransferException(FileTransferErrorKind.TransferFailed, $"{peer} chose a stream method we did not offer ({accept.Methods[0]})."), offer.Sid);
 
         var offset = accept.RangeOffset ?? 0;
         if (offset < 0 || offset > offer.File.Size || (offset > 0 && !content.CanSeek))
         {
-            throw new FileTransferException(FileTransferErrorKind.TransferFailed, $"{peer} asked for an impossible range (offset {offset} of {offer.File.Size}).");
+            throw WithSid(new FileTransferException(FileTransferErrorKind.TransferFailed, $"{peer} asked for an impossible range (offset {offset} of {offer.File.Size})."), offer.Sid);
         }
 
         var length = Math.Min(accept.RangeLength ?? offer.File.Size - offset, offer.File.Size - offset);
@@ -193,13 +208,22 @@ public sealed partial class FileTransferManager
             var failure = new FileTransferException(
                 ex.ErrorKind == BytestreamErrorKind.Cancelled ? FileTransferErrorKind.CancelledByPeer : FileTransferErrorKind.TransferFailed,
                 ex.Message,
-                ex);
+                ex)
+            {
+                Sid = offer.Sid,
+            };
             if (method == StreamMethods.Socks5)
             {
                 failure.Data[Socks5FailureMarker] = offer.Sid;
             }
 
             throw failure;
+        }
+        catch (FileTransferException ex) when (ex.Sid is null)
+        {
+            // Raised by the bytestream step itself (a stall, a local read error): about this offer all the same.
+            ex.Sid = offer.Sid;
+            throw;
         }
 
         FileTransferLog.Completed(Logger, offer.Sid, peer.ToString(), length, used.ToShortName(), clock.Elapsed.TotalSeconds);
@@ -486,6 +510,13 @@ public sealed partial class FileTransferManager
     /// </summary>
     private static string DeclineText(string? text) =>
         text is null || string.Equals(text.Trim().TrimEnd('.'), "Offer Declined", StringComparison.OrdinalIgnoreCase) ? "" : ": " + text.Trim().TrimEnd('.');
+
+    /// <summary><paramref name="failure"/>, marked with the sid of the offer it is about (<see cref="FileTransferException.Sid"/>).</summary>
+    private static FileTransferException WithSid(FileTransferException failure, string sid)
+    {
+        failure.Sid = sid;
+        return failure;
+    }
 
     /// <summary>
     /// The SOCKS5 transfer failed (<paramref name="socks5"/>) and the in-band re-offer that was to take over got no answer to

@@ -5,7 +5,7 @@ namespace XmppTransfer.Cli.Tests;
 /// <summary>Which failures are the user's (exit code 2) and which are ours or the world's (exit code 1).</summary>
 public sealed class CommandRunnerTests
 {
-    private static async Task<(int Exit, string Error)> RunAsync(Exception thrown, bool verbose = false)
+    private static async Task<(int Exit, string Error)> RunAsync(Exception thrown, bool? verbose = false)
     {
         using var error = new StringWriter();
         var exit = await CommandRunner.RunAsync(verbose, () => Task.FromException<int>(thrown), error, CancellationToken.None)
@@ -37,5 +37,14 @@ public sealed class CommandRunnerTests
         Assert.Equal(ExitCodes.Failed, exit);
         Assert.StartsWith($"xft: unexpected {thrown.GetType().Name}: A library refused a value it was handed.", error, StringComparison.Ordinal);
         Assert.Contains("(--verbose shows where)", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_internal_error_of_a_command_without_verbose_points_at_no_verbose_option()
+    {
+        var (exit, error) = await RunAsync(new InvalidOperationException("A bug of ours."), verbose: null);
+
+        Assert.Equal(ExitCodes.Failed, exit);
+        Assert.Equal("xft: unexpected InvalidOperationException: A bug of ours." + Environment.NewLine, error);
     }
 }

@@ -66,6 +66,54 @@ public sealed class OrderedOutputTests
         Assert.Equal(["still said"], error.Lines);
     }
 
+    [Fact]
+    public async Task A_line_given_after_disposal_neither_throws_from_background_work_nor_is_lost_but_follows_the_drained_lines()
+    {
+        var order = new List<string>();
+        var stdout = new GatedWriter(order);
+        var stderr = new GatedWriter(order);
+        stdout.Open();
+        stderr.Open();
+        var output = new OrderedOutput(stdout, stderr);
+        output.Result("before");
+        await output.DisposeAsync().AsTask().WaitAsync(s_cap);
+
+        // What a transfer does that reports after a lost connection's grace: from background work, nobody to throw to.
+        await Task.Run(() =>
+        {
+            output.Result("late result");
+            output.Note("late note");
+        }).WaitAsync(s_cap);
+        await output.FlushAsync(TestContext.Current.CancellationToken).WaitAsync(s_cap);
+
+        Assert.Equal(["before", "late result", "late note"], order);
+    }
+
+    [Fact]
+    public async Task While_a_live_display_draws_notes_go_through_it_and_results_only_when_stdout_is_the_terminal_too()
+    {
+        var stdout = new GatedWriter();
+        stdout.Open();
+        var stderr = new GatedWriter();
+        stderr.Open();
+        await using var output = new OrderedOutput(stdout, stderr);
+        var drawn = new List<string>();
+
+        using (output.DrawAbove(drawn.Add, results: false))
+        {
+            output.Note("a note");
+            output.Result("a result");
+            await output.FlushAsync(TestContext.Current.CancellationToken).WaitAsync(s_cap);
+        }
+
+        output.Note("after");
+        await output.FlushAsync(TestContext.Current.CancellationToken).WaitAsync(s_cap);
+
+        Assert.Equal(["a note"], drawn);
+        Assert.Equal(["a result"], stdout.Lines);
+        Assert.Equal(["after"], stderr.Lines);
+    }
+
     /// <summary>
     /// A writer whose writes wait until <see cref="Open"/>: a reader that has stopped reading. Each line also goes to
     /// <paramref name="order"/>, shared by the writers of one test, to see the order across them.

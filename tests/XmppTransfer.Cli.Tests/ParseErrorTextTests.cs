@@ -22,6 +22,29 @@ public sealed class ParseErrorTextTests
         Assert.Equal(["xft: '--verbos' is not an option of 'xft server'. Did you mean '--verbose'?"], Lines("server", "--verbos=1"));
     }
 
+    [Theory]
+    [InlineData("send", "--verbos", "alice@example.test", "file")]
+    [InlineData("send", "alice@example.test", "--verbos", "file")]
+    [InlineData("send", "alice@example.test", "file", "--verbos=1")]
+    public void A_mistyped_option_where_an_argument_may_stand_is_named_with_the_option_meant_not_taken_as_the_argument(params string[] args) =>
+        Assert.Equal(["xft: '--verbos' is not an option of 'xft send'. Did you mean '--verbose'?"], Lines(args));
+
+    [Fact]
+    public void An_unknown_dash_word_far_from_every_option_says_an_argument_like_it_goes_after_the_double_dash() =>
+        Assert.Equal(
+            ["xft: '-notes.txt' is not an option of 'xft send'; an argument that starts with '-' goes after '--' (xft send ... -- -notes.txt); see 'xft send --help'."],
+            Lines("send", "alice@example.test", "-notes.txt"));
+
+    [Theory]
+    [InlineData("send", "alice@example.test", "--", "-x")]
+    [InlineData("send", "alice@example.test", "-5")]
+    [InlineData("send", "alice@example.test", "-")]
+    [InlineData("send", "alice@example.test", "file", "--desc", "-x-")]
+    [InlineData("receive", "--out", "in", "--offer-timeout", "-5")]
+    [InlineData("send", "--verbos", "--help")]
+    public void A_dash_word_after_the_double_dash_a_negative_number_an_options_value_or_a_help_request_is_no_parse_error(params string[] args) =>
+        Assert.Empty(Lines(args));
+
     [Fact]
     public void A_word_far_from_every_command_gets_no_guess_but_the_help_to_read() =>
         Assert.Equal(["xft: 'frobnicate' is not an xft command; see 'xft --help'."], Lines("frobnicate"));

@@ -155,7 +155,7 @@ public sealed class ResultLineTests(CliServerFixture fixture)
         var file = Path.Combine(fixture.Root, resource + ".bin");
         await TestFiles.CreateRandomAsync(file, 1000);
         await using var receiver = XftProcess.Start(
-            ["receive", .. fixture.Connection("bob", resource), "--out", Path.Combine(fixture.Root, resource), "--decline", "--count", "1"],
+            ["receive", .. fixture.Connection("bob", resource), "--out", Path.Combine(fixture.Root, resource), "--decline", "--count", "1", "--json"],
             CliServerFixture.Password(CliServerFixture.BobPassword));
         await receiver.WaitForStderrAsync("waiting for files", s_cap);
 
@@ -163,6 +163,7 @@ public sealed class ResultLineTests(CliServerFixture fixture)
             ["send", $"bob@cli.test/{resource}", file, .. fixture.Connection("alice", "s" + resource), "--method", "ibb", "--json"],
             CliServerFixture.Password(CliServerFixture.AlicePassword),
             s_cap);
+        using var declined = JsonDocument.Parse(await receiver.ReadLineAsync(s_cap) ?? "null");
 
         Assert.Equal(3, exit);
         using var line = JsonDocument.Parse(stdout.Trim());
@@ -174,6 +175,10 @@ public sealed class ResultLineTests(CliServerFixture fixture)
         Assert.Equal(JsonValueKind.Null, line.RootElement.GetProperty("method").ValueKind);
         Assert.Equal($"bob@cli.test/{resource}", line.RootElement.GetProperty("peer").GetString());
         Assert.Contains("declined", line.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+
+        // The offer was made: the sender's line names its sid, the one the receiver's line has.
+        Assert.Equal(declined.RootElement.GetProperty("sid").GetString(), line.RootElement.GetProperty("sid").GetString());
+        Assert.NotNull(line.RootElement.GetProperty("sid").GetString());
     }
 
     [Fact]

@@ -33,6 +33,40 @@ public sealed class UsageTests
     }
 
     [Fact]
+    public async Task Bare_xft_prints_the_help_listing_the_commands_on_stdout_with_exit_code_2()
+    {
+        var (exit, stdout, stderr) = await XftProcess.RunAsync([], null, s_cap);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("Usage:", stdout, StringComparison.Ordinal);
+        foreach (var command in new[] { "send", "receive", "disco", "proxy", "server", "demo" })
+        {
+            Assert.Contains($"  {command} ", stdout, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain("Required command", stdout + stderr, StringComparison.Ordinal);
+        Assert.Empty(stderr);
+    }
+
+    [Fact]
+    public async Task A_mistyped_option_before_the_receiver_is_a_usage_error_naming_it_not_a_missing_file()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            var (exit, stdout, stderr) = await XftProcess.RunAsync(["send", "--verbos", "alice@example.test", file], null, s_cap);
+
+            Assert.Equal(2, exit);
+            Assert.Equal("xft: '--verbos' is not an option of 'xft send'. Did you mean '--verbose'?", Assert.Single(Lines(stderr)));
+            Assert.Empty(stdout);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task An_unknown_option_is_a_usage_error()
     {
         var (exit, _, stderr) = await XftProcess.RunAsync(["--bogus"], null, s_cap);

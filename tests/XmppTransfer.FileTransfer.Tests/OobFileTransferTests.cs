@@ -75,6 +75,30 @@ public sealed class OobFileTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_url_offer_refused_as_not_implemented_says_the_receiver_does_not_accept_out_of_band_data_and_names_the_sid()
+    {
+        // A client without XEP-0066 answers feature-not-implemented: here Bob's decline, rewritten on its way to Alice.
+        _router.Intercept = stanza =>
+        {
+            if (stanza.Name.LocalName == "iq" && (string?)stanza.Attribute("type") == "error" && stanza.Element(XName.Get("error", "jabber:client")) is { } error)
+            {
+                error.ReplaceWith(StanzaError.FeatureNotImplemented().ToXml());
+            }
+
+            return stanza;
+        };
+        var source = MakeFile("no-oob.bin", 10);
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Oob });
+        var offer = await NextOfferAsync();
+        await offer.DeclineAsync(cancellationToken: TestContext.Current.CancellationToken);
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(s_cap));
+
+        Assert.Equal(FileTransferErrorKind.NotSupported, ex.ErrorKind);
+        Assert.Equal($"{_bob.BoundJid} does not accept out-of-band data (XEP-0066, feature-not-implemented).", ex.Message);
+        Assert.Equal(offer.Sid, ex.Sid);
+    }
+
+    [Fact]
     public async Task A_url_offer_from_a_sender_not_on_the_accept_list_is_declined_and_reported()
     {
         var carolFiles = new FileTransferManager(new FileTransferOptions { Oob = s_lan, AcceptFrom = [Jid.Parse("bob@example.test")] });

@@ -119,6 +119,20 @@ public sealed class SendErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_declined_offer_fails_with_the_sid_of_the_offer()
+    {
+        var alice = Attach(_alice, s_loopback);
+        var source = TransferTestKit.MakeFile(_root, "sid.bin", 1000);
+
+        var send = alice.SendFileAsync(_bob.BoundJid, source, new FileSendOptions());
+        var offer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        await offer.DeclineAsync(cancellationToken: TestContext.Current.CancellationToken);
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(s_cap));
+
+        Assert.Equal(offer.Sid, ex.Sid);
+    }
+
+    [Fact]
     public async Task A_decline_that_gives_a_reason_keeps_it()
     {
         var alice = Attach(_alice, s_loopback);

@@ -200,7 +200,7 @@ internal static class ReceiveCommand
                         else
                         {
                             await lines.FlushAsync(deadline.Token);
-                            var result = await ProgressDisplay.RunAsync(name, size, quiet: false, progress => transfer(attempt.Watch(progress)));
+                            var result = await ProgressDisplay.RunAsync(name, size, quiet: false, lines, progress => transfer(attempt.Watch(progress)));
                             lines.Result(json ? TransferJson.Ok(result) : TransferText.Received(result));
                             Interlocked.Increment(ref received);
                         }
@@ -370,7 +370,9 @@ internal static class ReceiveCommand
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             // Whatever the loops ended with (our cancel, a send on the closed stream, the grace running out) follows from
-            // the lost connection, which is what the line below reports.
+            // the lost connection, which is what the line below reports. Past the grace they may still end, after we stop
+            // waiting: observed here, so that end is not an unobserved exception; their lines are still written (OrderedOutput).
+            _ = work.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
 
         // After the lines of the files it cut short.

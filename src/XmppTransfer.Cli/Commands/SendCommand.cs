@@ -168,12 +168,14 @@ internal static class SendCommand
                             Path.GetFileName(path),
                             new FileInfo(path).Length,
                             quiet: false,
+                            lines,
                             progress => manager.SendFileAsync(receiver, path, sendOptions, attempt.Watch(progress), session.Token));
                         lines.Result(json ? TransferJson.Ok(result) : TransferText.Sent(result));
                     }
                     catch (Exception ex) when (cancellationToken.IsCancellationRequested)
                     {
                         // Ctrl-C or SIGTERM: this file gets its line like every other, then the command ends (exit 130).
+                        attempt.Failed(ex);
                         if (json)
                         {
                             lines.Result(TransferJson.Cancelled(attempt));
@@ -181,10 +183,11 @@ internal static class SendCommand
 
                         throw ex as OperationCanceledException ?? new OperationCanceledException("The send was cancelled.", ex, cancellationToken);
                     }
-                    catch (Exception) when (!cancellationToken.IsCancellationRequested && ConnectionLoss.Reason(client) is { } reason)
+                    catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ConnectionLoss.Reason(client) is { } reason)
                     {
                         // Our session died (a stream error such as system-shutdown or conflict, a dropped socket), whether while
                         // the offer waited for its answer or mid-transfer: this file failed, and no further one can be sent.
+                        attempt.Failed(ex);
                         if (json)
                         {
                             lines.Result(TransferJson.Error(attempt, ConnectionLoss.Line(reason)));
@@ -207,6 +210,7 @@ internal static class SendCommand
                     }
                     catch (FileTransferException ex)
                     {
+                        attempt.Failed(ex);
                         var message = DirectListenText.CausedBy(ex, Volatile.Read(ref listenFailure)) && preference == TransferMethodPreference.Socks5
                             ? DirectListenText.Error(Volatile.Read(ref listenFailure)!, s5bPorts)
                             : ex.Message;

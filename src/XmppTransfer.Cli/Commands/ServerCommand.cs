@@ -145,7 +145,7 @@ internal static class ServerCommand
         var user = new Argument<string>("USER") { Description = "The account name (the local part of the JID)." };
         var stdin = new Option<bool>("--password-stdin") { Description = $"Read the password from the first line of stdin (else {NewPassword.EnvironmentVariable}, else a prompt)." };
         var command = new Command(name, description) { user, stdin };
-        command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(false, async () =>
+        command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(verbose: null, async () =>
         {
             var name = UserName(parse.GetRequiredValue(user));
             using var store = await OpenAsync(parse.GetValue(data), cancellationToken);
@@ -175,7 +175,7 @@ internal static class ServerCommand
     {
         var user = new Argument<string>("USER") { Description = "The account name." };
         var command = new Command("remove-user", "Delete an account.") { user };
-        command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(false, async () =>
+        command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(verbose: null, async () =>
         {
             var name = UserName(parse.GetRequiredValue(user));
             using var store = await OpenAsync(parse.GetValue(data), cancellationToken);

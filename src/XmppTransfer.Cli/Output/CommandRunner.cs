@@ -6,11 +6,18 @@ namespace XmppTransfer.Cli.Output;
 /// <summary>Runs a command body and turns failures into one clear line on stderr and the right exit code.</summary>
 internal static class CommandRunner
 {
-    public static Task<int> RunAsync(bool verbose, Func<Task<int>> body, CancellationToken cancellationToken) =>
+    /// <summary>Runs <paramref name="body"/>, writing its failure to stderr.</summary>
+    /// <param name="verbose">
+    /// The command's <c>--verbose</c>, or null for a command that has none (<c>server add-user</c>, <c>passwd</c>,
+    /// <c>remove-user</c>): an unexpected error then does not point at an option the command would refuse.
+    /// </param>
+    /// <param name="body">The command.</param>
+    /// <param name="cancellationToken">The command's token: cancelled by Ctrl-C or SIGTERM (exit code 130).</param>
+    public static Task<int> RunAsync(bool? verbose, Func<Task<int>> body, CancellationToken cancellationToken) =>
         RunAsync(verbose, body, Console.Error, cancellationToken);
 
     /// <summary>The same, writing the line to <paramref name="error"/> (stderr in the program, a buffer in tests).</summary>
-    public static async Task<int> RunAsync(bool verbose, Func<Task<int>> body, TextWriter error, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(bool? verbose, Func<Task<int>> body, TextWriter error, CancellationToken cancellationToken)
     {
         try
         {
@@ -36,14 +43,20 @@ internal static class CommandRunner
         }
         catch (Exception ex) when (ex is XmppException or IOException or UnauthorizedAccessException)
         {
-            await error.WriteLineAsync("xft: " + (verbose ? ex.ToString() : ErrorText.Line(ex.Message)));
+            await error.WriteLineAsync("xft: " + (verbose == true ? ex.ToString() : ErrorText.Line(ex.Message)));
             return ExitCodes.Failed;
         }
         catch (Exception ex)
         {
             // A bug of ours: still one line and exit code 1 rather than the runtime's crash report, with where it happened
             // under --verbose.
-            await error.WriteLineAsync($"xft: unexpected {ex.GetType().Name}: " + (verbose ? ex.ToString() : ex.Message + " (--verbose shows where)"));
+            var detail = verbose switch
+            {
+                true => ex.ToString(),
+                false => ex.Message + " (--verbose shows where)",
+                null => ex.Message,
+            };
+            await error.WriteLineAsync($"xft: unexpected {ex.GetType().Name}: " + detail);
             return ExitCodes.Failed;
         }
     }

@@ -1,3 +1,4 @@
+using System.Xml;
 using XmppTransfer.Core;
 
 namespace XmppTransfer.Cli.Output;
@@ -24,6 +25,11 @@ internal static class ConnectionLoss
         XmppStreamErrorException { Condition: "conflict" } => "another login with the same resource replaced this one (conflict)",
         XmppStreamErrorException { Condition: "connection-timeout" } => "connection-timeout (the server closed an idle connection)",
         XmppStreamErrorException error => error.Text is null ? error.Condition : $"{error.Condition} ({error.Text})",
+        // The reader hit the end of the TCP stream inside the XMPP one (its XmlException kept as the cause): no closing tag
+        // came, so it was not the server ending the stream; the connection itself went (a server killed, a NAT or proxy
+        // dropping it).
+        XmppConnectionException { Kind: XmppErrorKind.Closed, InnerException: XmlException } =>
+            "the connection was closed without the server closing the stream (dropped)",
         XmppConnectionException { Kind: XmppErrorKind.Closed } => "the server closed the stream",
         _ => reason.Message,
     };

@@ -6,7 +6,8 @@ namespace XmppTransfer.Cli.Output;
 /// The one way <c>xft send</c> and <c>xft receive</c> write their result lines (stdout) and their per-file notes (stderr):
 /// queued in the order given and written by one task. Queuing never waits, so a line raised on the XMPP read loop (an offer
 /// the manager declined on arrival) cannot stall the connection when whoever reads our stdout stops reading; the lines keep
-/// their order across both streams. Disposing writes every line queued before it returns: none is lost at exit.
+/// their order across both streams. Disposing writes every line queued before it returns: none is lost at exit; a line given
+/// later is written straight through, after those.
 /// </summary>
 internal sealed class OrderedOutput : IAsyncDisposable
 {
@@ -14,6 +15,13 @@ internal sealed class OrderedOutput : IAsyncDisposable
     private readonly TextWriter _out;
     private readonly TextWriter _error;
     private readonly Task _writing;
+    private readonly Lock _lateLock = new();
+
+    /// <summary>The last line written after disposal, each chained after the one before (the first after the drain).</summary>
+    private Task _late;
+
+    /// <summary>Where lines go while a live display is drawn (<see cref="DrawAbove"/>); null otherwise.</summary>
+    private LiveTarget? _live;
 
     public OrderedOutput(TextWriter output, TextWriter error)
     {
@@ -22,6 +30,7 @@ internal sealed class OrderedOutput : IAsyncDisposable
 
         // On the thread pool: a reader that stops reading blocks the console write (a synchronous call), and with it only this task.
         _writing = Task.Run(WriteAllAsync);
+        _late = _writing;
     }
 
     /// <summary>An <see cref="OrderedOutput"/> to this process's stdout and stderr.</summary>
@@ -45,6 +54,19 @@ internal sealed class OrderedOutput : IAsyncDisposable
     }
 
     /// <summary>
+    /// While the result is not disposed, lines for stderr (and for stdout when <paramref name="results"/>: stdout is the same
+    /// terminal) are written by <paramref name="writeLine"/>: a live progress display that puts each above its bar, clearing
+    /// the line the bar was on and drawing the bar again below. Written to the terminal directly, they would be drawn over
+    /// the bar, or the bar over them.
+    /// </summary>
+    public IDisposable DrawAbove(Action<string> writeLine, bool results)
+    {
+        var live = new LiveTarget(this, writeLine, results);
+        Volatile.Write(ref _live, live);
+        return live;
+    }
+
+    /// <summary>
     /// Writes what is queued and stops. Deliberately not bounded by a timeout: a line dropped at exit is a file a script never
     /// hears of, while a reader that never reads holds any program writing to it.
     /// </summary>
@@ -56,10 +78,38 @@ internal sealed class OrderedOutput : IAsyncDisposable
 
     private void Queue(Entry entry)
     {
-        if (!_entries.Writer.TryWrite(entry))
+        if (_entries.Writer.TryWrite(entry))
         {
-            // Only after disposal: a bug of ours, not a line to lose quietly.
-            throw new InvalidOperationException("A line was written after the command's output was closed.");
+            return;
+        }
+
+        // After disposal: a transfer that reported after the command stopped waiting for it (a lost connection's grace ran
+        // out). Its line is still worth having, the very thing a script waits for, and there is no one left to throw to: the
+        // caller is background work. So it is written straight through, after every line queued before the disposal (chained
+        // on the drain) and in the order given, on the pool: the caller (maybe the read loop) still never waits on our output.
+        lock (_lateLock)
+        {
+            _late = _late.ContinueWith(_ => WriteLateAsync(entry), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+        }
+    }
+
+    /// <summary>One line after disposal; write errors are dropped as in <see cref="WriteAllAsync"/>, since nobody awaits this.</summary>
+    private static async Task WriteLateAsync(Entry entry)
+    {
+        if (entry.Written is { } written)
+        {
+            written.TrySetResult();
+            return;
+        }
+
+        try
+        {
+            await entry.Target!.WriteLineAsync(entry.Line);
+            await entry.Target.FlushAsync();
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            // The reader closed its end, or the process is taking its streams down: the line has nowhere to go.
         }
     }
 
@@ -75,6 +125,12 @@ internal sealed class OrderedOutput : IAsyncDisposable
 
             try
             {
+                if (Volatile.Read(ref _live) is { } live && (entry.Target == _error || (live.Results && entry.Target == _out)))
+                {
+                    live.WriteLine(entry.Line!);
+                    continue;
+                }
+
                 await entry.Target!.WriteLineAsync(entry.Line);
                 await entry.Target.FlushAsync();
             }
@@ -84,6 +140,16 @@ internal sealed class OrderedOutput : IAsyncDisposable
                 // still written, in order, to whichever stream is open.
             }
         }
+    }
+
+    /// <summary>A live display's way of writing lines, until disposed.</summary>
+    private sealed class LiveTarget(OrderedOutput output, Action<string> writeLine, bool results) : IDisposable
+    {
+        public bool Results => results;
+
+        public void WriteLine(string line) => writeLine(line);
+
+        public void Dispose() => Interlocked.CompareExchange(ref output._live, null, this);
     }
 
     /// <summary>A line for <paramref name="Target"/>, or (with <paramref name="Written"/>) a marker completed once the lines before it are out.</summary>

@@ -11,6 +11,7 @@ namespace XmppTransfer.Cli.Output;
 /// </summary>
 internal static class ParseErrorText
 {
+    /// <summary>The lines to print for <paramref name="parse"/>; empty when the command line is fine.</summary>
     public static IReadOnlyList<string> Lines(ParseResult parse)
     {
         var path = CommandPath(parse.CommandResult);
@@ -19,7 +20,64 @@ internal static class ParseErrorText
             return ["xft: " + Unknown(parse.UnmatchedTokens[0], parse.CommandResult, path)];
         }
 
-        return [.. parse.Errors.Select(e => "xft: " + ErrorText.Line(e.Message)).Distinct(), $"Try '{path} --help'."];
+        // Before the parser's own errors: a mistyped option taken as TO makes it report the FILE it then lacks.
+        if (parse.Action is not XftHelpAction && StrayOption(parse) is { } stray)
+        {
+            return ["xft: " + Stray(stray, parse.CommandResult, path)];
+        }
+
+        return parse.Errors.Count == 0 ? [] : [.. parse.Errors.Select(e => "xft: " + ErrorText.Line(e.Message)).Distinct(), $"Try '{path} --help'."];
+    }
+
+    /// <summary>
+    /// The first word that looks like an option but was taken as one of the command's arguments: the parser takes any word
+    /// it does not know as an argument, so <c>xft send --verbos alice@x f</c> would send to "--verbos". Words after
+    /// <c>--</c> are arguments whatever they look like (a file named <c>-x</c>), and so are negative numbers, which no
+    /// option's name looks like; an option's own value (<c>--desc -hello-</c>) is not a command argument and is not looked at.
+    /// </summary>
+    private static string? StrayOption(ParseResult parse)
+    {
+        var tokens = parse.Tokens;
+        var doubleDash = tokens.Select((t, i) => (t, i)).FirstOrDefault(x => x.t.Type == TokenType.DoubleDash, (null!, tokens.Count)).i;
+        foreach (var argument in parse.CommandResult.Children.OfType<ArgumentResult>())
+        {
+            foreach (var token in argument.Tokens)
+            {
+                var at = IndexOf(tokens, token);
+                if (at >= 0 && at < doubleDash && LooksLikeOption(token.Value))
+                {
+                    return token.Value;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static int IndexOf(IReadOnlyList<Token> tokens, Token token)
+    {
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (ReferenceEquals(tokens[i], token))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary><c>-x</c>, <c>--name</c>, <c>--name=value</c>; not <c>-</c> (stdin, by custom) nor <c>-5</c> or <c>-.5</c>.</summary>
+    private static bool LooksLikeOption(string word) =>
+        word.Length > 1 && word[0] == '-' && !char.IsAsciiDigit(word[1]) && !(word[1] == '.' && word.Length > 2 && char.IsAsciiDigit(word[2]));
+
+    /// <summary>As <see cref="Unknown"/> for an option, and, with no near miss, how to give such a word as an argument.</summary>
+    private static string Stray(string token, CommandResult where, string path)
+    {
+        var name = token.Split('=', 2)[0];
+        return NearMiss.Find(name, OptionNames(where)).Count > 0
+            ? Unknown(token, where, path)
+            : $"'{name}' is not an option of '{path}'; an argument that starts with '-' goes after '--' ({path} ... -- {token}); see '{path} --help'.";
     }
 
     private static string Unknown(string token, CommandResult where, string path)

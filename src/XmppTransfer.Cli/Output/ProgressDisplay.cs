@@ -11,7 +11,11 @@ namespace XmppTransfer.Cli.Output;
 /// </summary>
 internal static class ProgressDisplay
 {
-    public static async Task<T> RunAsync<T>(string label, long total, bool quiet, Func<IProgress<FileTransferProgress>?, Task<T>> work)
+    /// <summary>
+    /// Runs <paramref name="work"/> with a progress display; the lines <paramref name="lines"/> writes meanwhile are put above
+    /// a live bar (<see cref="OrderedOutput.DrawAbove"/>), not over it.
+    /// </summary>
+    public static async Task<T> RunAsync<T>(string label, long total, bool quiet, OrderedOutput lines, Func<IProgress<FileTransferProgress>?, Task<T>> work)
     {
         if (quiet)
         {
@@ -24,7 +28,21 @@ internal static class ProgressDisplay
         }
 
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        return await RunLiveAsync(console, lines, resultsOnTerminal: !Console.IsOutputRedirected, label, total, work);
+    }
+
+    /// <summary>
+    /// The live bar on <paramref name="console"/> (a terminal; a fake one in tests). Stderr lines of <paramref name="lines"/>,
+    /// and stdout ones when <paramref name="resultsOnTerminal"/> (stdout is the terminal too), are written through the console
+    /// while the bar is up: Spectre clears the bar's line, writes the line, and draws the bar again below it.
+    /// </summary>
+    internal static async Task<T> RunLiveAsync<T>(
+        IAnsiConsole console, OrderedOutput lines, bool resultsOnTerminal, string label, long total, Func<IProgress<FileTransferProgress>?, Task<T>> work)
+    {
         T result = default!;
+
+        // Ended only once the display has drawn its last frame and stopped: a line in between would be drawn beside the bar.
+        using var above = lines.DrawAbove(line => console.WriteLine(line, Style.Plain), resultsOnTerminal);
         await console.Progress()
             .AutoClear(false)
             .Columns(

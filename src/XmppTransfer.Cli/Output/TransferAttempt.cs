@@ -10,16 +10,20 @@ namespace XmppTransfer.Cli.Output;
 /// <param name="file">The file on this side (the sender's full path), or the offered name where none is saved (a receiver).</param>
 /// <param name="size">The file's size when known before any progress (a sent file, an SI offer); null otherwise.</param>
 /// <param name="peer">The other side's JID as known: the receiver as given to <c>xft send</c>, the sender's full JID.</param>
-/// <param name="sid">The stream id, when known (a receiver's offer; the sender learns it only with the result).</param>
+/// <param name="sid">
+/// The stream id, when known: a receiver's offer has it; a sender learns it with the result, or from the failure
+/// (<see cref="Failed"/>).
+/// </param>
 internal sealed class TransferAttempt(string file, long? size, string? peer, string? sid)
 {
     private FileTransferProgress? _last;
+    private string? _sid = sid;
 
     public string File { get; } = file;
 
     public string? Peer { get; } = peer;
 
-    public string? Sid { get; } = sid;
+    public string? Sid => Volatile.Read(ref _sid);
 
     /// <summary>The size given, else the total of the last progress report when that knew it (an out-of-band download's).</summary>
     public long? Bytes => size ?? (LastProgress is { TotalBytes: >= 0 } last ? last.TotalBytes : null);
@@ -29,6 +33,18 @@ internal sealed class TransferAttempt(string file, long? size, string? peer, str
 
     /// <summary>Bytes moved in this attempt as far as the last report knew (a resumed prefix does not count).</summary>
     public long Transferred => LastProgress is { } last ? Math.Max(0, last.BytesTransferred - last.ResumedFrom) : 0;
+
+    /// <summary>
+    /// Takes what <paramref name="failure"/> knows of this attempt: the sid of the offer it is about, once one was sent
+    /// (<see cref="FileTransferException.Sid"/>), so the sender's line for a file that failed after its offer names it.
+    /// </summary>
+    public void Failed(Exception failure)
+    {
+        if (failure is FileTransferException { Sid: { } offered })
+        {
+            Volatile.Write(ref _sid, offered);
+        }
+    }
 
     /// <summary>
     /// A progress sink for the library that records each report here, synchronously (before a failure can be caught), and passes

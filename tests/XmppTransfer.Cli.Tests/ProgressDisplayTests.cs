@@ -1,0 +1,44 @@
+using Spectre.Console;
+using XmppTransfer.Cli.Output;
+using XmppTransfer.FileTransfer;
+
+namespace XmppTransfer.Cli.Tests;
+
+/// <summary>The live progress bar on a terminal, and the notes written while it is drawn.</summary>
+public sealed class ProgressDisplayTests
+{
+    private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task A_note_written_while_the_bar_is_drawn_gets_a_line_of_its_own_above_the_bar()
+    {
+        var terminal = new FakeTerminal();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.Yes,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.Yes,
+            Out = new AnsiConsoleOutput(terminal),
+        });
+        console.Profile.Width = 100;
+        await using var lines = new OrderedOutput(TextWriter.Null, terminal);
+
+        var result = await ProgressDisplay.RunLiveAsync(console, lines, resultsOnTerminal: false, "report.pdf", 1000, async progress =>
+        {
+            progress!.Report(new FileTransferProgress("report.pdf", 500, 1000, TimeSpan.FromSeconds(1), TransferMethod.Ibb));
+
+            // The bar is on the screen, half done, before the note comes (as the taken-port warning comes mid-transfer).
+            await terminal.WrittenAsync("50%").WaitAsync(s_cap);
+            lines.Note("xft: port 7777 (--s5b-port) is taken");
+            await lines.FlushAsync(TestContext.Current.CancellationToken).WaitAsync(s_cap);
+            return 1;
+        }).WaitAsync(s_cap);
+
+        Assert.Equal(1, result);
+        var screen = terminal.Screen();
+        Assert.Contains("xft: port 7777 (--s5b-port) is taken", screen);
+        Assert.DoesNotContain(screen, line => line.Contains("xft:", StringComparison.Ordinal) && line.Contains('%', StringComparison.Ordinal));
+        Assert.Contains("100%", screen[^1], StringComparison.Ordinal);
+        Assert.Contains("report.pdf", screen[^1], StringComparison.Ordinal);
+    }
+}
