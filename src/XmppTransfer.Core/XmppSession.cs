@@ -199,14 +199,30 @@ public abstract partial class XmppSession : IAsyncDisposable
             iq.SetAttributeValue("id", id);
         }
 
-        var pending = new PendingIq(this, id, Stanza.GetTo(iq), iq.Elements().FirstOrDefault()?.Name.LocalName ?? "iq", timeout ?? DefaultIqTimeout, cancellationToken);
+        var wait = timeout ?? DefaultIqTimeout;
+        if ((wait <= TimeSpan.Zero && wait != Timeout.InfiniteTimeSpan) || wait.TotalMilliseconds > uint.MaxValue - 1)
+        {
+            return Task.FromException<XElement>(new ArgumentOutOfRangeException(nameof(timeout), "The IQ timeout must be positive (or infinite) and below 49 days."));
+        }
+
+        // The limit is set before the request is in the table, where the read loop and a close find it: until then only the
+        // limit itself (a cancelled token, a session already ended) can end it.
+        var pending = new PendingIq(this, id, Stanza.GetTo(iq), iq.Elements().FirstOrDefault()?.Name.LocalName ?? "iq", wait, cancellationToken);
+        pending.StartLimit(_shutdown.Token);
         if (!_pending.TryAdd(id, pending))
         {
-            return Task.FromException<XElement>(new InvalidOperationException($"An IQ with id '{id}' is already waiting for its answer."));
+            pending.Finish(new InvalidOperationException($"An IQ with id '{id}' is already waiting for its answer."));
+            return pending.Task;
+        }
+
+        if (pending.IsEnded)
+        {
+            // Ended by its limit before it was in the table, so its own removal found nothing to remove.
+            _pending.TryRemove(new KeyValuePair<string, PendingIq>(id, pending));
+            return pending.Task;
         }
 
         // From here every end (answer, timeout, cancel, closed stream, failed send) goes through the pending request.
-        pending.StartLimit(_shutdown.Token);
         try
         {
             // The wait for room in a full outgoing queue counts against the IQ's own timeout too.
@@ -708,17 +724,18 @@ public abstract partial class XmppSession : IAsyncDisposable
         /// <summary>Cancelled by the caller's token, the session's end or the timeout (readable after the source is disposed).</summary>
         public CancellationToken Limit { get; private set; }
 
+        /// <summary>True once an end has been decided (its task may complete a moment later).</summary>
+        public bool IsEnded => Volatile.Read(ref _finished) != 0;
+
+        /// <summary>Called once, before the request is published: nothing but the limit can end it meanwhile.</summary>
         public void StartLimit(CancellationToken sessionEnd)
         {
             _limit = CancellationTokenSource.CreateLinkedTokenSource(CallerToken, sessionEnd);
             _limit.CancelAfter(Wait);
             Limit = _limit.Token;
+
+            // Runs at once, inside the register, when a token is already cancelled.
             _limitReached = Limit.UnsafeRegister(static state => ((PendingIq)state!).OnLimitReached(), this);
-            if (Volatile.Read(ref _finished) != 0)
-            {
-                // Ended before the limit was set (the stream closed, or the limit was already reached inside the register).
-                Release(disposeLimit: true);
-            }
         }
 
         public void Answer(XElement iq)
@@ -730,7 +747,7 @@ public abstract partial class XmppSession : IAsyncDisposable
             else if (TryEnd())
             {
                 _completion.TrySetResult(iq);
-                Release(disposeLimit: true);
+                Release();
             }
         }
 
@@ -739,7 +756,7 @@ public abstract partial class XmppSession : IAsyncDisposable
             if (TryEnd())
             {
                 _completion.TrySetException(failure);
-                Release(disposeLimit: true);
+                Release();
             }
         }
 
@@ -757,8 +774,8 @@ public abstract partial class XmppSession : IAsyncDisposable
                     _completion.TrySetException(failure);
                 }
 
-                // Inside the limit's own cancellation: its source is disposed once that is over.
-                Release(disposeLimit: false);
+                // Inside the limit's own cancellation (the registration has run, and may still be being stored by StartLimit):
+                // the source is disposed once that is over, which also ends the registration.
                 ThreadPool.UnsafeQueueUserWorkItem(static limit => limit.Dispose(), _limit!, preferLocal: false);
             }
         }
@@ -775,13 +792,11 @@ public abstract partial class XmppSession : IAsyncDisposable
             return true;
         }
 
-        private void Release(bool disposeLimit)
+        /// <summary>An end other than the limit's: only after <see cref="StartLimit"/> returned (the request was published).</summary>
+        private void Release()
         {
             _limitReached.Dispose();
-            if (disposeLimit)
-            {
-                _limit?.Dispose();
-            }
+            _limit!.Dispose();
         }
     }
 }

@@ -470,8 +470,14 @@ public sealed partial class FileTransferManager
                 FileTransferLog.ReceiverBusy(Logger, peer.ToString(), sid, ex.Error.ToString(), next, delay.TotalSeconds, retry + 1, delays.Count);
                 progress?.Report(new FileTransferProgress(fileName, 0, size, TimeSpan.Zero, null) { RetryAt = Options.TimeProvider.GetUtcNow() + delay });
 
-                // Cancelling ends the wait at once, with the caller's token (Task.Delay throws it).
-                await Task.Delay(delay, Options.TimeProvider, cancellationToken).ConfigureAwait(false);
+                // Cancelling ends the wait at once, with the caller's token (Task.Delay throws it). So does our session
+                // ending: the offer after it fails at once as closed, instead of after the delay.
+                var wait = Task.Delay(delay, Options.TimeProvider, cancellationToken);
+                if (await Task.WhenAny(wait, Session.Completion).ConfigureAwait(false) == wait)
+                {
+                    await wait.ConfigureAwait(false);
+                }
+
                 sid = next;
             }
         }

@@ -1,5 +1,10 @@
 using System.Net;
+using System.Security.Cryptography;
 using System.Text.Json;
+using XmppTransfer.Bytestreams.Socks5;
+using XmppTransfer.Core;
+using XmppTransfer.FileTransfer;
+using XmppTransfer.FileTransfer.Si;
 using XmppTransfer.Server;
 using XmppTransfer.Testing;
 
@@ -120,6 +125,112 @@ public sealed class LostConnectionTests(CliServerFixture fixture)
         {
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task A_direct_socks5_transfer_under_way_when_the_server_stops_still_completes_and_the_receiver_then_exits_1_naming_the_loss()
+    {
+        var root = Directory.CreateTempSubdirectory("xft-lost-").FullName;
+        try
+        {
+            var inbox = Path.Combine(root, "in");
+            var content = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
+            var server = await StartOwnServerAsync(root);
+            await using (server)
+            {
+                await using var receiver = XftProcess.Start(
+                    ["receive", .. Connection(server, "bob", "direct"), "--out", inbox, "--json"],
+                    CliServerFixture.Password(CliServerFixture.BobPassword));
+                await receiver.WaitForStderrAsync("waiting for files", s_cap);
+
+                // Alice sends in process, straight to bob (loopback candidate only, no proxy: the server's goes with it), from
+                // a stream that holds after its first MiB until the server is gone.
+                var files = new FileTransferManager(new FileTransferOptions
+                {
+                    Socks5 = Socks5BytestreamOptions.Default with { Hosts = ["127.0.0.1"], DiscoverProxies = false },
+                });
+                await using var alice = new XmppClient(new XmppClientOptions
+                {
+                    Jid = Jid.Create("alice", "cli.test", "direct"),
+                    Password = CliServerFixture.AlicePassword,
+                    Host = "127.0.0.1",
+                    Port = server.ClientEndPoint.Port,
+                    TrustedCertificateSha256 = server.CertificateSha256,
+                });
+                alice.AddExtension(files);
+                await alice.ConnectAsync().WaitAsync(s_cap);
+                var held = new HeldStream(content, holdAt: 1024 * 1024);
+                var sending = files.SendStreamAsync(
+                    Jid.Create("bob", "cli.test", "direct"), held, new FileOfferDescription("direct.bin", content.Length), new FileSendOptions { Method = TransferMethodPreference.Socks5 });
+                await held.Holding.WaitAsync(s_cap);
+
+                await server.StopAsync().WaitAsync(s_cap);
+                held.Release();
+
+                // Neither side needs the server for bytes already flowing between them.
+                var sent = await sending.WaitAsync(s_cap);
+                Assert.Equal(TransferMethod.Socks5Direct, sent.Method);
+                Assert.Equal(1, await receiver.WaitForExitAsync(s_cap));
+                using var result = JsonDocument.Parse((await receiver.ReadLineAsync(s_cap))!);
+                Assert.Equal("ok", result.RootElement.GetProperty("result").GetString());
+                Assert.Equal(content, await File.ReadAllBytesAsync(Path.Combine(inbox, "direct.bin")));
+                Assert.Contains("xft: lost the connection to the server: system-shutdown", receiver.StandardError, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>A non-seekable stream of <c>content</c> that stops before <c>holdAt</c> until released.</summary>
+    private sealed class HeldStream(byte[] content, int holdAt) : Stream
+    {
+        private readonly TaskCompletionSource _holding = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _position;
+
+        /// <summary>Completes when everything before the hold has been read and the next read waits.</summary>
+        public Task Holding => _holding.Task;
+
+        public void Release() => _released.TrySetResult();
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_position == holdAt)
+            {
+                _holding.TrySetResult();
+                await _released.Task.WaitAsync(cancellationToken);
+            }
+
+            var end = _position < holdAt ? holdAt : content.Length;
+            var n = Math.Min(buffer.Length, end - _position);
+            content.AsSpan(_position, n).CopyTo(buffer.Span);
+            _position += n;
+            return n;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("Read asynchronously.");
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     [Theory]

@@ -81,6 +81,38 @@ public class XmppClientTests
     }
 
     [Fact]
+    public async Task An_iq_with_an_impossible_timeout_fails_and_leaves_its_id_free_for_the_next_request()
+    {
+        await using var server = new ScriptedXmppServer();
+        await using var client = await ConnectedAsync(server);
+        XElement Ping() => Stanza.MakeIq(IqType.Get, Jid.Parse("bob@example.test/x"), new XElement(XName.Get("ping", Namespaces.Ping)), "fixed-id");
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => client.SendIqAsync(Ping(), TimeSpan.FromDays(100)).WaitAsync(s_cap));
+
+        var request = client.SendIqAsync(Ping());
+        await server.ReadUntilAsync(e => e.Name == Stanza.Iq);
+        await server.SendAsync("<iq type='result' id='fixed-id' from='bob@example.test/x'/>");
+        Assert.Equal("result", (string?)(await request.WaitAsync(s_cap)).Attribute("type"));
+    }
+
+    [Fact]
+    public async Task An_iq_sent_with_a_cancelled_token_is_cancelled_and_leaves_its_id_free()
+    {
+        await using var server = new ScriptedXmppServer();
+        await using var client = await ConnectedAsync(server);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        XElement Ping() => Stanza.MakeIq(IqType.Get, Jid.Parse("bob@example.test/x"), new XElement(XName.Get("ping", Namespaces.Ping)), "again");
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.SendIqAsync(Ping(), cancellationToken: cancelled.Token).WaitAsync(s_cap));
+
+        var request = client.SendIqAsync(Ping());
+        await server.ReadUntilAsync(e => e.Name == Stanza.Iq);
+        await server.SendAsync("<iq type='result' id='again' from='bob@example.test/x'/>");
+        Assert.Equal("result", (string?)(await request.WaitAsync(s_cap)).Attribute("type"));
+    }
+
+    [Fact]
     public async Task A_spoofed_answer_from_another_address_is_ignored()
     {
         await using var server = new ScriptedXmppServer();

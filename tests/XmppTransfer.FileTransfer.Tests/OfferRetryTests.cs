@@ -157,6 +157,24 @@ public sealed class OfferRetryTests : IAsyncLifetime
         await DeclineWaitingAsync(blocker);
     }
 
+    [Fact]
+    public async Task Our_session_ending_while_the_send_waits_for_a_busy_receiver_fails_it_at_once_as_closed()
+    {
+        var blocker = await BlockAsync();
+        var source = TransferTestKit.MakeFile(_root, "a.bin", 1000);
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, s_ibb with { OfferRetryDelays = [TimeSpan.FromHours(1)] }, cancellationToken: TestContext.Current.CancellationToken);
+        await _clock.WhenTimerArmedAsync().WaitAsync(s_cap);
+
+        // The clock never moves: only the session's end can cut the hour's wait short (no offer can be sent any more).
+        await _router.DisconnectAsync(_alice.BoundJid);
+
+        // As any offer on a closed stream: the session's own error, not a refusal of the receiver's.
+        var failure = await Assert.ThrowsAsync<XmppConnectionException>(() => send.WaitAsync(s_cap));
+        Assert.Equal(XmppErrorKind.Closed, failure.Kind);
+        Assert.Single(_offered);
+        _ = blocker;
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("wait")]

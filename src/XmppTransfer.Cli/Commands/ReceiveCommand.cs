@@ -150,12 +150,13 @@ internal static class ReceiveCommand
                 await client.ConnectAsync(cancellationToken);
                 await Console.Error.WriteLineAsync($"xft: waiting for files as {client.BoundJid}; saving in {Path.GetFullPath(directory)}");
 
-                // Cancelled when the session ends under us (see below): every wait of ours is tied to it through the deadline.
+                // Cancelled when the session ends under us (see below): no offer or link can come any more, so the loops that
+                // wait for them stop. A transfer under way is not cut by it (see EndLostAsync).
                 using var lost = new CancellationTokenSource();
 
                 // Transfers run under the deadline too: a sender that keeps a transfer alive (a byte within every inactivity
                 // timeout) would otherwise hold the receiver past --timeout.
-                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lost.Token);
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 if (giveUpAfter is { } limit)
                 {
                     deadline.CancelAfter(limit);
@@ -164,7 +165,7 @@ internal static class ReceiveCommand
                 var received = 0;
                 var failed = 0;
                 var receiveOptions = new FileReceiveOptions { Overwrite = parse.GetValue(overwrite), ComputeSha256 = !parse.GetValue(noHash) };
-                using var done = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
+                using var done = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, lost.Token);
                 var gate = new SemaphoreSlim(1, 1);
 
                 // An offer whose time ran out in the queue (behind an earlier file, or a stranger's nobody took) was never
@@ -317,15 +318,14 @@ internal static class ReceiveCommand
                 var work = Task.WhenAll(parse.GetValue(fetchLinks) ? [OffersAsync(), LinksAsync()] : [OffersAsync()]);
 
                 // Nothing in the offer loop learns by itself that the session ended (a stream error such as system-shutdown
-                // or conflict, a dropped socket): no offer can come any more. (The library ends an in-band transfer of the
-                // session by itself; a SOCKS5 one keeps its TCP connection, which the command does not want without the
-                // session.) So the session's end is watched here, and cancels everything at once, so that the loss is the
-                // one cause reported. The first wait is bounded by the loop's own ends (--count, --timeout, Ctrl-C) or the session's.
+                // or conflict, a dropped socket): no offer can come any more. So the session's end is watched here. The first
+                // wait is bounded by the loop's own ends (--count, --timeout, Ctrl-C) or the session's.
                 // With --count reached (done) the work is over whatever the session does next: a server that stops right after
                 // the last file must not turn a complete run into "lost the connection".
+                bool CountReached() => wanted is { } n && Volatile.Read(ref received) + Volatile.Read(ref failed) >= n;
                 if (await Task.WhenAny(work, client.Completion) != work && !done.IsCancellationRequested && ConnectionLoss.Reason(client) is { } lostReason)
                 {
-                    return await EndLostAsync(work, lost, lostReason, lines, cancellationToken);
+                    return await EndLostAsync(work, lost, lostReason, lines, CountReached, () => Volatile.Read(ref failed), cancellationToken);
                 }
 
                 try
@@ -335,7 +335,7 @@ internal static class ReceiveCommand
                 catch (Exception) when (!cancellationToken.IsCancellationRequested && ConnectionLoss.Reason(client) is { } reason)
                 {
                     // The loop failed before the watch above saw the session end (e.g. a decline sent on the closed stream).
-                    return await EndLostAsync(work, lost, reason, lines, cancellationToken);
+                    return await EndLostAsync(work, lost, reason, lines, CountReached, () => Volatile.Read(ref failed), cancellationToken);
                 }
                 catch (OperationCanceledException) when (done.IsCancellationRequested && !deadline.IsCancellationRequested)
                 {
@@ -353,26 +353,31 @@ internal static class ReceiveCommand
         return command;
     }
 
-    /// <summary>How long a lost connection waits for the transfers it cancelled to write their result lines and settle their parts.</summary>
-    private static readonly TimeSpan s_lostGrace = TimeSpan.FromSeconds(10);
-
     /// <summary>
-    /// Ends a receive whose session died: cancels what still runs, gives it <see cref="s_lostGrace"/> to report and keep its
-    /// part, then says why in one line and fails (exit 1). No reconnection: a supervisor restarts the command (docs/cli.md).
+    /// Ends a receive whose session died: stops waiting for offers and lets the transfer under way end by itself, then says
+    /// why in one line and fails (exit 1). The library ends at once what needs the session (an offer not yet answered, the
+    /// wait for a streamhost, in-band data); a SOCKS5 stream whose data already flows has its own TCP connection and may
+    /// still finish (its inactivity timeout bounds a sender that went away), and its file then has its "ok" line. When that
+    /// was the last file of --count, the run is complete and the loss is not reported. Ctrl-C still cancels. No
+    /// reconnection: a supervisor restarts the command (docs/cli.md).
     /// </summary>
-    private static async Task<int> EndLostAsync(Task work, CancellationTokenSource lost, Exception reason, OrderedOutput lines, CancellationToken cancellationToken)
+    private static async Task<int> EndLostAsync(
+        Task work, CancellationTokenSource lost, Exception reason, OrderedOutput lines, Func<bool> countReached, Func<int> failed, CancellationToken cancellationToken)
     {
         await lost.CancelAsync();
         try
         {
-            await work.WaitAsync(s_lostGrace, cancellationToken);
+            await work.WaitAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            // Whatever the loops ended with (our cancel, a send on the closed stream, the grace running out) follows from
-            // the lost connection, which is what the line below reports. Past the grace they may still end, after we stop
-            // waiting: observed here, so that end is not an unobserved exception; their lines are still written (OrderedOutput).
-            _ = work.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            // Whatever the loops ended with (our stop, a send on the closed stream) follows from the lost connection, which
+            // the files' own lines and the line below report.
+        }
+
+        if (countReached())
+        {
+            return failed() > 0 ? ExitCodes.Failed : ExitCodes.Ok;
         }
 
         // After the lines of the files it cut short.

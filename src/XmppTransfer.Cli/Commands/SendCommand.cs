@@ -153,9 +153,9 @@ internal static class SendCommand
                 await client.ConnectAsync(cancellationToken);
                 var sendOptions = new FileSendOptions { Method = preference, Ibb = ibb, Description = parse.GetValue(description), ComputeHashes = !parse.GetValue(noHash) };
 
-                // The session's end also ends what waits on our side alone (a busy receiver's retry delay, a SOCKS5 transfer
-                // whose peer went away with the server): the catch below then names the lost connection as the cause.
-                using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, client.SessionToken);
+                // The session's end is not a cancel: the library ends at once what needs the session (offers, the retry delay
+                // of a busy receiver, in-band data), and the catch below names the lost connection as the cause; a SOCKS5
+                // transfer whose data already flows has its own TCP connection and may still finish.
                 var exit = ExitCodes.Ok;
                 foreach (var path in paths)
                 {
@@ -169,7 +169,7 @@ internal static class SendCommand
                             new FileInfo(path).Length,
                             quiet: false,
                             lines,
-                            progress => manager.SendFileAsync(receiver, path, sendOptions, attempt.Watch(progress), session.Token));
+                            progress => manager.SendFileAsync(receiver, path, sendOptions, attempt.Watch(progress), cancellationToken));
                         lines.Result(json ? TransferJson.Ok(result) : TransferText.Sent(result));
                     }
                     catch (Exception ex) when (cancellationToken.IsCancellationRequested)
