@@ -107,6 +107,14 @@ public sealed partial class FileTransferManager
                     _ = next?.TryClaim();
                 }
 
+                if (next is null && Session.Completion.IsCompleted)
+                {
+                    // Said at once, and why: our own session ended (after the SOCKS5 bytestream failed, or while we waited for
+                    // the re-offer), so nothing in band can reach us any more.
+                    throw new FileTransferException(
+                        ex.ErrorKind, $"Our XMPP session ended, so no in-band re-offer of {current.SafeName} can reach us: {ex.Message}", ex);
+                }
+
                 if (next is null && fallback.SenderGone.IsCompleted)
                 {
                     // Said at once, and why: the sender's presence went unavailable, so no re-offer was waited for.
@@ -283,6 +291,12 @@ public sealed partial class FileTransferManager
             }
 
             bytestream = await waiting.ConfigureAwait(false);
+        }
+        catch (BytestreamException ex) when (ex.ErrorKind == BytestreamErrorKind.Closed && Session.Completion.IsCompleted)
+        {
+            // Our own session ended (SessionEnd): no streamhost can come, and no in-band re-offer either, so this is not a
+            // SOCKS5 failure to fall back from. Unmarked, it ends the receive at once instead of after FallbackWait.
+            throw new FileTransferException(FileTransferErrorKind.TransferFailed, ex.Message, ex);
         }
         catch (BytestreamException ex)
         {
@@ -511,9 +525,10 @@ public sealed partial class FileTransferManager
     {
         try
         {
-            // A sender whose presence went unavailable (even before this wait began) will not re-offer: no wait at all.
+            // A sender whose presence went unavailable (even before this wait began) will not re-offer, and nothing reaches us
+            // once our own session ended (however it ended: WhenAny does not rethrow its fault): no wait at all.
             waiter.Listen();
-            await Task.WhenAny(waiter.Offered, waiter.SenderGone).WaitAsync(Options.FallbackWait, cancellationToken).ConfigureAwait(false);
+            await Task.WhenAny(waiter.Offered, waiter.SenderGone, Session.Completion).WaitAsync(Options.FallbackWait, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

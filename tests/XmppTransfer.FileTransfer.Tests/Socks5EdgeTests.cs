@@ -385,6 +385,76 @@ public sealed class Socks5EdgeTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receive.WaitAsync(s_cap));
     }
 
+    [Fact]
+    public async Task The_receivers_own_session_ending_before_any_socks5_bytestream_ends_the_receive_at_once_not_after_the_fallback_wait()
+    {
+        // Alice's streamhost offer never reaches Bob (dropped here); then Bob's own connection drops, unannounced.
+        var alice = Attach(_alice, s_loopback);
+        var source = TransferTestKit.MakeFile(_root, "ours.bin", 50_000);
+        var offered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _router.Intercept = stanza =>
+        {
+            if (stanza.Element(s_query) is not null && (string?)stanza.Attribute("to") == _bob.BoundJid.ToString())
+            {
+                offered.TrySetResult();
+                return null;
+            }
+
+            return stanza;
+        };
+        using var stopSend = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var send = alice.SendFileAsync(_bob.BoundJid, source, new FileSendOptions(), cancellationToken: stopSend.Token);
+        var offer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        var receive = offer.AcceptAsync(Path.Combine(_root, "in"));
+        await offered.Task.WaitAsync(s_cap);
+
+        await _router.DisconnectAsync(_bob.BoundJid, announce: false).WaitAsync(s_cap);
+
+        // The receiver's SOCKS5 negotiation timeout and fallback wait are 10 min.
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => receive.WaitAsync(s_prompt));
+        Assert.Equal(FileTransferErrorKind.TransferFailed, ex.ErrorKind);
+        var closed = Assert.IsType<Bytestreams.BytestreamException>(ex.InnerException);
+        Assert.Equal(Bytestreams.BytestreamErrorKind.Closed, closed.ErrorKind);
+        Assert.StartsWith("Our XMPP session ended", ex.Message, StringComparison.Ordinal);
+        await stopSend.CancelAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => send.WaitAsync(s_cap));
+    }
+
+    [Fact]
+    public async Task The_receivers_own_session_ending_while_it_waits_for_the_in_band_re_offer_ends_the_wait_at_once()
+    {
+        // Alice has no streamhost: her streamhost-less notice fails Bob's SOCKS5 at once, and he waits for her in-band
+        // re-offer, which is dropped here; then Bob's own connection drops, unannounced.
+        var alice = Attach(_alice, s_loopback with { DirectCandidates = false, Proxies = [s_nowhere] });
+        var source = TransferTestKit.MakeFile(_root, "waiting.bin", 50_000);
+        var offers = 0;
+        var reoffered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _router.Intercept = stanza =>
+        {
+            if (stanza.Element(XName.Get("si", Namespaces.Si)) is not null && (string?)stanza.Attribute("type") == "set"
+                && Interlocked.Increment(ref offers) == 2)
+            {
+                reoffered.TrySetResult();
+                return null;
+            }
+
+            return stanza;
+        };
+        using var stopSend = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var send = alice.SendFileAsync(_bob.BoundJid, source, new FileSendOptions(), cancellationToken: stopSend.Token);
+        var offer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        var receive = offer.AcceptAsync(Path.Combine(_root, "in"));
+        await reoffered.Task.WaitAsync(s_cap);
+
+        await _router.DisconnectAsync(_bob.BoundJid, announce: false).WaitAsync(s_cap);
+
+        // The fallback wait is 10 min.
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => receive.WaitAsync(s_prompt));
+        Assert.StartsWith("Our XMPP session ended, so no in-band re-offer of waiting.bin can reach us", ex.Message, StringComparison.Ordinal);
+        await stopSend.CancelAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => send.WaitAsync(s_cap));
+    }
+
     /// <summary>Content that gives its first <paramref name="stopAt"/> bytes, then blocks until cancelled (a sender about to be killed).</summary>
     private sealed class StoppingStream(byte[] content, int stopAt) : MemoryStream(content, writable: false)
     {
