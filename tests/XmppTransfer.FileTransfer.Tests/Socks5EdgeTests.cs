@@ -370,8 +370,7 @@ public sealed class Socks5EdgeTests : IAsyncLifetime
         };
         var send = alice.SendFileAsync(carol.BoundJid, source, new FileSendOptions());
         var offer = await TransferTestKit.NextOfferAsync(carolFiles, s_cap);
-        using var stopReceive = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        var receive = offer.AcceptAsync(Path.Combine(_root, "in"), cancellationToken: stopReceive.Token);
+        var receive = offer.AcceptAsync(Path.Combine(_root, "in"), cancellationToken: TestContext.Current.CancellationToken);
         await offered.Task.WaitAsync(s_cap);
 
         await _router.DisconnectAsync(carol.BoundJid);
@@ -380,9 +379,9 @@ public sealed class Socks5EdgeTests : IAsyncLifetime
         Assert.Contains(carol.BoundJid + " went offline (its presence) before the SOCKS5 bytestream was set up", ex.Message, StringComparison.Ordinal);
         Assert.Equal(FileTransferErrorKind.PeerUnavailable, ex.ErrorKind);
 
-        // Carol's side, cut off from the router, would wait out its own 10 min timeouts: the test ends it.
-        await stopReceive.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receive.WaitAsync(s_cap));
+        // Carol's side, cut off from the router, ends with its own session: no streamhost or in-band re-offer can reach it.
+        var ended = await Assert.ThrowsAsync<FileTransferException>(() => receive.WaitAsync(s_prompt));
+        Assert.StartsWith("Our XMPP session ended", ended.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -453,6 +452,38 @@ public sealed class Socks5EdgeTests : IAsyncLifetime
         Assert.StartsWith("Our XMPP session ended, so no in-band re-offer of waiting.bin can reach us", ex.Message, StringComparison.Ordinal);
         await stopSend.CancelAsync();
         await Assert.ThrowsAnyAsync<Exception>(() => send.WaitAsync(s_cap));
+    }
+
+    [Fact]
+    public async Task A_re_offer_of_a_file_received_twice_goes_to_the_receive_whose_socks5_was_given_up_not_to_the_one_whose_bytes_flow()
+    {
+        // The first receive's bytes flow (and then pause). The second's streamhost offer never reaches Bob (dropped here), so
+        // Alice gives up on SOCKS5 after her 2 s negotiation timeout and re-offers in band, while Bob's side of it still
+        // waits for a streamhost (its own timeout is 10 min). The re-offer must not go to the first receive.
+        var alice = Attach(_alice, s_loopback with { NegotiationTimeout = TimeSpan.FromSeconds(2) });
+        var content = System.Security.Cryptography.RandomNumberGenerator.GetBytes(50_000);
+        var file = new Si.FileOfferDescription("both.bin", content.Length);
+        var unhashed = new FileSendOptions { ComputeHashes = false };
+        var paused = new StoppingStream(content, 10_000);
+        using var stopFirst = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var firstSend = alice.SendStreamAsync(_bob.BoundJid, paused, file, unhashed, cancellationToken: stopFirst.Token);
+        var firstOffer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        var firstReceive = firstOffer.AcceptAsync(Path.Combine(_root, "one"), cancellationToken: stopFirst.Token);
+        await paused.Stopped.WaitAsync(s_cap);
+        _router.Intercept = stanza => stanza.Element(s_query) is not null && (string?)stanza.Attribute("to") == _bob.BoundJid.ToString() ? null : stanza;
+
+        var secondSend = alice.SendStreamAsync(_bob.BoundJid, new MemoryStream(content), file, unhashed);
+        var secondOffer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        var secondReceived = await secondOffer.AcceptAsync(Path.Combine(_root, "two")).WaitAsync(s_prompt);
+        var secondSent = await secondSend.WaitAsync(s_prompt);
+
+        Assert.Equal(TransferMethod.Ibb, secondSent.Method);
+        Assert.Equal(TransferMethod.Ibb, secondReceived.Method);
+        Assert.Equal(content, await File.ReadAllBytesAsync(secondReceived.Path!, TestContext.Current.CancellationToken));
+        Assert.False(firstReceive.IsCompleted);
+        await stopFirst.CancelAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => firstReceive.WaitAsync(s_cap));
+        await Assert.ThrowsAnyAsync<Exception>(() => firstSend.WaitAsync(s_cap));
     }
 
     /// <summary>Content that gives its first <paramref name="stopAt"/> bytes, then blocks until cancelled (a sender about to be killed).</summary>
