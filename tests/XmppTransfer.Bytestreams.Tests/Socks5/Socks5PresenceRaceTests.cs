@@ -123,6 +123,9 @@ public sealed class Socks5PresenceRaceTests : IAsyncLifetime
         var two = await Assert.ThrowsAsync<BytestreamException>(() => second.WaitAsync(s_cap, Ct));
         Assert.Equal(BytestreamErrorKind.Closed, one.ErrorKind);
         Assert.Equal(BytestreamErrorKind.Closed, two.ErrorKind);
+
+        // Each negotiation removed (and disposed) its own watch.
+        Assert.Equal(0, requester.WatchCount);
     }
 
     /// <summary>Accepts one SOCKS5 client and answers its connect with success; the socket is kept open for the test.</summary>
