@@ -4,8 +4,8 @@ namespace XmppTransfer.FileTransfer;
 /// A receiver's wait for the sender's IBB re-offer of a file after SOCKS5 failed (matched by sender, name, size, hashes).
 /// It is armed before SOCKS5 is tried, so an offer of the same file that arrives while the first receive is still
 /// finishing (the sender's next send of it, started as soon as our close reached it) can be handed over to a receive that
-/// no longer wants it: <see cref="Take"/> then gives that offer back, and the manager admits it as a new offer instead of
-/// leaving it unanswered. The sender's full JID going unavailable (<see cref="OnSenderUnavailable"/>) also ends the wait: a
+/// no longer wants it (or held for it, see <see cref="FallbackWaiters"/>): <see cref="Take"/> then gives that offer back,
+/// and the manager admits it as a new offer instead of leaving it unanswered. The sender's full JID going unavailable (<see cref="OnSenderUnavailable"/>) also ends the wait: a
 /// sender that is gone will not re-offer. It hears of that until the receive withdraws it, also after a re-offer from
 /// another resource of the sender's bare JID was handed over (see <see cref="FallbackWaiters"/>).
 /// </summary>
@@ -20,6 +20,7 @@ internal sealed class FallbackWaiter(string key, Core.Jid sender)
     private IncomingFileOffer? _offer;
     private int _state;
     private int _listening;
+    private int _flowing;
 
     /// <summary>Sender, name, size and hashes of the file (see <see cref="FileTransferManager"/>'s FallbackKey).</summary>
     public string Key { get; } = key;
@@ -54,13 +55,22 @@ internal sealed class FallbackWaiter(string key, Core.Jid sender)
     public bool CanTakeOffer => Volatile.Read(ref _state) == Armed;
 
     /// <summary>
-    /// True once the receive waits for a re-offer now (its SOCKS5 attempt failed): a re-offer of a file received twice at
-    /// once goes to such a receive first (<see cref="FallbackWaiters"/>), not to one whose bytes still flow.
+    /// True once the receive's SOCKS5 attempt failed (it waits for a re-offer now, or is about to): a re-offer of a file
+    /// received twice at once goes to such a receive first (<see cref="FallbackWaiters"/>).
     /// </summary>
     public bool Listening => Volatile.Read(ref _listening) != 0;
 
-    /// <summary>The receive's side: it now waits for the re-offer (see <see cref="Listening"/>).</summary>
+    /// <summary>
+    /// True once the receive has its SOCKS5 bytestream (bytes flow, or are about to): the sender's current attempt for it is
+    /// not given up, so a re-offer is never handed to it (<see cref="FallbackWaiters"/>) unless its SOCKS5 then fails.
+    /// </summary>
+    public bool Flowing => Volatile.Read(ref _flowing) != 0 && !Listening;
+
+    /// <summary>The receive's side, through <see cref="FallbackWaiters.Listen"/>: its SOCKS5 attempt failed (see <see cref="Listening"/>).</summary>
     public void Listen() => Volatile.Write(ref _listening, 1);
+
+    /// <summary>The receive's side: its SOCKS5 bytestream came (see <see cref="Flowing"/>).</summary>
+    public void MarkFlowing() => Volatile.Write(ref _flowing, 1);
 
     /// <summary>Who sent the offer handed over, while it has not been taken; null before that.</summary>
     public Core.Jid? HandedOverFrom => Volatile.Read(ref _state) == HandedOver ? Volatile.Read(ref _offer)?.From : null;

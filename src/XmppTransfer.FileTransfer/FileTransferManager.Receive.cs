@@ -9,7 +9,7 @@ namespace XmppTransfer.FileTransfer;
 
 public sealed partial class FileTransferManager
 {
-    private readonly FallbackWaiters _awaitingFallback = new();
+    private readonly FallbackWaiters _awaitingFallback;
 
     internal Task<FileTransferResult> ReceiveAsync(
         IncomingFileOffer offer, string directory, FileReceiveOptions options, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
@@ -105,6 +105,14 @@ public sealed partial class FileTransferManager
                 {
                     next = Withdraw(fallback);
                     _ = next?.TryClaim();
+                }
+
+                if (next is null && Session.Completion.IsCompleted)
+                {
+                    // Said at once, and why: our own session ended (after the SOCKS5 bytestream failed, or while we waited for
+                    // the re-offer), so nothing in band can reach us any more.
+                    throw new FileTransferException(
+                        ex.ErrorKind, $"Our XMPP session ended, so no in-band re-offer of {current.SafeName} can reach us: {ex.Message}", ex);
                 }
 
                 if (next is null && fallback.SenderGone.IsCompleted)
@@ -235,9 +243,11 @@ public sealed partial class FileTransferManager
     /// While no bytestream has come yet, <paramref name="reoffer"/> being handed the IBB re-offer of this file by the very
     /// sender of this offer (the same full JID) abandons the wait at once, marked the same way: a sender that re-offers has
     /// given up on SOCKS5, possibly before it sent us any streamhost (none to offer), and would otherwise wait behind our
-    /// negotiation timeout. Once bytes flow the re-offer waits for this attempt to end, as it cannot be the sender's current
-    /// attempt. The sender's full JID going unavailable before any bytestream came ends the wait too, unmarked: nobody is
-    /// left to send a streamhost or re-offer.
+    /// negotiation timeout (<see cref="FallbackWaiters"/> hands it to a receive still negotiating only when it is the only
+    /// receive of the file, or when no other receive of it failed within the hold). Once the bytestream came no re-offer is
+    /// handed to this receive unless its SOCKS5 fails, which it says at once (<see cref="ListenForReoffer"/>). The sender's
+    /// full JID going unavailable before any bytestream came ends the wait too, unmarked: nobody is left to send a
+    /// streamhost or re-offer; so does our own session ending (also unmarked: no re-offer could reach us).
     /// </summary>
     private async Task<FileTransferResult> ReceiveOverSocks5Async(
         IncomingFileOffer offer,
@@ -283,12 +293,22 @@ public sealed partial class FileTransferManager
             }
 
             bytestream = await waiting.ConfigureAwait(false);
+
+            // From now on a re-offer of this file is not for this receive, unless its SOCKS5 fails after all (below).
+            reoffer?.MarkFlowing();
+        }
+        catch (BytestreamException ex) when (ex.ErrorKind == BytestreamErrorKind.Closed && Session.Completion.IsCompleted)
+        {
+            // Our own session ended (SessionEnd): no streamhost can come, and no in-band re-offer either, so this is not a
+            // SOCKS5 failure to fall back from. Unmarked, it ends the receive at once instead of after FallbackWait.
+            throw new FileTransferException(FileTransferErrorKind.TransferFailed, ex.Message, ex);
         }
         catch (BytestreamException ex)
         {
             var failure = new FileTransferException(
                 ex.ErrorKind == BytestreamErrorKind.Timeout ? FileTransferErrorKind.Timeout : FileTransferErrorKind.TransferFailed, ex.Message, ex);
             failure.Data[Socks5FailureMarker] = true;
+            ListenForReoffer(reoffer);
             throw failure;
         }
 
@@ -306,8 +326,21 @@ public sealed partial class FileTransferManager
                 // Cut short: the part is kept, and the sender's IBB re-offer resumes from it. Not on our inactivity timeout:
                 // a sender that went silent will not re-offer either.
                 ex.Data[Socks5FailureMarker] = true;
+                ListenForReoffer(reoffer);
                 throw;
             }
+        }
+    }
+
+    /// <summary>
+    /// Says at once, before the failure unwinds (closing the bytestream and the part takes a while), that this receive's
+    /// SOCKS5 failed: a re-offer of its file that came first, and is held for the receive about to fail, goes to it now.
+    /// </summary>
+    private void ListenForReoffer(FallbackWaiter? reoffer)
+    {
+        if (reoffer is not null)
+        {
+            _awaitingFallback.Listen(reoffer);
         }
     }
 
@@ -483,11 +516,20 @@ public sealed partial class FileTransferManager
     /// </summary>
     private void DisarmFallback(FallbackWaiter waiter, bool cancelled = false)
     {
-        if (Withdraw(waiter) is not { } unused)
+        if (Withdraw(waiter, cancelled) is not { } unused)
         {
             return;
         }
 
+        Release(unused, cancelled);
+    }
+
+    /// <summary>
+    /// What becomes of an offer taken as a re-offer that no receive took in the end (see <see cref="DisarmFallback"/> and
+    /// <see cref="FallbackWaiters"/>): declined when the user stopped the receive it was for, else admitted as a new offer.
+    /// </summary>
+    private void Release(IncomingFileOffer unused, bool cancelled)
+    {
         if (cancelled)
         {
             // The user stopped this receive: the sender's re-offer of it is not offered to the application again.
@@ -495,15 +537,21 @@ public sealed partial class FileTransferManager
         }
         else
         {
-            FileTransferLog.ReofferReadmitted(Logger, unused.Sid, unused.From.ToString());
-            try
-            {
-                Admit(unused);
-            }
-            catch (Core.XmppStanzaErrorException ex)
-            {
-                unused.Response.TrySetException(ex);
-            }
+            Readmit(unused);
+        }
+    }
+
+    /// <summary>Admits an unused re-offer as a new offer: left alone it would never be answered, and its sender would wait out its offer timeout.</summary>
+    private void Readmit(IncomingFileOffer unused)
+    {
+        FileTransferLog.ReofferReadmitted(Logger, unused.Sid, unused.From.ToString());
+        try
+        {
+            Admit(unused);
+        }
+        catch (Core.XmppStanzaErrorException ex)
+        {
+            unused.Response.TrySetException(ex);
         }
     }
 
@@ -511,9 +559,10 @@ public sealed partial class FileTransferManager
     {
         try
         {
-            // A sender whose presence went unavailable (even before this wait began) will not re-offer: no wait at all.
-            waiter.Listen();
-            await Task.WhenAny(waiter.Offered, waiter.SenderGone).WaitAsync(Options.FallbackWait, cancellationToken).ConfigureAwait(false);
+            // A sender whose presence went unavailable (even before this wait began) will not re-offer, and nothing reaches us
+            // once our own session ended (however it ended: WhenAny does not rethrow its fault): no wait at all.
+            _awaitingFallback.Listen(waiter);
+            await Task.WhenAny(waiter.Offered, waiter.SenderGone, Session.Completion).WaitAsync(Options.FallbackWait, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -548,9 +597,9 @@ public sealed partial class FileTransferManager
     }
 
     /// <summary>Stops routing re-offers to <paramref name="waiter"/> and returns the one handed over, if any (once).</summary>
-    private IncomingFileOffer? Withdraw(FallbackWaiter waiter)
+    private IncomingFileOffer? Withdraw(FallbackWaiter waiter, bool cancelled = false)
     {
-        _awaitingFallback.Remove(waiter);
+        _awaitingFallback.Remove(waiter, cancelled);
         return waiter.Take();
     }
 

@@ -37,6 +37,7 @@ public sealed partial class FileTransferManager : IXmppExtension
     public FileTransferManager(FileTransferOptions? options = null)
     {
         Options = options ?? FileTransferOptions.Default;
+        _awaitingFallback = new FallbackWaiters(Options.TimeProvider ?? TimeProvider.System, FallbackWaiters.ReofferHold, Release);
         ArgumentOutOfRangeException.ThrowIfLessThan(Options.MaxPendingOffersPerSender, 1, nameof(FileTransferOptions.MaxPendingOffersPerSender));
         ArgumentNullException.ThrowIfNull(Options.TimeProvider, nameof(FileTransferOptions.TimeProvider));
         if (Options.WriteStallTimeout <= TimeSpan.Zero && Options.WriteStallTimeout != Timeout.InfiniteTimeSpan)

@@ -370,8 +370,7 @@ public sealed class Socks5EdgeTests : IAsyncLifetime
         };
         var send = alice.SendFileAsync(carol.BoundJid, source, new FileSendOptions());
         var offer = await TransferTestKit.NextOfferAsync(carolFiles, s_cap);
-        using var stopReceive = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        var receive = offer.AcceptAsync(Path.Combine(_root, "in"), cancellationToken: stopReceive.Token);
+        var receive = offer.AcceptAsync(Path.Combine(_root, "in"), cancellationToken: TestContext.Current.CancellationToken);
         await offered.Task.WaitAsync(s_cap);
 
         await _router.DisconnectAsync(carol.BoundJid);
@@ -380,9 +379,111 @@ public sealed class Socks5EdgeTests : IAsyncLifetime
         Assert.Contains(carol.BoundJid + " went offline (its presence) before the SOCKS5 bytestream was set up", ex.Message, StringComparison.Ordinal);
         Assert.Equal(FileTransferErrorKind.PeerUnavailable, ex.ErrorKind);
 
-        // Carol's side, cut off from the router, would wait out its own 10 min timeouts: the test ends it.
-        await stopReceive.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receive.WaitAsync(s_cap));
+        // Carol's side, cut off from the router, ends with its own session: no streamhost or in-band re-offer can reach it.
+        var ended = await Assert.ThrowsAsync<FileTransferException>(() => receive.WaitAsync(s_prompt));
+        Assert.StartsWith("Our XMPP session ended", ended.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_receivers_own_session_ending_before_any_socks5_bytestream_ends_the_receive_at_once_not_after_the_fallback_wait()
+    {
+        // Alice's streamhost offer never reaches Bob (dropped here); then Bob's own connection drops, unannounced.
+        var alice = Attach(_alice, s_loopback);
+        var source = TransferTestKit.MakeFile(_root, "ours.bin", 50_000);
+        var offered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _router.Intercept = stanza =>
+        {
+            if (stanza.Element(s_query) is not null && (string?)stanza.Attribute("to") == _bob.BoundJid.ToString())
+            {
+                offered.TrySetResult();
+                return null;
+            }
+
+            return stanza;
+        };
+        using var stopSend = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var send = alice.SendFileAsync(_bob.BoundJid, source, new FileSendOptions(), cancellationToken: stopSend.Token);
+        var offer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        var receive = offer.AcceptAsync(Path.Combine(_root, "in"));
+        await offered.Task.WaitAsync(s_cap);
+
+        await _router.DisconnectAsync(_bob.BoundJid, announce: false).WaitAsync(s_cap);
+
+        // The receiver's SOCKS5 negotiation timeout and fallback wait are 10 min.
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => receive.WaitAsync(s_prompt));
+        Assert.Equal(FileTransferErrorKind.TransferFailed, ex.ErrorKind);
+        var closed = Assert.IsType<Bytestreams.BytestreamException>(ex.InnerException);
+        Assert.Equal(Bytestreams.BytestreamErrorKind.Closed, closed.ErrorKind);
+        Assert.StartsWith("Our XMPP session ended", ex.Message, StringComparison.Ordinal);
+        await stopSend.CancelAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => send.WaitAsync(s_cap));
+    }
+
+    [Fact]
+    public async Task The_receivers_own_session_ending_while_it_waits_for_the_in_band_re_offer_ends_the_wait_at_once()
+    {
+        // Alice has no streamhost: her streamhost-less notice fails Bob's SOCKS5 at once, and he waits for her in-band
+        // re-offer, which is dropped here; then Bob's own connection drops, unannounced.
+        var alice = Attach(_alice, s_loopback with { DirectCandidates = false, Proxies = [s_nowhere] });
+        var source = TransferTestKit.MakeFile(_root, "waiting.bin", 50_000);
+        var offers = 0;
+        var reoffered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _router.Intercept = stanza =>
+        {
+            if (stanza.Element(XName.Get("si", Namespaces.Si)) is not null && (string?)stanza.Attribute("type") == "set"
+                && Interlocked.Increment(ref offers) == 2)
+            {
+                reoffered.TrySetResult();
+                return null;
+            }
+
+            return stanza;
+        };
+        using var stopSend = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var send = alice.SendFileAsync(_bob.BoundJid, source, new FileSendOptions(), cancellationToken: stopSend.Token);
+        var offer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        var receive = offer.AcceptAsync(Path.Combine(_root, "in"));
+        await reoffered.Task.WaitAsync(s_cap);
+
+        await _router.DisconnectAsync(_bob.BoundJid, announce: false).WaitAsync(s_cap);
+
+        // The fallback wait is 10 min.
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => receive.WaitAsync(s_prompt));
+        Assert.StartsWith("Our XMPP session ended, so no in-band re-offer of waiting.bin can reach us", ex.Message, StringComparison.Ordinal);
+        await stopSend.CancelAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => send.WaitAsync(s_cap));
+    }
+
+    [Fact]
+    public async Task A_re_offer_of_a_file_received_twice_goes_to_the_receive_whose_socks5_was_given_up_not_to_the_one_whose_bytes_flow()
+    {
+        // The first receive's bytes flow (and then pause). The second's streamhost offer never reaches Bob (dropped here), so
+        // Alice gives up on SOCKS5 after her 2 s negotiation timeout and re-offers in band, while Bob's side of it still
+        // waits for a streamhost (its own timeout is 10 min). The re-offer must not go to the first receive.
+        var alice = Attach(_alice, s_loopback with { NegotiationTimeout = TimeSpan.FromSeconds(2) });
+        var content = System.Security.Cryptography.RandomNumberGenerator.GetBytes(50_000);
+        var file = new Si.FileOfferDescription("both.bin", content.Length);
+        var unhashed = new FileSendOptions { ComputeHashes = false };
+        var paused = new StoppingStream(content, 10_000);
+        using var stopFirst = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var firstSend = alice.SendStreamAsync(_bob.BoundJid, paused, file, unhashed, cancellationToken: stopFirst.Token);
+        var firstOffer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        var firstReceive = firstOffer.AcceptAsync(Path.Combine(_root, "one"), cancellationToken: stopFirst.Token);
+        await paused.Stopped.WaitAsync(s_cap);
+        _router.Intercept = stanza => stanza.Element(s_query) is not null && (string?)stanza.Attribute("to") == _bob.BoundJid.ToString() ? null : stanza;
+
+        var secondSend = alice.SendStreamAsync(_bob.BoundJid, new MemoryStream(content), file, unhashed);
+        var secondOffer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        var secondReceived = await secondOffer.AcceptAsync(Path.Combine(_root, "two")).WaitAsync(s_prompt);
+        var secondSent = await secondSend.WaitAsync(s_prompt);
+
+        Assert.Equal(TransferMethod.Ibb, secondSent.Method);
+        Assert.Equal(TransferMethod.Ibb, secondReceived.Method);
+        Assert.Equal(content, await File.ReadAllBytesAsync(secondReceived.Path!, TestContext.Current.CancellationToken));
+        Assert.False(firstReceive.IsCompleted);
+        await stopFirst.CancelAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => firstReceive.WaitAsync(s_cap));
+        await Assert.ThrowsAnyAsync<Exception>(() => firstSend.WaitAsync(s_cap));
     }
 
     /// <summary>Content that gives its first <paramref name="stopAt"/> bytes, then blocks until cancelled (a sender about to be killed).</summary>

@@ -517,9 +517,10 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     [Fact]
     public async Task A_receive_cancelled_while_it_holds_an_in_band_re_offer_of_its_file_declines_it_and_the_application_is_not_offered_it()
     {
-        // The same file offered in-band while it is received over SOCKS5 is handed to that receive as its re-offer. The user
-        // then cancels the receive: the re-offer is the sender's attempt at the very transfer the user stopped, so it is
-        // declined, not offered to the application as a new file.
+        // The same file offered in-band while it is received over SOCKS5 is held for that receive, in case its SOCKS5 is
+        // about to fail (it is never handed to a receive whose bytes flow). The user then cancels the receive: the re-offer
+        // is the sender's attempt at the very transfer the user stopped, so it is declined, not offered to the application
+        // as a new file.
         var alice = Attach(_alice, s_loopback);
         var content = RandomNumberGenerator.GetBytes(300_000);
         var file = new Si.FileOfferDescription("stopped.bin", content.Length);

@@ -143,6 +143,10 @@ public sealed class IbbSendStream : Stream
                 {
                     throw UnconfirmedClose("went offline before it answered the close", null);
                 }
+
+                // Left: the receiver's own close crossed ours (it read the last byte and closed first, as XEP-0047 lets either
+                // side do). Every block was acknowledged before we closed, so it has the whole file: a success, not a failure,
+                // and its answer to our close (item-not-found, as it forgot the session) is not waited for.
             }
         }
         catch (XmppStanzaErrorException ex) when (IsOfflineCondition(ex.Error.Condition))

@@ -27,6 +27,12 @@ public sealed class InBandBytestreamManager : IXmppExtension
 
     public InBandBytestreamOptions Options { get; }
 
+    /// <summary>Opens announced and not yet arrived or given up (tests check that none is left behind).</summary>
+    internal int ExpectedCount => _expected.Count;
+
+    /// <summary>Bytestreams open in either direction (tests check that none is left behind).</summary>
+    internal int OpenCount => _sessions.Count;
+
     private XmppSession Session => _session ?? throw new InvalidOperationException("Add the manager to a session first (session.AddExtension).");
 
     public void Attach(XmppSession session)
@@ -113,10 +119,13 @@ public sealed class InBandBytestreamManager : IXmppExtension
         ArgumentNullException.ThrowIfNull(peer);
         ArgumentException.ThrowIfNullOrEmpty(sid);
         var tcs = new TaskCompletionSource<IbbReceiveStream>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _expected[(peer.ToString(), sid)] = tcs;
+        var key = (peer.ToString(), sid);
+        _expected[key] = tcs;
         if (_session is { Completion.IsCompleted: true })
         {
-            // No open can arrive any more; registered first, so the sweep at the session's end and this check miss nothing between them.
+            // No open can arrive any more; registered first, so the sweep at the session's end and this check miss nothing between
+            // them. Not left behind either: a caller that never waits would otherwise leave it in the table for good.
+            Unregister(key, tcs);
             tcs.TrySetException(SessionEnded($"before {peer} opened the in-band bytestream", null));
         }
 
@@ -138,9 +147,17 @@ public sealed class InBandBytestreamManager : IXmppExtension
         }
         finally
         {
-            _expected.TryRemove((peer.ToString(), sid), out _);
+            // Only this registration: one made again for the same sid since (a retry) is its waiter's to remove.
+            var key = (peer.ToString(), sid);
+            if (_expected.TryGetValue(key, out var current) && current.Task == registration)
+            {
+                Unregister(key, current);
+            }
         }
     }
+
+    private void Unregister((string Peer, string Sid) key, TaskCompletionSource<IbbReceiveStream> expectation) =>
+        _expected.TryRemove(new KeyValuePair<(string Peer, string Sid), TaskCompletionSource<IbbReceiveStream>>(key, expectation));
 
     /// <summary>Stops waiting for an expected open.</summary>
     public void CancelExpectation(Jid peer, string sid)
@@ -193,11 +210,15 @@ public sealed class InBandBytestreamManager : IXmppExtension
         await SessionEnd.WhenEndedAsync(session).ConfigureAwait(false);
         foreach (var (key, expectation) in _expected)
         {
+            // Removed as well as failed: no open can come for it, and the entry would otherwise outlive the session (the
+            // exact pair, so an expectation registered again meanwhile is left to its own check in Expect).
+            Unregister(key, expectation);
             expectation.TrySetException(SessionEnded($"before {key.Peer} opened the in-band bytestream", null));
         }
 
         foreach (var (key, stream) in _sessions)
         {
+            _sessions.TryRemove(new KeyValuePair<(string, string), Stream>(key, stream));
             switch (stream)
             {
                 case IbbReceiveStream receiving:
@@ -291,6 +312,8 @@ public sealed class InBandBytestreamManager : IXmppExtension
         {
             if (key.Peer == peer)
             {
+                // Removed too: a late open for it must be refused, not make a stream nobody waits for.
+                Unregister(key, expectation);
                 expectation.TrySetException(new BytestreamException(BytestreamErrorKind.Closed, $"{from} went offline before opening the in-band bytestream."));
             }
         }

@@ -28,15 +28,16 @@ public sealed partial class Socks5BytestreamManager
         _ = Session;
 
         // The target's unavailable presence cancels this (HandlePresence); on success the bytestream keeps the watch.
-        var key = (target.ToString(), sid);
+        // Keyed by the source itself, not by target and sid: a second negotiation for the same pair (a caller's retry) must
+        // neither replace the first one's watch (which would then never hear the presence, nor be disposed) nor lose its own.
         var unavailable = new CancellationTokenSource();
-        _watched[key] = unavailable;
+        _watched[unavailable] = target.ToString();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, unavailable.Token);
         var handedOver = false;
         try
         {
-            var bytestream = await NegotiateAsync(target, sid, linked.Token).ConfigureAwait(false);
-            bytestream.WatchPeer(unavailable, () => Forget(key, unavailable));
+            var bytestream = await NegotiateAsync(target, sid, linked.Token, cancellationToken).ConfigureAwait(false);
+            bytestream.WatchPeer(unavailable, () => Forget(unavailable));
             handedOver = true;
             return bytestream;
         }
@@ -56,21 +57,27 @@ public sealed partial class Socks5BytestreamManager
         {
             if (!handedOver)
             {
-                Forget(key, unavailable);
+                Forget(unavailable);
             }
         }
     }
 
-    private void Forget((string Peer, string Sid) key, CancellationTokenSource unavailable)
+    private void Forget(CancellationTokenSource unavailable)
     {
-        if (_watched.TryRemove(new KeyValuePair<(string Peer, string Sid), CancellationTokenSource>(key, unavailable)))
+        if (_watched.TryRemove(unavailable, out _))
         {
             unavailable.Dispose();
         }
     }
 
-    /// <summary><see cref="ConnectAsync"/> proper; <paramref name="cancellationToken"/> also fires when the target goes unavailable.</summary>
-    private async Task<Socks5Bytestream> NegotiateAsync(Jid target, string sid, CancellationToken cancellationToken)
+    /// <summary>
+    /// <see cref="ConnectAsync"/> proper; <paramref name="cancellationToken"/> also fires when the target goes unavailable,
+    /// <paramref name="callerToken"/> only when the caller cancels. The target's answer naming the streamhost it used decides
+    /// the race with its unavailable presence (HandlePresence): from then on only the caller's token applies, so the
+    /// connection it already made is taken (direct) or activated (proxy) and the bytestream returned; a target gone by then
+    /// shows in its <see cref="Socks5Bytestream.PeerUnavailable"/>, which the data phase handles.
+    /// </summary>
+    private async Task<Socks5Bytestream> NegotiateAsync(Jid target, string sid, CancellationToken cancellationToken, CancellationToken callerToken)
     {
         var session = Session;
         var requester = session.LocalJid ?? throw new InvalidOperationException("The session is not connected.");
@@ -130,16 +137,19 @@ public sealed partial class Socks5BytestreamManager
 
             BytestreamsLog.S5bOffering(_logger, sid, hosts.Count, target.ToString(), string.Join(", ", hosts.Select(h => $"{h.Jid} {h.Host}:{h.Port}")));
             var used = await OfferAsync(session, target, sid, hosts, cancellationToken).ConfigureAwait(false);
+
+            // The answer came first: from here on callerToken alone, as the presence that may have cancelled
+            // cancellationToken since does not undo it.
             if (used == requester && direct is not null)
             {
                 NetworkStream stream;
                 try
                 {
                     // The target answers only after our SOCKS5 reply, which is sent after the registration completed.
-                    await direct.Connected.WaitAsync(Options.DirectConnectTimeout, cancellationToken).ConfigureAwait(false);
+                    await direct.Connected.WaitAsync(Options.DirectConnectTimeout, callerToken).ConfigureAwait(false);
                     stream = direct.Take();
                 }
-                catch (Exception ex) when (ex is TimeoutException or BytestreamException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+                catch (Exception ex) when (ex is TimeoutException or BytestreamException or TaskCanceledException && !callerToken.IsCancellationRequested)
                 {
                     throw new BytestreamException(BytestreamErrorKind.ProtocolViolation,
                         $"{target} reported using our streamhost but no matching SOCKS5 connection arrived.", ex);
@@ -155,7 +165,7 @@ public sealed partial class Socks5BytestreamManager
                 throw new BytestreamException(BytestreamErrorKind.ProtocolViolation, $"{target} reported using streamhost {used}, which we never offered.");
             }
 
-            var mediated = await ActivateProxyAsync(session, proxies, target, sid, dstAddr, cancellationToken).ConfigureAwait(false);
+            var mediated = await ActivateProxyAsync(session, proxies, target, sid, dstAddr, callerToken).ConfigureAwait(false);
             BytestreamsLog.S5bEstablished(_logger, sid, target.ToString(), used.ToString(), "proxy");
             return mediated;
         }

@@ -26,8 +26,11 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
 
     private readonly ConcurrentDictionary<(string Peer, string Sid), Expectation> _expected = new();
 
-    /// <summary>Requester: the targets whose presence we watch, from the start of a negotiation to the bytestream's dispose.</summary>
-    private readonly ConcurrentDictionary<(string Peer, string Sid), CancellationTokenSource> _watched = new();
+    /// <summary>
+    /// Requester: the targets whose presence we watch, from the start of a negotiation to the bytestream's dispose: each
+    /// watch's source (owned by its negotiation, then its bytestream) and the target's full JID.
+    /// </summary>
+    private readonly ConcurrentDictionary<CancellationTokenSource, string> _watched = new();
     private XmppSession? _session;
     private ILogger _logger = NullLogger.Instance;
 
@@ -38,6 +41,12 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
     }
 
     public Socks5BytestreamOptions Options { get; }
+
+    /// <summary>Target: sessions announced and not yet connected or given up (tests check that none is left behind).</summary>
+    internal int ExpectedCount => _expected.Count;
+
+    /// <summary>Requester: presence watches held (tests check that none is left behind).</summary>
+    internal int WatchCount => _watched.Count;
 
     private XmppSession Session => _session ?? throw new InvalidOperationException("Add the manager to a session first (session.AddExtension).");
 
@@ -66,9 +75,9 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
         }
 
         var peer = from.ToString();
-        foreach (var (key, unavailable) in _watched)
+        foreach (var (unavailable, watchedPeer) in _watched)
         {
-            if (key.Peer == peer)
+            if (watchedPeer == peer)
             {
                 try
                 {
@@ -91,10 +100,13 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
         ArgumentNullException.ThrowIfNull(requester);
         ArgumentException.ThrowIfNullOrEmpty(sid);
         var expectation = new Expectation();
-        _expected[(requester.ToString(), sid)] = expectation;
+        var key = (requester.ToString(), sid);
+        _expected[key] = expectation;
         if (_session is { Completion.IsCompleted: true })
         {
-            // No offer can arrive any more; registered first, so the sweep at the session's end and this check miss nothing between them.
+            // No offer can arrive any more; registered first, so the sweep at the session's end and this check miss nothing between
+            // them. Not left behind either: WaitExpectedAsync goes straight to the failed result without it.
+            Unregister(key, expectation);
             expectation.End(SessionEnd.Failure(_session, $"before {requester} offered SOCKS5 streamhosts", null));
         }
 
@@ -112,6 +124,8 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
         await SessionEnd.WhenEndedAsync(session).ConfigureAwait(false);
         foreach (var (key, expectation) in _expected)
         {
+            // Removed as well as ended: no offer can come for it, and the entry would otherwise outlive the session.
+            Unregister(key, expectation);
             expectation.End(SessionEnd.Failure(
                 session, expectation.OfferArrived.Task.IsCompleted ? $"before the SOCKS5 bytestream from {key.Peer} was set up" : $"before {key.Peer} offered SOCKS5 streamhosts", null));
         }
@@ -169,6 +183,10 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
             expectation.Result.TrySetCanceled();
         }
     }
+
+    /// <summary>Removes exactly <paramref name="expectation"/>: one registered again for the same sid since is left alone.</summary>
+    private void Unregister((string Peer, string Sid) key, Expectation expectation) =>
+        _expected.TryRemove(new KeyValuePair<(string Peer, string Sid), Expectation>(key, expectation));
 
     private ValueTask<XElement?> HandleQuery(XElement iq, CancellationToken cancellationToken)
     {

@@ -11,7 +11,11 @@ namespace XmppTransfer.FileTransfer.Storage;
 /// (<see cref="NoFollowOpenNative"/>), and the descriptor, not the name, is then asked what it is: a regular file with no
 /// other name (a hard link would let a resume truncate and append to a file elsewhere), and, when the part was opened
 /// before (its prefix hashed), the very same file (<see cref="PartStamp"/>). Anything else is closed unused and refused.
-/// Elsewhere only the earlier checks by path guard the open (the window stays, as .NET has no way to close it there).
+/// The descriptor is then locked as .NET's own open locks (exclusive to write, shared to read), so two receivers (two
+/// processes) resuming the same part cannot interleave their writes: the second open fails with an
+/// <see cref="IOException"/>, as the path-based open with <see cref="FileShare.None"/> does. Elsewhere, or with a C
+/// library that lacks the calls (musl, glibc before 2.28), only the earlier checks by path guard the open (the window
+/// stays, as .NET has no way to close it there).
 /// </summary>
 internal static class ExistingPart
 {
@@ -27,18 +31,32 @@ internal static class ExistingPart
     public static (FileStream Stream, PartStamp? Stamp)? TryOpen(string path, bool write, PartStamp? expected, out string refusal)
     {
         var access = write ? FileAccess.ReadWrite : FileAccess.Read;
-        if (!NoFollowOpenNative.IsSupported)
+        if (NoFollowOpenNative.IsSupported)
         {
-            refusal = "it is not a regular file";
-            var kind = FileKindProbe.Of(path, followLinks: false);
-            if (kind is { } known ? known != FileKind.RegularFile : new FileInfo(path).LinkTarget is not null)
+            try
             {
-                return null;
+                return TryOpenNoFollow(path, write, access, expected, out refusal);
             }
-
-            return (new FileStream(path, FileMode.Open, access, write ? FileShare.None : FileShare.Read, 1, FileOptions.Asynchronous), null);
+            catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+            {
+                // No libc.so.6 (musl), or no statx (glibc before 2.28): found out once, and the path-based open from now on.
+                // Nothing is left open: the descriptor is closed where the call that failed came after the open.
+                NoFollowOpenNative.MarkUnavailable();
+            }
         }
 
+        refusal = "it is not a regular file";
+        var kind = FileKindProbe.Of(path, followLinks: false);
+        if (kind is { } known ? known != FileKind.RegularFile : new FileInfo(path).LinkTarget is not null)
+        {
+            return null;
+        }
+
+        return (new FileStream(path, FileMode.Open, access, write ? FileShare.None : FileShare.Read, 1, FileOptions.Asynchronous), null);
+    }
+
+    private static (FileStream Stream, PartStamp? Stamp)? TryOpenNoFollow(string path, bool write, FileAccess access, PartStamp? expected, out string refusal)
+    {
         var (fd, errno) = NoFollowOpenNative.OpenNoFollow(path, write ? NoFollowOpenNative.ReadWrite : NoFollowOpenNative.ReadOnly);
         if (fd < 0)
         {
@@ -69,6 +87,12 @@ internal static class ExistingPart
                 return null;
             }
 
+            // Other errors (a file system without flock, ENOLCK) leave the file unlocked, as they do in .NET's own open.
+            if (NoFollowOpenNative.IsLockedElsewhere(NoFollowOpenNative.TryLock(fd, exclusive: write)))
+            {
+                throw new IOException($"The process cannot access the file '{path}' because it is being used by another process.");
+            }
+
             // isAsync false: the descriptor was opened without O_ASYNC semantics, and on Unix the runtime runs a file's
             // asynchronous reads and writes on the thread pool either way.
             var stream = new FileStream(handle, access, bufferSize: 1, isAsync: false);
@@ -83,11 +107,23 @@ internal static class ExistingPart
 
     /// <summary>
     /// The text of a small regular file (metadata) at <paramref name="path"/>, opened as <see cref="TryOpen"/> opens it, read
-    /// only when it holds 1 to <paramref name="maxBytes"/> bytes; null otherwise (missing, a link, a FIFO, too long, ...).
+    /// only when it holds 1 to <paramref name="maxBytes"/> bytes; null otherwise (missing, a link, a FIFO, too long, locked
+    /// by its writer, ...).
     /// </summary>
     public static string? ReadSmallText(string path, int maxBytes)
     {
-        if (TryOpen(path, write: false, expected: null, out _) is not var (stream, _))
+        (FileStream Stream, PartStamp? Stamp)? opened;
+        try
+        {
+            opened = TryOpen(path, write: false, expected: null, out _);
+        }
+        catch (IOException)
+        {
+            // Being written (locked) or unreadable: as good as missing, so the part is not resumed from.
+            return null;
+        }
+
+        if (opened is not var (stream, _))
         {
             return null;
         }

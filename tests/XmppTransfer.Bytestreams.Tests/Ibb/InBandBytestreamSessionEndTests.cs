@@ -130,6 +130,26 @@ public sealed class InBandBytestreamSessionEndTests : IAsyncLifetime
         Assert.Equal(BytestreamErrorKind.Closed, open.ErrorKind);
     }
 
+    [Fact]
+    public async Task Expected_opens_and_open_bytestreams_are_removed_as_well_as_failed_when_our_own_session_drops()
+    {
+        var unwaited = _bobIbb.Expect(_alice.BoundJid, "unwaited");
+        var incoming = _bobIbb.Expect(_alice.BoundJid, "rx");
+        await using var send = await _aliceIbb.OpenAsync(_bob.BoundJid, "rx").WaitAsync(s_cap);
+        await using var receive = await incoming.WaitAsync(s_cap);
+        var reading = receive.ReadAsync(new byte[16]).AsTask();
+
+        await DropAsync(_bob);
+        var late = _bobIbb.Expect(_alice.BoundJid, "late");
+
+        // The sweep removes each entry before failing it: once the last failure is seen, nothing may be left.
+        await Assert.ThrowsAsync<BytestreamException>(() => unwaited.WaitAsync(s_cap));
+        await Assert.ThrowsAsync<BytestreamException>(() => late.WaitAsync(s_cap));
+        await Assert.ThrowsAsync<BytestreamException>(() => reading.WaitAsync(s_cap));
+        Assert.Equal(0, _bobIbb.ExpectedCount);
+        Assert.Equal(0, _bobIbb.OpenCount);
+    }
+
     /// <summary>Drops <paramref name="client"/>'s connection without telling anyone, and waits until its session has noticed.</summary>
     private async Task DropAsync(XmppClient client)
     {

@@ -42,6 +42,20 @@ public sealed class InBandBytestreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_open_after_the_peers_unavailable_presence_is_refused_not_made_a_stream_nobody_waits_for()
+    {
+        var incoming = _bobIbb.Expect(_alice.BoundJid, "gone");
+        Assert.True(_router.Deliver(
+            _bob.BoundJid, new XElement(Stanza.Presence, new XAttribute("from", _alice.BoundJid.ToString()), new XAttribute("type", "unavailable"))));
+        Assert.Equal(BytestreamErrorKind.Closed, (await Assert.ThrowsAsync<BytestreamException>(() => incoming.WaitAsync(s_cap))).ErrorKind);
+
+        var ex = await Assert.ThrowsAsync<BytestreamException>(() => _aliceIbb.OpenAsync(_bob.BoundJid, "gone").WaitAsync(s_cap));
+
+        Assert.Equal(BytestreamErrorKind.Refused, ex.ErrorKind);
+        Assert.Equal(0, _bobIbb.OpenCount);
+    }
+
+    [Fact]
     public async Task Resource_constraint_makes_the_sender_retry_with_half_the_block_size()
     {
         var incoming = _bobIbb.Expect(_alice.BoundJid, "s1");

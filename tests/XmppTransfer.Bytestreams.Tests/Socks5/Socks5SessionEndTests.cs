@@ -103,6 +103,19 @@ public sealed class Socks5SessionEndTests : IAsyncLifetime
         Assert.Equal("after"u8.ToArray(), received);
     }
 
+    [Fact]
+    public async Task Expectations_nobody_waits_for_are_removed_as_well_as_failed_when_our_own_session_drops()
+    {
+        var before = _bobS5b.Expect(_alice.BoundJid, "unwaited");
+
+        await DropAsync(_bob);
+        var after = _bobS5b.Expect(_alice.BoundJid, "late");
+
+        Assert.Equal(BytestreamErrorKind.Closed, (await Assert.ThrowsAsync<BytestreamException>(() => before.WaitAsync(s_cap, Ct))).ErrorKind);
+        Assert.Equal(BytestreamErrorKind.Closed, (await Assert.ThrowsAsync<BytestreamException>(() => after.WaitAsync(s_cap, Ct))).ErrorKind);
+        Assert.Equal(0, _bobS5b.ExpectedCount);
+    }
+
     /// <summary>Drops <paramref name="client"/>'s connection without telling anyone, and waits until its session has noticed.</summary>
     private async Task DropAsync(XmppClient client)
     {

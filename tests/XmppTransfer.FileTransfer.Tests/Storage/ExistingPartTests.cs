@@ -130,6 +130,56 @@ public sealed class ExistingPartTests : IDisposable
         Assert.Null(fromLink);
     }
 
+    [Fact]
+    public async Task A_second_resume_of_a_part_another_receiver_is_writing_is_refused_and_the_first_keeps_it()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "The descriptor is locked by us on Linux (elsewhere the path-based open locks as .NET does).");
+        var part = await PlantPartAsync();
+        using var hashing = ReceiveHashing.For(Identity(), computeSha256: true);
+        Assert.True(await hashing.TryAppendPrefixAsync(part, 4, TestContext.Current.CancellationToken).WaitAsync(s_cap));
+        await using var first = PartData.Open(part, resumeFrom: 4, remaining: 2, NullLogger.Instance, hashing.Part);
+
+        var refused = Assert.Throws<FileTransferException>(() => PartData.Open(part, resumeFrom: 4, remaining: 2, NullLogger.Instance, hashing.Part));
+
+        Assert.Equal(FileTransferErrorKind.LocalIo, refused.ErrorKind);
+        Assert.Contains("being used by another process", refused.Message, StringComparison.Ordinal);
+        first.Position = 4;
+        await first.WriteAsync(new byte[] { 5, 6 }, TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task A_part_being_written_is_not_hashed_for_a_second_resume_and_one_being_hashed_is_not_written()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "The descriptor is locked by us on Linux (elsewhere the path-based open locks as .NET does).");
+        var part = await PlantPartAsync();
+        using var hashing = ReceiveHashing.For(Identity(), computeSha256: true);
+        Assert.True(await hashing.TryAppendPrefixAsync(part, 4, TestContext.Current.CancellationToken).WaitAsync(s_cap));
+        using (var writing = PartData.Open(part, resumeFrom: 4, remaining: 2, NullLogger.Instance, hashing.Part))
+        {
+            using var second = ReceiveHashing.For(Identity(), computeSha256: true);
+            Assert.False(await second.TryAppendPrefixAsync(part, 4, TestContext.Current.CancellationToken).WaitAsync(s_cap));
+        }
+
+        var reading = ExistingPart.TryOpen(part, write: false, expected: null, out _);
+        Assert.NotNull(reading);
+        using (reading.Value.Stream)
+        {
+            var shared = ExistingPart.TryOpen(part, write: false, expected: null, out _);
+            Assert.NotNull(shared);
+            shared.Value.Stream.Dispose();
+            Assert.Throws<IOException>(() => ExistingPart.TryOpen(part, write: true, expected: null, out _));
+        }
+    }
+
+    [Theory]
+    [InlineData(System.Runtime.InteropServices.Architecture.X64, 0x20000 | 0x100 | 0x800 | 0x80000)]
+    [InlineData(System.Runtime.InteropServices.Architecture.Arm64, 0x8000 | 0x100 | 0x800 | 0x80000)]
+    [InlineData(System.Runtime.InteropServices.Architecture.X86, 0x20000 | 0x8000 | 0x100 | 0x800 | 0x80000)]
+    [InlineData(System.Runtime.InteropServices.Architecture.Arm, 0x8000 | 0x20000 | 0x100 | 0x800 | 0x80000)]
+    [InlineData(System.Runtime.InteropServices.Architecture.RiscV64, 0)]
+    public void The_no_follow_open_adds_no_ctty_everywhere_and_large_file_on_32_bit_architectures(System.Runtime.InteropServices.Architecture architecture, int flags) =>
+        Assert.Equal(flags, XmppTransfer.FileTransfer.Storage.Linux.NoFollowOpenNative.OpenFlags(architecture));
+
     private static PartialFile Identity() => new()
     {
         Sender = "alice@example.org",

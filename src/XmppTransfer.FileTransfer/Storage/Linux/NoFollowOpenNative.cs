@@ -8,7 +8,10 @@ namespace XmppTransfer.FileTransfer.Storage.Linux;
 /// FIFO). A link in the last component makes the open fail (ELOOP) instead of reaching what it points to, and a FIFO opens
 /// at once instead of waiting for its other end; the caller then tells from the descriptor itself what it opened, so
 /// nothing swapped in after a check by path is written through. The flag values of O_NOFOLLOW differ by architecture (x86
-/// and x64 take the generic one, ARM its own); elsewhere <see cref="IsSupported"/> is false. Callers check
+/// and x64 take the generic one, ARM its own); elsewhere <see cref="IsSupported"/> is false. A C library without these
+/// entry points (musl has no libc.so.6; glibc before 2.28 has no statx) is found out at the first call: the caller then
+/// calls <see cref="MarkUnavailable"/>, and <see cref="IsSupported"/> is false from then on, so the path-based open is
+/// used. The descriptor is also locked as .NET locks a file it opens (flock(2), <see cref="TryLock"/>). Callers check
 /// <see cref="OperatingSystem.IsLinux"/> first.
 /// </summary>
 internal static partial class NoFollowOpenNative
@@ -19,6 +22,15 @@ internal static partial class NoFollowOpenNative
     private const string Libc = "libc.so.6";
     private const int ONonBlock = 0x800;
     private const int OCloExec = 0x80000;
+
+    // A terminal device must not become our controlling terminal by being opened (we refuse it after the open anyway).
+    private const int ONoCtty = 0x100;
+
+    // flock(2) operations, and the errno of a lock held elsewhere.
+    private const int LockShared = 1;
+    private const int LockExclusive = 2;
+    private const int LockNonBlocking = 4;
+    private const int EWouldBlock = 11;
     private const int AtEmptyPath = 0x1000;
 
     // STATX_TYPE | STATX_NLINK | STATX_INO | STATX_SIZE.
@@ -34,18 +46,43 @@ internal static partial class NoFollowOpenNative
     private const int DevMajorOffset = 136;
     private const int DevMinorOffset = 140;
 
-    /// <summary>True where the O_NOFOLLOW value is known (x86, x64, ARM, ARM64 Linux).</summary>
-    public static bool IsSupported => OperatingSystem.IsLinux() && NoFollow != 0;
+    private static volatile bool s_unavailable;
 
-    private static int NoFollow => RuntimeInformation.ProcessArchitecture switch
+    /// <summary>
+    /// True where the flag values are known (x86, x64, ARM, ARM64 Linux) and the C library has not been found to lack an
+    /// entry point (<see cref="MarkUnavailable"/>).
+    /// </summary>
+    public static bool IsSupported => OperatingSystem.IsLinux() && OpenFlags(RuntimeInformation.ProcessArchitecture) != 0 && !s_unavailable;
+
+    /// <summary>
+    /// The C library lacks open, statx or flock (a <see cref="DllNotFoundException"/> or <see cref="EntryPointNotFoundException"/>
+    /// came out of a call): every later open takes the path-based way, without trying again.
+    /// </summary>
+    public static void MarkUnavailable() => s_unavailable = true;
+
+    /// <summary>
+    /// The open(2) flags besides the access mode on <paramref name="architecture"/>, or 0 where they are not known. 32-bit
+    /// architectures add O_LARGEFILE (implied on 64-bit ones): we call open, not open64, and without it a part of 2 GiB or
+    /// more fails to open (EOVERFLOW), so it could never be resumed there.
+    /// </summary>
+    internal static int OpenFlags(Architecture architecture)
     {
-        Architecture.X64 or Architecture.X86 => 0x20000,
-        Architecture.Arm64 or Architecture.Arm => 0x8000,
-        _ => 0,
-    };
+        var (noFollow, largeFile) = architecture switch
+        {
+            Architecture.X64 => (0x20000, 0),
+            Architecture.X86 => (0x20000, 0x8000),
+            Architecture.Arm64 => (0x8000, 0),
+            Architecture.Arm => (0x8000, 0x20000),
+            _ => (0, 0),
+        };
+        return noFollow == 0 ? 0 : noFollow | largeFile | ONoCtty | ONonBlock | OCloExec;
+    }
 
     [LibraryImport(Libc, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags, int mode);
+
+    [LibraryImport(Libc, EntryPoint = "flock", SetLastError = true)]
+    private static partial int Flock(int fd, int operation);
 
     [LibraryImport(Libc, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Statx(int directoryFd, string path, int flags, uint mask, ref byte buffer);
@@ -56,9 +93,20 @@ internal static partial class NoFollowOpenNative
     /// </summary>
     public static (int Fd, int Errno) OpenNoFollow(string path, int access)
     {
-        var fd = Open(path, access | NoFollow | ONonBlock | OCloExec, 0);
+        var fd = Open(path, access | OpenFlags(RuntimeInformation.ProcessArchitecture), 0);
         return (fd, fd < 0 ? Marshal.GetLastPInvokeError() : 0);
     }
+
+    /// <summary>
+    /// Locks the open descriptor <paramref name="fd"/> without waiting, as .NET locks a file it opens itself (flock(2),
+    /// exclusive for <see cref="FileShare.None"/>, shared otherwise): <paramref name="exclusive"/> for a part we write, shared
+    /// for one we read. 0, or the errno; <see cref="IsLockedElsewhere"/> tells a lock held by another open of the file.
+    /// </summary>
+    public static int TryLock(int fd, bool exclusive) =>
+        Flock(fd, (exclusive ? LockExclusive : LockShared) | LockNonBlocking) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>True for the errno of a lock another open of the file holds (EWOULDBLOCK).</summary>
+    public static bool IsLockedElsewhere(int errno) => errno == EWouldBlock;
 
     /// <summary>What the open descriptor <paramref name="fd"/> is; null when statx cannot tell.</summary>
     public static OpenedFile? Describe(int fd)
