@@ -75,7 +75,9 @@ internal sealed class FallbackWaiters(TimeProvider time, TimeSpan hold, Action<I
         lock (_gate)
         {
             _armed.Remove(waiter);
-            orphans = [.. _held.Where(h => !_armed.Any(w => w.Key == h.Key && w.CanTakeOffer))];
+            // Only this file's: another file's waiters may be between a hand-over and its withdrawal (none can take an offer
+            // for that moment), and their held re-offer is not this receive's to release, let alone decline as cancelled.
+            orphans = [.. _held.Where(h => h.Key == waiter.Key && !_armed.Any(w => w.Key == h.Key && w.CanTakeOffer))];
             foreach (var orphan in orphans)
             {
                 _held.Remove(orphan);
@@ -108,7 +110,9 @@ internal sealed class FallbackWaiters(TimeProvider time, TimeSpan hold, Action<I
                 }
             }
 
-            if (_armed.Count(w => w.Key == key) == 1 && candidates is [{ Flowing: false } only] && only.TryHandOver(offer))
+            // The only receive of the file takes a re-offer of its own sender at once; another resource's would sit with it,
+            // unanswered, for as long as its healthy SOCKS5 attempt runs: that one is held like any other.
+            if (_armed.Count(w => w.Key == key) == 1 && candidates is [{ Flowing: false } only] && only.Sender == offer.From && only.TryHandOver(offer))
             {
                 return true;
             }

@@ -199,7 +199,7 @@ public sealed partial class FileTransferManager
         try
         {
             // Hashed before the request, so the server is not left waiting while we re-read a large part.
-            if (resumeFrom > 0 && !await hashing.TryAppendPrefixAsync(partPath, resumeFrom, cancellationToken).ConfigureAwait(false))
+            if (resumeFrom > 0 && !await ResumeCheckAsync(offer, () => hashing.TryAppendPrefixAsync(partPath, resumeFrom, cancellationToken)).ConfigureAwait(false))
             {
                 resumeFrom = 0;
             }

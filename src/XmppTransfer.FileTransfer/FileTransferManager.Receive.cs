@@ -172,7 +172,7 @@ public sealed partial class FileTransferManager
             // sender that offers <range/> handles, while an offset equal to the size asks for an empty stream, which
             // XEP-0096 does not describe and a peer may refuse as out of range or answer with the whole file. A part that
             // is not the file is discarded, and the whole file comes from 0 in this same attempt.
-            if (await hashing.TryAppendAllButLastByteAsync(partPath, resumeFrom, identity, cancellationToken).ConfigureAwait(false))
+            if (await ResumeCheckAsync(offer, () => hashing.TryAppendAllButLastByteAsync(partPath, resumeFrom, identity, cancellationToken)).ConfigureAwait(false))
             {
                 resumeFrom--;
             }
@@ -182,7 +182,7 @@ public sealed partial class FileTransferManager
                 DiscardPart(directory, partName);
             }
         }
-        else if (resumeFrom > 0 && !await hashing.TryAppendPrefixAsync(partPath, resumeFrom, cancellationToken).ConfigureAwait(false))
+        else if (resumeFrom > 0 && !await ResumeCheckAsync(offer, () => hashing.TryAppendPrefixAsync(partPath, resumeFrom, cancellationToken)).ConfigureAwait(false))
         {
             resumeFrom = 0;
         }
@@ -772,6 +772,27 @@ public sealed partial class FileTransferManager
             throw new FileTransferException(
                 FileTransferErrorKind.IntegrityCheckFailed,
                 $"{offer.From} sent more than the {offer.File.Size} bytes it offered for {offer.SafeName}; stopped, and the data was discarded.");
+        }
+    }
+
+    /// <summary>
+    /// Runs a resume's check of the part. A part another receive holds locked (the same file offered into the same folder
+    /// twice at once) refuses the offer: starting over would unlink the file that receive writes to, and its rename could
+    /// then publish our partial file as the finished one.
+    /// </summary>
+    private static async Task<bool> ResumeCheckAsync(IncomingFileOffer offer, Func<Task<bool>> check)
+    {
+        try
+        {
+            return await check().ConfigureAwait(false);
+        }
+        catch (PartInUseException ex)
+        {
+            offer.Refuse("The file is being received already");
+            throw new FileTransferException(
+                FileTransferErrorKind.LocalIo,
+                $"{offer.SafeName} from {offer.From} is being received by another receive into the same folder; refused, leaving its part alone.",
+                ex);
         }
     }
 

@@ -472,10 +472,16 @@ public sealed partial class FileTransferManager
 
                 // Cancelling ends the wait at once, with the caller's token (Task.Delay throws it). So does our session
                 // ending: the offer after it fails at once as closed, instead of after the delay.
-                var wait = Task.Delay(delay, Options.TimeProvider, cancellationToken);
-                if (await Task.WhenAny(wait, Session.Completion).ConfigureAwait(false) == wait)
+                using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
                 {
-                    await wait.ConfigureAwait(false);
+                    var wait = Task.Delay(delay, Options.TimeProvider, waiting.Token);
+                    var first = await Task.WhenAny(wait, Session.Completion).ConfigureAwait(false);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (first != wait)
+                    {
+                        // The delay's timer is not left running (a retry delay may be long) on the caller's token.
+                        await waiting.CancelAsync().ConfigureAwait(false);
+                    }
                 }
 
                 sid = next;

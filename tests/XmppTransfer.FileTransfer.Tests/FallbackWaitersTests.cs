@@ -143,6 +143,42 @@ public sealed class FallbackWaitersTests
         Assert.Equal(0, _waiters.HeldCount);
     }
 
+    [Fact]
+    public void The_only_receive_still_negotiating_does_not_take_another_resources_re_offer_at_once_but_it_is_held()
+    {
+        var only = Arm();
+
+        Assert.True(_waiters.TryHandOver(Key, Reoffer(Jid.Parse("alice@example.test/phone"))));
+
+        // Handed over, it would sit unanswered with a healthy SOCKS5 attempt for as long as that runs.
+        Assert.False(only.Offered.IsCompleted);
+        Assert.Equal(1, _waiters.HeldCount);
+    }
+
+    [Fact]
+    public void A_receive_that_ends_releases_only_the_held_re_offers_of_its_own_file()
+    {
+        const string OtherKey = "alice@example.test\nother.bin\n10\n\n";
+        var flowing = Arm();
+        flowing.MarkFlowing();
+        var otherFlowing = new FallbackWaiter(OtherKey, s_sender);
+        _waiters.Add(otherFlowing);
+        otherFlowing.MarkFlowing();
+        Assert.True(_waiters.TryHandOver(OtherKey, Reoffer()));
+
+        // The other file's receive was just handed an offer it has not withdrawn yet: for that moment none of its
+        // receives can take one.
+        Assert.True(otherFlowing.TryHandOver(Reoffer()));
+        var ending = Arm();
+
+        _waiters.Remove(ending, cancelled: true);
+
+        // The other file's held re-offer is not this receive's to decline as cancelled.
+        Assert.Empty(_released);
+        Assert.Equal(1, _waiters.HeldCount);
+        Assert.False(flowing.Offered.IsCompleted);
+    }
+
     private FallbackWaiter Arm()
     {
         var waiter = new FallbackWaiter(Key, s_sender);
@@ -150,6 +186,6 @@ public sealed class FallbackWaitersTests
         return waiter;
     }
 
-    private static IncomingFileOffer Reoffer() =>
-        new(new FileTransferManager(), s_sender, new SiOffer("reoffer", new FileOfferDescription("same.bin", 10), [StreamMethods.Ibb]));
+    private static IncomingFileOffer Reoffer(Jid? from = null) =>
+        new(new FileTransferManager(), from ?? s_sender, new SiOffer("reoffer", new FileOfferDescription("same.bin", 10), [StreamMethods.Ibb]));
 }

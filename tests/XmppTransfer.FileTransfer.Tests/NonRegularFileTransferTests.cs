@@ -109,4 +109,31 @@ public sealed class NonRegularFileTransferTests : IAsyncLifetime
         var logged = Assert.Single(_bobLog.Events, e => e.Id.Id == ForeignPartReplacedEvent);
         Assert.Contains("named pipe (FIFO)", logged.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_part_another_receive_holds_is_neither_resumed_nor_deleted_and_the_offer_is_refused()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "The part's descriptor is locked with flock after the no-follow open, on Linux only.");
+        var inbox = Directory.CreateDirectory(Path.Combine(_root, "held")).FullName;
+        var source = TransferTestKit.MakeFile(_root, "held.bin", 100_000);
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Ibb });
+        var offer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        var part = TransferTestKit.LeavePart(inbox, offer, (await File.ReadAllBytesAsync(source, TestContext.Current.CancellationToken))[..40_000]);
+
+        // Another receive of the same file into the same folder is writing the part: its descriptor holds the lock.
+        var (writer, _) = ExistingPart.TryOpen(part, write: true, expected: null, out _) ?? throw new InvalidOperationException("the part did not open");
+        await using (writer)
+        {
+            var failure = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(inbox).WaitAsync(s_cap));
+            Assert.Equal(FileTransferErrorKind.LocalIo, failure.ErrorKind);
+            Assert.Contains("being received by another receive", failure.Message, StringComparison.Ordinal);
+            await Assert.ThrowsAsync<FileTransferException>(() => send.WaitAsync(s_cap));
+
+            // Still the other receive's file, under its name: starting over would have unlinked it from under its writer.
+            writer.Seek(0, SeekOrigin.End);
+            writer.WriteByte(1);
+            await writer.FlushAsync(TestContext.Current.CancellationToken);
+            Assert.Equal(40_001, new FileInfo(part).Length);
+        }
+    }
 }

@@ -145,8 +145,9 @@ public sealed class IbbSendStream : Stream
                 }
 
                 // Left: the receiver's own close crossed ours (it read the last byte and closed first, as XEP-0047 lets either
-                // side do). Every block was acknowledged before we closed, so it has the whole file: a success, not a failure,
-                // and its answer to our close (item-not-found, as it forgot the session) is not waited for.
+                // side do). It closes after it has read what it was sent (with IQs every block was also acknowledged before
+                // we closed; in message mode its close is the only word), so this is a success, not a failure, and its answer
+                // to our close (item-not-found, as it forgot the session) is not waited for.
             }
         }
         catch (XmppStanzaErrorException ex) when (IsOfflineCondition(ex.Error.Condition))

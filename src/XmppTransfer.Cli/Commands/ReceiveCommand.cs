@@ -273,6 +273,13 @@ internal static class ReceiveCommand
                 {
                     await foreach (var offer in manager.ReceiveOffersAsync(done.Token))
                     {
+                        // A channel hands out what it holds before it looks at the token: offers queued before the session
+                        // ended are not taken (an out-of-band one would be downloaded with nobody left to tell).
+                        if (lost.IsCancellationRequested)
+                        {
+                            break;
+                        }
+
                         if (parse.GetValue(decline))
                         {
                             if (offer.IsExpired)
@@ -309,6 +316,11 @@ internal static class ReceiveCommand
                 {
                     await foreach (var link in manager.ReceiveLinksAsync(done.Token))
                     {
+                        if (lost.IsCancellationRequested)
+                        {
+                            break;
+                        }
+
                         var name = link.Url.Segments.LastOrDefault() ?? "link";
                         var attempt = new TransferAttempt(name, size: null, link.From.ToString(), sid: null);
                         await RunOneAsync(null, attempt, progress => manager.DownloadLinkAsync(link, directory, progress, deadline.Token), -1);
@@ -358,7 +370,7 @@ internal static class ReceiveCommand
     /// why in one line and fails (exit 1). The library ends at once what needs the session (an offer not yet answered, the
     /// wait for a streamhost, in-band data); a SOCKS5 stream whose data already flows has its own TCP connection and may
     /// still finish (its inactivity timeout bounds a sender that went away), and its file then has its "ok" line. When that
-    /// was the last file of --count, the run is complete and the loss is not reported. Ctrl-C still cancels. No
+    /// was the last file of --count and none failed, the run is complete and the loss is not reported. Ctrl-C still cancels. No
     /// reconnection: a supervisor restarts the command (docs/cli.md).
     /// </summary>
     private static async Task<int> EndLostAsync(
@@ -375,9 +387,9 @@ internal static class ReceiveCommand
             // the files' own lines and the line below report.
         }
 
-        if (countReached())
+        if (countReached() && failed() == 0)
         {
-            return failed() > 0 ? ExitCodes.Failed : ExitCodes.Ok;
+            return ExitCodes.Ok;
         }
 
         // After the lines of the files it cut short.

@@ -159,6 +159,13 @@ internal static class SendCommand
                 var exit = ExitCodes.Ok;
                 foreach (var path in paths)
                 {
+                    if (ConnectionLoss.Reason(client) is { } lostBefore)
+                    {
+                        // Lost while an earlier file's SOCKS5 bytes still flowed (that one finished): the files left are not tried.
+                        lines.Note("xft: " + ConnectionLoss.Line(lostBefore));
+                        return ExitCodes.Failed;
+                    }
+
                     // file is the full path on every line, as on the "ok" line (the library's result has it so).
                     var attempt = new TransferAttempt(Path.GetFullPath(path), new FileInfo(path).Length, receiver.ToString(), sid: null);
                     try

@@ -90,7 +90,7 @@ internal static class ExistingPart
             // Other errors (a file system without flock, ENOLCK) leave the file unlocked, as they do in .NET's own open.
             if (NoFollowOpenNative.IsLockedElsewhere(NoFollowOpenNative.TryLock(fd, exclusive: write)))
             {
-                throw new IOException($"The process cannot access the file '{path}' because it is being used by another process.");
+                throw new PartInUseException(path);
             }
 
             // isAsync false: the descriptor was opened without O_ASYNC semantics, and on Unix the runtime runs a file's

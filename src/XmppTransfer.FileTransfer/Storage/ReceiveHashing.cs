@@ -67,7 +67,7 @@ internal sealed class ReceiveHashing : IDisposable
                 return true;
             }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is (IOException and not PartInUseException) or UnauthorizedAccessException)
         {
             Reset();
             return false;
@@ -104,7 +104,7 @@ internal sealed class ReceiveHashing : IDisposable
                 }
             }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is (IOException and not PartInUseException) or UnauthorizedAccessException)
         {
             // Unreadable: as good as not the file.
         }

@@ -156,8 +156,9 @@ public sealed class ExistingPartTests : IDisposable
         Assert.True(await hashing.TryAppendPrefixAsync(part, 4, TestContext.Current.CancellationToken).WaitAsync(s_cap));
         using (var writing = PartData.Open(part, resumeFrom: 4, remaining: 2, NullLogger.Instance, hashing.Part))
         {
+            // Not "unreadable, start over" (that would unlink the part being written): in use, for the receive to refuse.
             using var second = ReceiveHashing.For(Identity(), computeSha256: true);
-            Assert.False(await second.TryAppendPrefixAsync(part, 4, TestContext.Current.CancellationToken).WaitAsync(s_cap));
+            await Assert.ThrowsAsync<PartInUseException>(() => second.TryAppendPrefixAsync(part, 4, TestContext.Current.CancellationToken).WaitAsync(s_cap));
         }
 
         var reading = ExistingPart.TryOpen(part, write: false, expected: null, out _);
@@ -167,7 +168,7 @@ public sealed class ExistingPartTests : IDisposable
             var shared = ExistingPart.TryOpen(part, write: false, expected: null, out _);
             Assert.NotNull(shared);
             shared.Value.Stream.Dispose();
-            Assert.Throws<IOException>(() => ExistingPart.TryOpen(part, write: true, expected: null, out _));
+            Assert.Throws<PartInUseException>(() => ExistingPart.TryOpen(part, write: true, expected: null, out _));
         }
     }
 
