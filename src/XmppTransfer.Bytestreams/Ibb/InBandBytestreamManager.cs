@@ -148,16 +148,11 @@ public sealed class InBandBytestreamManager : IXmppExtension
         finally
         {
             // Only this registration: one made again for the same sid since (a retry) is its waiter's to remove.
-            var key = (peer.ToString(), sid);
-            if (_expected.TryGetValue(key, out var current) && current.Task == registration)
-            {
-                Unregister(key, current);
-            }
+            _expected.TryRemoveRegistration((peer.ToString(), sid), registration, static tcs => tcs.Task);
         }
     }
 
-    private void Unregister((string Peer, string Sid) key, TaskCompletionSource<IbbReceiveStream> expectation) =>
-        _expected.TryRemove(new KeyValuePair<(string Peer, string Sid), TaskCompletionSource<IbbReceiveStream>>(key, expectation));
+    private void Unregister((string Peer, string Sid) key, TaskCompletionSource<IbbReceiveStream> expectation) => _expected.TryRemoveExact(key, expectation);
 
     /// <summary>Stops waiting for an expected open.</summary>
     public void CancelExpectation(Jid peer, string sid)

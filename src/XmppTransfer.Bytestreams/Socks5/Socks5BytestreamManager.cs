@@ -164,7 +164,9 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
         }
         finally
         {
-            CancelExpectation(requester, sid);
+            // Only this registration: one made again for the same sid since (a retry) is its waiter's to remove. Cancelled, so a
+            // candidate race of ours still running closes what it finds and answers not-acceptable.
+            _expected.TryRemoveRegistration(key, registration, static e => e.Result.Task)?.Result.TrySetCanceled(CancellationToken.None);
             if (!handedOver && registration.IsCompletedSuccessfully)
             {
                 // Connected just as the caller gave up: nobody will read it.
@@ -185,8 +187,7 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
     }
 
     /// <summary>Removes exactly <paramref name="expectation"/>: one registered again for the same sid since is left alone.</summary>
-    private void Unregister((string Peer, string Sid) key, Expectation expectation) =>
-        _expected.TryRemove(new KeyValuePair<(string Peer, string Sid), Expectation>(key, expectation));
+    private void Unregister((string Peer, string Sid) key, Expectation expectation) => _expected.TryRemoveExact(key, expectation);
 
     private ValueTask<XElement?> HandleQuery(XElement iq, CancellationToken cancellationToken)
     {

@@ -316,7 +316,7 @@ internal sealed class DirectListener : IAsyncDisposable
 
         public void Dispose()
         {
-            _owner._pending.TryRemove(new KeyValuePair<string, Registration>(DstAddr, this));
+            _owner._pending.TryRemoveExact(DstAddr, this);
             lock (_gate)
             {
                 if (_disposed)
