@@ -233,7 +233,9 @@ public sealed partial class FileTransferManager
 
         await using (source.ConfigureAwait(false))
         {
-            return await SaveAsync(offer, source, TransferMethod.Ibb, directory, partName, identity, resumeFrom, hashing, options, reporter, clock, cancellationToken).ConfigureAwait(false);
+            // No presence watch here: the IBB manager ends the stream itself when the sender goes unavailable.
+            return await SaveAsync(offer, source, TransferMethod.Ibb, directory, partName, identity, resumeFrom, hashing, options, reporter, clock, CancellationToken.None, cancellationToken)
+                .ConfigureAwait(false);
         }
     }
 
@@ -318,7 +320,8 @@ public sealed partial class FileTransferManager
             reporter.Method = method;
             try
             {
-                return await SaveAsync(offer, bytestream.Stream, method, directory, partName, identity, resumeFrom, hashing, options, reporter, clock, cancellationToken)
+                return await SaveAsync(
+                    offer, bytestream.Stream, method, directory, partName, identity, resumeFrom, hashing, options, reporter, clock, bytestream.PeerUnavailable, cancellationToken)
                     .ConfigureAwait(false);
             }
             catch (FileTransferException ex) when (ex.ErrorKind is FileTransferErrorKind.TransferFailed)
@@ -387,6 +390,7 @@ public sealed partial class FileTransferManager
         FileReceiveOptions options,
         ProgressReporter reporter,
         Stopwatch clock,
+        CancellationToken peerUnavailable,
         CancellationToken cancellationToken)
     {
         var partPath = PartialFile.DataPath(directory, partName);
@@ -396,6 +400,11 @@ public sealed partial class FileTransferManager
         // A socket bytestream (SOCKS5) has no inactivity timer of its own (IBB has): a silent sender must not hold us forever.
         var socket = source is System.Net.Sockets.NetworkStream;
         using var watchdog = new InactivityWatchdog(socket ? Options.Socks5InactivityTimeout : Timeout.InfiniteTimeSpan, cancellationToken);
+
+        // The sender's unavailable presence (SOCKS5), as on the sending side: it is probably gone, but may be invisible or
+        // still sending, so the receive goes on only while bytes keep coming (Socks5PeerGoneGrace of silence ends it with
+        // PeerUnavailable, not the inactivity timeout). A presence seen before this point shortens at once.
+        using var peerGone = peerUnavailable.Register(static state => ((InactivityWatchdog)state!).Shorten(Socks5PeerGoneGrace), watchdog);
         var expected = offer.File.Size - resumeFrom;
         long received = 0;
         var part = PartData.Open(partPath, resumeFrom, expected, Logger, hashing.Part);
@@ -684,9 +693,7 @@ public sealed partial class FileTransferManager
             catch (OperationCanceledException) when (watchdog.HasExpired && !cancellationToken.IsCancellationRequested)
             {
                 sink.Commit(buffer, filled);
-                throw new FileTransferException(
-                    FileTransferErrorKind.Timeout,
-                    $"{offer.From} sent nothing for {watchdog.Timeout.TotalSeconds:0.#} s; stopped after {resumeFrom + received + filled} of {offer.File.Size} bytes of {offer.SafeName} (the part is kept for resuming).");
+                throw SilentSender(offer, watchdog, resumeFrom + received + filled);
             }
             catch (BytestreamException) when (!socket && received + filled == expected)
             {
@@ -728,6 +735,21 @@ public sealed partial class FileTransferManager
 
         return received;
     }
+
+    /// <summary>
+    /// The failure of a receive whose sender sent nothing for as long as <paramref name="watchdog"/> allows, stopped with
+    /// <paramref name="at"/> bytes of the file on disk: <see cref="FileTransferErrorKind.PeerUnavailable"/> when the sender's
+    /// presence had gone unavailable (the short silence), else <see cref="FileTransferErrorKind.Timeout"/>. Neither is a
+    /// SOCKS5 failure to fall back from: the connection works, the sender stopped. The part is kept either way.
+    /// </summary>
+    private static FileTransferException SilentSender(IncomingFileOffer offer, InactivityWatchdog watchdog, long at) =>
+        watchdog.Shortened
+            ? new FileTransferException(
+                FileTransferErrorKind.PeerUnavailable,
+                $"{offer.From} went offline (its presence) and sent nothing for {watchdog.Allowed.TotalSeconds:0.#} s since; stopped after {at} of {offer.File.Size} bytes of {offer.SafeName} (the part is kept for resuming).")
+            : new FileTransferException(
+                FileTransferErrorKind.Timeout,
+                $"{offer.From} sent nothing for {watchdog.Timeout.TotalSeconds:0.#} s; stopped after {at} of {offer.File.Size} bytes of {offer.SafeName} (the part is kept for resuming).");
 
     /// <summary>
     /// Longest a proxied receive of an empty file waits for the sender's close: the sender activates within a round trip or

@@ -367,7 +367,8 @@ public sealed partial class FileTransferManager
 
     /// <summary>
     /// How long a SOCKS5 send goes on without progress, or waits for the receiver's close, once the receiver's presence went
-    /// unavailable: long enough for a close racing the presence, or an invisible receiver still reading, to show.
+    /// unavailable, and how long a SOCKS5 receive goes on without bytes once the sender's did: long enough for a close racing
+    /// the presence, or an invisible peer still reading or sending, to show.
     /// </summary>
     internal static readonly TimeSpan Socks5PeerGoneGrace = TimeSpan.FromSeconds(2);
 

@@ -66,9 +66,7 @@ public sealed partial class FileTransferManager
         catch (OperationCanceledException) when (watchdog.HasExpired && !cancellationToken.IsCancellationRequested)
         {
             part.SetLength(resumeFrom + splice.Moved);
-            throw new FileTransferException(
-                FileTransferErrorKind.Timeout,
-                $"{offer.From} sent nothing for {watchdog.Timeout.TotalSeconds:0.#} s; stopped after {resumeFrom + splice.Moved} of {offer.File.Size} bytes of {offer.SafeName} (the part is kept for resuming).");
+            throw SilentSender(offer, watchdog, resumeFrom + splice.Moved);
         }
         catch (IOException ex)
         {

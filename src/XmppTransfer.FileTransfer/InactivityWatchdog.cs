@@ -12,6 +12,7 @@ internal sealed class InactivityWatchdog : IDisposable
     private readonly Timer? _timer;
     private long _timeoutMs;
     private long _lastProgress = Environment.TickCount64;
+    private bool _shortened;
 
     /// <param name="timeout">Silence allowed; <see cref="Timeout.InfiniteTimeSpan"/> disables the watchdog.</param>
     /// <param name="cancellationToken">The caller's token, folded into <see cref="Token"/>.</param>
@@ -53,6 +54,7 @@ internal sealed class InactivityWatchdog : IDisposable
         }
 
         Interlocked.Exchange(ref _timeoutMs, ms);
+        Volatile.Write(ref _shortened, true);
         var period = TimeSpan.FromMilliseconds(Math.Clamp(ms / 4, 10, 5000));
         try
         {
@@ -63,6 +65,9 @@ internal sealed class InactivityWatchdog : IDisposable
             // The transfer ended just now.
         }
     }
+
+    /// <summary>True once <see cref="Shorten"/> took effect: an expiry from then on is the short silence, worded for a peer gone.</summary>
+    public bool Shortened => Volatile.Read(ref _shortened);
 
     /// <summary>The silence allowed now (<see cref="Timeout"/>, or less after <see cref="Shorten"/>).</summary>
     public TimeSpan Allowed => _timer is null ? Timeout : TimeSpan.FromMilliseconds(Interlocked.Read(ref _timeoutMs));

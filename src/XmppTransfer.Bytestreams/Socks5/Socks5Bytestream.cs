@@ -42,8 +42,9 @@ public sealed class Socks5Bytestream : IAsyncDisposable, IDisposable
     public bool ViaProxy { get; }
 
     /// <summary>
-    /// Cancelled when <see cref="Peer"/>'s full JID sends unavailable presence while this bytestream is open (the requester's
-    /// side: <see cref="Socks5BytestreamManager.ConnectAsync"/>'s bytestreams). Only a hint: presence says the peer's XMPP
+    /// Cancelled when <see cref="Peer"/>'s full JID sends unavailable presence while this bytestream is open, on either side
+    /// (<see cref="Socks5BytestreamManager.ConnectAsync"/>'s bytestreams, and the target's from
+    /// <see cref="Socks5BytestreamManager.WaitExpectedAsync"/>, watched from the offer on). Only a hint: presence says the peer's XMPP
     /// session ended, not that this connection did (an invisible peer, or one whose client exits after reading the last
     /// byte, is still on the other end), so nothing here is closed; the caller decides how long it still waits.
     /// </summary>

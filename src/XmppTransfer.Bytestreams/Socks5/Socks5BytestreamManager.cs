@@ -27,8 +27,8 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
     private readonly ConcurrentDictionary<(string Peer, string Sid), Expectation> _expected = new();
 
     /// <summary>
-    /// Requester: the targets whose presence we watch, from the start of a negotiation to the bytestream's dispose: each
-    /// watch's source (owned by its negotiation, then its bytestream) and the target's full JID.
+    /// The peers whose presence we watch, from the start of a negotiation (requester: our offer; target: theirs) to the
+    /// bytestream's dispose: each watch's source (owned by its negotiation, then its bytestream) and the peer's full JID.
     /// </summary>
     private readonly ConcurrentDictionary<CancellationTokenSource, string> _watched = new();
     private XmppSession? _session;
@@ -45,7 +45,7 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
     /// <summary>Target: sessions announced and not yet connected or given up (tests check that none is left behind).</summary>
     internal int ExpectedCount => _expected.Count;
 
-    /// <summary>Requester: presence watches held (tests check that none is left behind).</summary>
+    /// <summary>Presence watches held, both roles (tests check that none is left behind).</summary>
     internal int WatchCount => _watched.Count;
 
     private XmppSession Session => _session ?? throw new InvalidOperationException("Add the manager to a session first (session.AddExtension).");
@@ -65,7 +65,9 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
     /// Requester: a target whose full JID goes unavailable ends our negotiation with it at once (it will not answer the
     /// offer, connect, or be activated; otherwise we would wait out the negotiation timeout), and tells its open bytestreams
     /// (<see cref="Socks5Bytestream.PeerUnavailable"/>). Runs on the read loop after every stanza read before the presence,
-    /// so an answer (<c>streamhost-used</c>) that came first has completed its request already and wins.
+    /// so an answer (<c>streamhost-used</c>) that came first has completed its request already and wins. Target: a
+    /// requester going unavailable is only told to the bytestream (the data phase decides), the candidate race is left to
+    /// its own bounds.
     /// </summary>
     private void HandlePresence(XElement presence)
     {
@@ -256,11 +258,48 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
 
         var local = Session.LocalJid ?? throw new XmppStanzaErrorException(StanzaError.InternalServerError());
         var dstAddr = Socks5Address.IsValid(query.DstAddr) ? query.DstAddr!.ToLowerInvariant() : Socks5Address.Compute(sid, from.ToString(), local.ToString());
-        return new ValueTask<XElement?>(ConnectAsTargetAsync(expectation, from, sid, candidates, dstAddr, cancellationToken));
+
+        // The requester's presence is watched from here, on the read loop before any later stanza is read: an unavailable
+        // presence that follows the offer, during the race or the data phase, shows in the bytestream's PeerUnavailable.
+        var unavailable = new CancellationTokenSource();
+        _watched[unavailable] = from.ToString();
+        return new ValueTask<XElement?>(ConnectAsTargetAsync(expectation, from, sid, candidates, dstAddr, unavailable, cancellationToken));
     }
 
     private async Task<XElement?> ConnectAsTargetAsync(
-        Expectation expectation, Jid requester, string sid, List<StreamHost> candidates, string dstAddr, CancellationToken cancellationToken)
+        Expectation expectation,
+        Jid requester,
+        string sid,
+        List<StreamHost> candidates,
+        string dstAddr,
+        CancellationTokenSource unavailable,
+        CancellationToken cancellationToken)
+    {
+        var handedOver = false;
+        try
+        {
+            var answer = await RaceAsTargetAsync(expectation, requester, sid, candidates, dstAddr, unavailable, cancellationToken).ConfigureAwait(false);
+            handedOver = true;
+            return answer;
+        }
+        finally
+        {
+            if (!handedOver)
+            {
+                Forget(unavailable);
+            }
+        }
+    }
+
+    /// <summary><see cref="ConnectAsTargetAsync"/> proper: on success the bytestream holds <paramref name="unavailable"/> (the requester's watch).</summary>
+    private async Task<XElement?> RaceAsTargetAsync(
+        Expectation expectation,
+        Jid requester,
+        string sid,
+        List<StreamHost> candidates,
+        string dstAddr,
+        CancellationTokenSource unavailable,
+        CancellationToken cancellationToken)
     {
         CandidateRacer.Winner winner;
         try
@@ -297,8 +336,10 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
 
         var viaProxy = winner.Host.Jid != requester;
         var bytestream = new Socks5Bytestream(winner.Stream.Socket, winner.Stream, sid, requester, winner.Host.Jid, viaProxy, Options.MappedSendOnLoopback);
+        bytestream.WatchPeer(unavailable, () => Forget(unavailable));
         if (!expectation.Result.TrySetResult(bytestream))
         {
+            // Its dispose drops the watch too.
             await bytestream.DisposeAsync().ConfigureAwait(false);
             throw new XmppStanzaErrorException(StanzaError.NotAcceptable("The session is no longer expected."));
         }
