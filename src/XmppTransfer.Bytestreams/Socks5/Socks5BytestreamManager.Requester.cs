@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
@@ -11,6 +12,9 @@ namespace XmppTransfer.Bytestreams.Socks5;
 public sealed partial class Socks5BytestreamManager
 {
     private readonly Lock _listenerGate = new();
+
+    /// <summary>Requester: the (target, sid) pairs with a negotiation running, from its start to its end (not its bytestream's).</summary>
+    private readonly ConcurrentDictionary<(string Target, string Sid), byte> _negotiating = new();
     private DirectListener? _listener;
     private int _listenerUsers;
 
@@ -27,9 +31,35 @@ public sealed partial class Socks5BytestreamManager
         ArgumentException.ThrowIfNullOrEmpty(sid);
         _ = Session;
 
+        // A sid names one negotiation per pair (XEP-0065: the same DST.ADDR, which our listener can match to one offer only,
+        // and a target that takes one offer per announced session). A second one while the first runs is refused before
+        // anything is sent, so the first goes on untouched; a retry after the first ended is welcome.
+        var pair = (target.ToString(), sid);
+        if (!_negotiating.TryAdd(pair, 0))
+        {
+            var clash = new BytestreamException(BytestreamErrorKind.Refused,
+                $"A SOCKS5 negotiation with {target} for sid '{sid}' is already running; a sid names one negotiation per pair, so this one was not started.");
+            BytestreamsLog.S5bFailed(_logger, sid, target.ToString(), clash.Message);
+            throw clash;
+        }
+
+        try
+        {
+            return await ConnectOnceAsync(target, sid, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _negotiating.TryRemove(pair, out _);
+        }
+    }
+
+    /// <summary><see cref="ConnectAsync"/> for a pair and sid no other negotiation of ours holds.</summary>
+    private async Task<Socks5Bytestream> ConnectOnceAsync(Jid target, string sid, CancellationToken cancellationToken)
+    {
         // The target's unavailable presence cancels this (HandlePresence); on success the bytestream keeps the watch.
-        // Keyed by the source itself, not by target and sid: a second negotiation for the same pair (a caller's retry) must
-        // neither replace the first one's watch (which would then never hear the presence, nor be disposed) nor lose its own.
+        // Keyed by the source itself, not by target and sid: a negotiation after an earlier one for the same pair (a caller's
+        // retry, its bytestream maybe still open) must neither replace that one's watch (which would then never hear the
+        // presence, nor be disposed) nor lose its own.
         var unavailable = new CancellationTokenSource();
         _watched[unavailable] = target.ToString();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, unavailable.Token);

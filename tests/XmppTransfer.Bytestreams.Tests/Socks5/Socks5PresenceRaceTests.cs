@@ -11,7 +11,7 @@ namespace XmppTransfer.Bytestreams.Tests.Socks5;
 
 /// <summary>
 /// The requester's watch of the target's presence: what its unavailable presence ends, and what it must leave alone (an
-/// answer read before it, a second negotiation with the same target and sid).
+/// answer read before it, a retry with the same target and sid).
 /// </summary>
 public sealed class Socks5PresenceRaceTests : IAsyncLifetime
 {
@@ -92,22 +92,21 @@ public sealed class Socks5PresenceRaceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Two_negotiations_with_the_same_target_and_sid_both_end_at_once_on_its_unavailable_presence()
+    public async Task A_negotiation_and_a_retry_for_the_same_target_and_sid_each_end_at_once_on_its_unavailable_presence()
     {
-        // The target never answers the offers: only its presence can end the waits within the cap.
+        // The target never answers the first offer: only its presence can end that wait within the cap. A second
+        // negotiation while the first runs is refused up front (one sid, one negotiation per pair); so the retry comes after
+        // the first ended, and its watch must be its own.
         var offers = 0;
-        var bothOffered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var offered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reoffered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _bob.RegisterIqHandler(BytestreamsQuery.Name, IqType.Set, async (_, ct) =>
         {
-            if (Interlocked.Increment(ref offers) == 2)
-            {
-                bothOffered.TrySetResult();
-            }
-
+            (Interlocked.Increment(ref offers) == 1 ? offered : reoffered).TrySetResult();
             await Task.Delay(Timeout.Infinite, ct);
             return null;
         });
-        // Proxy-only offers (carol's address is never dialled): two direct ones would clash on the same DST.ADDR.
+        // Proxy-only offers (carol's address is never dialled).
         await using var carol = await _router.ConnectAsync("carol");
         carol.RegisterIqHandler(BytestreamsQuery.Name, IqType.Get, (_, _) =>
             ValueTask.FromResult<XElement?>(new XElement(BytestreamsQuery.Name, new StreamHost(carol.BoundJid, "127.0.0.1", 1).ToXml())));
@@ -115,16 +114,21 @@ public sealed class Socks5PresenceRaceTests : IAsyncLifetime
         await using var alice = await _router.ConnectAsync("alice", c => c.AddExtension(requester));
 
         var first = requester.ConnectAsync(_bob.BoundJid, "twice", Ct);
-        var second = requester.ConnectAsync(_bob.BoundJid, "twice", Ct);
-        await bothOffered.Task.WaitAsync(s_cap, Ct);
-        await _router.DisconnectAsync(_bob.BoundJid, announce: true).WaitAsync(s_cap, Ct);
-
+        await offered.Task.WaitAsync(s_cap, Ct);
+        var clash = await Assert.ThrowsAsync<BytestreamException>(() => requester.ConnectAsync(_bob.BoundJid, "twice", Ct).WaitAsync(s_cap, Ct));
+        _router.Deliver(alice.BoundJid, new XElement(Stanza.Presence, new XAttribute("from", _bob.BoundJid.ToString()), new XAttribute("type", "unavailable")));
         var one = await Assert.ThrowsAsync<BytestreamException>(() => first.WaitAsync(s_cap, Ct));
-        var two = await Assert.ThrowsAsync<BytestreamException>(() => second.WaitAsync(s_cap, Ct));
+
+        var retry = requester.ConnectAsync(_bob.BoundJid, "twice", Ct);
+        await reoffered.Task.WaitAsync(s_cap, Ct);
+        await _router.DisconnectAsync(_bob.BoundJid, announce: true).WaitAsync(s_cap, Ct);
+        var two = await Assert.ThrowsAsync<BytestreamException>(() => retry.WaitAsync(s_cap, Ct));
+
+        Assert.Equal(BytestreamErrorKind.Refused, clash.ErrorKind);
         Assert.Equal(BytestreamErrorKind.Closed, one.ErrorKind);
         Assert.Equal(BytestreamErrorKind.Closed, two.ErrorKind);
 
-        // Each negotiation removed (and disposed) its own watch.
+        // Each negotiation removed (and disposed) its own watch; the refused one never made one.
         Assert.Equal(0, requester.WatchCount);
     }
 

@@ -102,13 +102,18 @@ internal sealed class DirectListener : IAsyncDisposable
     /// <summary>"port N" for one port (an ephemeral one is port 0), "ports A-B" for a range.</summary>
     internal static string PortText(int minPort, int maxPort) => minPort == maxPort || minPort == 0 ? $"port {minPort}" : $"ports {minPort}-{maxPort}";
 
-    /// <summary>Waits for the connection whose DST.ADDR is <paramref name="dstAddr"/>. Dispose the registration when done.</summary>
+    /// <summary>
+    /// Waits for the connection whose DST.ADDR is <paramref name="dstAddr"/>. Dispose the registration when done. A DST.ADDR
+    /// registered already is a <see cref="BytestreamException"/> (<see cref="BytestreamErrorKind.Refused"/>).
+    /// </summary>
     public Registration Register(string dstAddr)
     {
         var registration = new Registration(this, dstAddr);
         if (!_pending.TryAdd(dstAddr, registration))
         {
-            throw new InvalidOperationException("A SOCKS5 bytestream with this DST.ADDR is already being negotiated.");
+            // The manager refuses a second negotiation of the same pair and sid up front, so this takes a SHA-1 collision;
+            // still a peer-facing failure (the negotiation ends like any other), not a crash.
+            throw new BytestreamException(BytestreamErrorKind.Refused, "A SOCKS5 bytestream with this DST.ADDR is already being negotiated.");
         }
 
         return registration;

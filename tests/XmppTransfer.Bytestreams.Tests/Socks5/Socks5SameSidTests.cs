@@ -1,0 +1,135 @@
+using System.Xml.Linq;
+using XmppTransfer.Bytestreams.Socks5;
+using XmppTransfer.Core;
+using XmppTransfer.Core.Stanzas;
+using XmppTransfer.Testing;
+
+namespace XmppTransfer.Bytestreams.Tests.Socks5;
+
+/// <summary>
+/// One sid, one negotiation per pair: what a second registration or negotiation for the same peer and sid does to the
+/// first, on both sides.
+/// </summary>
+public sealed class Socks5SameSidTests : IAsyncLifetime
+{
+    private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(30);
+    private static readonly Socks5BytestreamOptions s_loopback = new() { LoopbackOnly = true, Hosts = ["127.0.0.1"], DiscoverProxies = false };
+    private LoopbackRouter _router = null!;
+    private Socks5BytestreamManager _aliceS5b = null!;
+    private Socks5BytestreamManager _bobS5b = null!;
+    private XmppClient _alice = null!;
+    private XmppClient _bob = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _router = new LoopbackRouter();
+        _aliceS5b = new Socks5BytestreamManager(s_loopback);
+        _bobS5b = new Socks5BytestreamManager(s_loopback);
+        _alice = await _router.ConnectAsync("alice", c => c.AddExtension(_aliceS5b));
+        _bob = await _router.ConnectAsync("bob", c => c.AddExtension(_bobS5b));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _alice.DisposeAsync();
+        await _bob.DisposeAsync();
+        await _router.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_wait_that_ends_leaves_a_newer_expectation_for_the_same_sid_registered_and_usable()
+    {
+        var older = _bobS5b.Expect(_alice.BoundJid, "again");
+        var newer = _bobS5b.Expect(_alice.BoundJid, "again");
+        using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var olderWait = _bobS5b.WaitExpectedAsync(_alice.BoundJid, "again", older, giveUp.Token);
+
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => olderWait.WaitAsync(s_cap, Ct));
+
+        // The older waiter's cleanup took nothing of the newer registration: it is still there, still pending, and the
+        // requester's offer for the sid is accepted through it.
+        Assert.Equal(1, _bobS5b.ExpectedCount);
+        Assert.False(newer.IsCompleted);
+        var newerWait = _bobS5b.WaitExpectedAsync(_alice.BoundJid, "again", newer, Ct);
+        await using var sent = await _aliceS5b.ConnectAsync(_bob.BoundJid, "again", Ct).WaitAsync(s_cap, Ct);
+        await using var received = await newerWait.WaitAsync(s_cap, Ct);
+        await sent.Stream.WriteAsync("ok"u8.ToArray(), Ct).AsTask().WaitAsync(s_cap, Ct);
+        var buffer = new byte[2];
+        await received.Stream.ReadExactlyAsync(buffer, Ct).AsTask().WaitAsync(s_cap, Ct);
+
+        Assert.Equal("ok"u8.ToArray(), buffer);
+        Assert.Equal(0, _bobS5b.ExpectedCount);
+    }
+
+    [Fact]
+    public async Task A_second_direct_negotiation_with_the_same_target_and_sid_is_refused_at_once_and_the_first_goes_on()
+    {
+        // Bob is scripted by hand (no target manager): he holds the first offer until told, then connects to Alice's direct
+        // streamhost and answers streamhost-used.
+        await using var carol = await _router.ConnectAsync("carol");
+        var offers = 0;
+        var offered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var answer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        carol.RegisterIqHandler(BytestreamsQuery.Name, IqType.Set, async (iq, ct) =>
+        {
+            if (Interlocked.Increment(ref offers) > 1)
+            {
+                // A retry after the first ended.
+                throw new XmppStanzaErrorException(StanzaError.ItemNotFound());
+            }
+
+            offered.TrySetResult();
+            await answer.Task.WaitAsync(s_cap, ct);
+            var host = Assert.Single(BytestreamsQuery.Parse(iq.Element(BytestreamsQuery.Name)!).StreamHosts);
+            var hash = Socks5Address.Compute("twice", _alice.BoundJid.ToString(), carol.BoundJid.ToString());
+            var stream = await Bytestreams.Socks5.Internal.Socks5Dialer.ConnectAsync(host.Host, host.Port, hash, s_cap, 0, ct);
+            await stream.DisposeAsync();
+            return BytestreamsQuery.Used("twice", host.Jid).ToXml();
+        });
+
+        var first = _aliceS5b.ConnectAsync(carol.BoundJid, "twice", Ct);
+        await offered.Task.WaitAsync(s_cap, Ct);
+        var ex = await Assert.ThrowsAsync<BytestreamException>(() => _aliceS5b.ConnectAsync(carol.BoundJid, "twice", Ct).WaitAsync(s_cap, Ct));
+
+        Assert.Equal(BytestreamErrorKind.Refused, ex.ErrorKind);
+        Assert.Contains("already running", ex.Message, StringComparison.Ordinal);
+        Assert.False(first.IsCompleted);
+
+        answer.SetResult();
+        await using var bytestream = await first.WaitAsync(s_cap, Ct);
+        Assert.False(bytestream.ViaProxy);
+        Assert.Equal(1, Volatile.Read(ref offers));
+
+        // Once the first has ended, the pair and sid are free again: a retry is offered (Carol refuses it).
+        var retry = await Assert.ThrowsAsync<BytestreamException>(() => _aliceS5b.ConnectAsync(carol.BoundJid, "twice", Ct).WaitAsync(s_cap, Ct));
+        Assert.DoesNotContain("already running", retry.Message, StringComparison.Ordinal);
+        Assert.Equal(2, Volatile.Read(ref offers));
+    }
+
+    [Fact]
+    public async Task The_targets_bytestream_hears_the_requesters_unavailable_presence_and_drops_its_watch_on_dispose()
+    {
+        var registration = _bobS5b.Expect(_alice.BoundJid, "watched");
+        var waiting = _bobS5b.WaitExpectedAsync(_alice.BoundJid, "watched", registration, Ct);
+        await using var sent = await _aliceS5b.ConnectAsync(_bob.BoundJid, "watched", Ct).WaitAsync(s_cap, Ct);
+        var received = await waiting.WaitAsync(s_cap, Ct);
+        Assert.False(received.PeerUnavailable.IsCancellationRequested);
+
+        var heard = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registered = received.PeerUnavailable.Register(() => heard.TrySetResult());
+        _router.Deliver(_bob.BoundJid, new XElement(Stanza.Presence, new XAttribute("from", _alice.BoundJid.ToString()), new XAttribute("type", "unavailable")));
+        await heard.Task.WaitAsync(s_cap, Ct);
+
+        // Only a hint: the connection itself is left open.
+        await sent.Stream.WriteAsync("!"u8.ToArray(), Ct).AsTask().WaitAsync(s_cap, Ct);
+        var buffer = new byte[1];
+        await received.Stream.ReadExactlyAsync(buffer, Ct).AsTask().WaitAsync(s_cap, Ct);
+        Assert.Equal((byte)'!', buffer[0]);
+
+        await received.DisposeAsync();
+        Assert.Equal(0, _bobS5b.WatchCount);
+    }
+}
