@@ -120,7 +120,16 @@ public sealed class InBandBytestreamManager : IXmppExtension
         ArgumentException.ThrowIfNullOrEmpty(sid);
         var tcs = new TaskCompletionSource<IbbReceiveStream>(TaskCreationOptions.RunContinuationsAsynchronously);
         var key = (peer.ToString(), sid);
-        _expected[key] = tcs;
+        TaskCompletionSource<IbbReceiveStream>? replaced = null;
+        _expected.AddOrUpdate(key, tcs, (_, older) =>
+        {
+            replaced = older;
+            return tcs;
+        });
+
+        // A sid names one bytestream: an older wait for it can no longer be opened, and ends now rather than waiting on.
+        replaced?.TrySetException(new BytestreamException(
+            BytestreamErrorKind.Cancelled, $"A newer wait for an in-band bytestream from {peer} with sid '{sid}' replaced this one."));
         if (_session is { Completion.IsCompleted: true })
         {
             // No open can arrive any more; registered first, so the sweep at the session's end and this check miss nothing between

@@ -103,7 +103,16 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
         ArgumentException.ThrowIfNullOrEmpty(sid);
         var expectation = new Expectation();
         var key = (requester.ToString(), sid);
-        _expected[key] = expectation;
+        Expectation? replaced = null;
+        _expected.AddOrUpdate(key, expectation, (_, older) =>
+        {
+            replaced = older;
+            return expectation;
+        });
+
+        // A sid names one negotiation: an older wait for it can no longer be answered, and ends now rather than waiting on.
+        replaced?.End(new BytestreamException(
+            BytestreamErrorKind.Cancelled, $"A newer wait for SOCKS5 streamhosts from {requester} with sid '{sid}' replaced this one."));
         if (_session is { Completion.IsCompleted: true })
         {
             // No offer can arrive any more; registered first, so the sweep at the session's end and this check miss nothing between

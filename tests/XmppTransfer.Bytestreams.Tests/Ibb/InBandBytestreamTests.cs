@@ -474,6 +474,20 @@ public sealed class InBandBytestreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_newer_expectation_for_the_same_sid_ends_the_older_wait_at_once_and_takes_the_open()
+    {
+        var older = _bobIbb.Expect(_alice.BoundJid, "twice");
+        var newer = _bobIbb.Expect(_alice.BoundJid, "twice");
+
+        var replaced = await Assert.ThrowsAsync<BytestreamException>(() => _bobIbb.WaitExpectedAsync(_alice.BoundJid, "twice", older).WaitAsync(s_cap));
+        Assert.Equal(BytestreamErrorKind.Cancelled, replaced.ErrorKind);
+
+        await using var send = await _aliceIbb.OpenAsync(_bob.BoundJid, "twice").WaitAsync(s_cap);
+        await using var receive = await newer.WaitAsync(s_cap);
+        Assert.Equal("twice", receive.Open.Sid);
+    }
+
+    [Fact]
     public async Task A_receiver_that_answers_the_close_and_goes_offline_right_after_confirms_the_send()
     {
         // The close's answer and the unavailable presence right behind it, in that order (a receiver that exits once it has

@@ -39,15 +39,16 @@ public sealed class Socks5SameSidTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_wait_that_ends_leaves_a_newer_expectation_for_the_same_sid_registered_and_usable()
+    public async Task A_newer_expectation_for_the_same_sid_ends_the_older_wait_at_once_and_the_older_ones_cleanup_leaves_it_usable()
     {
         var older = _bobS5b.Expect(_alice.BoundJid, "again");
         var newer = _bobS5b.Expect(_alice.BoundJid, "again");
-        using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        var olderWait = _bobS5b.WaitExpectedAsync(_alice.BoundJid, "again", older, giveUp.Token);
+        var olderWait = _bobS5b.WaitExpectedAsync(_alice.BoundJid, "again", older, Ct);
 
-        await giveUp.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => olderWait.WaitAsync(s_cap, Ct));
+        // Replaced, the older wait could never be answered: it ends at once instead of waiting on.
+        var replaced = await Assert.ThrowsAsync<BytestreamException>(() => olderWait.WaitAsync(s_cap, Ct));
+        Assert.Equal(BytestreamErrorKind.Cancelled, replaced.ErrorKind);
+        Assert.Contains("replaced this one", replaced.Message, StringComparison.Ordinal);
 
         // The older waiter's cleanup took nothing of the newer registration: it is still there, still pending, and the
         // requester's offer for the sid is accepted through it.
