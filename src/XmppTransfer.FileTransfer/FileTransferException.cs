@@ -17,4 +17,16 @@ public sealed class FileTransferException : XmppException
     /// from the result, and a failed file still needs it to be matched with the receiver's logs and lines.
     /// </summary>
     public string? Sid { get; internal set; }
+
+    /// <summary>
+    /// The key under which a failure that is not a <see cref="FileTransferException"/> (our session's own error: the connection
+    /// lost while an offer waited for its answer, or during the negotiation after it) carries the sid of the offer made, in
+    /// <see cref="Exception.Data"/>; the error itself stays the session's, as any IQ on a closed stream gets.
+    /// </summary>
+    internal const string OfferSidKey = "XmppTransfer.FileTransfer.OfferSid";
+
+    /// <summary>The sid of the last offer a send's <paramref name="failure"/> is about: <see cref="Sid"/>, or the one recorded
+    /// under <see cref="OfferSidKey"/>; null when it failed before any offer.</summary>
+    internal static string? SidOf(Exception failure) =>
+        failure is FileTransferException { Sid: { } sid } ? sid : failure.Data[OfferSidKey] as string;
 }

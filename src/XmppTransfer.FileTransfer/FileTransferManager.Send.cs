@@ -174,6 +174,12 @@ public sealed partial class FileTransferManager
             var silent = new FileTransferException(FileTransferErrorKind.Timeout, $"{peer} did not answer the offer within {options.OfferTimeout.TotalSeconds:0.#} s.", ex);
             throw WithSid(fallingBackFrom is null ? silent : FallbackFailed(fallingBackFrom, silent), sent);
         }
+        catch (XmppException ex) when (ex is XmppConnectionException or XmppStreamErrorException || (ex is not FileTransferException && Session.Completion.IsCompleted))
+        {
+            // Our session ended while the offer waited for its answer: the session's own error, which names the offer made.
+            ex.Data[FileTransferException.OfferSidKey] = sent;
+            throw;
+        }
 
         var accept = SiAccept.Parse(answer.Element(SiOffer.SiName))
             ?? throw WithSid(new FileTransferException(FileTransferErrorKind.TransferFailed, $"{peer} accepted without choosing a stream method."), offer.Sid);
@@ -223,6 +229,12 @@ public sealed partial class FileTransferManager
         {
             // Raised by the bytestream step itself (a stall, a local read error): about this offer all the same.
             ex.Sid = offer.Sid;
+            throw;
+        }
+        catch (XmppException ex) when (ex is XmppConnectionException or XmppStreamErrorException || (ex is not FileTransferException && Session.Completion.IsCompleted))
+        {
+            // Our session ended during the negotiation (an IQ on the closed stream): its own error, naming this offer.
+            ex.Data[FileTransferException.OfferSidKey] = offer.Sid;
             throw;
         }
 
@@ -480,8 +492,10 @@ public sealed partial class FileTransferManager
                     cancellationToken.ThrowIfCancellationRequested();
                     if (first != wait)
                     {
-                        // The delay's timer is not left running (a retry delay may be long) on the caller's token.
+                        // The delay's timer is not left running (a retry delay may be long) on the caller's token. No new
+                        // offer is made: it could not be sent, and the failure names the last one that was (the refused one).
                         await waiting.CancelAsync().ConfigureAwait(false);
+                        throw new XmppConnectionException(XmppErrorKind.Closed, "The XMPP stream is closed.");
                     }
                 }
 

@@ -128,6 +128,53 @@ public sealed class LostConnectionTests(CliServerFixture fixture)
     }
 
     [Fact]
+    public async Task A_send_whose_offer_waits_for_its_answer_when_the_server_stops_names_that_offer_in_its_error_line_and_exits_1()
+    {
+        var root = Directory.CreateTempSubdirectory("xft-lost-").FullName;
+        try
+        {
+            var file = Path.Combine(root, "held.bin");
+            await TestFiles.CreateRandomAsync(file, 10_000);
+            var server = await StartOwnServerAsync(root);
+            await using (server)
+            {
+                // Bob takes the offer and holds it, unanswered: the send waits for the answer when the server goes.
+                var bobFiles = new FileTransferManager();
+                await using var bob = new XmppClient(new XmppClientOptions
+                {
+                    Jid = Jid.Create("bob", "cli.test", "held"),
+                    Password = CliServerFixture.BobPassword,
+                    Host = "127.0.0.1",
+                    Port = server.ClientEndPoint.Port,
+                    TrustedCertificateSha256 = server.CertificateSha256,
+                });
+                bob.AddExtension(bobFiles);
+                await bob.ConnectAsync().WaitAsync(s_cap);
+                await using var sender = XftProcess.Start(
+                    ["send", "bob@cli.test/held", file, .. Connection(server, "alice", "held"), "--method", "ibb", "--json"],
+                    CliServerFixture.Password(CliServerFixture.AlicePassword));
+                using var offers = new CancellationTokenSource(s_cap);
+                await using var pending = bobFiles.ReceiveOffersAsync(offers.Token).GetAsyncEnumerator(offers.Token);
+                Assert.True(await pending.MoveNextAsync());
+
+                await server.StopAsync().WaitAsync(s_cap);
+
+                Assert.Equal(1, await sender.WaitForExitAsync(s_cap));
+                using var line = JsonDocument.Parse((await sender.ReadLineAsync(s_cap))!);
+                ResultLineTests.AssertFields(line.RootElement);
+                Assert.Equal("error", line.RootElement.GetProperty("result").GetString());
+                Assert.Equal(pending.Current.Sid, line.RootElement.GetProperty("sid").GetString());
+                Assert.Contains("lost the connection to the server", line.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+                Assert.Contains("xft: lost the connection to the server: system-shutdown", sender.StandardError, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_direct_socks5_transfer_under_way_when_the_server_stops_still_completes_and_the_receiver_then_exits_1_naming_the_loss()
     {
         var root = Directory.CreateTempSubdirectory("xft-lost-").FullName;

@@ -172,7 +172,26 @@ public sealed class OfferRetryTests : IAsyncLifetime
         var failure = await Assert.ThrowsAsync<XmppConnectionException>(() => send.WaitAsync(s_cap));
         Assert.Equal(XmppErrorKind.Closed, failure.Kind);
         Assert.Single(_offered);
+
+        // It names the last offer made (the refused one): no new one was made for a stream that could not carry it.
+        Assert.Equal(_offered.Single(), FileTransferException.SidOf(failure));
         _ = blocker;
+    }
+
+    [Fact]
+    public async Task Our_session_ending_while_an_offer_waits_for_its_answer_fails_the_send_as_closed_naming_that_offer()
+    {
+        var source = TransferTestKit.MakeFile(_root, "a.bin", 1000);
+        var send = _aliceFiles.SendFileAsync(_bob.BoundJid, source, s_ibb, cancellationToken: TestContext.Current.CancellationToken);
+
+        // Bob's application holds the offer without answering it; then Alice's connection goes.
+        var offer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        await _router.DisconnectAsync(_alice.BoundJid);
+
+        var failure = await Assert.ThrowsAsync<XmppConnectionException>(() => send.WaitAsync(s_cap));
+        Assert.Equal(XmppErrorKind.Closed, failure.Kind);
+        Assert.Equal(offer.Sid, FileTransferException.SidOf(failure));
+        Assert.Equal(offer.Sid, _offered.Single());
     }
 
     [Theory]

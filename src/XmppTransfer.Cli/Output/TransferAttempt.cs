@@ -36,11 +36,12 @@ internal sealed class TransferAttempt(string file, long? size, string? peer, str
 
     /// <summary>
     /// Takes what <paramref name="failure"/> knows of this attempt: the sid of the offer it is about, once one was sent
-    /// (<see cref="FileTransferException.Sid"/>), so the sender's line for a file that failed after its offer names it.
+    /// (<see cref="FileTransferException.Sid"/>, or recorded on the session's own error when the connection was lost after the
+    /// offer: <see cref="FileTransferException.SidOf"/>), so the sender's line for a file that failed after its offer names it.
     /// </summary>
     public void Failed(Exception failure)
     {
-        if (failure is FileTransferException { Sid: { } offered })
+        if (FileTransferException.SidOf(failure) is { } offered)
         {
             Volatile.Write(ref _sid, offered);
         }

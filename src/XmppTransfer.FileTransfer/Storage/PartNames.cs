@@ -30,7 +30,8 @@ internal static class PartNames
     /// Claims a part name for a receive of <paramref name="safeName"/> into <paramref name="directory"/>. With
     /// <paramref name="resumable"/> (the file, when the receive may resume), the first of <paramref name="safeName"/>,
     /// <c>safeName.2</c> ... <c>safeName.32</c> that no receive holds and whose part can be resumed for that file;
-    /// otherwise, and when there is none, <paramref name="safeName"/> or the first free <c>safeName.n</c>.
+    /// otherwise, and when there is none, <paramref name="safeName"/> or the first free <c>safeName.n</c>: free means no
+    /// receive of this process holds it and no other process has its part open and locked (<see cref="InUseElsewhere"/>).
     /// </summary>
     public static Lease Take(string directory, string safeName, PartialFile? resumable = null)
     {
@@ -40,16 +41,61 @@ internal static class PartNames
             return lease;
         }
 
-        lock (s_gate)
+        for (var i = 1; ; i++)
         {
-            for (var i = 1; ; i++)
+            var name = NameAt(safeName, i);
+            var key = Path.Combine(folder, name);
+
+            // Checked outside the gate (other receives do not wait on our disk), then claimed under it, as above.
+            if (IsHeld(key) || InUseElsewhere(folder, name))
             {
-                var name = NameAt(safeName, i);
-                if (s_held.Add(Path.Combine(folder, name)))
+                continue;
+            }
+
+            lock (s_gate)
+            {
+                if (s_held.Add(key))
                 {
-                    return new Lease(Path.Combine(folder, name), name);
+                    return new Lease(key, name);
                 }
             }
+        }
+    }
+
+    private static bool IsHeld(string key)
+    {
+        lock (s_gate)
+        {
+            return s_held.Contains(key);
+        }
+    }
+
+    /// <summary>
+    /// Whether the part <paramref name="name"/> is held locked by another open of it: a receive in another process (a second
+    /// <c>xft receive</c> into the same folder) writing or hashing it, which this process's leases do not see. A fresh
+    /// receive starting over under that name would unlink the file the other one writes to, and whichever finished first
+    /// would then move the other's bytes to its final name as its own verified file. Such a name is passed over like a
+    /// held one. Anything else (no part, a link, a FIFO, a part we may not open) is not in use: the receive deals with it.
+    /// </summary>
+    private static bool InUseElsewhere(string folder, string name)
+    {
+        try
+        {
+            if (ExistingPart.TryOpen(PartialFile.DataPath(folder, name), write: true, expected: null, out _) is var (stream, _))
+            {
+                stream.Dispose();
+            }
+
+            return false;
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+        catch (IOException)
+        {
+            // Locked (PartInUseException on Linux, .NET's sharing violation elsewhere), or unreadable: an alternate name is safe.
+            return true;
         }
     }
 
@@ -80,14 +126,6 @@ internal static class PartNames
         }
 
         return null;
-
-        static bool IsHeld(string key)
-        {
-            lock (s_gate)
-            {
-                return s_held.Contains(key);
-            }
-        }
 
         static bool CanResume(string folder, string name, PartialFile file)
         {

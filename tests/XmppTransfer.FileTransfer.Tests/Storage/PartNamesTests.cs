@@ -59,6 +59,35 @@ public sealed class PartNamesTests : IDisposable
     }
 
     [Fact]
+    public void A_part_another_process_is_writing_is_passed_over_and_left_as_it_is()
+    {
+        // Another xft receive into the same folder writes x.bin.part for a different file of the same name: its lease is in
+        // that process, but its part is open and locked as PartData.Open leaves it.
+        var other = Leave("x.bin", s_file with { Size = 2000 }, 400);
+        var before = Snapshot(other);
+        using (var writing = new FileStream(other, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+        {
+            using var fresh = PartNames.Take(_directory, "x.bin");
+            using var resumable = PartNames.Take(_directory, "x.bin", s_file);
+
+            Assert.Equal("x.bin.2", fresh.Name);
+            Assert.Equal("x.bin.3", resumable.Name);
+        }
+
+        Assert.Equal(before, Snapshot(other));
+    }
+
+    [Fact]
+    public void A_part_nobody_has_open_under_the_primary_name_is_still_taken_for_a_fresh_receive()
+    {
+        Leave("x.bin", s_file with { Size = 2000 }, 400);
+
+        using var lease = PartNames.Take(_directory, "x.bin");
+
+        Assert.Equal("x.bin", lease.Name);
+    }
+
+    [Fact]
     public void A_released_part_of_the_file_is_taken_again_by_the_next_lease()
     {
         Leave("x.bin.2", s_file, 400);
