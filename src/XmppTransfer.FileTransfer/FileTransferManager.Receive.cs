@@ -596,8 +596,7 @@ public sealed partial class FileTransferManager
     /// </summary>
     private void HandleSenderPresence(System.Xml.Linq.XElement presence)
     {
-        if (_awaitingFallback.IsEmpty || (string?)presence.Attribute("type") != "unavailable"
-            || Core.Stanzas.Stanza.GetFrom(presence) is not { IsBare: false } from)
+        if (_awaitingFallback.IsEmpty || Core.Stanzas.Stanza.GetUnavailableFullJid(presence) is not { } from)
         {
             return;
         }

@@ -306,7 +306,7 @@ public sealed class InBandBytestreamManager : IXmppExtension
     /// </summary>
     private void HandlePresence(XElement presence)
     {
-        if ((string?)presence.Attribute("type") != "unavailable" || Stanza.GetFrom(presence) is not { IsBare: false } from)
+        if (Stanza.GetUnavailableFullJid(presence) is not { } from)
         {
             return;
         }

@@ -71,7 +71,7 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
     /// </summary>
     private void HandlePresence(XElement presence)
     {
-        if (_watched.IsEmpty || (string?)presence.Attribute("type") != "unavailable" || Stanza.GetFrom(presence) is not { IsBare: false } from)
+        if (_watched.IsEmpty || Stanza.GetUnavailableFullJid(presence) is not { } from)
         {
             return;
         }

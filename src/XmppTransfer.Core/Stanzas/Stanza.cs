@@ -75,6 +75,13 @@ public static class Stanza
     /// <summary>The parsed <c>from</c> attribute, or null when absent or malformed.</summary>
     public static Jid? GetFrom(XElement stanza) => Jid.TryParse((string?)stanza?.Attribute("from"), out var jid) ? jid : null;
 
+    /// <summary>
+    /// The full JID an unavailable presence is from: the one session that went away (a bare JID's presence says nothing
+    /// about any one resource). Null for any other presence.
+    /// </summary>
+    public static Jid? GetUnavailableFullJid(XElement presence) =>
+        (string?)presence?.Attribute("type") == "unavailable" && GetFrom(presence!) is { IsBare: false } from ? from : null;
+
     /// <summary>The parsed <c>to</c> attribute, or null when absent or malformed.</summary>
     public static Jid? GetTo(XElement stanza) => Jid.TryParse((string?)stanza?.Attribute("to"), out var jid) ? jid : null;
 
