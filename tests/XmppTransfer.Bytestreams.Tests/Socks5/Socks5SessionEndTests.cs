@@ -4,7 +4,6 @@ using System.Xml.Linq;
 using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Core;
 using XmppTransfer.Core.Stanzas;
-using XmppTransfer.Testing;
 
 namespace XmppTransfer.Bytestreams.Tests.Socks5;
 
@@ -26,41 +25,25 @@ public sealed class Socks5SessionEndTests : IAsyncLifetime
         ProxyConnectTimeout = TimeSpan.FromMinutes(10),
     };
 
-    private LoopbackRouter _router = null!;
-    private XmppClient _alice = null!;
-    private XmppClient _bob = null!;
-    private Socks5BytestreamManager _aliceS5b = null!;
-    private Socks5BytestreamManager _bobS5b = null!;
+    private Socks5Pair _pair = null!;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public async ValueTask InitializeAsync()
-    {
-        _router = new LoopbackRouter();
-        _aliceS5b = new Socks5BytestreamManager(s_slow);
-        _bobS5b = new Socks5BytestreamManager(s_slow);
-        _alice = await _router.ConnectAsync("alice", c => c.AddExtension(_aliceS5b));
-        _bob = await _router.ConnectAsync("bob", c => c.AddExtension(_bobS5b));
-    }
+    public async ValueTask InitializeAsync() => _pair = await Socks5Pair.StartAsync(s_slow);
 
-    public async ValueTask DisposeAsync()
-    {
-        await _alice.DisposeAsync();
-        await _bob.DisposeAsync();
-        await _router.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _pair.DisposeAsync();
 
     [Fact]
     public async Task A_target_waiting_for_the_offer_fails_at_once_as_closed_when_its_own_session_drops()
     {
-        var registration = _bobS5b.Expect(_alice.BoundJid, "wait");
-        var waiting = _bobS5b.WaitExpectedAsync(_alice.BoundJid, "wait", registration, Ct);
+        var registration = _pair.BobS5b.Expect(_pair.Alice.BoundJid, "wait");
+        var waiting = _pair.BobS5b.WaitExpectedAsync(_pair.Alice.BoundJid, "wait", registration, Ct);
 
-        await DropAsync(_bob);
+        await DropAsync(_pair.Bob);
 
         var ex = await Assert.ThrowsAsync<BytestreamException>(() => waiting.WaitAsync(s_cap, Ct));
         Assert.Equal(BytestreamErrorKind.Closed, ex.ErrorKind);
-        Assert.Contains("before " + _alice.BoundJid + " offered SOCKS5 streamhosts", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("before " + _pair.Alice.BoundJid + " offered SOCKS5 streamhosts", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -70,17 +53,17 @@ public sealed class Socks5SessionEndTests : IAsyncLifetime
         using var silent = new TcpListener(IPAddress.Loopback, 0);
         silent.Start();
         var port = ((IPEndPoint)silent.LocalEndpoint).Port;
-        var registration = _bobS5b.Expect(_alice.BoundJid, "race");
-        var waiting = _bobS5b.WaitExpectedAsync(_alice.BoundJid, "race", registration, Ct);
+        var registration = _pair.BobS5b.Expect(_pair.Alice.BoundJid, "race");
+        var waiting = _pair.BobS5b.WaitExpectedAsync(_pair.Alice.BoundJid, "race", registration, Ct);
         var query = $"<query xmlns='http://jabber.org/protocol/bytestreams' sid='race'><streamhost jid='proxy.example.test' host='127.0.0.1' port='{port}'/></query>";
-        var offer = _alice.SendIqAsync(Stanza.MakeIq(IqType.Set, _bob.BoundJid, XElement.Parse(query)), cancellationToken: Ct);
+        var offer = _pair.Alice.SendIqAsync(Stanza.MakeIq(IqType.Set, _pair.Bob.BoundJid, XElement.Parse(query)), cancellationToken: Ct);
         using var held = await silent.AcceptSocketAsync(Ct).AsTask().WaitAsync(s_cap, Ct);
 
-        await DropAsync(_bob);
+        await DropAsync(_pair.Bob);
 
         var ex = await Assert.ThrowsAsync<BytestreamException>(() => waiting.WaitAsync(s_cap, Ct));
         Assert.Equal(BytestreamErrorKind.Closed, ex.ErrorKind);
-        Assert.Contains("before the SOCKS5 bytestream from " + _alice.BoundJid + " was set up", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("before the SOCKS5 bytestream from " + _pair.Alice.BoundJid + " was set up", ex.Message, StringComparison.Ordinal);
 
         // Alice's offer is never answered (bob is gone, unannounced): ended by her own dispose.
         _ = offer.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
@@ -89,13 +72,13 @@ public sealed class Socks5SessionEndTests : IAsyncLifetime
     [Fact]
     public async Task A_bytestream_already_set_up_keeps_flowing_after_either_session_drops()
     {
-        var registration = _bobS5b.Expect(_alice.BoundJid, "flow");
-        var targetSide = _bobS5b.WaitExpectedAsync(_alice.BoundJid, "flow", registration, Ct);
-        await using var requester = await _aliceS5b.ConnectAsync(_bob.BoundJid, "flow", Ct).WaitAsync(s_cap, Ct);
+        var registration = _pair.BobS5b.Expect(_pair.Alice.BoundJid, "flow");
+        var targetSide = _pair.BobS5b.WaitExpectedAsync(_pair.Alice.BoundJid, "flow", registration, Ct);
+        await using var requester = await _pair.AliceS5b.ConnectAsync(_pair.Bob.BoundJid, "flow", Ct).WaitAsync(s_cap, Ct);
         await using var target = await targetSide.WaitAsync(s_cap, Ct);
 
-        await DropAsync(_alice);
-        await DropAsync(_bob);
+        await DropAsync(_pair.Alice);
+        await DropAsync(_pair.Bob);
 
         await requester.Stream.WriteAsync("after"u8.ToArray(), Ct).AsTask().WaitAsync(s_cap, Ct);
         var received = new byte[5];
@@ -106,20 +89,20 @@ public sealed class Socks5SessionEndTests : IAsyncLifetime
     [Fact]
     public async Task Expectations_nobody_waits_for_are_removed_as_well_as_failed_when_our_own_session_drops()
     {
-        var before = _bobS5b.Expect(_alice.BoundJid, "unwaited");
+        var before = _pair.BobS5b.Expect(_pair.Alice.BoundJid, "unwaited");
 
-        await DropAsync(_bob);
-        var after = _bobS5b.Expect(_alice.BoundJid, "late");
+        await DropAsync(_pair.Bob);
+        var after = _pair.BobS5b.Expect(_pair.Alice.BoundJid, "late");
 
         Assert.Equal(BytestreamErrorKind.Closed, (await Assert.ThrowsAsync<BytestreamException>(() => before.WaitAsync(s_cap, Ct))).ErrorKind);
         Assert.Equal(BytestreamErrorKind.Closed, (await Assert.ThrowsAsync<BytestreamException>(() => after.WaitAsync(s_cap, Ct))).ErrorKind);
-        Assert.Equal(0, _bobS5b.ExpectedCount);
+        Assert.Equal(0, _pair.BobS5b.ExpectedCount);
     }
 
     /// <summary>Drops <paramref name="client"/>'s connection without telling anyone, and waits until its session has noticed.</summary>
     private async Task DropAsync(XmppClient client)
     {
-        await _router.DisconnectAsync(client.BoundJid, announce: false).WaitAsync(s_cap, Ct);
+        await _pair.Router.DisconnectAsync(client.BoundJid, announce: false).WaitAsync(s_cap, Ct);
         await Assert.ThrowsAnyAsync<XmppException>(() => client.Completion.WaitAsync(s_cap, Ct));
     }
 }
