@@ -31,8 +31,8 @@ internal static class E2eBenchmark
         var directRuns = Flag(args, "--direct-runs", quick ? 1 : Math.Max(runs, 5));
 
         // Inside each of those runs, interleaved samples of raw TCP and the unverified rows (a 1 GiB transfer lasts long
-        // enough to need fewer, but one is too few: single 1 GiB samples ranged from 0.27x to 1.64x of raw TCP; every
-        // sample at that size also writes and flushes a fresh 1 GiB source first).
+        // enough to need fewer, but one is too few: single 1 GiB samples ranged from 0.27x to 1.64x of raw TCP, most of that
+        // spread the VM's memory, see ReceiverMemory).
         var directSamples = Flag(args, "--direct-samples", quick ? 1 : 5);
         var largeSamples = Flag(args, "--large-samples", quick ? 1 : 3);
         var size = Flag(args, "--size", quick ? 4 : 64) * 1048576L;
@@ -68,10 +68,10 @@ internal static class E2eBenchmark
             table.Note(string.Create(
                 CultureInfo.InvariantCulture,
                 $"Warm-up before the S5B direct rows: {warmPasses} untimed passes over their paths ({warmSize >> 20} MiB each), {warmJit.TotalMilliseconds:0} ms of JIT, until six passes in a row compiled under 20 ms (or the cap)."));
-            await DirectFileRowsAsync(table, work, size, directRuns, directSamples, samplesLog);
+            await DirectFileRowsAsync(table, work, size, directRuns, directSamples, samplesLog, quick);
             if (largeSize > 0)
             {
-                await DirectFileRowsAsync(table, work, largeSize, directRuns, largeSamples, samplesLog);
+                await DirectFileRowsAsync(table, work, largeSize, directRuns, largeSamples, samplesLog, quick);
             }
 
             // 3. IBB and S5B through our embedded server (its built-in proxy).
@@ -221,25 +221,36 @@ internal static class E2eBenchmark
     /// is measured inside every run, right before the transfers, so each ratio compares runs made under the same load
     /// (loopback TCP on this shared machine swings between about 2.5 and 5 GiB/s from minute to minute).
     /// </summary>
-    private static async Task DirectFileRowsAsync(E2eTable table, string work, long size, int runs, int samples, SampleLog log)
+    private static async Task DirectFileRowsAsync(E2eTable table, string work, long size, int runs, int samples, SampleLog log, bool quick)
     {
         var mib = size >> 20;
+
+        // A quick smoke run checks that every path works; setting the memory's state costs seconds per sample there.
+        var warm = quick ? ReceiverMemory.AsItIs : ReceiverMemory.Warm;
 
         // The four unhashed byte paths, the default's first: the sender's copy (sendfile, or a copy from a mapping of the
         // file on loopback) against the receiver's (splice socket -> file in the kernel, or socket -> buffer -> file).
         var paths = UnhashedPaths();
-        List<double> raw = [], verified = [], whole = [], sha256 = [], bare = [], fill = [];
+        List<double> raw = [], verified = [], whole = [], sha256 = [], bare = [], fill = [], handedBack = [], fillHandedBack = [];
         var unhashed = paths.Select(_ => new List<double>()).ToArray();
         var paired = paths.Select(_ => new List<double>()).ToArray();
         var jitBefore = JitInfo.GetCompilationTime();
+
+        // One synced source for every file sample of this size: writing and syncing a fresh one before each sample put a
+        // second or more between the previous sample's freeing of its file and this one's receive, long enough for this
+        // VM's host to take that memory back in some samples and not in others (see ReceiverMemory).
+        var source = Path.Combine(work, $"direct-source-{mib}.bin");
+        await Socks5ThroughputBenchmark.WriteRandomAsync(source, size);
         await table.MeasureAsync(runs, async () =>
         {
             // The rows the target is read from take `samples` interleaved transfers per run (raw, then each path, raw, ...)
             // and keep each one's median: a single 64 MiB transfer lasts about 25 ms, and loopback TCP on this shared VM
             // swings by half from one to the next, so one pair of samples says little. The paths' order rotates from sample
             // to sample (and from run to run), so that none always runs right after raw TCP or right after another. The
-            // page-cache fill comes last, so that it does not hand the transfers memory it has just freed. A closing raw TCP
-            // sample after the last round means every round has a ceiling measured right before and right after it.
+            // page-cache fill comes last. Every file sample meets warm memory (ReceiverMemory.Warm: a file of its size written and
+            // deleted right before its clock starts), so that whether this VM's host had taken the memory back does not pick
+            // the result. A closing raw TCP sample after the last round means every round has a ceiling measured right before
+            // and right after it; the same path into memory the host took back follows, once per run, as a row of its own.
             List<double> rawRun = [], fillRun = [];
             var pathRuns = paths.Select(_ => new List<double>()).ToArray();
             var run = raw.Count;
@@ -250,10 +261,10 @@ internal static class E2eBenchmark
                 {
                     var i = (k + sample + run) % paths.Length;
                     var (name, mapped, zeroCopy) = paths[i];
-                    pathRuns[i].Add(log.Add(mib, run, sample, name, Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(work, size, hashes: false, zeroCopy: zeroCopy, mappedSend: mapped)).Transfer)));
+                    pathRuns[i].Add(log.Add(mib, run, sample, name, Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(work, size, hashes: false, zeroCopy: zeroCopy, mappedSend: mapped, memory: warm, source: source)).Transfer)));
                 }
 
-                fillRun.Add(log.Add(mib, run, sample, "page-cache fill", Mibs(size, PageCacheFill.Measure(work, size))));
+                fillRun.Add(log.Add(mib, run, sample, "page-cache fill", Mibs(size, await PageCacheFill.MeasureAsync(work, size, warm))));
             }
 
             rawRun.Add(log.Add(mib, run, samples, "raw TCP", Mibs(size, await Socks5ThroughputBenchmark.RawTcpAsync(size))));
@@ -265,13 +276,22 @@ internal static class E2eBenchmark
             }
 
             fill.Add(Median(fillRun));
-            var (transfer, wall) = await Socks5ThroughputBenchmark.S5bDirectAsync(work, size);
+            if (!quick)
+            {
+                var (_, defaultMapped, defaultZeroCopy) = paths[0];
+                handedBack.Add(log.Add(mib, run, samples, "default into memory handed back", Mibs(size, (await Socks5ThroughputBenchmark.S5bDirectAsync(
+                    work, size, hashes: false, zeroCopy: defaultZeroCopy, mappedSend: defaultMapped, memory: ReceiverMemory.HandedBack, source: source)).Transfer)));
+                fillHandedBack.Add(log.Add(mib, run, samples, "page-cache fill into memory handed back", Mibs(size, await PageCacheFill.MeasureAsync(work, size, ReceiverMemory.HandedBack))));
+            }
+
+            var (transfer, wall) = await Socks5ThroughputBenchmark.S5bDirectAsync(work, size, memory: warm, source: source);
             verified.Add(Mibs(size, transfer));
             whole.Add(Mibs(size, wall));
             sha256.Add(Mibs(size, Socks5ThroughputBenchmark.Sha256Seconds(size)));
-            bare.Add(Mibs(size, await FileToFileCeiling.MeasureAsync(work, size)));
+            bare.Add(Mibs(size, await FileToFileCeiling.MeasureAsync(work, size, source, warm)));
             return 0;
         });
+        File.Delete(source);
         var jit = JitInfo.GetCompilationTime() - jitBefore;
         var ceiling = Median(raw);
         var byDefault = unhashed[0];
@@ -307,6 +327,20 @@ internal static class E2eBenchmark
             "MiB/s",
             [("raw TCP", ceiling), ("S5B unverified", Median(byDefault))],
             ceiling);
+        table.Add(
+            $"S5B direct file -> file, {mib} MiB, unverified, the default, into memory this VM's host has taken back (3 s idle first; one per run; not the target: see docs/benchmarks.md)",
+            handedBack,
+            "MiB/s",
+            [("raw TCP", ceiling), ("the same, memory warm", Median(byDefault))],
+            ceiling,
+            quick ? "not measured: --quick" : null);
+        table.Add(
+            $"a new {mib} MiB file filled from memory this VM's host has taken back, no network (the same state as the row above; one per run)",
+            fillHandedBack,
+            "MiB/s",
+            [("raw TCP", ceiling), ("the same, memory warm", Median(fill))],
+            ceiling,
+            quick ? "not measured: --quick" : null);
         if (raw.Count > 0)
         {
             string PerRun(List<double> row) =>
@@ -324,6 +358,10 @@ internal static class E2eBenchmark
 
             table.Note($"file -> file without XMPP, {mib} MiB, over raw TCP of the same run, run by run: {PerRun(bare)}.");
             table.Note($"a new {mib} MiB file filled from memory (no network) over raw TCP of the same run, run by run: {PerRun(fill)}.");
+            if (!quick)
+            {
+                table.Note($"into memory the host has taken back (3 s idle first), over raw TCP of the same run, run by run: the default {PerRun(handedBack)}; a new file filled from memory {PerRun(fillHandedBack)}.");
+            }
             table.Note(string.Create(CultureInfo.InvariantCulture, $"JIT compilation inside the S5B direct runs at {mib} MiB (all rows, all runs): {jit.TotalMilliseconds:0} ms."));
         }
     }

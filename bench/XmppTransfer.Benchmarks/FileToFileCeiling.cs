@@ -17,18 +17,27 @@ internal static class FileToFileCeiling
     private const int BufferSize = 1 << 20;
     private const int Depth = 4;
 
-    /// <summary>Seconds to move <paramref name="size"/> bytes from a fresh, synced source file into a new file.</summary>
-    public static async Task<double> MeasureAsync(string work, long size)
+    /// <summary>
+    /// Seconds to move <paramref name="size"/> bytes from a synced source file into a new file: <paramref name="source"/>,
+    /// kept after, or a fresh one written for this sample and deleted after; <paramref name="memory"/> as for the S5B rows.
+    /// </summary>
+    public static async Task<double> MeasureAsync(string work, long size, string? source = null, ReceiverMemory memory = ReceiverMemory.AsItIs)
     {
-        var source = Path.Combine(work, "ceiling-source.bin");
+        var ownSource = source is null;
+        source ??= Path.Combine(work, "ceiling-source.bin");
         var destination = Path.Combine(work, "ceiling-destination.bin");
-        await Socks5ThroughputBenchmark.WriteRandomAsync(source, size);
+        if (ownSource)
+        {
+            await Socks5ThroughputBenchmark.WriteRandomAsync(source, size);
+        }
+
         try
         {
             var (client, server) = await Socks5ThroughputBenchmark.LoopbackPairAsync();
             using var sending = client;
             using var receiving = server;
             using var output = File.OpenHandle(destination, FileMode.Create, FileAccess.Write, FileShare.None, FileOptions.None, size);
+            await ReceiverMemoryState.PrepareAsync(work, size, memory);
             var clock = Stopwatch.StartNew();
             var send = Task.Run(() => SendAsync(client, source, size));
             var received = await ReceiveAsync(server, output);
@@ -38,7 +47,11 @@ internal static class FileToFileCeiling
         }
         finally
         {
-            File.Delete(source);
+            if (ownSource)
+            {
+                File.Delete(source);
+            }
+
             File.Delete(destination);
         }
     }

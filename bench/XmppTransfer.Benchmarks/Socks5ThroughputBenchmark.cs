@@ -223,13 +223,22 @@ internal static class Socks5ThroughputBenchmark
     /// <param name="quietly">Print nothing (warm-up passes).</param>
     /// <param name="zeroCopy">The receiver's <see cref="FileTransferOptions.ZeroCopyReceive"/> (it only matters unhashed); null: the default.</param>
     /// <param name="mappedSend">The sender's <see cref="Socks5BytestreamOptions.MappedSendOnLoopback"/>; null: the default.</param>
+    /// <param name="memory">The state of the memory the receiver's page cache comes from (see <see cref="ReceiverMemory"/>).</param>
+    /// <param name="source">A synced file of <paramref name="size"/> bytes to send and keep; null: a fresh one for this sample.</param>
     internal static async Task<(double Transfer, double Wall)> S5bDirectAsync(
-        string work, long size, bool hashes = true, bool quietly = false, bool? zeroCopy = null, bool? mappedSend = null)
+        string work,
+        long size,
+        bool hashes = true,
+        bool quietly = false,
+        bool? zeroCopy = null,
+        bool? mappedSend = null,
+        ReceiverMemory memory = ReceiverMemory.AsItIs,
+        string? source = null)
     {
         await using var router = new LoopbackRouter();
         var options = new Socks5BytestreamOptions { LoopbackOnly = true, Hosts = ["127.0.0.1"], DiscoverProxies = false };
         return await RunAsync(
-            work, size, options with { MappedSendOnLoopback = mappedSend ?? options.MappedSendOnLoopback }, options, (user, files) => router.ConnectAsync(user, c => c.AddExtension(files)), hashes, quietly, zeroCopy);
+            work, size, options with { MappedSendOnLoopback = mappedSend ?? options.MappedSendOnLoopback }, options, (user, files) => router.ConnectAsync(user, c => c.AddExtension(files)), hashes, quietly, zeroCopy, memory, source);
     }
 
     internal static async Task<(double Transfer, double Wall)> S5bProxyAsync(string work, long size)
@@ -262,10 +271,18 @@ internal static class Socks5ThroughputBenchmark
         string work, long size, Socks5BytestreamOptions senderOptions, Socks5BytestreamOptions receiverOptions, Func<string, FileTransferManager, Task<XmppClient>> connect,
         bool hashes = true,
         bool quietly = false,
-        bool? zeroCopy = null)
+        bool? zeroCopy = null,
+        ReceiverMemory memory = ReceiverMemory.AsItIs,
+        string? source = null)
     {
-        var source = Path.Combine(work, "source.bin");
-        await WriteRandomAsync(source, size);
+        // A source of the caller's is used as it is and kept (the interleaved rows send one synced file again and again);
+        // otherwise a fresh one is written for this sample and deleted after.
+        var ownSource = source is null;
+        source ??= Path.Combine(work, "source.bin");
+        if (ownSource)
+        {
+            await WriteRandomAsync(source, size);
+        }
         var inbox = Directory.CreateDirectory(Path.Combine(work, "in")).FullName;
         var aliceFiles = new FileTransferManager(new FileTransferOptions { Socks5 = senderOptions });
         var bobFiles = new FileTransferManager(new FileTransferOptions { Socks5 = receiverOptions, ZeroCopyReceive = zeroCopy ?? new FileTransferOptions().ZeroCopyReceive });
@@ -280,6 +297,7 @@ internal static class Socks5ThroughputBenchmark
 
             throw new InvalidOperationException("no offer");
         });
+        await ReceiverMemoryState.PrepareAsync(work, size, memory);
         var clock = Stopwatch.StartNew();
         var sent = await aliceFiles.SendFileAsync(bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Socks5, ComputeHashes = hashes })
             .WaitAsync(TimeSpan.FromMinutes(30));
@@ -297,7 +315,10 @@ internal static class Socks5ThroughputBenchmark
         }
 
         File.Delete(received.Path!);
-        File.Delete(source);
+        if (ownSource)
+        {
+            File.Delete(source);
+        }
         if (!quietly)
         {
             Console.WriteLine($"  ({sent.Method.ToShortName()}, {(hashes ? "sha256 verified" : "bytes compared")})");
