@@ -129,6 +129,53 @@ public sealed class CliLoggingTests
     }
 
     [Fact]
+    public void A_one_shot_command_reads_its_levels_from_the_environment_it_is_handed_not_the_process()
+    {
+        Dictionary<string, string?> environment = new() { ["XFT_Logging__LogLevel__Default"] = "Information", ["Logging__LogLevel__Default"] = "Trace" };
+
+        using ILoggerFactory handed = CliLogging.Create(verbose: false, environment);
+        using ILoggerFactory empty = CliLogging.Create(verbose: false, new Dictionary<string, string?>());
+
+        Assert.True(handed.CreateLogger(Client).IsEnabled(LogLevel.Information));
+        Assert.False(handed.CreateLogger(Client).IsEnabled(LogLevel.Debug));
+        Assert.False(empty.CreateLogger(Client).IsEnabled(LogLevel.Warning));
+    }
+
+    [Fact]
+    public void A_one_shot_command_with_a_line_writer_gets_each_event_as_one_formatted_line()
+    {
+        List<string> lines = [];
+        using ILoggerFactory factory = CliLogging.Create(verbose: true, new Dictionary<string, string?>(), lines.Add);
+
+        ILogger logger = factory.CreateLogger(Client);
+#pragma warning disable CA1873 // A test of the formatting itself: the argument is a constant.
+        logger.LogDebug("stream opened to {Host}", "example.test");
+#pragma warning restore CA1873
+        logger.LogTrace("not shown");
+
+        string line = Assert.Single(lines);
+        Assert.Matches(@"^\d\d:\d\d:\d\d\.\d{3} dbug: XmppTransfer\.Core\.XmppClient\[0\] stream opened to example\.test$", line);
+    }
+
+    [Fact]
+    public void A_console_level_still_filters_a_one_shot_commands_line_writer()
+    {
+        List<string> lines = [];
+        using ILoggerFactory factory = CliLogging.Create(
+            new ConfigurationBuilder()
+                .AddInMemoryCollection([new("Logging:LogLevel:Default", "Information"), new("Logging:Console:LogLevel:Default", "Warning")])
+                .Build()
+                .GetSection("Logging"),
+            verbose: false,
+            lines.Add);
+
+        factory.CreateLogger(Client).LogInformation("hidden by the console level");
+        factory.CreateLogger(Client).LogWarning("shown");
+
+        Assert.Contains("shown", Assert.Single(lines), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_level_that_is_not_a_log_level_is_a_usage_error_for_a_one_shot_command()
     {
         UsageException ex = Assert.Throws<UsageException>(() => OneShot(verbose: false, ("Logging:LogLevel:Default", "Loud")));

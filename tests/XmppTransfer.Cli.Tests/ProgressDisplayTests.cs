@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Spectre.Console;
 using XmppTransfer.Cli.Output;
 using XmppTransfer.FileTransfer;
@@ -40,5 +41,35 @@ public sealed class ProgressDisplayTests
         Assert.DoesNotContain(screen, line => line.Contains("xft:", StringComparison.Ordinal) && line.Contains('%', StringComparison.Ordinal));
         Assert.Contains("100%", screen[^1], StringComparison.Ordinal);
         Assert.Contains("report.pdf", screen[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_verbose_log_line_logged_while_the_bar_is_drawn_gets_a_line_of_its_own_above_the_bar()
+    {
+        var terminal = new FakeTerminal();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.Yes,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.Yes,
+            Out = new AnsiConsoleOutput(terminal),
+        });
+        console.Profile.Width = 100;
+        await using var lines = new OrderedOutput(TextWriter.Null, terminal);
+        using var logging = CliLogging.Create(verbose: true, new Dictionary<string, string?>(), lines.Note);
+
+        await ProgressDisplay.RunLiveAsync(console, lines, resultsOnTerminal: false, "report.pdf", 1000, async progress =>
+        {
+            progress!.Report(new FileTransferProgress("report.pdf", 500, 1000, TimeSpan.FromSeconds(1), TransferMethod.Socks5Direct));
+            await terminal.WrittenAsync("50%").WaitAsync(s_cap);
+            logging.CreateLogger("XmppTransfer.Bytestreams.Socks5").LogDebug("streamhost 127.0.0.1:7777 connected");
+            await lines.FlushAsync(TestContext.Current.CancellationToken).WaitAsync(s_cap);
+            return 1;
+        }).WaitAsync(s_cap);
+
+        var screen = terminal.Screen();
+        Assert.Contains(screen, line => line.EndsWith("dbug: XmppTransfer.Bytestreams.Socks5[0] streamhost 127.0.0.1:7777 connected", StringComparison.Ordinal));
+        Assert.DoesNotContain(screen, line => line.Contains("streamhost", StringComparison.Ordinal) && line.Contains('%', StringComparison.Ordinal));
+        Assert.Contains("100%", screen[^1], StringComparison.Ordinal);
     }
 }

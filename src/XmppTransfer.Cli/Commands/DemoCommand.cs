@@ -29,7 +29,7 @@ internal static class DemoCommand
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(parse.GetValue(verbose), async () =>
         {
             var bytes = ParseSize(parse.GetValue(size)!);
-            using var logging = CliLogging.Create(parse.GetValue(verbose));
+            using var logging = CliLogging.Create(parse.GetValue(verbose), XftEnvironment.Current());
             var rows = await new DemoRun(bytes, logging, Console.Error).RunAsync(cancellationToken);
             if (parse.GetValue(json))
             {

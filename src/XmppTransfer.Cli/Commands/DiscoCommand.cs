@@ -21,7 +21,7 @@ internal static class DiscoCommand
             var verbose = parse.GetValue(connection.Verbose);
             return CommandRunner.RunAsync(verbose, async () =>
             {
-                using var logging = CliLogging.Create(verbose);
+                using var logging = CliLogging.Create(verbose, XftEnvironment.Current());
                 var options = connection.Build(parse, logging);
                 var jidText = parse.GetValue(target);
                 Jid jid;

@@ -69,7 +69,10 @@ internal static class ReceiveCommand
             var verbose = parse.GetValue(connection.Verbose);
             return CommandRunner.RunAsync(verbose, async () =>
             {
-                using var logging = CliLogging.Create(verbose);
+                // First, so disposed last: the lines of the client's and the logger's last events are written too. Log lines go
+                // through it as well, above a live progress bar and in order with the notes.
+                await using var lines = OrderedOutput.ForConsole();
+                using var logging = CliLogging.Create(verbose, XftEnvironment.Current(), lines.Note);
                 var allowed = new List<Jid>();
                 foreach (var text in parse.GetValue(acceptFrom) ?? [])
                 {
@@ -118,8 +121,6 @@ internal static class ReceiveCommand
                 // as a refusal the sender sees ("Cannot write here") while we had said we were waiting for files.
                 PrepareFolder(directory);
 
-                // Declared before the client, so disposed after it: the lines of its last events are written too.
-                await using var lines = OrderedOutput.ForConsole();
                 var manager = new FileTransferManager(transferOptions);
 
                 // Declined on arrival by the manager (never queued): as before, neither one of --count nor a failure, but the

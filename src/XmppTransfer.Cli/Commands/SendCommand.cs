@@ -66,7 +66,10 @@ internal static class SendCommand
             var verbose = parse.GetValue(connection.Verbose);
             return CommandRunner.RunAsync(verbose, async () =>
             {
-                using var logging = CliLogging.Create(verbose);
+                // First, so disposed last: the lines of the client's and the logger's last events are written too. Log lines go
+                // through it as well, above a live progress bar and in order with the notes.
+                await using var lines = OrderedOutput.ForConsole();
+                using var logging = CliLogging.Create(verbose, XftEnvironment.Current(), lines.Note);
                 var toText = parse.GetRequiredValue(to);
                 if (!Jid.TryParse(toText, out var receiver))
                 {
@@ -131,8 +134,6 @@ internal static class SendCommand
                 var oob = OobOptions.Default with { ListenAddress = oobAddress, Port = parse.GetValue(oobPort), PublicHost = parse.GetValue(oobPublicHost) };
                 var manager = new FileTransferManager(new FileTransferOptions { Ibb = ibb, Socks5 = socks5, Oob = oob });
 
-                // Declared before the client, so disposed after it: a line raised while the client stops is written too.
-                await using var lines = OrderedOutput.ForConsole();
                 await using var client = new XmppClient(options);
                 client.AddExtension(manager);
 

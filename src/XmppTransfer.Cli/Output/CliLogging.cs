@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Configuration;
 using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
 
 namespace XmppTransfer.Cli.Output;
 
@@ -13,30 +14,41 @@ namespace XmppTransfer.Cli.Output;
 internal static class CliLogging
 {
     /// <summary>
-    /// The console logger of the one-shot commands (send, receive, disco, demo): errors only, unless the <c>Logging</c>
-    /// section of the <c>XFT_</c> environment (<c>XFT_Logging__LogLevel__Default=Information</c>,
+    /// The logger of the one-shot commands (send, receive, disco, demo): errors only, unless the <c>Logging</c> section of
+    /// the <c>XFT_</c> variables in <paramref name="environment"/> (<c>XFT_Logging__LogLevel__Default=Information</c>,
     /// <c>XFT_Logging__LogLevel__XmppTransfer.Core=Debug</c>) sets other levels; <paramref name="verbose"/> wins, as for
-    /// the services (<see cref="ConfigureHost"/>).
+    /// the services (<see cref="ConfigureHost"/>). Each event is one line on stderr, through <paramref name="writeLine"/>
+    /// when given (the command's <see cref="OrderedOutput"/>, which puts it above a live progress bar and in order with the
+    /// command's notes), else by the console logger.
     /// </summary>
     /// <exception cref="UsageException">A configured level is not a log level (exit code 2).</exception>
-    public static ILoggerFactory Create(bool verbose) => Create(EnvironmentLogging(), verbose);
+    public static ILoggerFactory Create(bool verbose, IReadOnlyDictionary<string, string?> environment, Action<string>? writeLine = null) =>
+        Create(EnvironmentLogging(environment), verbose, writeLine);
 
-    /// <summary>The one-shot commands' console logger with the <c>Logging</c> section <paramref name="logging"/>.</summary>
+    /// <summary>The one-shot commands' logger with the <c>Logging</c> section <paramref name="logging"/>.</summary>
     /// <exception cref="UsageException">A configured level is not a log level (exit code 2).</exception>
-    public static ILoggerFactory Create(IConfiguration logging, bool verbose) => Create(logging, verbose, "in the environment");
+    public static ILoggerFactory Create(IConfiguration logging, bool verbose, Action<string>? writeLine = null) =>
+        Create(logging, verbose, "in the environment", writeLine);
 
     /// <summary>
     /// Checks the levels of a service's <c>Logging</c> section (<c>xft proxy</c>, <c>xft server</c>) before its host is
     /// built: the host reads them only when it creates its first logger, and a bad one there is a crash with a stack trace.
     /// </summary>
     /// <exception cref="UsageException">A configured level is not a log level (exit code 2).</exception>
-    public static void Validate(IConfiguration logging) => Create(logging, verbose: false, "in the configuration").Dispose();
+    public static void Validate(IConfiguration logging) => Create(logging, verbose: false, "in the configuration", writeLine: null).Dispose();
 
-    private static ILoggerFactory Create(IConfiguration logging, bool verbose, string where)
+    private static ILoggerFactory Create(IConfiguration logging, bool verbose, string where, Action<string>? writeLine)
     {
         try
         {
-            return LoggerFactory.Create(builder => Configure(builder, logging, verbose, LogLevel.Error, "HH:mm:ss.fff "));
+            return LoggerFactory.Create(builder =>
+            {
+                Configure(builder, logging, verbose, LogLevel.Error, "HH:mm:ss.fff ");
+                if (writeLine is not null)
+                {
+                    ToLines(builder.Services, writeLine);
+                }
+            });
         }
         catch (InvalidOperationException ex)
         {
@@ -45,9 +57,32 @@ internal static class CliLogging
         }
     }
 
-    /// <summary>The <c>Logging</c> section of the <c>XFT_</c> environment variables (nothing else in them is read here).</summary>
-    public static IConfiguration EnvironmentLogging() =>
-        new ConfigurationBuilder().AddEnvironmentVariables(XftEnvironment.Prefix).Build().GetSection("Logging");
+    /// <summary>The <c>Logging</c> section of the <c>XFT_</c> variables in <paramref name="environment"/> (nothing else in them is read here).</summary>
+    public static IConfiguration EnvironmentLogging(IReadOnlyDictionary<string, string?> environment) =>
+        new ConfigurationBuilder().AddXftVariables(environment).Build().GetSection("Logging");
+
+    /// <summary>
+    /// Swaps the console logger for a <see cref="LineLoggerProvider"/> on <paramref name="writeLine"/>, formatting with the
+    /// same console formatter and options (the one <c>Logging:Console:FormatterName</c> names, the simple one by default).
+    /// </summary>
+    private static void ToLines(IServiceCollection services, Action<string> writeLine)
+    {
+        for (var i = services.Count - 1; i >= 0; i--)
+        {
+            if (services[i].ServiceType == typeof(ILoggerProvider) && services[i].ImplementationType == typeof(ConsoleLoggerProvider))
+            {
+                services.RemoveAt(i);
+            }
+        }
+
+        services.AddSingleton<ILoggerProvider>(provider =>
+        {
+            var name = provider.GetRequiredService<IOptions<ConsoleLoggerOptions>>().Value.FormatterName ?? ConsoleFormatterNames.Simple;
+            var formatters = provider.GetServices<ConsoleFormatter>().ToList();
+            var formatter = formatters.FirstOrDefault(f => f.Name == name) ?? formatters.First(f => f.Name == ConsoleFormatterNames.Simple);
+            return new LineLoggerProvider(formatter, writeLine);
+        });
+    }
 
     /// <summary>
     /// The console logging of the long-running services (<c>xft proxy</c>, <c>xft server</c>), one line per event on
