@@ -1,3 +1,7 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+using XmppTransfer.FileTransfer.Storage.Linux;
+
 namespace XmppTransfer.FileTransfer.Storage;
 
 /// <summary>
@@ -144,34 +148,95 @@ internal static class PartNames
     private static string NameAt(string safeName, int n) => n == 1 ? safeName : $"{safeName}.{n}";
 
     /// <summary>
-    /// Moves the finished part <paramref name="partName"/> to <paramref name="finalName"/> (replacing a file of that name when
-    /// <paramref name="overwrite"/>, else to the first free <c>name (n).ext</c>) and returns the final path. Moves in this
-    /// process take turns, so two that finish together cannot both pick the same free name.
+    /// Saves the finished, verified part <paramref name="partName"/> as <paramref name="finalName"/> (replacing a file of that
+    /// name when <paramref name="overwrite"/>, else under the first free <c>name (n).ext</c>) and returns the final path.
+    /// <paramref name="verified"/> is the part's open file, whose bytes were written and hashed through it; it is disposed
+    /// here. On Linux the very file it is gets the final name (<see cref="PartPublication"/>), whatever the name
+    /// <c>name.part</c> leads to by then, and it is closed (its lock released) only once that name is gone. Elsewhere, and
+    /// where the file system refuses links, it is closed and the part moved by name; moves by name in this process take
+    /// turns, and a final name taken in between (by another process) moves the file on to the next free one.
+    /// <paramref name="link"/> replaces <see cref="LinkNative.LinkOpenFile"/> (tests: a file system that refuses links, a
+    /// name taken at the last moment).
     /// </summary>
-    public static string Commit(string directory, string partName, string finalName, bool overwrite)
+    public static async Task<string> CommitAsync(
+        string directory,
+        string partName,
+        string finalName,
+        bool overwrite,
+        FileStream verified,
+        ILogger logger,
+        CancellationToken cancellationToken,
+        Func<SafeFileHandle, string, int>? link = null)
     {
-        string finalPath;
-        lock (s_gate)
+        var source = PartialFile.DataPath(directory, partName);
+        await using (verified.ConfigureAwait(false))
         {
-            finalPath = FinalPath(directory, finalName, overwrite);
-            File.Move(PartialFile.DataPath(directory, partName), finalPath, overwrite);
+            if (NoFollowOpenNative.IsSupported)
+            {
+                try
+                {
+                    var published = await PartPublication.PublishAsync(
+                        directory, partName, finalName, overwrite, verified, logger, link ?? LinkNative.LinkOpenFile, cancellationToken).ConfigureAwait(false);
+                    if (published.FinalPath is { } done)
+                    {
+                        return done;
+                    }
+
+                    source = published.ByName;
+                }
+                catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+                {
+                    // A C library without linkat or statx (musl): the move by name below, as everywhere else.
+                    NoFollowOpenNative.MarkUnavailable();
+                }
+            }
         }
 
-        try
+        // Closed first: elsewhere (Windows) an open file cannot be moved.
+        var finalPath = MoveByName(directory, source, finalName, overwrite);
+        if (source == PartialFile.DataPath(directory, partName))
         {
-            File.Delete(PartialFile.MetadataPath(directory, partName));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // The file is saved: a metadata file left behind describes a part that no longer exists and is never resumed from.
+            try
+            {
+                File.Delete(PartialFile.MetadataPath(directory, partName));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The file is saved: a metadata file left behind describes a part that no longer exists and is never resumed from.
+            }
         }
 
         return finalPath;
     }
 
     /// <summary>
+    /// Moves <paramref name="source"/> to <paramref name="finalName"/> (replacing it when <paramref name="overwrite"/>), else to
+    /// the first free <c>name (n).ext</c>: a name taken between the look and the move (the move never replaces then) sends it
+    /// on to the next.
+    /// </summary>
+    private static string MoveByName(string directory, string source, string finalName, bool overwrite)
+    {
+        for (var tries = 0; ; tries++)
+        {
+            lock (s_gate)
+            {
+                var finalPath = FinalPath(directory, finalName, overwrite);
+                try
+                {
+                    File.Move(source, finalPath, overwrite);
+                    return finalPath;
+                }
+                catch (IOException) when (!overwrite && tries < PartPublication.MaxFinalNames && Path.Exists(finalPath) && File.Exists(source))
+                {
+                    // Taken since the look, by another process: the next free name.
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// Where a file finished now would be saved: <paramref name="finalName"/> itself when <paramref name="overwrite"/>, else the
-    /// first free <c>name (n).ext</c>. <see cref="Commit"/> applies the same rule when the file is complete, so a name taken in
+    /// first free <c>name (n).ext</c>. <see cref="CommitAsync"/> applies the same rule when the file is complete, so a name taken in
     /// between moves the file on to the next free one.
     /// </summary>
     public static string FinalPath(string directory, string finalName, bool overwrite) =>
