@@ -35,7 +35,9 @@ internal static class PartNames
     /// <paramref name="resumable"/> (the file, when the receive may resume), the first of <paramref name="safeName"/>,
     /// <c>safeName.2</c> ... <c>safeName.32</c> that no receive holds and whose part can be resumed for that file;
     /// otherwise, and when there is none, <paramref name="safeName"/> or the first free <c>safeName.n</c>: free means no
-    /// receive of this process holds it and no other process has its part open and locked (<see cref="InUseElsewhere"/>).
+    /// receive of this process holds it, no other process has its part open and locked (<see cref="InUseElsewhere"/>), and
+    /// no other process's lease holds its <c>.part.lock</c> (<see cref="PartLock"/>, Linux), which is taken here: the look
+    /// at the part alone misses a receive of another process that chose the name but has not opened its part yet.
     /// </summary>
     public static Lease Take(string directory, string safeName, PartialFile? resumable = null)
     {
@@ -56,14 +58,38 @@ internal static class PartNames
                 continue;
             }
 
-            lock (s_gate)
+            if (Claim(key, folder, name) is { } claimed)
             {
-                if (s_held.Add(key))
-                {
-                    return new Lease(key, name);
-                }
+                return claimed;
             }
         }
+    }
+
+    /// <summary>
+    /// Claims <paramref name="name"/> in this process (under the gate), then against other processes (<see cref="PartLock"/>,
+    /// outside it: other receives do not wait on our disk); null, with nothing held, when either has it already.
+    /// </summary>
+    private static Lease? Claim(string key, string folder, string name)
+    {
+        lock (s_gate)
+        {
+            if (!s_held.Add(key))
+            {
+                return null;
+            }
+        }
+
+        if (PartLock.TryTake(folder, name, out var held))
+        {
+            return new Lease(key, name, held);
+        }
+
+        lock (s_gate)
+        {
+            s_held.Remove(key);
+        }
+
+        return null;
     }
 
     private static bool IsHeld(string key)
@@ -120,12 +146,9 @@ internal static class PartNames
                 continue;
             }
 
-            lock (s_gate)
+            if (Claim(key, folder, name) is { } lease)
             {
-                if (s_held.Add(key))
-                {
-                    return new Lease(key, name);
-                }
+                return lease;
             }
         }
 
@@ -242,8 +265,8 @@ internal static class PartNames
     public static string FinalPath(string directory, string finalName, bool overwrite) =>
         overwrite ? Path.Combine(directory, finalName) : SafeFileName.Unique(directory, finalName);
 
-    /// <summary>One receive's claim on a part name; disposing releases it.</summary>
-    internal sealed class Lease(string key, string name) : IDisposable
+    /// <summary>One receive's claim on a part name, with its lock against other processes where there is one; disposing releases both.</summary>
+    internal sealed class Lease(string key, string name, PartLock? held) : IDisposable
     {
         private int _released;
 
@@ -254,6 +277,8 @@ internal static class PartNames
         {
             if (Interlocked.Exchange(ref _released, 1) == 0)
             {
+                // The other processes' claim first: a receive of ours that takes the name next then finds it free there too.
+                held?.Dispose();
                 lock (s_gate)
                 {
                     s_held.Remove(key);
