@@ -49,4 +49,10 @@ internal static partial class FileTransferLog
 
     [LoggerMessage(3014, LogLevel.Warning, "{Path} is {Kind}, which no receive writes: removed unopened, and a new file made in its place")]
     public static partial void ForeignPartReplaced(ILogger logger, string path, string kind);
+
+    [LoggerMessage(3015, LogLevel.Warning, "{Path} is no longer the part this receive wrote and verified: left as it is, and the verified bytes saved from the open file instead")]
+    public static partial void PartNameReplaced(ILogger logger, string path);
+
+    [LoggerMessage(3016, LogLevel.Debug, "{Path} cannot be saved by the file it is here (link errno {Errno}); moved by name instead")]
+    public static partial void PublishedByName(ILogger logger, string path, int errno);
 }

@@ -196,6 +196,10 @@ public sealed partial class FileTransferManager
         using var hashing = ReceiveHashing.For(identity, options.ComputeSha256);
         var resumeFrom = options.Resume && identity.Sha256 is not null ? PartialFile.ResumableLength(directory, partName, identity) : 0;
         long received;
+
+        // The part's open file, from the write (or the check of a whole part) to publication: the file saved is the one
+        // hashed through it, whatever its name leads to by then (PartNames.CommitAsync).
+        FileStream? part = null;
         try
         {
             // Hashed before the request, so the server is not left waiting while we re-read a large part.
@@ -210,16 +214,22 @@ public sealed partial class FileTransferManager
             if (resumeFrom > 0 && hashing.HasSha256(identity.Sha256))
             {
                 received = 0;
+                part = PartData.Open(partPath, resumeFrom, 0, Logger, hashing.Part);
                 new ProgressReporter(progress, savingAs, resumeFrom, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Oob }.Report(resumeFrom, force: true);
             }
             else
             {
-                (resumeFrom, received) = await DownloadOobAsync(offer, directory, partName, identity, hashing, resumeFrom, savingAs, progress, cancellationToken).ConfigureAwait(false);
+                (resumeFrom, received, part) = await DownloadOobAsync(offer, directory, partName, identity, hashing, resumeFrom, savingAs, progress, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (FileTransferException ex)
         {
             offer.Response.TrySetException(new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Cancel, "item-not-found", ex.Message)));
+            if (part is not null)
+            {
+                await part.DisposeAsync().ConfigureAwait(false);
+            }
+
             if (ex.ErrorKind == FileTransferErrorKind.IntegrityCheckFailed)
             {
                 PartialFile.Delete(directory, partName);
@@ -230,19 +240,36 @@ public sealed partial class FileTransferManager
         catch (OperationCanceledException)
         {
             offer.Response.TrySetException(new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Cancel, "item-not-found", "Download cancelled")));
+            if (part is not null)
+            {
+                await part.DisposeAsync().ConfigureAwait(false);
+            }
+
             throw;
         }
 
         var total = resumeFrom + received;
-        var sha = hashing.Sha256 is null ? null : Convert.ToHexStringLower(hashing.Sha256.GetHashAndReset());
-        if (identity.Sha256 is not null && identity.Sha256 != sha)
+        string finalPath;
+        string? sha;
+        try
         {
-            PartialFile.Delete(directory, partName);
-            offer.Response.TrySetException(new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Cancel, "item-not-found", "SHA-256 mismatch")));
-            throw new FileTransferException(FileTransferErrorKind.IntegrityCheckFailed, $"{offer.SafeName} from {offer.From} failed its SHA-256 check; the data was discarded.");
+            sha = hashing.Sha256 is null ? null : Convert.ToHexStringLower(hashing.Sha256.GetHashAndReset());
+            if (identity.Sha256 is not null && identity.Sha256 != sha)
+            {
+                await part.DisposeAsync().ConfigureAwait(false);
+                PartialFile.Delete(directory, partName);
+                offer.Response.TrySetException(new XmppStanzaErrorException(new StanzaError(StanzaErrorType.Cancel, "item-not-found", "SHA-256 mismatch")));
+                throw new FileTransferException(FileTransferErrorKind.IntegrityCheckFailed, $"{offer.SafeName} from {offer.From} failed its SHA-256 check; the data was discarded.");
+            }
+
+            finalPath = await PartNames.CommitAsync(directory, partName, offer.SafeName, options.Overwrite, part, Logger, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // CommitAsync closed it already on success; a failure keeps the part for resuming.
+            await part.DisposeAsync().ConfigureAwait(false);
         }
 
-        var finalPath = PartNames.Commit(directory, partName, offer.SafeName, options.Overwrite);
         offer.Response.TrySetResult(null);
         FileTransferLog.Completed(Logger, offer.Sid, offer.From.ToString(), received, "oob", clock.Elapsed.TotalSeconds);
         return new FileTransferResult
@@ -264,9 +291,9 @@ public sealed partial class FileTransferManager
     /// <summary>
     /// The download proper: asks for the bytes from <paramref name="resumeFrom"/> (whose prefix <paramref name="hashing"/>
     /// holds) and writes the body into the part. Returns where the body started (0 when the server sent the whole file
-    /// after all) and how many bytes it had.
+    /// after all), how many bytes it had, and the part, still open (the caller publishes it by that open file).
     /// </summary>
-    private async Task<(long From, long Received)> DownloadOobAsync(
+    private async Task<(long From, long Received, FileStream Part)> DownloadOobAsync(
         IncomingFileOffer offer,
         string directory,
         string partName,
@@ -303,7 +330,7 @@ public sealed partial class FileTransferManager
         var reporter = new ProgressReporter(progress, savingAs, download.Total ?? -1, resumeFrom, Options.ProgressInterval) { Method = TransferMethod.Oob };
         long received;
         var part = PartData.Open(partPath, resumeFrom, download.Total - resumeFrom ?? 0, Logger, hashing.Part);
-        await using (part.ConfigureAwait(false))
+        try
         {
             identity.Save(directory, partName, Logger);
             if (resumeFrom > 0)
@@ -328,9 +355,14 @@ public sealed partial class FileTransferManager
                 }
             }
         }
+        catch
+        {
+            await part.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
 
         reporter.Report(resumeFrom + received, force: true);
-        return (resumeFrom, received);
+        return (resumeFrom, received, part);
     }
 
     /// <summary>

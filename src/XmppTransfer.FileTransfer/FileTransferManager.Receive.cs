@@ -407,10 +407,12 @@ public sealed partial class FileTransferManager
         using var peerGone = peerUnavailable.Register(static state => ((InactivityWatchdog)state!).Shorten(Socks5PeerGoneGrace), watchdog);
         var expected = offer.File.Size - resumeFrom;
         long received = 0;
+        // Kept open from the first byte to publication: the file saved is the one written and hashed through this handle,
+        // whatever its name leads to by then (PartNames.CommitAsync), and its lock keeps other receives off it until then.
         var part = PartData.Open(partPath, resumeFrom, expected, Logger, hashing.Part);
         try
         {
-            await using (part.ConfigureAwait(false))
+            try
             {
                 identity.Save(directory, partName, Logger);
                 if (resumeFrom > 0)
@@ -460,32 +462,41 @@ public sealed partial class FileTransferManager
                         $"{offer.From} closed the stream after {resumeFrom + received} of {offer.File.Size} bytes of {offer.SafeName}; the part is kept for resuming.");
                 }
             }
+            catch (FileTransferException ex) when (ex.ErrorKind == FileTransferErrorKind.IntegrityCheckFailed)
+            {
+                // The sender sent more than it offered: its bytes do not make the file it described, so none of them is kept to
+                // be resumed from, as after a failed hash (the out-of-band download treats a body longer than announced alike).
+                await part.DisposeAsync().ConfigureAwait(false);
+                PartialFile.Delete(directory, partName);
+                throw;
+            }
+
+            reporter.Report(resumeFrom + received, force: true);
+            var sha = sha256 is null ? null : Convert.ToHexStringLower(sha256.GetHashAndReset());
+            var md5Hex = md5 is null ? null : Convert.ToHexStringLower(md5.GetHashAndReset());
+            var shaMismatch = identity.Sha256 is not null && identity.Sha256 != sha;
+            var md5Mismatch = identity.Md5 is not null && md5Hex is not null && !string.Equals(identity.Md5, md5Hex, StringComparison.OrdinalIgnoreCase);
+            if (shaMismatch || md5Mismatch)
+            {
+                // Corrupt data must neither keep a final name nor be resumed from.
+                await part.DisposeAsync().ConfigureAwait(false);
+                PartialFile.Delete(directory, partName);
+                throw new FileTransferException(
+                    FileTransferErrorKind.IntegrityCheckFailed,
+                    $"{offer.SafeName} from {offer.From} failed its {(shaMismatch ? "SHA-256" : "MD5")} check; the data was discarded.");
+            }
+
+            var finalPath = await PartNames.CommitAsync(directory, partName, offer.SafeName, options.Overwrite, part, Logger, cancellationToken).ConfigureAwait(false);
+            FileTransferLog.Completed(Logger, offer.Sid, offer.From.ToString(), received, method.ToShortName(), clock.Elapsed.TotalSeconds);
+            return Result(finalPath, sha, md5Hex);
         }
-        catch (FileTransferException ex) when (ex.ErrorKind == FileTransferErrorKind.IntegrityCheckFailed)
+        finally
         {
-            // The sender sent more than it offered: its bytes do not make the file it described, so none of them is kept to
-            // be resumed from, as after a failed hash (the out-of-band download treats a body longer than announced alike).
-            PartialFile.Delete(directory, partName);
-            throw;
+            // Closed on every other way out (a failure keeps the part for resuming); CommitAsync closed it already on success.
+            await part.DisposeAsync().ConfigureAwait(false);
         }
 
-        reporter.Report(resumeFrom + received, force: true);
-        var sha = sha256 is null ? null : Convert.ToHexStringLower(sha256.GetHashAndReset());
-        var md5Hex = md5 is null ? null : Convert.ToHexStringLower(md5.GetHashAndReset());
-        var shaMismatch = identity.Sha256 is not null && identity.Sha256 != sha;
-        var md5Mismatch = identity.Md5 is not null && md5Hex is not null && !string.Equals(identity.Md5, md5Hex, StringComparison.OrdinalIgnoreCase);
-        if (shaMismatch || md5Mismatch)
-        {
-            // Corrupt data must neither keep a final name nor be resumed from.
-            PartialFile.Delete(directory, partName);
-            throw new FileTransferException(
-                FileTransferErrorKind.IntegrityCheckFailed,
-                $"{offer.SafeName} from {offer.From} failed its {(shaMismatch ? "SHA-256" : "MD5")} check; the data was discarded.");
-        }
-
-        var finalPath = PartNames.Commit(directory, partName, offer.SafeName, options.Overwrite);
-        FileTransferLog.Completed(Logger, offer.Sid, offer.From.ToString(), received, method.ToShortName(), clock.Elapsed.TotalSeconds);
-        return new FileTransferResult
+        FileTransferResult Result(string finalPath, string? sha, string? md5Hex) => new()
         {
             Peer = offer.From,
             Sid = offer.Sid,

@@ -481,6 +481,38 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_part_name_taken_by_another_file_during_a_receive_leaves_that_file_alone_and_saves_the_bytes_received()
+    {
+        // The receive writes and hashes through the part it opened; another user of the folder renames a file over its name
+        // meanwhile. The file saved must be the one received and verified, not whatever the name leads to at the end.
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "Publishing by the open file is done on Linux.");
+        var alice = Attach(_alice, s_loopback);
+        // Held past the first of the receiver's 1 MiB buffers, which is reported once full.
+        var content = RandomNumberGenerator.GetBytes(3_000_000);
+        var file = new Si.FileOfferDescription("swap.bin", content.Length) { Sha256 = SHA256.HashData(content) };
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var send = alice.SendStreamAsync(_bob.BoundJid, new GatedStream(content, 1_500_000, gate.Task), file, new FileSendOptions { ComputeHashes = false });
+        var offer = await NextOfferAsync();
+        var inbox = Path.Combine(_root, "swap");
+        var writing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var receive = offer.AcceptAsync(
+            inbox, progress: new Progress<FileTransferProgress>(_ => writing.TrySetResult()), cancellationToken: TestContext.Current.CancellationToken);
+
+        // The first report comes with the first bytes, so the part is open by then.
+        await writing.Task.WaitAsync(s_cap);
+        var other = Path.Combine(inbox, "other");
+        await File.WriteAllBytesAsync(other, [9, 9, 9], TestContext.Current.CancellationToken);
+        File.Move(other, Path.Combine(inbox, "swap.bin.part"), overwrite: true);
+        gate.SetResult();
+        var received = await receive.WaitAsync(s_cap);
+        await send.WaitAsync(s_cap);
+
+        Assert.True(received.Verified);
+        Assert.Equal(content, await File.ReadAllBytesAsync(received.Path!, TestContext.Current.CancellationToken));
+        Assert.Equal([9, 9, 9], await File.ReadAllBytesAsync(Path.Combine(inbox, "swap.bin.part"), TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task An_in_band_offer_of_a_file_being_received_over_socks5_is_offered_anew_when_that_receive_succeeds()
     {
         // The receive waits for an IBB re-offer of its file from the start; the same file offered in-band again is taken for

@@ -1,3 +1,7 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+using XmppTransfer.FileTransfer.Storage.Linux;
+
 namespace XmppTransfer.FileTransfer.Storage;
 
 /// <summary>
@@ -31,7 +35,9 @@ internal static class PartNames
     /// <paramref name="resumable"/> (the file, when the receive may resume), the first of <paramref name="safeName"/>,
     /// <c>safeName.2</c> ... <c>safeName.32</c> that no receive holds and whose part can be resumed for that file;
     /// otherwise, and when there is none, <paramref name="safeName"/> or the first free <c>safeName.n</c>: free means no
-    /// receive of this process holds it and no other process has its part open and locked (<see cref="InUseElsewhere"/>).
+    /// receive of this process holds it, no other process has its part open and locked (<see cref="InUseElsewhere"/>), and
+    /// no other process's lease holds its <c>.part.lock</c> (<see cref="PartLock"/>, Linux), which is taken here: the look
+    /// at the part alone misses a receive of another process that chose the name but has not opened its part yet.
     /// </summary>
     public static Lease Take(string directory, string safeName, PartialFile? resumable = null)
     {
@@ -52,14 +58,38 @@ internal static class PartNames
                 continue;
             }
 
-            lock (s_gate)
+            if (Claim(key, folder, name) is { } claimed)
             {
-                if (s_held.Add(key))
-                {
-                    return new Lease(key, name);
-                }
+                return claimed;
             }
         }
+    }
+
+    /// <summary>
+    /// Claims <paramref name="name"/> in this process (under the gate), then against other processes (<see cref="PartLock"/>,
+    /// outside it: other receives do not wait on our disk); null, with nothing held, when either has it already.
+    /// </summary>
+    private static Lease? Claim(string key, string folder, string name)
+    {
+        lock (s_gate)
+        {
+            if (!s_held.Add(key))
+            {
+                return null;
+            }
+        }
+
+        if (PartLock.TryTake(folder, name, out var held))
+        {
+            return new Lease(key, name, held);
+        }
+
+        lock (s_gate)
+        {
+            s_held.Remove(key);
+        }
+
+        return null;
     }
 
     private static bool IsHeld(string key)
@@ -116,12 +146,9 @@ internal static class PartNames
                 continue;
             }
 
-            lock (s_gate)
+            if (Claim(key, folder, name) is { } lease)
             {
-                if (s_held.Add(key))
-                {
-                    return new Lease(key, name);
-                }
+                return lease;
             }
         }
 
@@ -144,41 +171,102 @@ internal static class PartNames
     private static string NameAt(string safeName, int n) => n == 1 ? safeName : $"{safeName}.{n}";
 
     /// <summary>
-    /// Moves the finished part <paramref name="partName"/> to <paramref name="finalName"/> (replacing a file of that name when
-    /// <paramref name="overwrite"/>, else to the first free <c>name (n).ext</c>) and returns the final path. Moves in this
-    /// process take turns, so two that finish together cannot both pick the same free name.
+    /// Saves the finished, verified part <paramref name="partName"/> as <paramref name="finalName"/> (replacing a file of that
+    /// name when <paramref name="overwrite"/>, else under the first free <c>name (n).ext</c>) and returns the final path.
+    /// <paramref name="verified"/> is the part's open file, whose bytes were written and hashed through it; it is disposed
+    /// here. On Linux the very file it is gets the final name (<see cref="PartPublication"/>), whatever the name
+    /// <c>name.part</c> leads to by then, and it is closed (its lock released) only once that name is gone. Elsewhere, and
+    /// where the file system refuses links, it is closed and the part moved by name; moves by name in this process take
+    /// turns, and a final name taken in between (by another process) moves the file on to the next free one.
+    /// <paramref name="link"/> replaces <see cref="LinkNative.LinkOpenFile"/> (tests: a file system that refuses links, a
+    /// name taken at the last moment).
     /// </summary>
-    public static string Commit(string directory, string partName, string finalName, bool overwrite)
+    public static async Task<string> CommitAsync(
+        string directory,
+        string partName,
+        string finalName,
+        bool overwrite,
+        FileStream verified,
+        ILogger logger,
+        CancellationToken cancellationToken,
+        Func<SafeFileHandle, string, int>? link = null)
     {
-        string finalPath;
-        lock (s_gate)
+        var source = PartialFile.DataPath(directory, partName);
+        await using (verified.ConfigureAwait(false))
         {
-            finalPath = FinalPath(directory, finalName, overwrite);
-            File.Move(PartialFile.DataPath(directory, partName), finalPath, overwrite);
+            if (NoFollowOpenNative.IsSupported)
+            {
+                try
+                {
+                    var published = await PartPublication.PublishAsync(
+                        directory, partName, finalName, overwrite, verified, logger, link ?? LinkNative.LinkOpenFile, cancellationToken).ConfigureAwait(false);
+                    if (published.FinalPath is { } done)
+                    {
+                        return done;
+                    }
+
+                    source = published.ByName;
+                }
+                catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+                {
+                    // A C library without linkat or statx (musl): the move by name below, as everywhere else.
+                    NoFollowOpenNative.MarkUnavailable();
+                }
+            }
         }
 
-        try
+        // Closed first: elsewhere (Windows) an open file cannot be moved.
+        var finalPath = MoveByName(directory, source, finalName, overwrite);
+        if (source == PartialFile.DataPath(directory, partName))
         {
-            File.Delete(PartialFile.MetadataPath(directory, partName));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // The file is saved: a metadata file left behind describes a part that no longer exists and is never resumed from.
+            try
+            {
+                File.Delete(PartialFile.MetadataPath(directory, partName));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The file is saved: a metadata file left behind describes a part that no longer exists and is never resumed from.
+            }
         }
 
         return finalPath;
     }
 
     /// <summary>
+    /// Moves <paramref name="source"/> to <paramref name="finalName"/> (replacing it when <paramref name="overwrite"/>), else to
+    /// the first free <c>name (n).ext</c>: a name taken between the look and the move (the move never replaces then) sends it
+    /// on to the next.
+    /// </summary>
+    private static string MoveByName(string directory, string source, string finalName, bool overwrite)
+    {
+        for (var tries = 0; ; tries++)
+        {
+            lock (s_gate)
+            {
+                var finalPath = FinalPath(directory, finalName, overwrite);
+                try
+                {
+                    File.Move(source, finalPath, overwrite);
+                    return finalPath;
+                }
+                catch (IOException) when (!overwrite && tries < PartPublication.MaxFinalNames && Path.Exists(finalPath) && File.Exists(source))
+                {
+                    // Taken since the look, by another process: the next free name.
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// Where a file finished now would be saved: <paramref name="finalName"/> itself when <paramref name="overwrite"/>, else the
-    /// first free <c>name (n).ext</c>. <see cref="Commit"/> applies the same rule when the file is complete, so a name taken in
+    /// first free <c>name (n).ext</c>. <see cref="CommitAsync"/> applies the same rule when the file is complete, so a name taken in
     /// between moves the file on to the next free one.
     /// </summary>
     public static string FinalPath(string directory, string finalName, bool overwrite) =>
         overwrite ? Path.Combine(directory, finalName) : SafeFileName.Unique(directory, finalName);
 
-    /// <summary>One receive's claim on a part name; disposing releases it.</summary>
-    internal sealed class Lease(string key, string name) : IDisposable
+    /// <summary>One receive's claim on a part name, with its lock against other processes where there is one; disposing releases both.</summary>
+    internal sealed class Lease(string key, string name, PartLock? held) : IDisposable
     {
         private int _released;
 
@@ -189,6 +277,8 @@ internal static class PartNames
         {
             if (Interlocked.Exchange(ref _released, 1) == 0)
             {
+                // The other processes' claim first: a receive of ours that takes the name next then finds it free there too.
+                held?.Dispose();
                 lock (s_gate)
                 {
                     s_held.Remove(key);

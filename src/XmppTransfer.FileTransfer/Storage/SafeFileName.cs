@@ -91,13 +91,15 @@ public static class SafeFileName
     public static string Unique(string directory, string name)
     {
         var candidate = Path.Combine(directory, name);
-        var stem = Path.GetFileNameWithoutExtension(name);
-        var extension = Path.GetExtension(name);
         for (var i = 1; File.Exists(candidate) || Directory.Exists(candidate); i++)
         {
-            candidate = Path.Combine(directory, $"{stem} ({i}){extension}");
+            candidate = Path.Combine(directory, Candidate(name, i));
         }
 
         return candidate;
     }
+
+    /// <summary>The <paramref name="n"/>th name <see cref="Unique"/> tries: <c>name</c> for 0, then <c>name (n).ext</c>.</summary>
+    public static string Candidate(string name, int n) =>
+        n == 0 ? name : $"{Path.GetFileNameWithoutExtension(name)} ({n}){Path.GetExtension(name)}";
 }

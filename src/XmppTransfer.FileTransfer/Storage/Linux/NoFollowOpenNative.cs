@@ -19,6 +19,9 @@ internal static partial class NoFollowOpenNative
     public const int ReadOnly = 0;
     public const int ReadWrite = 2;
 
+    /// <summary>O_CREAT (the same on every architecture <see cref="OpenFlags"/> knows), added to an access mode: a missing file is made (mode 0600).</summary>
+    public const int Create = 0x40;
+
     private const string Libc = "libc.so.6";
     private const int ONonBlock = 0x800;
     private const int OCloExec = 0x80000;
@@ -88,12 +91,12 @@ internal static partial class NoFollowOpenNative
     private static partial int Statx(int directoryFd, string path, int flags, uint mask, ref byte buffer);
 
     /// <summary>
-    /// Opens <paramref name="path"/> (<see cref="ReadOnly"/> or <see cref="ReadWrite"/>) without following a link and without
-    /// waiting; the descriptor, or -1 with the errno.
+    /// Opens <paramref name="path"/> (<see cref="ReadOnly"/> or <see cref="ReadWrite"/>, with <see cref="Create"/> to make a
+    /// missing file) without following a link and without waiting; the descriptor, or -1 with the errno.
     /// </summary>
     public static (int Fd, int Errno) OpenNoFollow(string path, int access)
     {
-        var fd = Open(path, access | OpenFlags(RuntimeInformation.ProcessArchitecture), 0);
+        var fd = Open(path, access | OpenFlags(RuntimeInformation.ProcessArchitecture), (access & Create) != 0 ? 0x180 : 0);
         return (fd, fd < 0 ? Marshal.GetLastPInvokeError() : 0);
     }
 
