@@ -40,6 +40,10 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     /// write-stall timeout so that stepping a hung disk to its stall never trips it. Also his pipe -> file splice.
     /// </summary>
     private static readonly TimeSpan s_bobInactivity = TimeSpan.FromMinutes(10);
+
+    /// <summary>The hanging-disk receives: the file's size, and where Bob's disk stops taking bytes.</summary>
+    private const int HungSize = (3 * 1024 * 1024) + 5;
+    private const int HungAt = (1024 * 1024) + 12_345;
     private readonly ManualTimeProvider _bobClock = new(manualTimers: true);
     private FileSpliceCall _bobFileSplice = SocketFileSplice.SpliceToFile;
 
@@ -156,32 +160,13 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     [Fact]
     public async Task An_unhashed_receive_whose_file_side_splice_never_returns_fails_as_local_io_at_the_write_stall_timeout_and_keeps_its_part_uncut()
     {
-        var alice = Attach(_alice, s_loopback);
-        var size = 3 * 1024 * 1024 + 5;
-        const int HoldAt = 1024 * 1024 + 12_345;
-        var content = RandomNumberGenerator.GetBytes(size);
-        var inbox = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
-        var part = Path.Combine(inbox, "hung.bin.part");
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var disk = new HangingDisk(HoldAt);
-        _bobFileSplice = disk.Splice;
+        using var disk = new HangingDisk(HungAt);
         using var stopSender = new CancellationTokenSource();
-        var send = alice.SendStreamAsync(
-            _bob.BoundJid,
-            new GatedStream(content, HoldAt, gate.Task),
-            new Si.FileOfferDescription("hung.bin", size),
-            new FileSendOptions { ComputeHashes = false, Method = TransferMethodPreference.Socks5 },
-            cancellationToken: stopSender.Token);
-        var offer = await NextOfferAsync();
+        var send = Task.CompletedTask;
         try
         {
-            var receive = offer.AcceptAsync(inbox, new FileReceiveOptions { ComputeSha256 = false });
-
-            // The rest is sent only once every byte before HoldAt is on disk, so the splice that hangs starts exactly there.
-            await disk.HeldBack.WaitAsync(s_cap);
-            gate.TrySetResult();
-            await disk.Entered.WaitAsync(s_cap);
-            var held = await TransferTestKit.AllocatedBytesAsync(part, s_cap);
+            var (sending, receive, inbox, part, held) = await StartHungReceiveAsync(disk, stopSender.Token, CancellationToken.None);
+            send = sending;
 
             // The check runs inside Advance (the clock's timers fire there): a second short of the timeout it lets the
             // write be, at the timeout it gives up on it.
@@ -191,11 +176,11 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
             var ex = await Assert.ThrowsAsync<FileTransferException>(() => receive.WaitAsync(s_cap));
 
             Assert.Equal(FileTransferErrorKind.LocalIo, ex.ErrorKind);
-            Assert.Equal($"Writing hung.bin stalled: the disk took no data for 120 s after {HoldAt} bytes.", ex.Message);
+            Assert.Equal($"Writing hung.bin stalled: the disk took no data for 120 s after {HungAt} bytes.", ex.Message);
 
             // Its bytes are not read here: the hung write still holds the part open, and with it the lock that keeps any
             // other receive in this process out of it until the write returns.
-            Assert.Equal(HoldAt, new FileInfo(part).Length);
+            Assert.Equal(HungAt, new FileInfo(part).Length);
 
             // Not cut: a cut would hang on such a disk, and would free the space preallocated beyond the bytes written.
             Assert.Equal(held, await TransferTestKit.AllocatedBytesAsync(part, s_cap));
@@ -216,31 +201,14 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     [Fact]
     public async Task Cancelling_an_unhashed_receive_whose_file_side_splice_hangs_ends_it_as_cancelled_within_the_cancel_grace_and_keeps_its_part_uncut()
     {
-        var alice = Attach(_alice, s_loopback);
-        var size = 3 * 1024 * 1024 + 5;
-        const int HoldAt = 1024 * 1024 + 12_345;
-        var content = RandomNumberGenerator.GetBytes(size);
-        var inbox = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
-        var part = Path.Combine(inbox, "hung.bin.part");
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var disk = new HangingDisk(HoldAt);
-        _bobFileSplice = disk.Splice;
+        using var disk = new HangingDisk(HungAt);
         using var stopSender = new CancellationTokenSource();
         using var stopReceiver = new CancellationTokenSource();
-        var send = alice.SendStreamAsync(
-            _bob.BoundJid,
-            new GatedStream(content, HoldAt, gate.Task),
-            new Si.FileOfferDescription("hung.bin", size),
-            new FileSendOptions { ComputeHashes = false, Method = TransferMethodPreference.Socks5 },
-            cancellationToken: stopSender.Token);
-        var offer = await NextOfferAsync();
+        var send = Task.CompletedTask;
         try
         {
-            var receive = offer.AcceptAsync(inbox, new FileReceiveOptions { ComputeSha256 = false }, cancellationToken: stopReceiver.Token);
-            await disk.HeldBack.WaitAsync(s_cap);
-            gate.TrySetResult();
-            await disk.Entered.WaitAsync(s_cap);
-            var held = await TransferTestKit.AllocatedBytesAsync(part, s_cap);
+            var (sending, receive, inbox, part, held) = await StartHungReceiveAsync(disk, stopSender.Token, stopReceiver.Token);
+            send = sending;
 
             // Bob cancels with the write stuck: the grace, not the 120 s stall timeout, is what he waits (the check runs
             // inside Advance).
@@ -250,7 +218,7 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
             _bobClock.Advance(TimeSpan.FromMilliseconds(1));
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receive.WaitAsync(s_cap));
 
-            Assert.Equal(HoldAt, new FileInfo(part).Length);
+            Assert.Equal(HungAt, new FileInfo(part).Length);
 
             // Not cut: a cut would hang on such a disk, and would free the space preallocated beyond the bytes written.
             Assert.Equal(held, await TransferTestKit.AllocatedBytesAsync(part, s_cap));
@@ -713,6 +681,33 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         var received = await offer.AcceptAsync(Path.Combine(_root, "in")).WaitAsync(s_cap);
         var sent = await send.WaitAsync(s_cap);
         return (sent, received);
+    }
+
+    /// <summary>
+    /// Alice sends hung.bin (<see cref="HungSize"/> bytes, unhashed) by SOCKS5 and Bob receives it by splice onto
+    /// <paramref name="disk"/>; returns once the file-side splice that hangs has started, exactly at <see cref="HungAt"/>
+    /// (the rest is sent only once every byte before it is on disk), with the part's allocated bytes at that moment.
+    /// </summary>
+    private async Task<(Task Send, Task<FileTransferResult> Receive, string Inbox, string Part, long Held)> StartHungReceiveAsync(
+        HangingDisk disk, CancellationToken stopSender, CancellationToken stopReceiver)
+    {
+        var alice = Attach(_alice, s_loopback);
+        var inbox = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _bobFileSplice = disk.Splice;
+        var send = alice.SendStreamAsync(
+            _bob.BoundJid,
+            new GatedStream(RandomNumberGenerator.GetBytes(HungSize), HungAt, gate.Task),
+            new Si.FileOfferDescription("hung.bin", HungSize),
+            new FileSendOptions { ComputeHashes = false, Method = TransferMethodPreference.Socks5 },
+            cancellationToken: stopSender);
+        var offer = await NextOfferAsync();
+        var receive = offer.AcceptAsync(inbox, new FileReceiveOptions { ComputeSha256 = false }, cancellationToken: stopReceiver);
+        await disk.HeldBack.WaitAsync(s_cap);
+        gate.TrySetResult();
+        await disk.Entered.WaitAsync(s_cap);
+        var part = Path.Combine(inbox, "hung.bin.part");
+        return (send, receive, inbox, part, await TransferTestKit.AllocatedBytesAsync(part, s_cap));
     }
 
     /// <summary>A receiver with <paramref name="files"/>, connected once Alice has its presence (as a roster contact's would be).</summary>
