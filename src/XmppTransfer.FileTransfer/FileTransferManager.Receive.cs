@@ -399,7 +399,7 @@ public sealed partial class FileTransferManager
 
         // A socket bytestream (SOCKS5) has no inactivity timer of its own (IBB has): a silent sender must not hold us forever.
         var socket = source is System.Net.Sockets.NetworkStream;
-        using var watchdog = new InactivityWatchdog(socket ? Options.Socks5InactivityTimeout : Timeout.InfiniteTimeSpan, cancellationToken);
+        using var watchdog = new InactivityWatchdog(socket ? Options.Socks5InactivityTimeout : Timeout.InfiniteTimeSpan, cancellationToken, Options.TimeProvider);
 
         // The sender's unavailable presence (SOCKS5), as on the sending side: it is probably gone, but may be invisible or
         // still sending, so the receive goes on only while bytes keep coming (Socks5PeerGoneGrace of silence ends it with

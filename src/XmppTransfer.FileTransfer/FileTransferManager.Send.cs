@@ -283,7 +283,7 @@ public sealed partial class FileTransferManager
         {
             var used = bytestream.ViaProxy ? TransferMethod.Socks5Proxy : TransferMethod.Socks5Direct;
             reporter.Method = used;
-            using var watchdog = new InactivityWatchdog(Options.Socks5InactivityTimeout, cancellationToken);
+            using var watchdog = new InactivityWatchdog(Options.Socks5InactivityTimeout, cancellationToken, Options.TimeProvider);
 
             // The receiver's unavailable presence: it is probably gone, but may be invisible or still reading, so the send
             // goes on only while it keeps taking bytes (Socks5PeerGoneGrace of silence ends it, not the inactivity timeout).

@@ -84,9 +84,10 @@ public sealed record FileTransferOptions
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
-    /// Clock of the sender's waits before it offers again to a busy receiver (<see cref="FileSendOptions.OfferRetryDelays"/>)
-    /// and of the receives' write-stall checks (<see cref="WriteStallTimeout"/>), so tests can step through them.
-    /// Default <see cref="TimeProvider.System"/>.
+    /// Clock of the sender's waits before it offers again to a busy receiver (<see cref="FileSendOptions.OfferRetryDelays"/>),
+    /// of the receives' write-stall checks (<see cref="WriteStallTimeout"/>) and of the SOCKS5 data phase's silence checks
+    /// (<see cref="Socks5InactivityTimeout"/>, and its short grace once the peer's presence goes unavailable), so tests can
+    /// step through them. Default <see cref="TimeProvider.System"/>.
     /// </summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

@@ -3,22 +3,27 @@ namespace XmppTransfer.FileTransfer;
 /// <summary>
 /// Cancels a transfer when no byte has moved for a whole timeout. Progress only stamps a time (no timer reset per
 /// block, so the byte path stays cheap); a timer looks at the stamp a few times per timeout. A slow but moving
-/// transfer never trips it, a silent one does within about 1.25 timeouts.
+/// transfer never trips it, a silent one does within about 1.25 timeouts. Stamps and timer are on a
+/// <see cref="TimeProvider"/> so tests can step a silence (or a trickle past a short grace) instead of waiting it out.
 /// </summary>
 internal sealed class InactivityWatchdog : IDisposable
 {
     private readonly CancellationTokenSource _expired = new();
     private readonly CancellationTokenSource _linked;
-    private readonly Timer? _timer;
+    private readonly TimeProvider _time;
+    private readonly ITimer? _timer;
     private long _timeoutMs;
-    private long _lastProgress = Environment.TickCount64;
+    private long _lastProgress;
     private bool _shortened;
 
     /// <param name="timeout">Silence allowed; <see cref="Timeout.InfiniteTimeSpan"/> disables the watchdog.</param>
     /// <param name="cancellationToken">The caller's token, folded into <see cref="Token"/>.</param>
-    public InactivityWatchdog(TimeSpan timeout, CancellationToken cancellationToken)
+    /// <param name="time">The clock of the stamps and the checks; <see cref="TimeProvider.System"/> when null.</param>
+    public InactivityWatchdog(TimeSpan timeout, CancellationToken cancellationToken, TimeProvider? time = null)
     {
         Timeout = timeout;
+        _time = time ?? TimeProvider.System;
+        _lastProgress = _time.GetTimestamp();
         _linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _expired.Token);
         if (timeout == System.Threading.Timeout.InfiniteTimeSpan)
         {
@@ -28,7 +33,7 @@ internal sealed class InactivityWatchdog : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
         _timeoutMs = (long)timeout.TotalMilliseconds;
         var period = TimeSpan.FromMilliseconds(Math.Clamp(_timeoutMs / 4, 10, 5000));
-        _timer = new Timer(static state => ((InactivityWatchdog)state!).Check(), this, period, period);
+        _timer = _time.CreateTimer(static state => ((InactivityWatchdog)state!).Check(), this, period, period);
     }
 
     /// <summary>The silence allowed.</summary>
@@ -73,7 +78,7 @@ internal sealed class InactivityWatchdog : IDisposable
     public TimeSpan Allowed => _timer is null ? Timeout : TimeSpan.FromMilliseconds(Interlocked.Read(ref _timeoutMs));
 
     /// <summary>Records that bytes moved.</summary>
-    public void Touch() => Volatile.Write(ref _lastProgress, Environment.TickCount64);
+    public void Touch() => Volatile.Write(ref _lastProgress, _time.GetTimestamp());
 
     public void Dispose()
     {
@@ -84,7 +89,7 @@ internal sealed class InactivityWatchdog : IDisposable
 
     private void Check()
     {
-        if (Environment.TickCount64 - Volatile.Read(ref _lastProgress) < Interlocked.Read(ref _timeoutMs))
+        if (_time.GetElapsedTime(Volatile.Read(ref _lastProgress)).TotalMilliseconds < Interlocked.Read(ref _timeoutMs))
         {
             return;
         }

@@ -35,7 +35,15 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     private RecordingLoggerFactory _bobLog = null!;
     private Func<string, long?> _bobFreeSpace = DiskSpace.FreeBytes;
 
-    /// <summary>Bob's zero-copy receive: its write-stall clock (moved only by a test) and its pipe -> file splice.</summary>
+    /// <summary>
+    /// Bob's clock (moved only by a test): of his write-stall checks and his inactivity watchdog, whose timeout is past the
+    /// write-stall timeout so that stepping a hung disk to its stall never trips it. Also his pipe -> file splice.
+    /// </summary>
+    private static readonly TimeSpan s_bobInactivity = TimeSpan.FromMinutes(10);
+
+    /// <summary>The hanging-disk receives: the file's size, and where Bob's disk stops taking bytes.</summary>
+    private const int HungSize = (3 * 1024 * 1024) + 5;
+    private const int HungAt = (1024 * 1024) + 12_345;
     private readonly ManualTimeProvider _bobClock = new(manualTimers: true);
     private FileSpliceCall _bobFileSplice = SocketFileSplice.SpliceToFile;
 
@@ -46,25 +54,17 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         {
             Socks5 = s_loopback,
             FallbackWait = TimeSpan.FromSeconds(5),
-            Socks5InactivityTimeout = TimeSpan.FromSeconds(3),
+            Socks5InactivityTimeout = s_bobInactivity,
             TimeProvider = _bobClock,
+            ProgressInterval = TimeSpan.Zero,
         })
         {
             FreeSpace = directory => _bobFreeSpace(directory),
             FileSplice = (pipe, file, offset, length) => _bobFileSplice(pipe, file, offset, length),
         };
         _alice = await _router.ConnectAsync("alice");
-        var bobSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _alice.Presence.Available += r =>
-        {
-            if (r.Jid.Local == "bob")
-            {
-                bobSeen.TrySetResult();
-            }
-        };
         _bobLog = new RecordingLoggerFactory();
-        _bob = await _router.ConnectAsync("bob", c => c.AddExtension(_bobFiles), _router.ClientOptions("bob") with { LoggerFactory = _bobLog });
-        await bobSeen.Task.WaitAsync(s_cap);
+        _bob = await ConnectSeenAsync("bob", _bobFiles, _bobLog);
     }
 
     public async ValueTask DisposeAsync()
@@ -138,8 +138,13 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
             new FileSendOptions { ComputeHashes = false, Method = TransferMethodPreference.Socks5 },
             cancellationToken: stopSender.Token);
         var offer = await NextOfferAsync();
+        var progress = new ProgressMark();
+        var receive = offer.AcceptAsync(inbox, new FileReceiveOptions { ComputeSha256 = false }, progress);
 
-        var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(inbox, new FileReceiveOptions { ComputeSha256 = false }).WaitAsync(s_cap));
+        // Every byte before the stall is on Bob's disk (the splice reports each block): from here the silence is the sender's.
+        await Task.WhenAny(progress.ReachedAsync(StallAt), receive).WaitAsync(s_cap);
+        _bobClock.Advance(s_bobInactivity);
+        var ex = await Assert.ThrowsAsync<FileTransferException>(() => receive.WaitAsync(s_cap));
         await stopSender.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send.WaitAsync(s_cap));
 
@@ -155,32 +160,13 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     [Fact]
     public async Task An_unhashed_receive_whose_file_side_splice_never_returns_fails_as_local_io_at_the_write_stall_timeout_and_keeps_its_part_uncut()
     {
-        var alice = Attach(_alice, s_loopback);
-        var size = 3 * 1024 * 1024 + 5;
-        const int HoldAt = 1024 * 1024 + 12_345;
-        var content = RandomNumberGenerator.GetBytes(size);
-        var inbox = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
-        var part = Path.Combine(inbox, "hung.bin.part");
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var disk = new HangingDisk(HoldAt);
-        _bobFileSplice = disk.Splice;
+        using var disk = new HangingDisk(HungAt);
         using var stopSender = new CancellationTokenSource();
-        var send = alice.SendStreamAsync(
-            _bob.BoundJid,
-            new GatedStream(content, HoldAt, gate.Task),
-            new Si.FileOfferDescription("hung.bin", size),
-            new FileSendOptions { ComputeHashes = false, Method = TransferMethodPreference.Socks5 },
-            cancellationToken: stopSender.Token);
-        var offer = await NextOfferAsync();
+        var send = Task.CompletedTask;
         try
         {
-            var receive = offer.AcceptAsync(inbox, new FileReceiveOptions { ComputeSha256 = false });
-
-            // The rest is sent only once every byte before HoldAt is on disk, so the splice that hangs starts exactly there.
-            await disk.HeldBack.WaitAsync(s_cap);
-            gate.TrySetResult();
-            await disk.Entered.WaitAsync(s_cap);
-            var held = await TransferTestKit.AllocatedBytesAsync(part, s_cap);
+            var (sending, receive, inbox, part, held) = await StartHungReceiveAsync(disk, stopSender.Token, CancellationToken.None);
+            send = sending;
 
             // The check runs inside Advance (the clock's timers fire there): a second short of the timeout it lets the
             // write be, at the timeout it gives up on it.
@@ -190,11 +176,11 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
             var ex = await Assert.ThrowsAsync<FileTransferException>(() => receive.WaitAsync(s_cap));
 
             Assert.Equal(FileTransferErrorKind.LocalIo, ex.ErrorKind);
-            Assert.Equal($"Writing hung.bin stalled: the disk took no data for 120 s after {HoldAt} bytes.", ex.Message);
+            Assert.Equal($"Writing hung.bin stalled: the disk took no data for 120 s after {HungAt} bytes.", ex.Message);
 
             // Its bytes are not read here: the hung write still holds the part open, and with it the lock that keeps any
             // other receive in this process out of it until the write returns.
-            Assert.Equal(HoldAt, new FileInfo(part).Length);
+            Assert.Equal(HungAt, new FileInfo(part).Length);
 
             // Not cut: a cut would hang on such a disk, and would free the space preallocated beyond the bytes written.
             Assert.Equal(held, await TransferTestKit.AllocatedBytesAsync(part, s_cap));
@@ -215,31 +201,14 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
     [Fact]
     public async Task Cancelling_an_unhashed_receive_whose_file_side_splice_hangs_ends_it_as_cancelled_within_the_cancel_grace_and_keeps_its_part_uncut()
     {
-        var alice = Attach(_alice, s_loopback);
-        var size = 3 * 1024 * 1024 + 5;
-        const int HoldAt = 1024 * 1024 + 12_345;
-        var content = RandomNumberGenerator.GetBytes(size);
-        var inbox = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
-        var part = Path.Combine(inbox, "hung.bin.part");
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var disk = new HangingDisk(HoldAt);
-        _bobFileSplice = disk.Splice;
+        using var disk = new HangingDisk(HungAt);
         using var stopSender = new CancellationTokenSource();
         using var stopReceiver = new CancellationTokenSource();
-        var send = alice.SendStreamAsync(
-            _bob.BoundJid,
-            new GatedStream(content, HoldAt, gate.Task),
-            new Si.FileOfferDescription("hung.bin", size),
-            new FileSendOptions { ComputeHashes = false, Method = TransferMethodPreference.Socks5 },
-            cancellationToken: stopSender.Token);
-        var offer = await NextOfferAsync();
+        var send = Task.CompletedTask;
         try
         {
-            var receive = offer.AcceptAsync(inbox, new FileReceiveOptions { ComputeSha256 = false }, cancellationToken: stopReceiver.Token);
-            await disk.HeldBack.WaitAsync(s_cap);
-            gate.TrySetResult();
-            await disk.Entered.WaitAsync(s_cap);
-            var held = await TransferTestKit.AllocatedBytesAsync(part, s_cap);
+            var (sending, receive, inbox, part, held) = await StartHungReceiveAsync(disk, stopSender.Token, stopReceiver.Token);
+            send = sending;
 
             // Bob cancels with the write stuck: the grace, not the 120 s stall timeout, is what he waits (the check runs
             // inside Advance).
@@ -249,7 +218,7 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
             _bobClock.Advance(TimeSpan.FromMilliseconds(1));
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receive.WaitAsync(s_cap));
 
-            Assert.Equal(HoldAt, new FileInfo(part).Length);
+            Assert.Equal(HungAt, new FileInfo(part).Length);
 
             // Not cut: a cut would hang on such a disk, and would free the space preallocated beyond the bytes written.
             Assert.Equal(held, await TransferTestKit.AllocatedBytesAsync(part, s_cap));
@@ -385,13 +354,19 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         var source = MakeFile("resume.bin", size);
         var inbox = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
 
+        // Carol receives on the system clock with a 3 s inactivity timeout: her hashed receive reports only whole buffers,
+        // so no report says when the half-filled one has all its bytes, and a stepped clock could cut it short. The 3 s
+        // are the condition under test, bounded by the cap, not a wait for something else.
+        var carolFiles = new FileTransferManager(new FileTransferOptions { Socks5 = s_loopback, Socks5InactivityTimeout = TimeSpan.FromSeconds(3) });
+        await using var carol = await ConnectSeenAsync("carol", carolFiles);
+
         // First attempt: the sender goes silent partway into the second receive buffer; the receiver gives up after its
         // inactivity timeout and keeps exactly what arrived (the half-filled buffer too).
         const int StallAt = 1024 * 1024 + 12_345;
         var content = new StallingStream(await File.ReadAllBytesAsync(source, TestContext.Current.CancellationToken), stallAt: StallAt);
         using var stopSender = new CancellationTokenSource();
-        var first = alice.SendStreamAsync(_bob.BoundJid, content, new Si.FileOfferDescription("resume.bin", size), cancellationToken: stopSender.Token);
-        var offer = await NextOfferAsync();
+        var first = alice.SendStreamAsync(carol.BoundJid, content, new Si.FileOfferDescription("resume.bin", size), cancellationToken: stopSender.Token);
+        var offer = await TransferTestKit.NextOfferAsync(carolFiles, s_cap);
         var ex = await Assert.ThrowsAsync<FileTransferException>(() => offer.AcceptAsync(inbox).WaitAsync(s_cap));
         Assert.Equal(FileTransferErrorKind.Timeout, ex.ErrorKind);
         Assert.Contains("sent nothing for 3 s", ex.Message, StringComparison.Ordinal);
@@ -402,7 +377,7 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         Assert.InRange(await TransferTestKit.AllocatedBytesAsync(Path.Combine(inbox, "resume.bin.part"), s_cap), 0, partLength + 64 * 1024);
 
         // Second attempt, from the file: only the rest crosses, from the receiver's offset.
-        var (sent, received) = await TransferAsync(alice, source, new FileSendOptions { Method = TransferMethodPreference.Socks5 });
+        var (sent, received) = await TransferAsync(alice, carol.BoundJid, carolFiles, source, new FileSendOptions { Method = TransferMethodPreference.Socks5 });
 
         Assert.Equal(TransferMethod.Socks5Direct, sent.Method);
         Assert.Equal(partLength, sent.ResumedFrom);
@@ -727,13 +702,61 @@ public sealed class Socks5FileTransferTests : IAsyncLifetime
         return manager;
     }
 
-    private async Task<(FileTransferResult Sent, FileTransferResult Received)> TransferAsync(FileTransferManager sender, string source, FileSendOptions options)
+    private Task<(FileTransferResult Sent, FileTransferResult Received)> TransferAsync(FileTransferManager sender, string source, FileSendOptions options) =>
+        TransferAsync(sender, _bob.BoundJid, _bobFiles, source, options);
+
+    private async Task<(FileTransferResult Sent, FileTransferResult Received)> TransferAsync(
+        FileTransferManager sender, Jid to, FileTransferManager receiver, string source, FileSendOptions options)
     {
-        var send = sender.SendFileAsync(_bob.BoundJid, source, options);
-        var offer = await NextOfferAsync();
+        var send = sender.SendFileAsync(to, source, options);
+        var offer = await TransferTestKit.NextOfferAsync(receiver, s_cap);
         var received = await offer.AcceptAsync(Path.Combine(_root, "in")).WaitAsync(s_cap);
         var sent = await send.WaitAsync(s_cap);
         return (sent, received);
+    }
+
+    /// <summary>
+    /// Alice sends hung.bin (<see cref="HungSize"/> bytes, unhashed) by SOCKS5 and Bob receives it by splice onto
+    /// <paramref name="disk"/>; returns once the file-side splice that hangs has started, exactly at <see cref="HungAt"/>
+    /// (the rest is sent only once every byte before it is on disk), with the part's allocated bytes at that moment.
+    /// </summary>
+    private async Task<(Task Send, Task<FileTransferResult> Receive, string Inbox, string Part, long Held)> StartHungReceiveAsync(
+        HangingDisk disk, CancellationToken stopSender, CancellationToken stopReceiver)
+    {
+        var alice = Attach(_alice, s_loopback);
+        var inbox = Directory.CreateDirectory(Path.Combine(_root, "in")).FullName;
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _bobFileSplice = disk.Splice;
+        var send = alice.SendStreamAsync(
+            _bob.BoundJid,
+            new GatedStream(RandomNumberGenerator.GetBytes(HungSize), HungAt, gate.Task),
+            new Si.FileOfferDescription("hung.bin", HungSize),
+            new FileSendOptions { ComputeHashes = false, Method = TransferMethodPreference.Socks5 },
+            cancellationToken: stopSender);
+        var offer = await NextOfferAsync();
+        var receive = offer.AcceptAsync(inbox, new FileReceiveOptions { ComputeSha256 = false }, cancellationToken: stopReceiver);
+        await disk.HeldBack.WaitAsync(s_cap);
+        gate.TrySetResult();
+        await disk.Entered.WaitAsync(s_cap);
+        var part = Path.Combine(inbox, "hung.bin.part");
+        return (send, receive, inbox, part, await TransferTestKit.AllocatedBytesAsync(part, s_cap));
+    }
+
+    /// <summary>A receiver with <paramref name="files"/>, connected once Alice has its presence (as a roster contact's would be).</summary>
+    private async Task<XmppClient> ConnectSeenAsync(string local, FileTransferManager files, RecordingLoggerFactory? log = null)
+    {
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _alice.Presence.Available += r =>
+        {
+            if (r.Jid.Local == local)
+            {
+                seen.TrySetResult();
+            }
+        };
+        var options = log is null ? _router.ClientOptions(local) : _router.ClientOptions(local) with { LoggerFactory = log };
+        var client = await _router.ConnectAsync(local, c => c.AddExtension(files), options);
+        await seen.Task.WaitAsync(s_cap);
+        return client;
     }
 
     private Task<IncomingFileOffer> NextOfferAsync() => TransferTestKit.NextOfferAsync(_bobFiles, s_cap);

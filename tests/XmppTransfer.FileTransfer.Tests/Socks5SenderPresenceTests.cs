@@ -10,6 +10,7 @@ namespace XmppTransfer.FileTransfer.Tests;
 /// The SOCKS5 receiver's data phase and the sender's unavailable presence: a sender gone by presence that stops sending
 /// ends the receive after Socks5PeerGoneGrace (2 s), not the inactivity timeout; one that keeps sending (invisible, or
 /// presence wrong) is received to the end. The sender's connection stays open throughout: only the presence says it left.
+/// The sender's content is gated: it stops where the test says, and goes on only as far as the test opens it.
 /// </summary>
 public sealed class Socks5SenderPresenceTests : IAsyncLifetime
 {
@@ -49,13 +50,13 @@ public sealed class Socks5SenderPresenceTests : IAsyncLifetime
         await using var _ = bob;
         const int Size = 4 * 1024 * 1024;
         const int StopAt = 100_000;
-        var content = new GatedStream(new byte[Size], StopAt, chunk: Size, pace: TimeSpan.Zero);
+        var content = new GatedStream(new byte[Size], StopAt);
         using var stopAlice = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         var send = _aliceFiles.SendStreamAsync(
             bob.BoundJid, content, new Si.FileOfferDescription("silent.bin", Size), new FileSendOptions { ComputeHashes = false }, cancellationToken: stopAlice.Token);
         var offer = await TransferTestKit.NextOfferAsync(bobFiles, s_cap);
         var inbox = Path.Combine(_root, "in");
-        var receive = offer.AcceptAsync(inbox, cancellationToken: Ct);
+        var receive = offer.AcceptAsync(inbox, ReceiveOptions(zeroCopy), cancellationToken: Ct);
         await content.Stopped.WaitAsync(s_cap, Ct);
 
         Unavailable(bob.BoundJid);
@@ -74,24 +75,44 @@ public sealed class Socks5SenderPresenceTests : IAsyncLifetime
     [Fact]
     public async Task A_sender_gone_by_presence_that_keeps_sending_past_the_grace_is_received_to_the_end()
     {
-        var (bobFiles, bob) = await ConnectReceiverAsync(zeroCopy: true);
+        // Bob's watchdog on a clock only the test moves: after the presence, each piece is let through, seen received, and
+        // followed by half a grace of Bob's time, so the rest takes four graces with no gap near one.
+        var clock = new ManualTimeProvider(manualTimers: true);
+        var (bobFiles, bob) = await ConnectReceiverAsync(zeroCopy: true, clock);
         await using var _ = bob;
-
-        // After the stop, 16 small pieces a quarter second apart: the rest takes twice the grace, with no gap near it.
         const int StopAt = 100_000;
         const int Piece = 8 * 1024;
-        const int Size = StopAt + (16 * Piece);
+        const int Pieces = 8;
+        const int Size = StopAt + (Pieces * Piece);
+        var step = FileTransferManager.Socks5PeerGoneGrace / 2;
         var bytes = new byte[Size];
         Random.Shared.NextBytes(bytes);
-        var content = new GatedStream(bytes, StopAt, Piece, TimeSpan.FromMilliseconds(250));
+        var content = new GatedStream(bytes, StopAt);
         var send = _aliceFiles.SendStreamAsync(
             bob.BoundJid, content, new Si.FileOfferDescription("trickle.bin", Size), new FileSendOptions { ComputeHashes = false }, cancellationToken: Ct);
         var offer = await TransferTestKit.NextOfferAsync(bobFiles, s_cap);
-        var receive = offer.AcceptAsync(Path.Combine(_root, "in"), cancellationToken: Ct);
-        await content.Stopped.WaitAsync(s_cap, Ct);
+        var progress = new ProgressMark();
+        var receive = offer.AcceptAsync(Path.Combine(_root, "in"), ReceiveOptions(zeroCopy: true), progress, Ct);
+        await ReceivedAsync(StopAt);
 
-        Unavailable(bob.BoundJid);
-        content.Release();
+        await UnavailableAsync(bob);
+        for (var piece = 1; piece <= Pieces; piece++)
+        {
+            content.Open(Piece);
+            await ReceivedAsync(StopAt + (piece * Piece));
+            clock.Advance(step);
+        }
+
+        async Task ReceivedAsync(long bytes)
+        {
+            // A receive that ends before the bytes arrive fails the test with its own exception, not the cap.
+            var reached = progress.ReachedAsync(bytes);
+            await Task.WhenAny(reached, receive).WaitAsync(s_cap, Ct);
+            if (!reached.IsCompleted)
+            {
+                await receive;
+            }
+        }
 
         var received = await receive.WaitAsync(s_cap, Ct);
         await send.WaitAsync(s_cap, Ct);
@@ -100,8 +121,11 @@ public sealed class Socks5SenderPresenceTests : IAsyncLifetime
         Assert.Equal(bytes, await File.ReadAllBytesAsync(received.Path!, Ct));
     }
 
-    /// <summary>Bob, the receiver: every timeout of his far beyond the caps, so only the presence rule can end a receive in time.</summary>
-    private async Task<(FileTransferManager Files, XmppClient Client)> ConnectReceiverAsync(bool zeroCopy)
+    /// <summary>
+    /// Bob, the receiver: every timeout of his far beyond the caps, so only the presence rule can end a receive in time; on
+    /// <paramref name="clock"/> when given (else the system's), reporting every step of progress.
+    /// </summary>
+    private async Task<(FileTransferManager Files, XmppClient Client)> ConnectReceiverAsync(bool zeroCopy, TimeProvider? clock = null)
     {
         var files = new FileTransferManager(new FileTransferOptions
         {
@@ -109,44 +133,88 @@ public sealed class Socks5SenderPresenceTests : IAsyncLifetime
             FallbackWait = TimeSpan.FromMinutes(10),
             Socks5InactivityTimeout = TimeSpan.FromMinutes(10),
             ZeroCopyReceive = zeroCopy,
+            ProgressInterval = TimeSpan.Zero,
+            TimeProvider = clock ?? TimeProvider.System,
         });
         var client = await _router.ConnectAsync("bob", c => c.AddExtension(files));
         return (files, client);
     }
+
+    /// <summary>Zero copy (the pipe -> file splice) takes only a receive that hashes nothing; the offers here carry no hash.</summary>
+    private static FileReceiveOptions ReceiveOptions(bool zeroCopy) => new() { ComputeSha256 = !zeroCopy };
 
     /// <summary>Alice's unavailable presence, delivered to Bob alone: her session and her bytestream stay up (as for an invisible sender).</summary>
     private void Unavailable(Jid to) =>
         Assert.True(_router.Deliver(to, new XElement(Stanza.Presence, new XAttribute("from", _alice.BoundJid.ToString()), new XAttribute("type", "unavailable"))));
 
     /// <summary>
-    /// Content that stops at <c>stopAt</c> until <see cref="Release"/>, then hands out the rest <c>chunk</c> bytes at a time,
-    /// <c>pace</c> apart (the shape of a slow sender, not a synchronisation).
+    /// <see cref="Unavailable"/>, returning once Bob's session has handed it to its listeners: his bytestreams' listener was
+    /// added before ours (with his file manager), so the receive has been told by the time ours runs.
     /// </summary>
-    private sealed class GatedStream(byte[] content, int stopAt, int chunk, TimeSpan pace) : MemoryStream(content, writable: false)
+    private async Task UnavailableAsync(XmppClient to)
+    {
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Seen(XElement presence)
+        {
+            if (Stanza.GetUnavailableFullJid(presence) == _alice.BoundJid)
+            {
+                seen.TrySetResult();
+            }
+        }
+
+        to.PresenceReceived += Seen;
+        try
+        {
+            Unavailable(to.BoundJid);
+            await seen.Task.WaitAsync(s_cap, Ct);
+        }
+        finally
+        {
+            to.PresenceReceived -= Seen;
+        }
+    }
+
+    /// <summary>
+    /// Content that stops at <c>stopAt</c> and goes on only as far as <see cref="Open"/> lets it: the shape of a sender that
+    /// goes silent, or trickles, step by step under the test's control rather than the wall clock's.
+    /// </summary>
+    private sealed class GatedStream(byte[] content, int stopAt) : MemoryStream(content, writable: false)
     {
         private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly SemaphoreSlim _opened = new(0);
+        private long _limit = stopAt;
 
         /// <summary>Completes when a read reached the stop.</summary>
         public Task Stopped => _stopped.Task;
 
-        public void Release() => _released.TrySetResult();
+        /// <summary>Lets <paramref name="bytes"/> more be read.</summary>
+        public void Open(int bytes)
+        {
+            Interlocked.Add(ref _limit, bytes);
+            _opened.Release();
+        }
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            if (Position < stopAt)
+            // Bounded: each pass waits for one Open, which moved the limit.
+            while (Position >= Interlocked.Read(ref _limit) && Position < Length)
             {
-                return await base.ReadAsync(buffer[..(int)Math.Min(buffer.Length, stopAt - Position)], cancellationToken);
+                _stopped.TrySetResult();
+                await _opened.WaitAsync(cancellationToken);
             }
 
-            _stopped.TrySetResult();
-            await _released.Task.WaitAsync(cancellationToken);
-            if (Position > stopAt && Position < Length)
+            var room = (int)Math.Min(buffer.Length, Math.Max(0, Interlocked.Read(ref _limit) - Position));
+            return await base.ReadAsync(buffer[..room], cancellationToken);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
             {
-                await Task.Delay(pace, cancellationToken);
+                _opened.Dispose();
             }
 
-            return await base.ReadAsync(buffer[..Math.Min(buffer.Length, chunk)], cancellationToken);
+            base.Dispose(disposing);
         }
     }
 }

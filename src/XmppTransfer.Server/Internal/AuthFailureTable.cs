@@ -27,6 +27,8 @@ internal sealed class AuthFailureTable
     /// <param name="knownGood">The known-good addresses, which ranking and sealing consult and seal.</param>
     public AuthFailureTable(ServerOptions options, int maxEntries, KnownGoodAddresses knownGood)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxEntries, 3);
+        ArgumentNullException.ThrowIfNull(knownGood);
         _options = options;
         _maxEntries = maxEntries;
         _time = options.TimeProvider;
@@ -35,6 +37,9 @@ internal sealed class AuthFailureTable
 
     /// <summary>Entries in the table now.</summary>
     public int EntryCount => _entries.Count;
+
+    /// <summary>The known-good addresses this table consults and seals (the throttle's too).</summary>
+    public KnownGoodAddresses KnownGood => _knownGood;
 
     /// <summary>The failures of <paramref name="key"/> in its window (0 when it has none, or its window has passed).</summary>
     public int Count(AuthThrottleKey key, long now) => _entries.TryGetValue(key, out var entry) && IsCounting(entry, now) ? entry.Failures : 0;

@@ -25,7 +25,7 @@ namespace XmppTransfer.Server.Internal;
 /// never get more checks than a threshold allows, whatever the interleaving.
 /// </para>
 /// <para>
-/// The failure table holds at most <c>maxEntries</c> entries (<see cref="AuthFailureTable"/>; see <see cref="AuthFailureTable.MakeRoom"/> for what goes when it is full);
+/// The failure table holds at most <see cref="DefaultMaxEntries"/> entries (<see cref="AuthFailureTable"/>; see <see cref="AuthFailureTable.MakeRoom"/> for what goes when it is full);
 /// attempts in flight are kept apart, at most one per connection.
 /// </para>
 /// <para>
@@ -33,7 +33,7 @@ namespace XmppTransfer.Server.Internal;
 /// it within <see cref="KnownGoodRetention"/>. An account under attack (over its all-addresses threshold) or sealed still
 /// admits attempts from them, unless the address itself has its threshold of failures for the account; so neither an
 /// attack spread over many addresses nor a full table can keep a user out from where they usually log in. Successes only
-/// happen for accounts that exist, and the set is kept for at most <c>maxKnownGoodAccounts</c> accounts, the least
+/// happen for accounts that exist, and the set is kept for at most <see cref="DefaultMaxKnownGoodAccounts"/> accounts, the least
 /// recently logged-in going first (<see cref="KnownGoodAddresses"/>).
 /// </para>
 /// </summary>
@@ -62,40 +62,21 @@ internal sealed partial class AuthThrottle
     private readonly KnownGoodAddresses _knownGood;
 
     /// <param name="options">Thresholds, window, delays and clock.</param>
-    /// <param name="maxEntries">The bound of the failure table (tests use small ones).</param>
-    /// <param name="maxKnownGoodAccounts">The bound of the accounts with known-good addresses (tests use small ones).</param>
-    public AuthThrottle(ServerOptions options, int maxEntries = DefaultMaxEntries, int maxKnownGoodAccounts = DefaultMaxKnownGoodAccounts)
+    public AuthThrottle(ServerOptions options)
+        : this(options, new AuthFailureTable(options, DefaultMaxEntries, new KnownGoodAddresses(DefaultMaxKnownGoodAccounts, options.TimeProvider)))
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxEntries, 3);
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxKnownGoodAccounts, 1);
+    }
+
+    /// <summary>
+    /// Over a failure table (and its known-good addresses) made by the caller: tests make them with small bounds and watch
+    /// their sizes, the memory bounds no login's outcome shows.
+    /// </summary>
+    internal AuthThrottle(ServerOptions options, AuthFailureTable failures)
+    {
         _options = options;
         _time = options.TimeProvider;
-        _knownGood = new KnownGoodAddresses(maxKnownGoodAccounts, _time);
-        _failures = new AuthFailureTable(options, maxEntries, _knownGood);
-    }
-
-    /// <summary>Entries in the failure table now (for tests).</summary>
-    internal int EntryCount
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _failures.EntryCount;
-            }
-        }
-    }
-
-    /// <summary>Accounts with known-good addresses now (for tests).</summary>
-    internal int KnownGoodAccountCount
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _knownGood.AccountCount;
-            }
-        }
+        _failures = failures;
+        _knownGood = failures.KnownGood;
     }
 
     /// <summary>

@@ -24,6 +24,7 @@ internal sealed class KnownGoodAddresses
 
     public KnownGoodAddresses(int maxAccounts, TimeProvider time)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxAccounts, 1);
         _maxAccounts = maxAccounts;
         _time = time;
     }

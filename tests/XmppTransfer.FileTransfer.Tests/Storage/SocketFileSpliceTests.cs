@@ -110,9 +110,8 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
         // Closing with linger zero makes the kernel send a reset instead of a FIN.
         _sender.LingerState = new LingerOption(true, 0);
         _sender.Close();
-        using var file = File.OpenHandle(Path.Combine(_directory, "reset.part"), FileMode.Create, FileAccess.ReadWrite);
 
-        var error = await Record.ExceptionAsync(() => splice.MoveAsync(_receiver, file, 0, 10_000, "reset", _ => { }, Ct, Ct).WaitAsync(s_cap, Ct));
+        var error = await Record.ExceptionAsync(() => MoveIntoAsync(splice, Path.Combine(_directory, "reset.part"), 10_000));
 
         // The 100 bytes may or may not be read before the reset is seen; the reset itself must surface as an I/O error.
         var io = Assert.IsType<IOException>(error);
@@ -145,8 +144,8 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
         // A handle opened for reading: splice into it fails with EBADF, the splice's own write error path.
         var path = Path.Combine(_directory, "readonly.part");
         await File.WriteAllBytesAsync(path, [], Ct);
-        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
-        var failure = await Assert.ThrowsAsync<FileTransferException>(() => splice.MoveAsync(_receiver, file, 0, 10_000, "readonly", _ => { }, Ct, Ct).WaitAsync(s_cap, Ct));
+        var failure = await Assert.ThrowsAsync<FileTransferException>(
+            () => MoveIntoAsync(splice, path, 10_000, p => File.OpenHandle(p, FileMode.Open, FileAccess.Read)));
 
         Assert.Equal(FileTransferErrorKind.LocalIo, failure.ErrorKind);
         Assert.StartsWith("Writing readonly failed after 0 bytes: ", failure.Message, StringComparison.Ordinal);
@@ -178,8 +177,8 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
 
         // /dev/full fails every write with ENOSPC, exactly like a full disk. It cannot take a splice (EINVAL), so the
         // bytes go the copy-out way, whose write then fails.
-        using var full = File.OpenHandle("/dev/full", FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
-        var failure = await Assert.ThrowsAsync<FileTransferException>(() => splice.MoveAsync(_receiver, full, 0, 10_000, "full", _ => { }, Ct, Ct).WaitAsync(s_cap, Ct));
+        var failure = await Assert.ThrowsAsync<FileTransferException>(
+            () => MoveIntoAsync(splice, "/dev/full", 10_000, p => File.OpenHandle(p, FileMode.Open, FileAccess.Write, FileShare.ReadWrite)));
 
         Assert.Equal(FileTransferErrorKind.LocalIo, failure.ErrorKind);
         Assert.StartsWith("Writing full failed after 0 bytes", failure.Message, StringComparison.Ordinal);
@@ -430,7 +429,10 @@ public sealed partial class SocketFileSpliceTests : IAsyncLifetime
         Assert.Equal(payload, await File.ReadAllBytesAsync(path, Ct));
     }
 
-    /// <summary>Moves up to <paramref name="count"/> bytes from the receiving socket into a new file at offset 0, and closes it.</summary>
+    /// <summary>
+    /// Moves up to <paramref name="count"/> bytes from the receiving socket into a new file at offset 0 (or into what
+    /// <paramref name="open"/> opens), named for errors by <paramref name="path"/>'s name without extension, and closes it.
+    /// </summary>
     private async Task<SpliceOutcome> MoveIntoAsync(SocketFileSplice splice, string path, long count, Func<string, SafeFileHandle>? open = null)
     {
         using var file = open?.Invoke(path) ?? File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite);

@@ -214,7 +214,7 @@ public sealed class AuthThrottleTests
     public void The_table_stays_bounded_under_failures_for_many_accounts_from_many_addresses()
     {
         var clock = new ManualTimeProvider();
-        var throttle = new AuthThrottle(ServerHarness.BaseOptions with { TimeProvider = clock });
+        var (throttle, table, _) = Bounded(ServerHarness.BaseOptions with { TimeProvider = clock });
         var largest = 0;
 
         // 300 addresses × 100 accounts within one window: 30,000 account-from-address counts, every account under attack.
@@ -233,7 +233,7 @@ public sealed class AuthThrottleTests
                     attempt.Fail();
                 }
 
-                largest = Math.Max(largest, throttle.EntryCount);
+                largest = Math.Max(largest, table.EntryCount);
                 clock.Advance(TimeSpan.FromMilliseconds(5));
             }
         }
@@ -246,7 +246,7 @@ public sealed class AuthThrottleTests
     public void A_full_table_forgets_failures_under_other_names_before_the_record_of_an_account_under_attack()
     {
         var clock = new ManualTimeProvider();
-        var throttle = new AuthThrottle(s_options with { AddressLockoutThreshold = 1000, TimeProvider = clock }, maxEntries: 100);
+        var (throttle, table, _) = Bounded(s_options with { AddressLockoutThreshold = 1000, TimeProvider = clock }, maxEntries: 100);
         var guessers = AttackFromThreeAddresses(throttle, "alice", clock);
 
         // Junk: each failure under a new name from a new address, all newer than alice's.
@@ -254,7 +254,7 @@ public sealed class AuthThrottleTests
         {
             Fail(throttle, new IPAddress([10, 2, (byte)(i >> 8), (byte)i]), $"junk{i}");
             clock.Advance(TimeSpan.FromMilliseconds(1));
-            Assert.InRange(throttle.EntryCount, 0, 100);
+            Assert.InRange(table.EntryCount, 0, 100);
         }
 
         Assert.All(guessers, guesser => Assert.True(throttle.IsLockedOut(guesser, "alice")));
@@ -265,7 +265,7 @@ public sealed class AuthThrottleTests
     public void An_account_whose_record_of_failed_addresses_is_pushed_out_is_refused_everywhere_until_the_window_passes()
     {
         var clock = new ManualTimeProvider();
-        var throttle = new AuthThrottle(s_options with { AddressLockoutThreshold = 1000, TimeProvider = clock }, maxEntries: 100);
+        var (throttle, table, _) = Bounded(s_options with { AddressLockoutThreshold = 1000, TimeProvider = clock }, maxEntries: 100);
         var guessers = AttackFromThreeAddresses(throttle, "alice", clock);
 
         // Entries that refuse something themselves: 40 more accounts under attack (160 entries), each from the same three
@@ -275,7 +275,7 @@ public sealed class AuthThrottleTests
         {
             Fail(throttle, new IPAddress([10, 3, 0, (byte)(i % 3)]), $"junk{i / 3}");
             clock.Advance(TimeSpan.FromMilliseconds(1));
-            Assert.InRange(throttle.EntryCount, 0, 100);
+            Assert.InRange(table.EntryCount, 0, 100);
         }
 
         Assert.All(guessers, guesser => Assert.True(throttle.IsLockedOut(guesser, "alice")));
@@ -291,7 +291,7 @@ public sealed class AuthThrottleTests
     public void An_account_sealed_by_a_full_table_still_admits_its_known_good_address_but_not_a_strangers()
     {
         var clock = new ManualTimeProvider();
-        var throttle = new AuthThrottle(s_options with { AddressLockoutThreshold = 1000, TimeProvider = clock }, maxEntries: 100);
+        var (throttle, _, _) = Bounded(s_options with { AddressLockoutThreshold = 1000, TimeProvider = clock }, maxEntries: 100);
         Succeed(throttle, s_user, "alice");
         var guessers = AttackFromThreeAddresses(throttle, "alice", clock);
 
@@ -329,7 +329,7 @@ public sealed class AuthThrottleTests
     public void A_known_good_address_whose_record_is_pushed_out_at_its_threshold_stays_refused_for_its_window()
     {
         var clock = new ManualTimeProvider();
-        var throttle = new AuthThrottle(s_options with { AddressLockoutThreshold = 1000, TimeProvider = clock }, maxEntries: 100);
+        var (throttle, _, _) = Bounded(s_options with { AddressLockoutThreshold = 1000, TimeProvider = clock }, maxEntries: 100);
         Succeed(throttle, s_user, "alice");
         for (var i = 0; i < 3; i++)
         {
@@ -355,7 +355,7 @@ public sealed class AuthThrottleTests
     [Fact]
     public void Known_good_addresses_are_kept_for_the_last_four_addresses_and_the_most_recent_accounts()
     {
-        var throttle = new AuthThrottle(s_options, maxKnownGoodAccounts: 3);
+        var (throttle, _, knownGood) = Bounded(s_options, maxKnownGoodAccounts: 3);
         var homes = Enumerable.Range(1, 5).Select(i => IPAddress.Parse($"198.51.100.{i}")).ToList();
         foreach (var home in homes)
         {
@@ -381,7 +381,7 @@ public sealed class AuthThrottleTests
         Succeed(throttle, homes[1], "dave");
 
         // Alice logged in least recently of alice, bob and carol: her addresses are no longer known-good.
-        Assert.Equal(3, throttle.KnownGoodAccountCount);
+        Assert.Equal(3, knownGood.AccountCount);
         Assert.All(homes, home => Assert.True(throttle.IsLockedOut(home, "alice")));
         Assert.False(throttle.IsLockedOut(homes[0], "bob"));
     }
@@ -390,7 +390,7 @@ public sealed class AuthThrottleTests
     public void A_known_good_address_expires_after_its_retention()
     {
         var clock = new ManualTimeProvider();
-        var throttle = new AuthThrottle(s_options with { TimeProvider = clock });
+        var (throttle, _, knownGood) = Bounded(s_options with { TimeProvider = clock });
         Succeed(throttle, s_user, "alice");
         Succeed(throttle, s_user, "bob");
         clock.Advance(AuthThrottle.KnownGoodRetention - TimeSpan.FromMinutes(1));
@@ -406,7 +406,19 @@ public sealed class AuthThrottleTests
         Assert.True(throttle.IsLockedOut(s_user, "alice"));
         Assert.False(throttle.IsLockedOut(s_user, "bob"));
         Succeed(throttle, s_stranger, "carol");
-        Assert.Equal(2, throttle.KnownGoodAccountCount);
+        Assert.Equal(2, knownGood.AccountCount);
+    }
+
+    /// <summary>
+    /// A throttle over a failure table and known-good addresses of the given bounds (the server's by default), returned too:
+    /// their sizes are the memory bounds, which no login's outcome shows.
+    /// </summary>
+    private static (AuthThrottle Throttle, AuthFailureTable Table, KnownGoodAddresses KnownGood) Bounded(
+        ServerOptions options, int maxEntries = AuthThrottle.DefaultMaxEntries, int maxKnownGoodAccounts = AuthThrottle.DefaultMaxKnownGoodAccounts)
+    {
+        var knownGood = new KnownGoodAddresses(maxKnownGoodAccounts, options.TimeProvider);
+        var table = new AuthFailureTable(options, maxEntries, knownGood);
+        return (new AuthThrottle(options, table), table, knownGood);
     }
 
     private static List<IPAddress> AttackFromThreeAddresses(AuthThrottle throttle, string account, ManualTimeProvider? clock)
