@@ -299,6 +299,13 @@ public sealed partial class FileTransferManager
             // From now on a re-offer of this file is not for this receive, unless its SOCKS5 fails after all (below).
             reoffer?.MarkFlowing();
         }
+        catch (BytestreamException ex) when (ex.ErrorKind == BytestreamErrorKind.PeerUnavailable)
+        {
+            // The sender went offline during our candidate race (the race ended at once): as when it goes before its offer,
+            // nobody is left to re-offer in band, so not a SOCKS5 failure to fall back from.
+            throw new FileTransferException(
+                FileTransferErrorKind.TransferFailed, $"{offer.From} went offline before any SOCKS5 bytestream came for {offer.SafeName}: {ex.Message}", ex);
+        }
         catch (BytestreamException ex) when (ex.ErrorKind == BytestreamErrorKind.Closed && Session.Completion.IsCompleted)
         {
             // Our own session ended (SessionEnd): no streamhost can come, and no in-band re-offer either, so this is not a
