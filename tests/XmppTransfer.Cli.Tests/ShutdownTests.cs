@@ -85,6 +85,25 @@ public sealed class ShutdownTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Xft_proxy_given_SIGQUIT_drains_like_SIGTERM_and_a_second_one_exits_at_once_with_131()
+    {
+        await using XftProcess xft = StartProxy();
+        IPEndPoint socks5 = await WaitUntilAttachedAsync(xft);
+        await using XmppClient alice = await ConnectAliceAsync(_server.ClientEndPoint.Port, _server.CertificateSha256);
+        using RelayedPair pair = await RelayedPair.OpenAsync(socks5, ComponentJid, alice, s_cap);
+        await pair.RelayAsync(Chunk);
+
+        await xft.QuitAsync().WaitAsync(s_cap);
+        await xft.WaitForStderrAsync("draining 1 active streams", s_cap);
+        await pair.RelayAsync(Chunk);
+        await xft.QuitAsync().WaitAsync(s_cap);
+
+        // Well within the 30 s drain the stream would otherwise be given.
+        Assert.Equal(131, await xft.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Contains("xft: quit again, stopping at once", xft.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Xft_server_given_SIGTERM_lets_a_stream_through_its_proxy_finish_then_exits_0()
     {
         string data = Path.Combine(_root, "xft-server");
