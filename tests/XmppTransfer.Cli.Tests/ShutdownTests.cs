@@ -126,6 +126,26 @@ public sealed class ShutdownTests : IAsyncLifetime
         Assert.False(xft.StandardError.Contains("unexpected", StringComparison.Ordinal), xft.StandardError);
     }
 
+    [Fact]
+    public async Task Xft_server_given_SIGTERM_cuts_a_stream_through_its_proxy_at_the_configured_drain_time()
+    {
+        string data = Path.Combine(_root, "xft-server-drain");
+        var add = await XftProcess.RunAsync(["server", "add-user", "alice", "--data", data],
+            new Dictionary<string, string> { ["XFT_NEW_PASSWORD"] = Password }, s_cap);
+        Assert.True(add.ExitCode == 0, add.Stderr);
+        await using XftProcess xft = XftProcess.Start(
+            ["server", "--data", data, "--listen", "127.0.0.1:0", "--set", "Server:Proxy:Port=0", "--set", "Server:Proxy:DrainTimeout=1"]);
+        var banner = await ReadBannerAsync(xft);
+        await using XmppClient alice = await ConnectAliceAsync(banner.ClientPort, banner.Certificate, "localhost");
+        using RelayedPair pair = await RelayedPair.OpenAsync(banner.Proxy, banner.ProxyJid, alice, s_cap);
+        await pair.RelayAsync(Chunk);
+
+        // The stream never finishes: only the 1 s drain (not the default 30 s) lets the server exit this soon.
+        await xft.TerminateAsync().WaitAsync(s_cap);
+        Assert.Equal(0, await xft.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Contains("drain deadline", xft.StandardError, StringComparison.Ordinal);
+    }
+
     /// <summary>Moves a chunk every 100 ms for <paramref name="duration"/>: the workload that must outlive the signal.</summary>
     private static async Task KeepRelayingAsync(RelayedPair pair, TimeSpan duration)
     {
