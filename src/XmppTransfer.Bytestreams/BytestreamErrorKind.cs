@@ -17,4 +17,9 @@ public enum BytestreamErrorKind
     SizeMismatch,
     /// <summary>The session was cancelled by the peer.</summary>
     Cancelled,
+    /// <summary>
+    /// The peer's full JID went unavailable (its presence) before the bytestream was set up: nobody is left to send bytes or
+    /// to activate a proxy. (A target the requester loses this way is still reported as <see cref="Closed"/>.)
+    /// </summary>
+    PeerUnavailable,
 }

@@ -23,7 +23,7 @@ if (errors.Count > 0)
     return ExitCodes.Usage;
 }
 
-// xft handles SIGINT and SIGTERM itself (TerminationSignals); System.CommandLine must not, or it ends the process 2 s
+// xft handles SIGINT, SIGTERM and SIGQUIT itself (TerminationSignals); System.CommandLine must not, or it ends the process 2 s
 // after the first signal, whatever is still draining.
 using var signals = new TerminationSignals(Console.Error);
 return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, signals.Token);

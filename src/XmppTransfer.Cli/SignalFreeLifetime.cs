@@ -6,7 +6,7 @@ namespace XmppTransfer.Cli;
 /// <summary>
 /// The host lifetime of <c>xft proxy</c> and <c>xft server</c> in place of the Generic Host's console lifetime: it
 /// handles no signal and prints no status line. Their hosts stop when the command's token is cancelled, which
-/// <see cref="TerminationSignals"/> does on the first SIGINT or SIGTERM; the console lifetime would also claim every
+/// <see cref="TerminationSignals"/> does on the first SIGINT, SIGTERM or SIGQUIT; the console lifetime would also claim every
 /// later signal, so a second one could never end a drain that takes too long. Without it the host's status lines
 /// ("Application started. Press Ctrl+C to shut down.", the content root, …) are not written either.
 /// </summary>

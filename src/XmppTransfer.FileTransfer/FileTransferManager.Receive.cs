@@ -299,6 +299,13 @@ public sealed partial class FileTransferManager
             // From now on a re-offer of this file is not for this receive, unless its SOCKS5 fails after all (below).
             reoffer?.MarkFlowing();
         }
+        catch (BytestreamException ex) when (ex.ErrorKind == BytestreamErrorKind.PeerUnavailable)
+        {
+            // The sender went offline during our candidate race (the race ended at once): as when it goes before its offer,
+            // nobody is left to re-offer in band, so not a SOCKS5 failure to fall back from.
+            throw new FileTransferException(
+                FileTransferErrorKind.TransferFailed, $"{offer.From} went offline before any SOCKS5 bytestream came for {offer.SafeName}: {ex.Message}", ex);
+        }
         catch (BytestreamException ex) when (ex.ErrorKind == BytestreamErrorKind.Closed && Session.Completion.IsCompleted)
         {
             // Our own session ended (SessionEnd): no streamhost can come, and no in-band re-offer either, so this is not a
@@ -773,9 +780,13 @@ public sealed partial class FileTransferManager
     /// activation signal (PROTOCOLS.md §4.3), and the requester activates only after our <c>streamhost-used</c>: a target that
     /// closed at once, having read its 0 bytes, would leave the proxy with half a pair, the activation would be refused
     /// (not-allowed), and the sender would fail (or re-offer in band) a file we had saved. With bytes to read, the last one
-    /// arriving proves the activation happened, and a direct connection has no activation, so only this case waits. A reset
-    /// is a close too, and a sender that does not close in time (one that waits for our close) leaves us with the whole
-    /// (empty) file all the same; a byte is more than was offered.
+    /// arriving proves the activation happened, and a direct connection has no activation, so only this case waits. An end
+    /// of stream is the sender's close, passed on by the proxy after activation; a reset is not: our proxy resets the legs
+    /// of a pair it never activated (the sender's activation failed and it left), so that is a SOCKS5 failure, which the
+    /// sender's in-band re-offer (when it can) turns into an IBB receive of the same file. A sender that does not close in
+    /// time (one that waits for our close) leaves us with the whole (empty) file all the same; a byte is more than was
+    /// offered. (Prosody's mod_proxy65 closes the target's leg with an end of stream whether or not it activated: there
+    /// an empty file whose activation failed cannot be told from one sent, docs/interop.md.)
     /// </summary>
     private async Task AwaitSenderCloseAsync(IncomingFileOffer offer, Stream source, InactivityWatchdog watchdog, CancellationToken cancellationToken)
     {
@@ -796,7 +807,10 @@ public sealed partial class FileTransferManager
         }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or BytestreamException)
         {
-            return;
+            throw new FileTransferException(
+                FileTransferErrorKind.TransferFailed,
+                $"The SOCKS5 bytestream for {offer.SafeName} from {offer.From} was reset before the sender closed it: the proxy never relayed it (activation failed?), so the empty file is not taken as received ({ex.Message.TrimEnd('.')}).",
+                ex);
         }
 
         if (n > 0)

@@ -95,8 +95,11 @@ public sealed partial class Socks5Proxy
         }
     }
 
-    /// <summary>Closes a connection once and releases its share of the caps.</summary>
-    private void CloseConnection(ProxyConnection connection)
+    /// <summary>
+    /// Closes a connection once and releases its share of the caps. <paramref name="reset"/> closes it abortively (RST):
+    /// its peer reads a reset rather than an end of stream (see <see cref="ClosePair"/>).
+    /// </summary>
+    private void CloseConnection(ProxyConnection connection, bool reset = false)
     {
         if (connection.TryMarkClosed())
         {
@@ -105,6 +108,18 @@ public sealed partial class Socks5Proxy
             _addressLimiter.Release(connection.RemoteAddress);
             Interlocked.Decrement(ref _openConnections);
             Metrics.ConnectionClosed();
+            if (reset)
+            {
+                try
+                {
+                    connection.Socket.LingerState = new LingerOption(true, 0);
+                }
+                catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+                {
+                    // Gone already: its peer has seen whatever ended it.
+                }
+            }
+
             connection.Socket.Dispose();
         }
     }

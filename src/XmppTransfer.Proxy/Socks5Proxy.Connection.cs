@@ -154,7 +154,12 @@ public sealed partial class Socks5Proxy
         ClosePair(pair, ProxyCloseReason.PeerLeftBeforeActivation);
     }
 
-    /// <summary>Closes both legs once, removes the pair, counts the reason.</summary>
+    /// <summary>
+    /// Closes both legs once, removes the pair, counts the reason. A pair never activated is closed with a reset (RST), not
+    /// an end of stream: after activation an end of stream is a leg's own close passed on (half-close), which a target
+    /// reading an empty file takes as the sender's close; one that was never activated carried nothing, and must not
+    /// read like that (XEP-0065: data flows only after activation).
+    /// </summary>
     private void ClosePair(StreamPair pair, ProxyCloseReason reason)
     {
         bool wasActive;
@@ -182,10 +187,10 @@ public sealed partial class Socks5Proxy
         pair.Dispose();
         pair.Monitoring.Cancel();
         pair.Lifetime.Cancel();
-        CloseConnection(pair.Target);
+        CloseConnection(pair.Target, reset: !wasActive);
         if (pair.Requester is { } requester)
         {
-            CloseConnection(requester);
+            CloseConnection(requester, reset: !wasActive);
         }
     }
 

@@ -173,6 +173,7 @@ public sealed class EmbeddedXmppServer : IAsyncDisposable
             _proxy = new Socks5Proxy(Socks5ProxyOptions.Default with
             {
                 ListenEndpoints = [Options.ProxyEndpoint],
+                DrainTimeout = Options.ProxyDrainTimeout,
                 LoggerFactory = Options.LoggerFactory,
                 TimeProvider = Options.TimeProvider,
             });

@@ -84,6 +84,13 @@ public sealed record ServerOptions
     /// </summary>
     public int ProxyMaxActiveStreamsPerJid { get; init; } = Proxy.BytestreamProxyOptions.Default.MaxActiveStreamsPerJid;
 
+    /// <summary>
+    /// On stop, how long the built-in proxy lets its active streams finish before it closes them (after the clients'
+    /// <see cref="ShutdownTimeout"/>); zero closes them at once. Default 30 s, as <c>xft proxy</c>
+    /// (<see cref="Proxy.Socks5ProxyOptions.DrainTimeout"/>).
+    /// </summary>
+    public TimeSpan ProxyDrainTimeout { get; init; } = Proxy.Socks5ProxyOptions.Default.DrainTimeout;
+
     /// <summary>Largest stanza accepted, in bytes; a bigger one gets a <c>policy-violation</c> stream error. Default 256 KiB (64 KiB IBB blocks fit).</summary>
     public int MaxStanzaBytes { get; init; } = 256 * 1024;
 
@@ -189,6 +196,11 @@ public sealed record ServerOptions
         }
 
         RequirePositive(ProxyMaxActiveStreamsPerJid, nameof(ProxyMaxActiveStreamsPerJid));
+        if (ProxyDrainTimeout < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ProxyDrainTimeout), ProxyDrainTimeout, "Must not be negative.");
+        }
+
         if (MaxStanzaBytes < 16 * 1024)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxStanzaBytes), MaxStanzaBytes, "Must be at least 16 KiB.");

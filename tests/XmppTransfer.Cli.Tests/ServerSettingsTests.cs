@@ -31,7 +31,30 @@ public sealed class ServerSettingsTests
         Assert.Contains("Server:Proxy:MaxStreamsPerJid", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_built_in_proxys_drain_time_defaults_to_30_s_and_is_set_by_its_key_in_seconds_or_hh_mm_ss_as_for_xft_proxy()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(30), Map().ProxyDrainTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(2.5), Map(("Server:Proxy:DrainTimeout", "2.5")).ProxyDrainTimeout);
+        Assert.Equal(TimeSpan.FromMinutes(2), Map(("Server:Proxy:DrainTimeout", "00:02:00")).ProxyDrainTimeout);
+        Assert.Equal(TimeSpan.Zero, Map(("Server:Proxy:DrainTimeout", "0")).ProxyDrainTimeout);
+    }
+
+    [Fact]
+    public void A_drain_time_that_is_not_a_duration_is_a_usage_error_naming_the_key()
+    {
+        var ex = Assert.Throws<UsageException>(() => Map(("Server:Proxy:DrainTimeout", "soon")));
+
+        Assert.Contains("Server:Proxy:DrainTimeout", ex.Message, StringComparison.Ordinal);
+
+        // A negative one parses (hh:mm:ss allows a sign) and is refused by the options' validation, which xft server reports
+        // as a usage error before anything starts.
+        var negative = Assert.Throws<ArgumentOutOfRangeException>(() => Map(("Server:Proxy:DrainTimeout", "-00:00:05")).Validate());
+        Assert.Equal("ProxyDrainTimeout", negative.ParamName);
+    }
+
     [Theory]
+    [InlineData("Server:Proxy:DrainTimeout")]
     [InlineData("Server:Domain")]
     [InlineData("server:proxy:port")]
     [InlineData("xmpp.proxy.port")]

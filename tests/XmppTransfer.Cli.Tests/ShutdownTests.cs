@@ -77,6 +77,22 @@ public sealed class ShutdownTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Xft_proxy_given_SIGQUIT_drains_like_SIGTERM_and_a_second_one_exits_at_once_with_131()
+    {
+        await using XftProcess xft = StartProxy();
+        await using RelayThroughXft relay = await RelayThroughProxyAsync(xft);
+
+        await xft.QuitAsync().WaitAsync(s_cap);
+        await xft.WaitForStderrAsync("draining 1 active streams", s_cap);
+        await relay.Pair.RelayAsync(Chunk);
+        await xft.QuitAsync().WaitAsync(s_cap);
+
+        // Well within the 30 s drain the stream would otherwise be given.
+        Assert.Equal(131, await xft.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Contains("xft: quit again, stopping at once", xft.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Xft_server_given_SIGTERM_lets_a_stream_through_its_proxy_finish_then_exits_0()
     {
         string data = Path.Combine(_root, "xft-server");
@@ -95,6 +111,25 @@ public sealed class ShutdownTests : IAsyncLifetime
         Assert.Equal(0, await relay.Xft.WaitForExitAsync(s_cap));
         Assert.False(relay.Xft.StandardError.Contains("drain deadline", StringComparison.Ordinal), relay.Xft.StandardError);
         Assert.False(relay.Xft.StandardError.Contains("unexpected", StringComparison.Ordinal), relay.Xft.StandardError);
+    }
+
+    [Fact]
+    public async Task Xft_server_given_SIGTERM_cuts_a_stream_through_its_proxy_at_the_configured_drain_time()
+    {
+        string data = Path.Combine(_root, "xft-server-drain");
+        var add = await XftProcess.RunAsync(["server", "add-user", "alice", "--data", data],
+            new Dictionary<string, string> { ["XFT_NEW_PASSWORD"] = Password }, s_cap);
+        Assert.True(add.ExitCode == 0, add.Stderr);
+        await using XftProcess xft = XftProcess.Start(
+            ["server", "--data", data, "--listen", "127.0.0.1:0", "--set", "Server:Proxy:Port=0", "--set", "Server:Proxy:DrainTimeout=1"]);
+        var banner = await ReadBannerAsync(xft);
+        await using RelayThroughXft relay = await RelayThroughXft.OpenAsync(
+            xft, AliceOptions(banner.ClientPort, banner.Certificate, "localhost"), banner.Proxy, banner.ProxyJid, Chunk, s_cap);
+
+        // The stream never finishes: only the 1 s drain (not the default 30 s) lets the server exit this soon.
+        await xft.TerminateAsync().WaitAsync(s_cap);
+        Assert.Equal(0, await xft.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Contains("drain deadline", xft.StandardError, StringComparison.Ordinal);
     }
 
     /// <summary>

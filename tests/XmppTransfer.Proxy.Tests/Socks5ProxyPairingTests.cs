@@ -107,4 +107,38 @@ public sealed class Socks5ProxyPairingTests
         using Socket again = await harness.ConnectLegAsync(hash);
         Assert.Equal(ActivationResult.OneLegOnly, harness.Proxy.TryActivate(hash));
     }
+
+    [Fact]
+    public async Task A_pair_never_activated_ends_with_a_reset_so_its_target_cannot_take_it_for_the_senders_close()
+    {
+        // The requester leaves after its activation failed: the target, reading an empty file, must not see the end of
+        // stream that an activated pair passes on as the sender's close.
+        await using ProxyHarness harness = await ProxyHarness.StartAsync();
+        string hash = NewHash();
+        using Socket target = await harness.ConnectLegAsync(hash);
+        Socket requester = await harness.ConnectLegAsync(hash);
+        requester.Dispose();
+
+        (byte[] data, bool reset) = await ReadToEndAsync(target).WaitAsync(TestTimeout, Ct);
+
+        Assert.True(reset);
+        Assert.Empty(data);
+        Assert.Equal(1, harness.Metrics.GetClosures(ProxyCloseReason.PeerLeftBeforeActivation));
+    }
+
+    [Fact]
+    public async Task An_activated_pair_passes_the_senders_close_on_as_an_end_of_stream_not_a_reset()
+    {
+        await using ProxyHarness harness = await ProxyHarness.StartAsync();
+        (Socket target, Socket requester, _) = await harness.ActivatedPairAsync();
+        using (target)
+        {
+            requester.Dispose();
+
+            (byte[] data, bool reset) = await ReadToEndAsync(target).WaitAsync(TestTimeout, Ct);
+
+            Assert.False(reset);
+            Assert.Empty(data);
+        }
+    }
 }

@@ -194,6 +194,10 @@ public sealed class XftProcess : IAsyncDisposable
     public async Task TerminateAsync() =>
         await ChildProcess.RunAsync("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], null, TimeSpan.FromSeconds(5), CancellationToken.None);
 
+    /// <summary>Sends SIGQUIT (what Ctrl-\ sends; nginx's graceful stop) to the process.</summary>
+    public async Task QuitAsync() =>
+        await ChildProcess.RunAsync("kill", ["-QUIT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], null, TimeSpan.FromSeconds(5), CancellationToken.None);
+
     /// <summary>Sends SIGINT (what Ctrl-C sends) to the process.</summary>
     public async Task InterruptAsync() =>
         await ChildProcess.RunAsync("kill", ["-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], null, TimeSpan.FromSeconds(5), CancellationToken.None);

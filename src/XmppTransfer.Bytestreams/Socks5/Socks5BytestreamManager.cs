@@ -66,8 +66,8 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
     /// offer, connect, or be activated; otherwise we would wait out the negotiation timeout), and tells its open bytestreams
     /// (<see cref="Socks5Bytestream.PeerUnavailable"/>). Runs on the read loop after every stanza read before the presence,
     /// so an answer (<c>streamhost-used</c>) that came first has completed its request already and wins. Target: a
-    /// requester going unavailable is only told to the bytestream (the data phase decides), the candidate race is left to
-    /// its own bounds.
+    /// requester going unavailable during the candidate race ends the race at once (nobody is left to activate a proxy or to
+    /// send a byte), closing what it connected; after the race it is only told to the bytestream (the data phase decides).
     /// </summary>
     private void HandlePresence(XElement presence)
     {
@@ -311,6 +311,10 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
         CancellationToken cancellationToken)
     {
         CandidateRacer.Winner winner;
+
+        // The requester's unavailable presence ends the race too: the racer closes every connection it made, and no
+        // streamhost-used is sent for a connection nobody would activate or write to.
+        using var race = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, unavailable.Token);
         try
         {
             winner = await CandidateRacer.RaceAsync(
@@ -320,7 +324,17 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
                 Options.Stagger,
                 Options.NegotiationTimeout,
                 Options.SocketBufferSize,
-                cancellationToken).ConfigureAwait(false);
+                race.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (unavailable.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            var gone = new BytestreamException(
+                BytestreamErrorKind.PeerUnavailable, $"{requester} went offline (its presence) while we connected to its SOCKS5 streamhosts.");
+            BytestreamsLog.S5bFailed(_logger, sid, requester.ToString(), gone.Message);
+            expectation.Result.TrySetException(gone);
+
+            // Answered all the same (an IQ is always answered); the server drops or bounces it.
+            throw new XmppStanzaErrorException(StanzaError.NotAcceptable("The requester went offline during the candidate race."));
         }
         catch (BytestreamException ex)
         {

@@ -6,7 +6,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using XmppTransfer.Cli.Output;
 using XmppTransfer.Cli.Server;
-using XmppTransfer.Proxy;
 using XmppTransfer.Server;
 using XmppTransfer.Server.Accounts;
 
@@ -103,7 +102,7 @@ internal static class ServerCommand
 
             // Stopping takes the clients' grace after system-shutdown, then the built-in proxy's drain; the margin closes the
             // rest. A shorter cap would cut the drain it promises (and end as an unexpected cancellation).
-            var stopLimit = checkedOptions.ShutdownTimeout + Socks5ProxyOptions.Default.DrainTimeout + TimeSpan.FromSeconds(10);
+            var stopLimit = checkedOptions.ShutdownTimeout + checkedOptions.ProxyDrainTimeout + TimeSpan.FromSeconds(10);
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = stopLimit);
             builder.Services.AddSingleton(provider => new ServerHostedService(
                 ServerSettings.Map(settings, folder, provider.GetRequiredService<ILoggerFactory>()),

@@ -35,7 +35,7 @@ internal static class ServerSettings
             "Server:Certificate", "Server:CertificateKey", "Server:CertificatePassword", "Server:RequireTls", "Server:AllowPlain",
             "Server:FileTransfer", "Server:MaxStanzaBytes", "Server:MaxConnectionsPerAddress", "Server:MaxOutgoingQueueBytes", "Server:Metrics",
             "Server:Proxy:Enabled", "Server:Proxy:Service", "Server:Proxy:Listen", "Server:Proxy:Port", "Server:Proxy:ExternalIp",
-            "Server:Proxy:MaxStreamsPerJid",
+            "Server:Proxy:MaxStreamsPerJid", "Server:Proxy:DrainTimeout",
             "xmpp.domain", "xmpp.socket.plain.port", "xmpp.component.socket.port", "xmpp.filetransfer.enabled", "xmpp.proxy.enabled",
             "xmpp.proxy.service", "xmpp.proxy.port", "xmpp.proxy.externalip",
         ],
@@ -89,6 +89,7 @@ internal static class ServerSettings
             ProxyEndpoint = new IPEndPoint(proxyAddress, proxyPort),
             ProxyExternalHost = Get(configuration, "Server:Proxy:ExternalIp", "xmpp.proxy.externalip"),
             ProxyMaxActiveStreamsPerJid = PositiveInt(configuration, "Server:Proxy:MaxStreamsPerJid", defaults.ProxyMaxActiveStreamsPerJid),
+            ProxyDrainTimeout = Time(configuration, "Server:Proxy:DrainTimeout") ?? defaults.ProxyDrainTimeout,
             MaxStanzaBytes = Int(configuration, "Server:MaxStanzaBytes", defaults.MaxStanzaBytes),
             MaxConnectionsPerAddress = Int(configuration, "Server:MaxConnectionsPerAddress", defaults.MaxConnectionsPerAddress),
             MaxOutgoingQueueBytes = Int(configuration, "Server:MaxOutgoingQueueBytes", defaults.MaxOutgoingQueueBytes),
@@ -132,6 +133,27 @@ internal static class ServerSettings
     {
         var value = Int(configuration, key, fallback);
         return value > 0 ? value : throw new UsageException($"'{value}' is not a positive number (setting {key}).");
+    }
+
+    /// <summary>
+    /// A duration in seconds (<c>30</c>, <c>2.5</c>) or <c>hh:mm:ss</c>, as <c>xft proxy</c> reads its timeouts; a negative
+    /// one is refused when the options are validated.
+    /// </summary>
+    private static TimeSpan? Time(IConfiguration configuration, string key)
+    {
+        if (Get(configuration, key, null) is not { } text)
+        {
+            return null;
+        }
+
+        if (double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds))
+        {
+            return TimeSpan.FromSeconds(seconds);
+        }
+
+        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new UsageException($"'{text}' is not seconds or hh:mm:ss (setting {key}).");
     }
 
     private static int Port(string value, string key) =>
