@@ -120,7 +120,9 @@ public sealed partial class FileTransferManager
                 // (bounded, see the remarks), and one that got every byte is at least not a failure to pretend about.
                 if (server.IsServing || server.ServedInFull)
                 {
-                    var left = oob.ServeDeadline - Options.TimeProvider.GetElapsedTime(offeredAt);
+                    var left = oob.ServeDeadline == Timeout.InfiniteTimeSpan
+                        ? Timeout.InfiniteTimeSpan
+                        : oob.ServeDeadline - Options.TimeProvider.GetElapsedTime(offeredAt);
                     if (await server.FinishServingAsync(oob.InactivityTimeout, left, Options.TimeProvider, cancellationToken).ConfigureAwait(false))
                     {
                         reporter.Report(server.BytesServed, force: true);

@@ -26,7 +26,7 @@ internal sealed class OobHttpServer : IAsyncDisposable
     /// <summary>The request line and headers together may hold this much (Kestrel's default is 32 KiB): ours send a few hundred bytes.</summary>
     internal const int MaxHeaderBytes = 8 * 1024;
 
-    /// <summary>Connections open at once; more wait in the listen backlog (one download is served at a time anyway).</summary>
+    /// <summary>Connections open at once; Kestrel closes any more at once (one download is served at a time anyway).</summary>
     internal const int MaxConnections = 16;
 
     private readonly WebApplication _app;
@@ -115,12 +115,22 @@ internal sealed class OobHttpServer : IAsyncDisposable
 
         try
         {
-            if (deadline > TimeSpan.Zero)
+            if (deadline == Timeout.InfiniteTimeSpan)
             {
-                await idle.WaitAsync(deadline, time, watch.Token).ConfigureAwait(false);
+                await idle.WaitAsync(watch.Token).ConfigureAwait(false);
+            }
+            else if (deadline > TimeSpan.Zero)
+            {
+                // WaitAsync takes at most about 49 days.
+                await idle.WaitAsync(TimeSpan.FromMilliseconds(Math.Min(deadline.TotalMilliseconds, uint.MaxValue - 1)), time, watch.Token).ConfigureAwait(false);
             }
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller's cancel, with the caller's token (the watch's own is a linked one).
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+        catch (OperationCanceledException)
         {
             // Stalled: the download is cut when the server stops.
         }

@@ -35,6 +35,31 @@ public sealed class OobHttpServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_connection_beyond_the_limit_is_closed_at_once_while_the_others_stay_open()
+    {
+        await using var server = await StartAsync(100_000);
+        var idle = new List<TcpClient>();
+        try
+        {
+            for (var i = 0; i < OobHttpServer.MaxConnections; i++)
+            {
+                var open = new TcpClient();
+                idle.Add(open);
+                await open.ConnectAsync(IPAddress.Loopback, server.Url.Port, TestContext.Current.CancellationToken);
+            }
+
+            // The idle ones would be closed only after the request headers timeout (10 s): well past this cap.
+            using var extra = new TcpClient();
+            await extra.ConnectAsync(IPAddress.Loopback, server.Url.Port, TestContext.Current.CancellationToken);
+            Assert.Equal(string.Empty, await ReadToCloseAsync(extra.GetStream()).WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken));
+        }
+        finally
+        {
+            idle.ForEach(c => c.Dispose());
+        }
+    }
+
+    [Fact]
     public async Task A_request_with_headers_over_the_limit_gets_431_and_is_closed()
     {
         await using var server = await StartAsync(100_000);
