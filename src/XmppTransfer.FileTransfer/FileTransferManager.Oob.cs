@@ -27,13 +27,13 @@ public sealed partial class FileTransferManager
     /// </summary>
     /// <remarks>
     /// The HTTP download does not need our XMPP session, but the receiver's answer does. When the session ends before the
-    /// answer and no download is under way, serving stops at once and the session's own error is thrown, as for any request
-    /// on a closed stream. When a download is under way, it is served on until it ends, until no byte has been served for
-    /// <see cref="OobOptions.InactivityTimeout"/>, or until <see cref="OobOptions.ServeDeadline"/> (counted from the offer)
-    /// has passed. If a download then has served the file through its last byte, this throws a
-    /// <see cref="FileTransferException"/> of kind <see cref="FileTransferErrorKind.Unconfirmed"/> (its inner exception is
-    /// the session's error): the receiver may well have the file, but only its answer would say so, and it cannot come.
-    /// Otherwise the session's error is thrown.
+    /// answer, serving stops at once if no download is under way; one under way is served on until it ends, until no byte
+    /// has been served for <see cref="OobOptions.InactivityTimeout"/>, or until <see cref="OobOptions.ServeDeadline"/>
+    /// (counted from the offer) has passed. If a download has then served the file through its last byte (before or after
+    /// the session ended), this throws a <see cref="FileTransferException"/> of kind
+    /// <see cref="FileTransferErrorKind.Unconfirmed"/> (its inner exception is the session's error): the receiver may well
+    /// have the file, but only its answer would say so, and it cannot come. Otherwise the session's own error is thrown, as
+    /// for any request on a closed stream (the offer's sid in its <see cref="Exception.Data"/>, as for an SI offer).
     /// </remarks>
     public async Task<FileTransferResult> SendOobAsync(
         Jid to, string path, FileSendOptions? options = null, IProgress<FileTransferProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -123,7 +123,7 @@ public sealed partial class FileTransferManager
                     var left = oob.ServeDeadline == Timeout.InfiniteTimeSpan
                         ? Timeout.InfiniteTimeSpan
                         : oob.ServeDeadline - Options.TimeProvider.GetElapsedTime(offeredAt);
-                    if (await server.FinishServingAsync(oob.InactivityTimeout, left, Options.TimeProvider, cancellationToken).ConfigureAwait(false))
+                    if (await server.FinishServingAsync(left, Options.TimeProvider, cancellationToken).ConfigureAwait(false))
                     {
                         reporter.Report(server.BytesServed, force: true);
                         var unconfirmed = new FileTransferException(

@@ -75,11 +75,14 @@ public sealed class OobSessionEndTests : IAsyncLifetime
     {
         await using var alice = await _router.ConnectAsync(
             "alice", c => c.AddExtension(new FileTransferManager(new FileTransferOptions { Oob = s_lan with { InactivityTimeout = TimeSpan.FromSeconds(1) } })));
+        // Carol would wait a minute for the rest: only the sender's own bound can end this early.
+        var carolFiles = new FileTransferManager(new FileTransferOptions { Oob = s_lan with { InactivityTimeout = TimeSpan.FromMinutes(1) } });
+        await using var carol = await _router.ConnectAsync("carol", c => c.AddExtension(carolFiles));
         var source = TransferTestKit.MakeFile(_root, "stalled.bin", 32 * 1024 * 1024);
         await using var relay = new HoldingRelay(holdAfter: 256 * 1024);
         RouteDownloadsThrough(relay);
-        var send = alice.GetExtension<FileTransferManager>()!.SendFileAsync(_bob.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Oob });
-        var offer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
+        var send = alice.GetExtension<FileTransferManager>()!.SendFileAsync(carol.BoundJid, source, new FileSendOptions { Method = TransferMethodPreference.Oob });
+        var offer = await TransferTestKit.NextOfferAsync(carolFiles, s_cap);
         using var stopReceive = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         var receive = offer.AcceptAsync(Path.Combine(_root, "in"), cancellationToken: stopReceive.Token);
         await relay.Holding.WaitAsync(s_cap);

@@ -32,14 +32,16 @@ internal sealed class OobHttpServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly Lock _gate = new();
     private TaskCompletionSource _idle = NewIdle(completed: true);
-    private InactivityWatchdog? _watch;
     private long _bytesServed;
     private bool _serving;
     private bool _servedInFull;
 
-    private OobHttpServer(WebApplication app)
+    private readonly TimeSpan _inactivity;
+
+    private OobHttpServer(WebApplication app, TimeSpan inactivity)
     {
         _app = app;
+        _inactivity = inactivity;
     }
 
     public Uri Url { get; private set; } = null!;
@@ -81,7 +83,7 @@ internal sealed class OobHttpServer : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = 0;
         });
         var app = builder.Build();
-        var server = new OobHttpServer(app);
+        var server = new OobHttpServer(app, options.InactivityTimeout);
         var escapedName = Uri.EscapeDataString(fileName);
         app.MapGet($"/{token}/{{name}}", (HttpContext context, string name) => server.ServeAsync(context, name == fileName ? path : null, onServed));
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -98,52 +100,34 @@ internal sealed class OobHttpServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// After our XMPP session ended: waits while a download is served, until it ends, until no byte has been served for
-    /// <paramref name="inactivity"/>, or until <paramref name="deadline"/> has passed. Returns whether a download served the
-    /// file through its last byte (the receiver may then have it all, but could not tell us). Returns at once when none is
-    /// under way.
+    /// After our XMPP session ended: waits while a download is served, until it ends (a silent one is cut after
+    /// <see cref="OobOptions.InactivityTimeout"/>, see <see cref="ServeAsync"/>) or until <paramref name="deadline"/> has
+    /// passed. Returns whether a download served the file through its last byte (the receiver may then have it all, but
+    /// could not tell us). Returns at once when none is under way.
     /// </summary>
-    public async Task<bool> FinishServingAsync(TimeSpan inactivity, TimeSpan deadline, TimeProvider time, CancellationToken cancellationToken)
+    public async Task<bool> FinishServingAsync(TimeSpan deadline, TimeProvider time, CancellationToken cancellationToken)
     {
-        using var watch = new InactivityWatchdog(inactivity, cancellationToken);
         Task idle;
         lock (_gate)
         {
             idle = _idle.Task;
-            _watch = watch;
         }
 
         try
         {
             if (deadline == Timeout.InfiniteTimeSpan)
             {
-                await idle.WaitAsync(watch.Token).ConfigureAwait(false);
+                await idle.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             else if (deadline > TimeSpan.Zero)
             {
                 // WaitAsync takes at most about 49 days.
-                await idle.WaitAsync(TimeSpan.FromMilliseconds(Math.Min(deadline.TotalMilliseconds, uint.MaxValue - 1)), time, watch.Token).ConfigureAwait(false);
+                await idle.WaitAsync(TimeSpan.FromMilliseconds(Math.Min(deadline.TotalMilliseconds, uint.MaxValue - 1)), time, cancellationToken).ConfigureAwait(false);
             }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // The caller's cancel, with the caller's token (the watch's own is a linked one).
-            cancellationToken.ThrowIfCancellationRequested();
-        }
-        catch (OperationCanceledException)
-        {
-            // Stalled: the download is cut when the server stops.
         }
         catch (TimeoutException)
         {
-            // The serve deadline passed: likewise.
-        }
-        finally
-        {
-            lock (_gate)
-            {
-                _watch = null;
-            }
+            // The serve deadline passed: the download is cut when the server stops.
         }
 
         return ServedInFull;
@@ -199,10 +183,15 @@ internal sealed class OobHttpServer : IAsyncDisposable
 
         try
         {
+            // A client that reads nothing more (bytes are read from the file only as the socket takes them) holds the one
+            // download: it is cut after the inactivity timeout. Kestrel's own minimum rate allows a stalled write its size
+            // divided by 240 bytes/s, minutes for one buffer.
+            using var watch = new InactivityWatchdog(_inactivity, context.RequestAborted);
+            using var cut = watch.Token.Register(static state => ((HttpContext)state!).Abort(), context);
             var stream = new CountingFileStream(path, n =>
             {
                 onServed(Interlocked.Add(ref _bytesServed, n));
-                Volatile.Read(ref _watch)?.Touch();
+                watch.Touch();
             });
             await using (stream.ConfigureAwait(false))
             {

@@ -35,8 +35,8 @@ public sealed record OobOptions
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Receiving: longest silence while downloading before giving up. Sending: once our XMPP session has ended while the
-    /// receiver downloads, the longest time no byte is served before we stop serving (the serve deadline still applies).
+    /// Receiving: longest silence while downloading before giving up. Sending: a download that serves no byte for this
+    /// long (its client reads nothing) is cut; this also ends a download still served after our XMPP session ended.
     /// Default 60 s.
     /// </summary>
     public TimeSpan InactivityTimeout { get; init; } = TimeSpan.FromSeconds(60);

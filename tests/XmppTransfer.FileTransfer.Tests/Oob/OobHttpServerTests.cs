@@ -117,10 +117,27 @@ public sealed class OobHttpServerTests : IAsyncLifetime
 
         var body = await first.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken).WaitAsync(s_cap, TestContext.Current.CancellationToken);
         Assert.Equal(Size, body.Length);
-        Assert.True(await server.FinishServingAsync(s_cap, s_cap, TimeProvider.System, TestContext.Current.CancellationToken).WaitAsync(s_cap, TestContext.Current.CancellationToken));
+        Assert.True(await server.FinishServingAsync(s_cap, TimeProvider.System, TestContext.Current.CancellationToken).WaitAsync(s_cap, TestContext.Current.CancellationToken));
 
         using var third = await _http.GetAsync(server.Url, TestContext.Current.CancellationToken).WaitAsync(s_cap, TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, third.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_client_that_stops_reading_the_body_is_cut_off_and_frees_the_download_for_the_next()
+    {
+        // Larger than loopback socket buffers hold: the server's writes wait on this reader.
+        await using var server = await StartAsync(32 * 1024 * 1024, OobOptions.Default with { InactivityTimeout = TimeSpan.FromSeconds(1) });
+        using var stalled = await _http.GetAsync(server.Url, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken).WaitAsync(s_cap, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, stalled.StatusCode);
+
+        // Kestrel's own minimum rate would allow minutes.
+        Assert.False(await server.FinishServingAsync(s_cap, TimeProvider.System, TestContext.Current.CancellationToken).WaitAsync(s_cap, TestContext.Current.CancellationToken));
+        Assert.False(server.IsServing);
+
+        using var next = await _http.GetAsync(server.Url, TestContext.Current.CancellationToken).WaitAsync(s_cap, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        Assert.True(server.ServedInFull);
     }
 
     [Fact]
@@ -132,7 +149,7 @@ public sealed class OobHttpServerTests : IAsyncLifetime
         using var response = await _http.SendAsync(request, TestContext.Current.CancellationToken).WaitAsync(s_cap, TestContext.Current.CancellationToken);
 
         Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
-        Assert.False(await server.FinishServingAsync(s_cap, s_cap, TimeProvider.System, TestContext.Current.CancellationToken).WaitAsync(s_cap, TestContext.Current.CancellationToken));
+        Assert.False(await server.FinishServingAsync(s_cap, TimeProvider.System, TestContext.Current.CancellationToken).WaitAsync(s_cap, TestContext.Current.CancellationToken));
     }
 
     private Task<OobHttpServer> StartAsync(int size, OobOptions? options = null)
