@@ -29,4 +29,10 @@ public enum FileTransferErrorKind
 
     /// <summary>A documented timeout fired.</summary>
     Timeout,
+
+    /// <summary>
+    /// Every byte was sent, but the receiver's confirmation could not arrive (our XMPP session ended first): it may have
+    /// saved the file, but nothing says so. Out-of-band sends only (<see cref="FileTransferManager.SendOobAsync"/>).
+    /// </summary>
+    Unconfirmed,
 }

@@ -25,6 +25,16 @@ public sealed partial class FileTransferManager
     /// sends the URL; the receiver downloads it and answers when done. Serving stops afterwards. A FIFO, a socket or a
     /// device is refused as by <see cref="SendFileAsync"/>.
     /// </summary>
+    /// <remarks>
+    /// The HTTP download does not need our XMPP session, but the receiver's answer does. When the session ends before the
+    /// answer, serving stops at once if no download is under way; one under way is served on until it ends, until no byte
+    /// has been served for <see cref="OobOptions.InactivityTimeout"/>, or until <see cref="OobOptions.ServeDeadline"/>
+    /// (counted from the offer) has passed. If a download has then served the file through its last byte (before or after
+    /// the session ended), this throws a <see cref="FileTransferException"/> of kind
+    /// <see cref="FileTransferErrorKind.Unconfirmed"/> (its inner exception is the session's error): the receiver may well
+    /// have the file, but only its answer would say so, and it cannot come. Otherwise the session's own error is thrown, as
+    /// for any request on a closed stream (the offer's sid in its <see cref="Exception.Data"/>, as for an SI offer).
+    /// </remarks>
     public async Task<FileTransferResult> SendOobAsync(
         Jid to, string path, FileSendOptions? options = null, IProgress<FileTransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -58,8 +68,10 @@ public sealed partial class FileTransferManager
             var query = new OobQuery(server.Url, options.Description, sid, hashes?.Sha256);
             FileTransferLog.Offering(Logger, name, size, peer.ToString(), sid, Namespaces.OobIq);
 
-            // The sid of the last offer sent: a busy receiver's retry sends another, and a refusal is about the last one.
+            // The sid of the last offer sent: a busy receiver's retry sends another, and a refusal is about the last one. Its
+            // answer is waited for up to the serve deadline from when it was sent.
             var sent = sid;
+            var offeredAt = Options.TimeProvider.GetTimestamp();
             try
             {
                 // A busy receiver (its queue of offers is full) is offered the link again, with a new sid, as an SI offer is; the
@@ -70,6 +82,7 @@ public sealed partial class FileTransferManager
                         s =>
                         {
                             sent = s;
+                            offeredAt = Options.TimeProvider.GetTimestamp();
                             return (query with { Sid = s }).ToXml();
                         },
                         oob.ServeDeadline,
@@ -100,6 +113,31 @@ public sealed partial class FileTransferManager
                 throw WithSid(
                     new FileTransferException(FileTransferErrorKind.Timeout, $"{peer} did not finish downloading within {oob.ServeDeadline.TotalMinutes:0} min.", ex),
                     sent);
+            }
+            catch (XmppException ex) when (ex is XmppConnectionException or XmppStreamErrorException || (ex is not FileTransferException && Session.Completion.IsCompleted))
+            {
+                // Our session ended before the receiver's answer. The download does not need it: one under way is served on
+                // (bounded, see the remarks), and one that got every byte is at least not a failure to pretend about.
+                if (server.IsServing || server.ServedInFull)
+                {
+                    var left = oob.ServeDeadline == Timeout.InfiniteTimeSpan
+                        ? Timeout.InfiniteTimeSpan
+                        : oob.ServeDeadline - Options.TimeProvider.GetElapsedTime(offeredAt);
+                    if (await server.FinishServingAsync(left, Options.TimeProvider, cancellationToken).ConfigureAwait(false))
+                    {
+                        reporter.Report(server.BytesServed, force: true);
+                        var unconfirmed = new FileTransferException(
+                            FileTransferErrorKind.Unconfirmed,
+                            $"{name} was served to {peer} in full, but our XMPP session ended ({SessionEndReason(ex)}) before {peer} could confirm the download, so it may not have saved the file.",
+                            ex);
+                        FileTransferLog.Failed(Logger, sent, peer.ToString(), unconfirmed.Message);
+                        throw WithSid(unconfirmed, sent);
+                    }
+                }
+
+                // As any request on a closed stream fails: the session's own error, naming the offer made.
+                ex.Data[FileTransferException.OfferSidKey] = sent;
+                throw;
             }
 
             reporter.Report(size, force: true);
@@ -363,6 +401,13 @@ public sealed partial class FileTransferManager
 
         reporter.Report(resumeFrom + received, force: true);
         return (resumeFrom, received, part);
+    }
+
+    /// <summary>Why our session ended, in words: its own fault when it has one, else the error the request got.</summary>
+    private string SessionEndReason(XmppException requestError)
+    {
+        var reason = Session.Completion is { IsFaulted: true } completion ? completion.Exception?.InnerException ?? requestError : requestError;
+        return reason.Message.TrimEnd('.');
     }
 
     /// <summary>

@@ -1,9 +1,13 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Core;
+using XmppTransfer.Core.Stanzas;
 using XmppTransfer.FileTransfer;
+using XmppTransfer.FileTransfer.Oob;
 using XmppTransfer.FileTransfer.Si;
 using XmppTransfer.Server;
 using XmppTransfer.Testing;
@@ -222,6 +226,146 @@ public sealed class LostConnectionTests(CliServerFixture fixture)
                 Assert.Equal("ok", result.RootElement.GetProperty("result").GetString());
                 Assert.Equal(content, await File.ReadAllBytesAsync(Path.Combine(inbox, "direct.bin")));
                 Assert.Contains("xft: lost the connection to the server: system-shutdown", receiver.StandardError, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task An_out_of_band_send_whose_download_finishes_after_the_server_stops_says_the_file_was_served_in_full_but_unconfirmed_and_exits_1()
+    {
+        var root = Directory.CreateTempSubdirectory("xft-lost-").FullName;
+        try
+        {
+            // Larger than loopback socket buffers hold: the sender still serves while the download pauses.
+            var file = Path.Combine(root, "served.bin");
+            await TestFiles.CreateRandomAsync(file, 32L * 1024 * 1024);
+            var server = await StartOwnServerAsync(root);
+            await using (server)
+            {
+                // Bob takes the offer and downloads the URL himself, pausing after the first block.
+                var bobFiles = new FileTransferManager();
+                await using var bob = new XmppClient(new XmppClientOptions
+                {
+                    Jid = Jid.Create("bob", "cli.test", "oob"),
+                    Password = CliServerFixture.BobPassword,
+                    Host = "127.0.0.1",
+                    Port = server.ClientEndPoint.Port,
+                    TrustedCertificateSha256 = server.CertificateSha256,
+                });
+                bob.AddExtension(bobFiles);
+                await bob.ConnectAsync().WaitAsync(s_cap);
+                await using var sender = XftProcess.Start(
+                    ["send", "bob@cli.test/oob", file, .. Connection(server, "alice", "oob"), "--method", "oob", "--json"],
+                    CliServerFixture.Password(CliServerFixture.AlicePassword));
+                using var offers = new CancellationTokenSource(s_cap);
+                await using var pending = bobFiles.ReceiveOffersAsync(offers.Token).GetAsyncEnumerator(offers.Token);
+                Assert.True(await pending.MoveNextAsync());
+                using var http = new HttpClient();
+                using var response = await http.GetAsync(pending.Current.Url, HttpCompletionOption.ResponseHeadersRead).WaitAsync(s_cap);
+                await using var body = await response.Content.ReadAsStreamAsync().WaitAsync(s_cap);
+                var start = new byte[64 * 1024];
+                await body.ReadExactlyAsync(start).AsTask().WaitAsync(s_cap);
+
+                await server.StopAsync().WaitAsync(s_cap);
+
+                // The download does not need the server: it goes on to the end, and the bytes are the file's.
+                using var rest = new MemoryStream();
+                await body.CopyToAsync(rest).WaitAsync(s_cap);
+                byte[] downloaded = [.. start, .. rest.ToArray()];
+                Assert.Equal(await File.ReadAllBytesAsync(file), downloaded);
+
+                Assert.Equal(1, await sender.WaitForExitAsync(s_cap));
+                using var line = JsonDocument.Parse((await sender.ReadLineAsync(s_cap))!);
+                ResultLineTests.AssertFields(line.RootElement);
+                Assert.Equal("error", line.RootElement.GetProperty("result").GetString());
+                Assert.Equal(pending.Current.Sid, line.RootElement.GetProperty("sid").GetString());
+                Assert.Contains("was served to bob@cli.test/oob in full", line.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+                Assert.Contains("xft: served.bin: served.bin was served to bob@cli.test/oob in full", sender.StandardError, StringComparison.Ordinal);
+                Assert.Contains("xft: lost the connection to the server: system-shutdown", sender.StandardError, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task An_out_of_band_download_under_way_when_the_server_stops_is_saved_verified_and_the_receiver_then_exits_1_naming_the_loss()
+    {
+        var root = Directory.CreateTempSubdirectory("xft-lost-").FullName;
+        try
+        {
+            var inbox = Path.Combine(root, "in");
+            var content = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
+            const int HoldAt = 1024 * 1024;
+
+            // The URL's server: it sends the first MiB, then the rest once the XMPP server is gone.
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var serving = Task.Run(async () =>
+            {
+                using var connection = await listener.AcceptTcpClientAsync().WaitAsync(s_cap);
+                var stream = connection.GetStream();
+                var head = new StringBuilder();
+                var buffer = new byte[4096];
+                while (!head.ToString().Contains("\r\n\r\n", StringComparison.Ordinal) && head.Length < 64 * 1024)
+                {
+                    var n = await stream.ReadAsync(buffer).AsTask().WaitAsync(s_cap);
+                    if (n == 0)
+                    {
+                        return;
+                    }
+
+                    head.Append(Encoding.ASCII.GetString(buffer, 0, n));
+                }
+
+                await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {content.Length}\r\nConnection: close\r\n\r\n"));
+                await stream.WriteAsync(content.AsMemory(0, HoldAt));
+                holding.TrySetResult();
+                await release.Task.WaitAsync(s_cap);
+                await stream.WriteAsync(content.AsMemory(HoldAt));
+                connection.Client.Shutdown(SocketShutdown.Send);
+            });
+            var server = await StartOwnServerAsync(root);
+            await using (server)
+            {
+                await using var receiver = XftProcess.Start(
+                    ["receive", .. Connection(server, "bob", "url"), "--out", inbox, "--json", "--allow-private-urls"],
+                    CliServerFixture.Password(CliServerFixture.BobPassword));
+                await receiver.WaitForStderrAsync("waiting for files", s_cap);
+
+                // Alice offers the URL (with its SHA-256) by jabber:iq:oob; her answer can never come.
+                await using var alice = new XmppClient(new XmppClientOptions
+                {
+                    Jid = Jid.Create("alice", "cli.test", "url"),
+                    Password = CliServerFixture.AlicePassword,
+                    Host = "127.0.0.1",
+                    Port = server.ClientEndPoint.Port,
+                    TrustedCertificateSha256 = server.CertificateSha256,
+                });
+                await alice.ConnectAsync().WaitAsync(s_cap);
+                var url = new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/f/url.bin");
+                var answer = alice.SendIqAsync(Stanza.MakeIq(IqType.Set, Jid.Create("bob", "cli.test", "url"), new OobQuery(url, null, "url1", SHA256.HashData(content)).ToXml()));
+                await holding.Task.WaitAsync(s_cap);
+
+                await server.StopAsync().WaitAsync(s_cap);
+                release.TrySetResult();
+
+                Assert.Equal(1, await receiver.WaitForExitAsync(s_cap));
+                using var result = JsonDocument.Parse((await receiver.ReadLineAsync(s_cap))!);
+                Assert.Equal("ok", result.RootElement.GetProperty("result").GetString());
+                Assert.True(result.RootElement.GetProperty("verified").GetBoolean());
+                Assert.Equal(content, await File.ReadAllBytesAsync(Path.Combine(inbox, "url.bin")));
+                Assert.Contains("xft: lost the connection to the server: system-shutdown", receiver.StandardError, StringComparison.Ordinal);
+                await Assert.ThrowsAnyAsync<Exception>(() => answer.WaitAsync(s_cap));
+                await serving.WaitAsync(s_cap);
             }
         }
         finally

@@ -195,10 +195,18 @@ internal static class SendCommand
                     {
                         // Our session died (a stream error such as system-shutdown or conflict, a dropped socket), whether while
                         // the offer waited for its answer or mid-transfer: this file failed, and no further one can be sent.
+                        // An out-of-band file whose download went on to its end was served in full but is not confirmed: its
+                        // line says so (it is no "ok": only the receiver's answer says it saved the file), then the loss.
                         attempt.Failed(ex);
+                        var unconfirmed = ex is FileTransferException { ErrorKind: FileTransferErrorKind.Unconfirmed };
                         if (json)
                         {
-                            lines.Result(TransferJson.Error(attempt, ConnectionLoss.Line(reason)));
+                            lines.Result(TransferJson.Error(attempt, unconfirmed ? ex.Message : ConnectionLoss.Line(reason)));
+                        }
+
+                        if (unconfirmed)
+                        {
+                            lines.Note($"xft: {Path.GetFileName(path)}: {ErrorText.Line(ex.Message)}");
                         }
 
                         lines.Note("xft: " + ConnectionLoss.Line(reason));

@@ -16,8 +16,17 @@ public sealed record OobOptions
     /// <summary>Host name or address put in the URL (e.g. the NAT's public address); default: the listen address.</summary>
     public string? PublicHost { get; init; }
 
-    /// <summary>How long we serve a file while waiting for the receiver's answer. Default 30 min.</summary>
+    /// <summary>
+    /// How long we serve a file while waiting for the receiver's answer. Default 30 min. It also bounds a download still
+    /// served after our XMPP session ended (see <see cref="InactivityTimeout"/>).
+    /// </summary>
     public TimeSpan ServeDeadline { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>
+    /// Sending: how long a connection to our HTTP server may take to send a request's headers, and may stay idle before its
+    /// first request or between requests; it is then closed. Default 10 s.
+    /// </summary>
+    public TimeSpan RequestHeadersTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Receiving: refuse downloads larger than this. Default null (free disk space still limits).</summary>
     public long? MaxDownloadBytes { get; init; }
@@ -25,7 +34,11 @@ public sealed record OobOptions
     /// <summary>Receiving: connect timeout per request. Default 10 s.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Receiving: longest silence while downloading before giving up. Default 60 s.</summary>
+    /// <summary>
+    /// Receiving: longest silence while downloading before giving up. Sending: a download that serves no byte for this
+    /// long (its client reads nothing) is cut; this also ends a download still served after our XMPP session ended.
+    /// Default 60 s.
+    /// </summary>
     public TimeSpan InactivityTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
