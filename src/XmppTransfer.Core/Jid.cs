@@ -7,7 +7,7 @@ namespace XmppTransfer.Core;
 /// <summary>
 /// An XMPP address (RFC 7622): <c>[local@]domain[/resource]</c>. The local part and domain are
 /// compared case-insensitively (they are case-mapped by their PRECIS profiles); the resource is
-/// compared exactly. Each part is limited to 1023 bytes of UTF-8.
+/// compared exactly. Each part is limited to 1023 bytes of UTF-8, counted as kept (after NFC and case mapping).
 /// </summary>
 public sealed class Jid : IEquatable<Jid>
 {
@@ -128,12 +128,19 @@ public sealed class Jid : IEquatable<Jid>
             domain = domain[..^1];
         }
 
-        if (!ValidateDomain(domain, out error) || !ValidateLocal(local, out error) || !ValidateResource(resource, out error))
+        // The parts are checked as they will be kept, after normalisation and case mapping, which can make a part longer
+        // (U+023A is 2 bytes of UTF-8, its lower case U+2C65 is 3). Checked before, a JID could hold a part over the limit
+        // that its own text does not parse back from, and code re-reading it (the server's account lookup, Create,
+        // WithResource) threw on a peer's address.
+        var normalLocal = local?.Normalize(NormalizationForm.FormC).ToLowerInvariant();
+        var normalResource = resource?.Normalize(NormalizationForm.FormC);
+        domain = domain.ToLowerInvariant();
+        if (!ValidateDomain(domain, out error) || !ValidateLocal(normalLocal, out error) || !ValidateResource(normalResource, out error))
         {
             return false;
         }
 
-        jid = new Jid(local?.Normalize(NormalizationForm.FormC).ToLowerInvariant(), domain.ToLowerInvariant(), resource?.Normalize(NormalizationForm.FormC));
+        jid = new Jid(normalLocal, domain, normalResource);
         return true;
     }
 

@@ -45,6 +45,16 @@ public class JidTests
     }
 
     [Fact]
+    public void A_part_that_case_mapping_makes_longer_than_1023_bytes_is_refused()
+    {
+        // U+023A is 2 bytes of UTF-8 and its lower case U+2C65 is 3: 800 bytes as sent, 1,200 as kept.
+        Assert.False(Jid.TryParse(new string('\u023A', 400) + "@example.com", out _));
+        Assert.False(Jid.TryParse("a@" + string.Join('.', Enumerable.Repeat(new string('\u023A', 60), 7)), out _));
+        Assert.True(Jid.TryParse(new string('\u023A', 341) + "@example.com", out var longest));
+        Assert.Equal(1023, System.Text.Encoding.UTF8.GetByteCount(longest.Local!));
+    }
+
+    [Fact]
     public void Local_part_and_domain_compare_case_insensitively_but_resource_exactly()
     {
         Assert.Equal(Jid.Parse("ALICE@Example.Test/Home"), Jid.Parse("alice@example.test/Home"));

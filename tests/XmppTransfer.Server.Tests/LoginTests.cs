@@ -91,6 +91,22 @@ public sealed class LoginTests
     }
 
     [Fact]
+    public async Task With_the_generate_policy_a_conflicting_resource_too_long_for_a_suffix_gets_a_generated_name()
+    {
+        // 1,020 bytes: the first session binds it; ".xft-" and 12 hex digits more would pass the 1023-byte limit, where the
+        // server threw and ended the second login with internal-server-error.
+        await using var harness = await ServerHarness.StartAsync(ServerHarness.BaseOptions with { ResourceConflict = ResourceConflictPolicy.GenerateNew });
+        var resource = new string('r', 1020);
+        var first = await harness.ConnectAsync("alice", resource);
+
+        var second = await harness.ConnectAsync("alice", resource);
+
+        Assert.Equal(resource, first.BoundJid.Resource);
+        Assert.StartsWith("xft-", second.BoundJid.Resource, StringComparison.Ordinal);
+        Assert.True(first.IsConnected);
+    }
+
+    [Fact]
     public async Task Without_a_requested_resource_the_server_generates_one()
     {
         await using var harness = await ServerHarness.StartAsync();

@@ -123,6 +123,26 @@ public sealed class RoutingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_address_that_case_mapping_makes_too_long_is_jid_malformed_and_the_sender_keeps_its_session()
+    {
+        // 800 bytes as sent, 1,200 once lower-cased (U+023A -> U+2C65): the account lookup re-read it as a user name, threw,
+        // and the sender's stream ended with internal-server-error.
+        var iq = new XElement(
+            Stanza.Iq,
+            new XAttribute("type", "get"),
+            new XAttribute("id", "long-local"),
+            new XAttribute("to", new string('\u023A', 400) + "@example.test"),
+            new XElement(XName.Get("ping", Namespaces.Ping)));
+
+        var ex = await Assert.ThrowsAsync<XmppStanzaErrorException>(() => _alice.SendIqAsync(iq).WaitAsync(ServerHarness.Cap));
+        var ping = await _alice.SendIqAsync(Stanza.MakeIq(IqType.Get, Jid.Parse(ServerHarness.Domain), new XElement(XName.Get("ping", Namespaces.Ping)))).WaitAsync(ServerHarness.Cap);
+
+        Assert.Equal("jid-malformed", ex.Error.Condition);
+        Assert.True(_alice.IsConnected);
+        Assert.NotNull(ping);
+    }
+
+    [Fact]
     public async Task An_iq_to_a_bare_jid_is_answered_by_the_server_for_the_account()
     {
         var ping = await _alice.SendIqAsync(Stanza.MakeIq(IqType.Get, _bob.BoundJid.Bare, new XElement(XName.Get("ping", Namespaces.Ping)))).WaitAsync(ServerHarness.Cap);

@@ -91,6 +91,10 @@ internal sealed class XmppXmlReader : IDisposable
         {
             throw Violation("not-well-formed", "The peer sent malformed XML: " + ex.Message, ex);
         }
+        catch (ArgumentException ex)
+        {
+            throw ParserFailed(ex);
+        }
         catch (XmlLimitExceededException ex)
         {
             throw Violation("policy-violation", ex.Message, ex);
@@ -148,6 +152,10 @@ internal sealed class XmppXmlReader : IDisposable
         catch (XmlException ex)
         {
             throw Violation("not-well-formed", "The peer sent malformed XML: " + ex.Message, ex);
+        }
+        catch (ArgumentException ex)
+        {
+            throw ParserFailed(ex);
         }
         catch (XmlLimitExceededException ex)
         {
@@ -256,6 +264,14 @@ internal sealed class XmppXmlReader : IDisposable
         ?? throw new XmlLimitExceededException(AdmitNewNames
             ? $"One more new name in {(namespaceName.Length == 0 ? "no namespace" : namespaceName)}: this process has taken in all the distinct names it keeps ({localName.Length} characters)."
             : $"A name in {(namespaceName.Length == 0 ? "no namespace" : namespaceName)} that has no place before authentication.");
+
+    /// <summary>
+    /// The parser failing with a runtime exception rather than an <see cref="XmlException"/>: some malformed input arriving
+    /// in fragments does that (an XML declaration whose version has a non-ASCII character, split over reads, makes
+    /// XmlTextReaderImpl copy a negative length: ArgumentOutOfRangeException). From a peer it is malformed XML all the same.
+    /// </summary>
+    private static XmppStreamErrorException ParserFailed(ArgumentException ex) =>
+        Violation("not-well-formed", "The peer sent malformed XML that the parser could not read.", ex);
 
     private static XmppStreamErrorException Violation(string condition, string text, Exception? inner = null)
     {

@@ -106,6 +106,24 @@ public class XmppXmlReaderTests
         Assert.Equal("not-well-formed", ex.Condition);
     }
 
+    [Theory]
+    [InlineData("1.0\uFFFD", 5)]
+    [InlineData("1.0\uFFFE", 5)]
+    [InlineData("1.0\uFFFE", 6)]
+    public async Task A_non_ascii_version_in_a_fragmented_xml_declaration_is_not_well_formed(string version, int fragment)
+    {
+        // Arriving a few bytes at a time, these make the parser itself fail with ArgumentOutOfRangeException (a negative copy
+        // length while it re-reads the declaration): from a peer, that is malformed XML like any other, and must end the
+        // stream with a stream error, not escape as a runtime exception.
+        var bytes = Encoding.UTF8.GetBytes($"<?xml version='{version}'?>" + Header[21..]);
+        using var reader = new XmppXmlReader(new ChunkedStream(bytes, fragment), XmlLimits.Default);
+
+        var ex = await Assert.ThrowsAsync<XmppStreamErrorException>(() => reader.ReadHeaderAsync(CancellationToken.None).WaitAsync(s_cap));
+
+        Assert.True(ex.SentByUs);
+        Assert.Equal("not-well-formed", ex.Condition);
+    }
+
     [Fact]
     public async Task A_connection_that_ends_between_stanzas_is_a_closed_connection_not_malformed_xml()
     {
