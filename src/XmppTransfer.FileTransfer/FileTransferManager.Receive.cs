@@ -283,7 +283,11 @@ public sealed partial class FileTransferManager
                     first = await Task.WhenAny(waiting, reoffer.SenderGone).ConfigureAwait(false);
                 }
 
-                if (first == reoffer.SenderGone && !waiting.IsCompleted)
+                // The registration, not the wait around it: the bytestream is handed to the registration on the read loop
+                // before our streamhost-used goes out, while the wait completes only once its continuation has run on the
+                // pool. A sender that sent its bytes and then went offline (presence read after them) has given us a
+                // bytestream all the same; its silence is for the data phase to judge (Socks5PeerGoneGrace).
+                if (first == reoffer.SenderGone && !registration.IsCompleted)
                 {
                     // Nobody is left to offer a streamhost or to re-offer in band: not a SOCKS5 failure to fall back from.
                     await AbandonSocks5WaitAsync(offer, waiting, abandon, senderGone: true).ConfigureAwait(false);

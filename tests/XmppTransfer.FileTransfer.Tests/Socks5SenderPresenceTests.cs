@@ -62,7 +62,7 @@ public sealed class Socks5SenderPresenceTests : IAsyncLifetime
         Unavailable(bob.BoundJid);
 
         var ex = await Assert.ThrowsAsync<FileTransferException>(() => receive.WaitAsync(s_prompt, Ct));
-        Assert.Equal(FileTransferErrorKind.PeerUnavailable, ex.ErrorKind);
+        Assert.True(ex.ErrorKind == FileTransferErrorKind.PeerUnavailable, ex.ToString());
         Assert.Contains(_alice.BoundJid + " went offline (its presence) and sent nothing for 2 s since", ex.Message, StringComparison.Ordinal);
         Assert.Contains("the part is kept for resuming", ex.Message, StringComparison.Ordinal);
         Assert.InRange(new FileInfo(Path.Combine(inbox, "silent.bin.part")).Length, 0, StopAt);
