@@ -135,6 +135,14 @@ internal sealed class ComponentConnection : IServerComponent, IAsyncDisposable
         {
             ServerLog.ConnectionEnded(_server.Logger, _remoteAddress, ex.Message);
         }
+        catch (Exception ex)
+        {
+            // As for a client stream: a defect of ours (two input-driven ones reached here before the XML reader and the JID
+            // checks were fixed) ends this component's stream with a stream error and a logged trace, never a task that fails
+            // unobserved while the component is left talking to a closed socket.
+            ServerLog.ConnectionFailed(_server.Logger, _remoteAddress, ex);
+            await CloseAsync("internal-server-error", null).ConfigureAwait(false);
+        }
         finally
         {
             if (_attached)
