@@ -10,10 +10,9 @@ public sealed class ProgressDisplayTests
 {
     private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(30);
 
-    [Fact]
-    public async Task A_note_written_while_the_bar_is_drawn_gets_a_line_of_its_own_above_the_bar()
+    /// <summary>An interactive, ANSI, colourless console 100 columns wide drawing on <paramref name="terminal"/>.</summary>
+    private static IAnsiConsole LiveConsole(FakeTerminal terminal)
     {
-        var terminal = new FakeTerminal();
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Ansi = AnsiSupport.Yes,
@@ -22,6 +21,14 @@ public sealed class ProgressDisplayTests
             Out = new AnsiConsoleOutput(terminal),
         });
         console.Profile.Width = 100;
+        return console;
+    }
+
+    [Fact]
+    public async Task A_note_written_while_the_bar_is_drawn_gets_a_line_of_its_own_above_the_bar()
+    {
+        var terminal = new FakeTerminal();
+        var console = LiveConsole(terminal);
         await using var lines = new OrderedOutput(TextWriter.Null, terminal);
 
         var result = await ProgressDisplay.RunLiveAsync(console, lines, resultsOnTerminal: false, "report.pdf", 1000, async progress =>
@@ -47,14 +54,7 @@ public sealed class ProgressDisplayTests
     public async Task A_verbose_log_line_logged_while_the_bar_is_drawn_gets_a_line_of_its_own_above_the_bar()
     {
         var terminal = new FakeTerminal();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.Yes,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.Yes,
-            Out = new AnsiConsoleOutput(terminal),
-        });
-        console.Profile.Width = 100;
+        var console = LiveConsole(terminal);
         await using var lines = new OrderedOutput(TextWriter.Null, terminal);
         using var logging = CliLogging.Create(verbose: true, new Dictionary<string, string?>(), lines.Note);
 

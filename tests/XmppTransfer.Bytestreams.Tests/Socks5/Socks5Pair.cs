@@ -16,6 +16,19 @@ internal sealed class Socks5Pair : IAsyncDisposable
         BobS5b = bobS5b;
     }
 
+    /// <summary>
+    /// Loopback options whose every wait (negotiation, proxy connect) is far beyond a test's cap: only a prompt end passes,
+    /// so a test shows that something ended a wait at once rather than by its timeout.
+    /// </summary>
+    public static Socks5BytestreamOptions Slow { get; } = new()
+    {
+        LoopbackOnly = true,
+        Hosts = ["127.0.0.1"],
+        DiscoverProxies = false,
+        NegotiationTimeout = TimeSpan.FromMinutes(10),
+        ProxyConnectTimeout = TimeSpan.FromMinutes(10),
+    };
+
     public LoopbackRouter Router { get; }
 
     public XmppClient Alice { get; }

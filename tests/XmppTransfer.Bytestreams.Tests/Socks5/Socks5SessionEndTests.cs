@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Xml.Linq;
-using XmppTransfer.Bytestreams.Socks5;
 using XmppTransfer.Core;
 using XmppTransfer.Core.Stanzas;
 
@@ -15,21 +14,11 @@ public sealed class Socks5SessionEndTests : IAsyncLifetime
 {
     private static readonly TimeSpan s_cap = TimeSpan.FromSeconds(30);
 
-    /// <summary>Every wait far beyond the cap: only a prompt end passes.</summary>
-    private static readonly Socks5BytestreamOptions s_slow = new()
-    {
-        LoopbackOnly = true,
-        Hosts = ["127.0.0.1"],
-        DiscoverProxies = false,
-        NegotiationTimeout = TimeSpan.FromMinutes(10),
-        ProxyConnectTimeout = TimeSpan.FromMinutes(10),
-    };
-
     private Socks5Pair _pair = null!;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public async ValueTask InitializeAsync() => _pair = await Socks5Pair.StartAsync(s_slow);
+    public async ValueTask InitializeAsync() => _pair = await Socks5Pair.StartAsync(Socks5Pair.Slow);
 
     public ValueTask DisposeAsync() => _pair.DisposeAsync();
 
