@@ -52,16 +52,22 @@ internal static class PartNames
             var name = NameAt(safeName, i);
             var key = Path.Combine(folder, name);
 
-            // Checked outside the gate (other receives do not wait on our disk), then claimed under it, as above.
-            if (IsHeld(key) || InUseElsewhere(folder, name))
+            if (IsHeld(key) || Claim(key, folder, name) is not { } claimed)
             {
                 continue;
             }
 
-            if (Claim(key, folder, name) is { } claimed)
+            // Looked at only once claimed: a receive of another process that holds this name's .part.lock may be opening or
+            // hashing its part this very moment, and our probe's brief lock would make that fail (its resume refused, or
+            // LocalIo). With the claim ours, whoever has the part open is not such a receive (an older xft, another program).
+            // On our disk, outside the gate: other receives do not wait on it.
+            if (InUseElsewhere(folder, name))
             {
-                return claimed;
+                claimed.Dispose();
+                continue;
             }
+
+            return claimed;
         }
     }
 
@@ -219,14 +225,7 @@ internal static class PartNames
         var finalPath = MoveByName(directory, source, finalName, overwrite);
         if (source == PartialFile.DataPath(directory, partName))
         {
-            try
-            {
-                File.Delete(PartialFile.MetadataPath(directory, partName));
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                // The file is saved: a metadata file left behind describes a part that no longer exists and is never resumed from.
-            }
+            PartialFile.TryDeleteMetadata(directory, partName);
         }
 
         return finalPath;
