@@ -84,7 +84,7 @@ internal static class PartPublication
                     // The metadata goes with a part name that was still ours; beside another file it is that file's business.
                     if (Unlink(sourcePath, sourceStamp, logger) && copy is null)
                     {
-                        DeleteMetadata(directory, partName);
+                        PartialFile.TryDeleteMetadata(directory, partName);
                     }
 
                     return new Publication(finalPath, sourcePath);
@@ -206,18 +206,6 @@ internal static class PartPublication
         }
 
         return true;
-    }
-
-    private static void DeleteMetadata(string directory, string partName)
-    {
-        try
-        {
-            File.Delete(PartialFile.MetadataPath(directory, partName));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // The file is saved: a metadata file left behind describes a part that no longer exists and is never resumed from.
-        }
     }
 
     /// <summary>Copies every byte of <paramref name="source"/> into a new hidden file in <paramref name="directory"/>, left open.</summary>

@@ -116,4 +116,20 @@ internal sealed record PartialFile
         File.Delete(DataPath(directory, safeName));
         File.Delete(MetadataPath(directory, safeName));
     }
+
+    /// <summary>
+    /// Deletes the metadata of a part that was just published under its final name, if it can: a metadata file left behind
+    /// describes a part that no longer exists and is never resumed from, so failing here must not fail the saved file.
+    /// </summary>
+    public static void TryDeleteMetadata(string directory, string safeName)
+    {
+        try
+        {
+            File.Delete(MetadataPath(directory, safeName));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Left behind, harmless (above).
+        }
+    }
 }
