@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Text;
 using System.Xml.Linq;
 using Microsoft.Extensions.Logging;
 using XmppTransfer.Core;
@@ -20,8 +19,6 @@ namespace XmppTransfer.Server.Internal;
 /// </summary>
 internal sealed partial class Router : IComponentRouter
 {
-    /// <summary>RFC 7622 §3.4: a resourcepart is at most 1023 bytes of UTF-8.</summary>
-    private const int MaxResourceBytes = 1023;
     private static readonly XName s_discoInfo = XName.Get("query", Namespaces.DiscoInfo);
     private static readonly XName s_discoItems = XName.Get("query", Namespaces.DiscoItems);
     private static readonly XName s_roster = XName.Get("query", Namespaces.Roster);
@@ -91,10 +88,10 @@ internal sealed partial class Router : IComponentRouter
                 }
                 else
                 {
-                    // The suffix would take a resource near the 1023-byte limit of a JID part past it (Create throws): such a
-                    // session gets a generated name of its own instead.
-                    var suffixed = resource + "." + NewResource();
-                    jid = Jid.Create(account, _domain, Encoding.UTF8.GetByteCount(suffixed) <= MaxResourceBytes ? suffixed : NewResource());
+                    // The suffix would take a resource near the 1023-byte limit of a JID part past it: such a session gets a
+                    // generated name of its own instead. Judged by the JID rules themselves (TryParse), on the resource as kept
+                    // (normalised), since normalisation can lengthen what the client sent.
+                    jid = Jid.TryParse($"{account}@{_domain}/{jid.Resource}.{NewResource()}", out var suffixed) ? suffixed : Jid.Create(account, _domain, NewResource());
                 }
             }
 
