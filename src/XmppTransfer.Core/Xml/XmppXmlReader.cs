@@ -91,7 +91,7 @@ internal sealed class XmppXmlReader : IDisposable
         {
             throw Violation("not-well-formed", "The peer sent malformed XML: " + ex.Message, ex);
         }
-        catch (ArgumentException ex)
+        catch (ArgumentException ex) when (ThrownByParser(ex))
         {
             throw ParserFailed(ex);
         }
@@ -153,7 +153,7 @@ internal sealed class XmppXmlReader : IDisposable
         {
             throw Violation("not-well-formed", "The peer sent malformed XML: " + ex.Message, ex);
         }
-        catch (ArgumentException ex)
+        catch (ArgumentException ex) when (ThrownByParser(ex))
         {
             throw ParserFailed(ex);
         }
@@ -270,6 +270,27 @@ internal sealed class XmppXmlReader : IDisposable
     /// in fragments does that (an XML declaration whose version has a non-ASCII character, split over reads, makes
     /// XmlTextReaderImpl copy a negative length: ArgumentOutOfRangeException). From a peer it is malformed XML all the same.
     /// </summary>
+    /// <summary>
+    /// Whether <paramref name="ex"/> came out of .NET's XML parser (the innermost frame outside the core library is in
+    /// System.Xml), not out of our own tree building: only the parser's failure is the peer's malformed input; one of ours
+    /// is a defect, left to the stream's catch-all (internal-server-error and a logged trace).
+    /// </summary>
+    private static bool ThrownByParser(ArgumentException ex)
+    {
+        var xml = typeof(XmlReader).Assembly;
+        var core = typeof(object).Assembly;
+        foreach (var frame in new System.Diagnostics.StackTrace(ex).GetFrames())
+        {
+            var assembly = frame.GetMethod()?.DeclaringType?.Assembly;
+            if (assembly is not null && assembly != core)
+            {
+                return assembly == xml;
+            }
+        }
+
+        return false;
+    }
+
     private static XmppStreamErrorException ParserFailed(ArgumentException ex) =>
         Violation("not-well-formed", "The peer sent malformed XML that the parser could not read.", ex);
 
