@@ -76,10 +76,16 @@ public sealed class HostileSenderFuzzTests : IAsyncLifetime
 
         Assert.Equal([], _bobLog.Events.Where(e => e.Level >= LogLevel.Error).Select(e => $"{e.Id}: {e.Message}"));
         Assert.Empty(_outcomes);
-        _ = accepting;
+
+        // Not vacuous: some offers were accepted and streamed to, and the accepting loop is still running.
+        Assert.InRange(_streamed, 1, 16);
+        Assert.False(accepting.IsCompleted, accepting.Exception?.ToString());
     }
 
     private readonly List<string> _outcomes = [];
+
+    /// <summary>Rounds whose offer was accepted, so that an in-band stream was played against the receive.</summary>
+    private int _streamed;
     private readonly Dictionary<string, TaskCompletionSource<FileTransferResult?>> _receives = [];
 
     private async Task AcceptEveryOfferAsync(string inbox)
@@ -169,6 +175,7 @@ public sealed class HostileSenderFuzzTests : IAsyncLifetime
         }
 
         _ = answer;
+        _streamed++;
         var open = new XElement(XName.Get("open", Namespaces.Ibb), new XAttribute("sid", sid), new XAttribute("block-size", s_blockSizes[random.Next(s_blockSizes.Length)]));
         if (random.Next(4) == 0)
         {

@@ -166,7 +166,7 @@ public sealed class OfferRetryTests : IAsyncLifetime
         await _clock.WhenTimerArmedAsync().WaitAsync(s_cap);
 
         // The clock never moves: only the session's end can cut the hour's wait short (no offer can be sent any more).
-        await _router.DisconnectAsync(_alice.BoundJid);
+        await _router.DisconnectAsync(_alice.BoundJid).WaitAsync(s_cap);
 
         // As any offer on a closed stream: the session's own error, not a refusal of the receiver's.
         var failure = await Assert.ThrowsAsync<XmppConnectionException>(() => send.WaitAsync(s_cap));
@@ -186,7 +186,7 @@ public sealed class OfferRetryTests : IAsyncLifetime
 
         // Bob's application holds the offer without answering it; then Alice's connection goes.
         var offer = await TransferTestKit.NextOfferAsync(_bobFiles, s_cap);
-        await _router.DisconnectAsync(_alice.BoundJid);
+        await _router.DisconnectAsync(_alice.BoundJid).WaitAsync(s_cap);
 
         var failure = await Assert.ThrowsAsync<XmppConnectionException>(() => send.WaitAsync(s_cap));
         Assert.Equal(XmppErrorKind.Closed, failure.Kind);
