@@ -265,12 +265,7 @@ internal static class ProxyConfiguration
             return null;
         }
 
-        if (double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double seconds))
-        {
-            return TimeSpan.FromSeconds(seconds);
-        }
-
-        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out TimeSpan value)
+        return SettingDuration.TryParse(text, out TimeSpan value)
             ? value
             : throw new UsageException($"Proxy:{key} must be seconds or hh:mm:ss, not '{text}'.");
     }

@@ -146,12 +146,7 @@ internal static class ServerSettings
             return null;
         }
 
-        if (double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds))
-        {
-            return TimeSpan.FromSeconds(seconds);
-        }
-
-        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var value)
+        return SettingDuration.TryParse(text, out var value)
             ? value
             : throw new UsageException($"'{text}' is not seconds or hh:mm:ss (setting {key}).");
     }
