@@ -28,16 +28,21 @@ internal static class PageCacheFill
             using var file = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.None, FileOptions.None, size);
             await ReceiverMemoryState.PrepareAsync(work, size, memory);
             var clock = Stopwatch.StartNew();
-            for (long offset = 0; offset < size; offset += BufferSize)
-            {
-                RandomAccess.Write(file, buffer.AsSpan(0, (int)Math.Min(BufferSize, size - offset)), offset);
-            }
-
+            Fill(file, size, buffer);
             return clock.Elapsed.TotalSeconds;
         }
         finally
         {
             File.Delete(path);
+        }
+    }
+
+    /// <summary>Writes <paramref name="size"/> bytes into <paramref name="file"/> from <paramref name="buffer"/>, again and again.</summary>
+    public static void Fill(Microsoft.Win32.SafeHandles.SafeFileHandle file, long size, byte[] buffer)
+    {
+        for (long offset = 0; offset < size; offset += buffer.Length)
+        {
+            RandomAccess.Write(file, buffer.AsSpan(0, (int)Math.Min(buffer.Length, size - offset)), offset);
         }
     }
 }

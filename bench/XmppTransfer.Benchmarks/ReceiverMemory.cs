@@ -58,10 +58,7 @@ internal static class ReceiverMemoryState
         try
         {
             using var file = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.None, FileOptions.None, size);
-            for (long offset = 0; offset < size; offset += buffer.Length)
-            {
-                RandomAccess.Write(file, buffer.AsSpan(0, (int)Math.Min(buffer.Length, size - offset)), offset);
-            }
+            PageCacheFill.Fill(file, size, buffer);
         }
         finally
         {
