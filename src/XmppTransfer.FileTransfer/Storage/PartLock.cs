@@ -75,7 +75,7 @@ internal sealed class PartLock : IDisposable
                     return !NoFollowOpenNative.IsLockedElsewhere(errno);
                 }
 
-                if (LinkNative.StampOf(path) == opened.Stamp)
+                if (StatxNative.StampOf(path) == opened.Stamp)
                 {
                     held = new PartLock(handle, path, opened.Stamp);
                     return true;
@@ -98,7 +98,7 @@ internal sealed class PartLock : IDisposable
     {
         try
         {
-            if (LinkNative.StampOf(_path) == _stamp)
+            if (StatxNative.StampOf(_path) == _stamp)
             {
                 File.Delete(_path);
             }

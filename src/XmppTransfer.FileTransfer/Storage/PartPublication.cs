@@ -99,7 +99,7 @@ internal static class PartPublication
 
                 if (errno is LinkNative.EPERM or LinkNative.ENOSYS or LinkNative.EOPNOTSUPP or LinkNative.EXDEV or LinkNative.ENOENT)
                 {
-                    if (copy is null && LinkNative.StampOf(partPath) != ours.Stamp)
+                    if (copy is null && StatxNative.StampOf(partPath) != ours.Stamp)
                     {
                         // A move by name moves what the name leads to, which is no longer our file: our bytes get a name of
                         // their own, and that is moved.
@@ -190,7 +190,7 @@ internal static class PartPublication
     /// </summary>
     private static bool Unlink(string path, PartStamp stamp, ILogger logger)
     {
-        if (LinkNative.StampOf(path) != stamp)
+        if (StatxNative.StampOf(path) != stamp)
         {
             FileTransferLog.PartNameReplaced(logger, path);
             return false;

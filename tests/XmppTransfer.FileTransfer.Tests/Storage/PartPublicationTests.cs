@@ -74,7 +74,7 @@ public sealed class PartPublicationTests : IDisposable
 
         var saved = await PartNames.CommitAsync(_directory, "x.bin", "x.bin", overwrite: false, part, _log, Ct).WaitAsync(s_cap, Ct);
 
-        Assert.Equal(identity, LinkNative.StampOf(saved));
+        Assert.Equal(identity, StatxNative.StampOf(saved));
         Assert.Equal(["x.bin"], Directory.GetFileSystemEntries(_directory).Select(Path.GetFileName));
         Assert.DoesNotContain(_log.Events, e => e.Id.Id == PartNameReplacedEvent);
     }
@@ -127,7 +127,7 @@ public sealed class PartPublicationTests : IDisposable
 
         Assert.Equal(final, saved);
         Assert.Equal(s_other, duringPublication);
-        Assert.Equal(identity, LinkNative.StampOf(final));
+        Assert.Equal(identity, StatxNative.StampOf(final));
         Assert.Equal(s_verified, await File.ReadAllBytesAsync(final, Ct));
         Assert.Equal(["x.bin"], Directory.GetFileSystemEntries(_directory).Select(Path.GetFileName));
     }

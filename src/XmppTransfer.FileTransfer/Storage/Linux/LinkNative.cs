@@ -8,8 +8,8 @@ namespace XmppTransfer.FileTransfer.Storage.Linux;
 /// cannot do (it moves and links by name only). The link never replaces anything: a name that exists makes it fail with
 /// EEXIST. The descriptor is named through <c>/proc/self/fd/N</c> (followed with <c>AT_SYMLINK_FOLLOW</c>), which any
 /// process may do for its own descriptors; without /proc mounted, <c>AT_EMPTY_PATH</c> on the descriptor itself, which the
-/// kernel allows only with CAP_DAC_READ_SEARCH (otherwise ENOENT). Also the identity (device and inode) of what a name
-/// points at now, without following a link. Callers check <see cref="OperatingSystem.IsLinux"/> first.
+/// kernel allows only with CAP_DAC_READ_SEARCH (otherwise ENOENT). (What a name points at now:
+/// <see cref="StatxNative.StampOf"/>.) Callers check <see cref="OperatingSystem.IsLinux"/> first.
 /// </summary>
 internal static partial class LinkNative
 {
@@ -23,23 +23,11 @@ internal static partial class LinkNative
     private const string Libc = "libc.so.6";
     private const int AtFdCwd = -100;
     private const int AtSymlinkFollow = 0x400;
-    private const int AtSymlinkNoFollow = 0x100;
     private const int AtEmptyPath = 0x1000;
     private const string ProcFds = "/proc/self/fd";
 
-    // STATX_INO; struct statx as in NoFollowOpenNative: stx_mask u32 at 0, stx_ino u64 at 32, stx_dev_major and
-    // stx_dev_minor u32 at 136 and 140.
-    private const uint StatxIno = 0x100;
-    private const int StatxSize = 256;
-    private const int InoOffset = 32;
-    private const int DevMajorOffset = 136;
-    private const int DevMinorOffset = 140;
-
     [LibraryImport(Libc, EntryPoint = "linkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int LinkAt(int oldDirectoryFd, string oldPath, int newDirectoryFd, string newPath, int flags);
-
-    [LibraryImport(Libc, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Statx(int directoryFd, string path, int flags, uint mask, ref byte buffer);
 
     /// <summary>
     /// Makes <paramref name="newPath"/> a new name of the open <paramref name="file"/>; 0, or the errno (EEXIST: the name
@@ -73,21 +61,5 @@ internal static partial class LinkNative
                 file.DangerousRelease();
             }
         }
-    }
-
-    /// <summary>Which file <paramref name="path"/> names now (a link itself, not what it points to); null when nothing or unknown.</summary>
-    public static PartStamp? StampOf(string path)
-    {
-        Span<byte> buffer = stackalloc byte[StatxSize];
-        buffer.Clear();
-        if (Statx(AtFdCwd, path, AtSymlinkNoFollow, StatxIno, ref MemoryMarshal.GetReference(buffer)) != 0
-            || (MemoryMarshal.Read<uint>(buffer) & StatxIno) == 0)
-        {
-            return null;
-        }
-
-        return new PartStamp(
-            ((ulong)MemoryMarshal.Read<uint>(buffer[DevMajorOffset..]) << 32) | MemoryMarshal.Read<uint>(buffer[DevMinorOffset..]),
-            MemoryMarshal.Read<ulong>(buffer[InoOffset..]));
     }
 }

@@ -14,6 +14,7 @@ internal static partial class StatxNative
     private const int AtFdCwd = -100;
     private const uint StatxType = 0x1;
     private const uint StatxBlocks = 0x400;
+    private const uint StatxIno = 0x100;
     private const int AtSymlinkNoFollow = 0x100;
     private const int ENOENT = 2;
     private const int ENOTDIR = 20;
@@ -24,6 +25,11 @@ internal static partial class StatxNative
     private const int MaskOffset = 0;
     private const int ModeOffset = 28;
     private const int BlocksOffset = 48;
+
+    // The identity of a file: stx_ino the u64 at 32, stx_dev_major and stx_dev_minor the u32s at 136 and 140.
+    private const int InoOffset = 32;
+    private const int DevMajorOffset = 136;
+    private const int DevMinorOffset = 140;
     private const ushort TypeMask = 0xF000;
 
     [LibraryImport(Libc, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
@@ -86,5 +92,28 @@ internal static partial class StatxNative
         }
 
         return (ushort)(MemoryMarshal.Read<ushort>(buffer[ModeOffset..]) & TypeMask);
+    }
+
+    /// <summary>Which file <paramref name="path"/> names now (a link itself, not what it points to); null when nothing or unknown.</summary>
+    public static PartStamp? StampOf(string path)
+    {
+        Span<byte> buffer = stackalloc byte[StatxSize];
+        buffer.Clear();
+        try
+        {
+            if (Statx(AtFdCwd, path, AtSymlinkNoFollow, StatxIno, ref MemoryMarshal.GetReference(buffer)) != 0
+                || (MemoryMarshal.Read<uint>(buffer[MaskOffset..]) & StatxIno) == 0)
+            {
+                return null;
+            }
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return null;
+        }
+
+        return new PartStamp(
+            ((ulong)MemoryMarshal.Read<uint>(buffer[DevMajorOffset..]) << 32) | MemoryMarshal.Read<uint>(buffer[DevMinorOffset..]),
+            MemoryMarshal.Read<ulong>(buffer[InoOffset..]));
     }
 }
