@@ -26,4 +26,29 @@ internal static class Registrations
         where TKey : notnull
         where TValue : class =>
         table.TryGetValue(key, out var current) && taskOf(current) == registration && table.TryRemoveExact(key, current) ? current : null;
+
+    /// <summary>
+    /// Puts <paramref name="value"/> under <paramref name="key"/> and returns the entry it replaced, or null when the key was
+    /// free. Unlike capturing the old value in an <c>AddOrUpdate</c> update delegate, which may run and then lose to a removal
+    /// before the add that wins, the entry returned is the one actually replaced.
+    /// </summary>
+    public static TValue? Replace<TKey, TValue>(this ConcurrentDictionary<TKey, TValue> table, TKey key, TValue value)
+        where TKey : notnull
+        where TValue : class
+    {
+        while (true)
+        {
+            if (table.TryGetValue(key, out var older))
+            {
+                if (table.TryUpdate(key, value, older))
+                {
+                    return older;
+                }
+            }
+            else if (table.TryAdd(key, value))
+            {
+                return null;
+            }
+        }
+    }
 }

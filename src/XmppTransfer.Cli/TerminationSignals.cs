@@ -13,11 +13,11 @@ namespace XmppTransfer.Cli;
 /// .NET runtime prints no thread dump for it (it raises it as Ctrl-Break to <c>Console.CancelKeyPress</c>, or dies with
 /// a core dump when nothing handles it), and before this it was swallowed, so Ctrl-\ or <c>kill -QUIT</c> did nothing.
 /// A dump is what <c>dotnet-dump</c> is for.
-/// </remarks>
-/// <remarks>
+/// <para>
 /// Neither System.CommandLine nor the Generic Host may handle these signals as well: System.CommandLine ends the process
 /// two seconds after the first one (its ProcessTerminationTimeout), cutting every drain short, and the host's console
 /// lifetime swallows the second one.
+/// </para>
 /// </remarks>
 internal sealed class TerminationSignals : IDisposable
 {

@@ -120,12 +120,7 @@ public sealed class InBandBytestreamManager : IXmppExtension
         ArgumentException.ThrowIfNullOrEmpty(sid);
         var tcs = new TaskCompletionSource<IbbReceiveStream>(TaskCreationOptions.RunContinuationsAsynchronously);
         var key = (peer.ToString(), sid);
-        TaskCompletionSource<IbbReceiveStream>? replaced = null;
-        _expected.AddOrUpdate(key, tcs, (_, older) =>
-        {
-            replaced = older;
-            return tcs;
-        });
+        var replaced = _expected.Replace(key, tcs);
 
         // A sid names one bytestream: an older wait for it can no longer be opened, and ends now rather than waiting on.
         replaced?.TrySetException(new BytestreamException(
@@ -222,7 +217,7 @@ public sealed class InBandBytestreamManager : IXmppExtension
 
         foreach (var (key, stream) in _sessions)
         {
-            _sessions.TryRemove(new KeyValuePair<(string, string), Stream>(key, stream));
+            _sessions.TryRemoveExact(key, stream);
             switch (stream)
             {
                 case IbbReceiveStream receiving:

@@ -103,12 +103,7 @@ public sealed partial class Socks5BytestreamManager : IXmppExtension
         ArgumentException.ThrowIfNullOrEmpty(sid);
         var expectation = new Expectation();
         var key = (requester.ToString(), sid);
-        Expectation? replaced = null;
-        _expected.AddOrUpdate(key, expectation, (_, older) =>
-        {
-            replaced = older;
-            return expectation;
-        });
+        var replaced = _expected.Replace(key, expectation);
 
         // A sid names one negotiation: an older wait for it can no longer be answered, and ends now rather than waiting on.
         replaced?.End(new BytestreamException(
